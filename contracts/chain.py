@@ -1,0 +1,225 @@
+"""The in-process chain: eth-tester on py-evm, contracts deployed from ``contracts/*.vy``.
+
+Block time follows simulation time: every transaction is mined in a block stamped with the time the caller
+sets (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds. Events are decoded
+from each receipt as it comes (never from ``eth_getLogs`` over the whole history) into ``Chain.events``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import eth_abi
+from eth_keys import keys
+from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester.exceptions import TransactionFailed
+from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
+
+from contracts.compiler import EVM_VERSION, Compiled, compile_contract
+
+DEFAULT_GAS = 12_000_000
+FUNDING_WEI = 10**21
+
+
+class ChainRevert(RuntimeError):
+    """A transaction reverted; ``reason`` is the contract's reason string."""
+
+    def __init__(self, contract: str, fn: str, reason: str):
+        super().__init__(f"{contract}.{fn} reverted: {reason}")
+        self.contract, self.fn, self.reason = contract, fn, reason
+
+
+@dataclass(frozen=True)
+class Event:
+    """A decoded contract event, in chain order."""
+
+    block: int
+    log_index: int
+    tx_hash: str
+    contract: str
+    event: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: str
+    block: int
+    gas_used: int
+    events: list[Event]
+
+
+@dataclass
+class Contract:
+    """A deployed contract: its name, address and ABI, with selectors and event topics prepared once."""
+
+    name: str
+    address: str
+    compiled: Compiled
+    functions: dict[str, dict] = field(default_factory=dict)
+    topics: dict[bytes, dict] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for item in self.compiled.abi:
+            if item["type"] == "function":
+                item = dict(item, selector=function_abi_to_4byte_selector(item))
+                item["in_types"] = [_abi_type(i) for i in item["inputs"]]
+                item["out_types"] = [_abi_type(o) for o in item["outputs"]]
+                self.functions[item["name"]] = item
+            elif item["type"] == "event":
+                self.topics[event_abi_to_log_topic(item)] = item
+
+
+def _abi_type(item: dict) -> str:
+    """ABI type string, with tuples (structs) expanded."""
+    t = item["type"]
+    if t.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + t[len("tuple") :]
+    return t
+
+
+def _bytes(value: str | bytes) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+class Chain:
+    """One in-process py-evm chain with deterministic accounts and sim-time blocks."""
+
+    backend_name = "py-evm"
+
+    def __init__(self, genesis_timestamp: int, seed: int = 0):
+        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
+        self._backend = PyEVMBackend(genesis_parameters=params)
+        self.tester = EthereumTester(self._backend)
+        self._faucet = self.tester.get_accounts()[0]
+        self.seed = seed
+        self.chain_id: int = self._backend.chain.chain_id
+        self.events: list[Event] = []
+        self.n_transactions = 0
+        self.gas_used = 0
+        self._by_address: dict[str, Contract] = {}
+        self.evm_version = EVM_VERSION
+        self._now_s = int(genesis_timestamp) + 1
+
+    # time -------------------------------------------------------------------------------------------------
+    @property
+    def timestamp(self) -> int:
+        """Timestamp of the latest mined block [s]."""
+        return int(self._backend.chain.get_canonical_head().timestamp)
+
+    def set_time(self, timestamp_s: int) -> None:
+        """Stamp the following blocks with ``timestamp_s`` (each at least one second after its parent)."""
+        self._now_s = int(timestamp_s)
+
+    def _stamp_next_block(self) -> None:
+        chain = self._backend.chain
+        chain.header = chain.header.copy(timestamp=max(self._now_s, self.timestamp + 1))
+
+    def snapshot(self) -> tuple:
+        """A point to return to with ``revert`` (chain state, clock and event log)."""
+        return (self.tester.take_snapshot(), self._now_s, len(self.events), self.n_transactions, self.gas_used)
+
+    def revert(self, snap: tuple) -> None:
+        snapshot_id, self._now_s, n_events, self.n_transactions, self.gas_used = snap
+        self.tester.revert_to_snapshot(snapshot_id)
+        del self.events[n_events:]
+
+    # accounts ---------------------------------------------------------------------------------------------
+    def new_account(self, key: keys.PrivateKey) -> str:
+        """Register ``key`` with the node and fund it with ether for gas; returns its checksum address."""
+        address = key.public_key.to_checksum_address()
+        self.tester.add_account("0x" + key.to_bytes().hex())
+        self._send({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000}, None, "fund")
+        return address
+
+    # contracts --------------------------------------------------------------------------------------------
+    def deploy(self, name: str, *args: Any, sender: str) -> Contract:
+        compiled = compile_contract(name)
+        ctor = next((i for i in compiled.abi if i["type"] == "constructor"), {"inputs": []})
+        data = compiled.bytecode + eth_abi.encode([_abi_type(i) for i in ctor["inputs"]], list(args))
+        receipt_raw = self._send({"from": sender, "data": "0x" + data.hex(), "gas": DEFAULT_GAS, "value": 0},
+                                 None, f"deploy {name}")
+        contract = Contract(name, to_checksum_address(receipt_raw["contract_address"]), compiled)
+        self._by_address[contract.address.lower()] = contract
+        self._decode_into(receipt_raw)
+        return contract
+
+    def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = DEFAULT_GAS) -> Receipt:
+        """Send a transaction; raise ChainRevert with the contract's reason if it reverts."""
+        tx = {"from": sender, "to": contract.address, "data": self._calldata(contract, fn, args), "gas": gas,
+              "value": 0}
+        raw = self._send(tx, contract, fn)
+        events = self._decode_into(raw)
+        return Receipt(_plain(raw["transaction_hash"]), raw["block_number"], raw["gas_used"], events)
+
+    def call(self, contract: Contract, fn: str, *args: Any) -> Any:
+        """Read-only call at the latest block; a single output is returned bare."""
+        item = contract.functions[fn]
+        tx = {"from": self._faucet, "to": contract.address, "data": self._calldata(contract, fn, args)}
+        try:
+            out = self.tester.call(tx, "latest")
+        except TransactionFailed as exc:
+            raise ChainRevert(contract.name, fn, _reason(exc)) from None
+        values = eth_abi.decode(item["out_types"], _bytes(out))
+        return values[0] if len(values) == 1 else values
+
+    # internals --------------------------------------------------------------------------------------------
+    @staticmethod
+    def _calldata(contract: Contract, fn: str, args: tuple) -> str:
+        item = contract.functions[fn]
+        return "0x" + (item["selector"] + eth_abi.encode(item["in_types"], list(args))).hex()
+
+    def _send(self, tx: dict, contract: Contract | None, fn: str) -> dict:
+        self._stamp_next_block()
+        tx_hash = self.tester.send_transaction(tx)
+        raw = self.tester.get_transaction_receipt(tx_hash)
+        self.n_transactions += 1
+        self.gas_used += raw["gas_used"]
+        if raw["status"] != 1:
+            reason = "reverted"
+            try:
+                self.tester.call({k: v for k, v in tx.items() if k != "gas"}, "latest")
+            except TransactionFailed as exc:
+                reason = _reason(exc)
+            raise ChainRevert(contract.name if contract else "chain", fn, reason)
+        return raw
+
+    def _decode_into(self, raw: dict) -> list[Event]:
+        out = []
+        tx_hash = _plain(raw["transaction_hash"])
+        for log in raw["logs"]:
+            contract = self._by_address.get(log["address"].lower())
+            if contract is None or not log["topics"]:
+                continue
+            item = contract.topics.get(_bytes(log["topics"][0]))
+            if item is None:
+                continue
+            indexed = [i for i in item["inputs"] if i["indexed"]]
+            plain = [i for i in item["inputs"] if not i["indexed"]]
+            args: dict[str, Any] = {}
+            for inp, topic in zip(indexed, log["topics"][1:]):
+                args[inp["name"]] = eth_abi.decode([_abi_type(inp)], _bytes(topic))[0]
+            data = _bytes(log["data"])
+            for inp, value in zip(plain, eth_abi.decode([_abi_type(i) for i in plain], data)):
+                args[inp["name"]] = value
+            for inp in item["inputs"]:
+                if inp["type"] == "address":
+                    args[inp["name"]] = to_checksum_address(args[inp["name"]])
+            ordered = {i["name"]: _plain(args[i["name"]]) for i in item["inputs"]}
+            out.append(Event(raw["block_number"], log["log_index"], tx_hash, contract.name, item["name"], ordered))
+        self.events.extend(out)
+        return out
+
+
+def _reason(exc: TransactionFailed) -> str:
+    msg = str(exc.args[0]) if exc.args else str(exc)
+    return msg.removeprefix("execution reverted: ")

@@ -1,0 +1,254 @@
+"""Scenario files: TOML parsed into frozen, validated objects.
+
+pydantic (v2) is used rather than dataclasses because it gives, for free and tested by others, what a
+demanding user needs from a scenario parser: strict types, rejection of unknown keys, and error locations
+(``population[0].pv_kwp``) that we turn into one message naming the file, the field and what was expected.
+
+Units are in the field names (see README, "Units"). Sim time is seconds from ``run.start``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+FEEDERS = ("kerber_landnetz_kabel_1", "kerber_landnetz_kabel_2", "kerber_dorfnetz")
+SHARE_TOTAL_BPS = 10_000
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the file, the field and what was expected."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+NonNeg = Annotated[float, Field(ge=0)]
+Pos = Annotated[float, Field(gt=0)]
+
+
+class RunSpec(_Frozen):
+    """Horizon and clock. ``start`` is local wall time at the site (naive) or an aware datetime."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    start: dt.datetime
+    duration_s: Annotated[int, Field(gt=0)]
+    step_s: Annotated[int, Field(gt=0)] = 900
+    settlement_s: Annotated[int, Field(gt=0)] = 3600
+    seed: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _periods_fit(self) -> RunSpec:
+        if self.settlement_s % self.step_s:
+            raise ValueError(f"settlement_s ({self.settlement_s}) must be a whole multiple of step_s ({self.step_s})")
+        if self.duration_s % self.settlement_s:
+            raise ValueError(
+                f"duration_s ({self.duration_s}) must be a whole multiple of settlement_s ({self.settlement_s})"
+            )
+        return self
+
+
+class SiteSpec(_Frozen):
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    tz: str
+    altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
+
+    @field_validator("tz")
+    @classmethod
+    def _known_tz(cls, v: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"an IANA time zone such as 'Europe/Berlin', got {v!r}") from exc
+        return v
+
+
+class WeatherSpec(_Frozen):
+    """Synthetic weather: pvlib clear sky times a seeded AR(1) clear-sky index (see grid_models.weather)."""
+
+    model: Literal["clearsky_ar1"] = "clearsky_ar1"
+    mean_clear_sky_index: Annotated[float, Field(gt=0, le=1)] = 0.7
+    cloud_persistence_h: Annotated[float, Field(gt=0)] = 6.0
+    mean_temp_c: Annotated[float, Field(ge=-40, le=45)] = 17.0
+    daily_temp_swing_c: NonNeg = 8.0
+    mean_wind_speed_m_per_s: NonNeg = 4.0
+
+
+class FeederSpec(_Frozen):
+    network: Literal[FEEDERS]  # type: ignore[valid-type]
+    solver: Literal["lightsim2grid", "pandapower"] = "lightsim2grid"
+
+
+class PopulationGroup(_Frozen):
+    """``count`` identical prosumers named ``{name}-01`` … with PV, battery and a household load."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    count: Annotated[int, Field(gt=0, le=1000)]
+    pv_kwp: NonNeg
+    annual_load_kwh: Pos
+    battery_kwh: NonNeg = 0.0
+    battery_kw: NonNeg = 0.0
+    pv_tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
+    pv_azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
+
+    @model_validator(mode="after")
+    def _battery_power(self) -> PopulationGroup:
+        if self.battery_kwh > 0 and self.battery_kw <= 0:
+            raise ValueError("battery_kw must be > 0 when battery_kwh > 0")
+        return self
+
+
+class VppSpec(_Frozen):
+    """Members and revenue shares, fixed before the first period.
+
+    ``members`` lists prosumer ids (default: every prosumer). ``shares_percent`` maps member id to its share
+    in percent (sum 100); ``share_rule = "equal"`` splits evenly. Shares go on chain in basis points.
+    """
+
+    members: list[str] | None = None
+    share_rule: Literal["equal", "explicit", "pv_kwp"] = "equal"
+    shares_percent: dict[str, NonNeg] | None = None
+    tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
+    declaration: Literal["clear_sky_forecast", "persistence"] = "clear_sky_forecast"
+    forecast_derate: Annotated[float, Field(gt=0, le=2)] = 0.8
+
+    @model_validator(mode="after")
+    def _shares(self) -> VppSpec:
+        if self.share_rule == "explicit":
+            if not self.shares_percent:
+                raise ValueError("share_rule = 'explicit' needs a shares_percent table")
+            total = sum(self.shares_percent.values())
+            if abs(total - 100.0) > 1e-9:
+                raise ValueError(f"shares_percent must sum to 100, got {total:g}")
+        elif self.shares_percent is not None:
+            raise ValueError("shares_percent is only read with share_rule = 'explicit'")
+        return self
+
+
+class PriceSpec(_Frozen):
+    energy_eur_per_kwh: NonNeg
+    penalty_eur_per_kwh: NonNeg
+    member_collateral_eur: NonNeg = 50.0
+
+
+class MeterSpec(_Frozen):
+    """Fault injection for virtual meters (probabilities per reading), to exercise VEE."""
+
+    drop_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
+    spike_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+
+class ChainSpec(_Frozen):
+    backend: Literal["py-evm"] = "py-evm"
+
+
+class Scenario(_Frozen):
+    run: RunSpec
+    site: SiteSpec
+    weather: WeatherSpec = WeatherSpec()
+    feeder: FeederSpec
+    population: Annotated[list[PopulationGroup], Field(min_length=1)]
+    vpp: VppSpec = VppSpec()
+    prices: PriceSpec
+    meters: MeterSpec = MeterSpec()
+    chain: ChainSpec = ChainSpec()
+
+    @model_validator(mode="after")
+    def _cross(self) -> Scenario:
+        names = [g.name for g in self.population]
+        if len(set(names)) != len(names):
+            raise ValueError(f"population names must be unique, got {names}")
+        ids = set(self.prosumer_ids())
+        for m in self.vpp.members or []:
+            if m not in ids:
+                raise ValueError(f"vpp.members: {m!r} is not a prosumer id (ids look like '{names[0]}-01')")
+        if self.vpp.shares_percent:
+            members = set(self.vpp_member_ids())
+            if set(self.vpp.shares_percent) != members:
+                raise ValueError(
+                    "vpp.shares_percent must name every member exactly once; "
+                    f"missing {sorted(members - set(self.vpp.shares_percent))}, "
+                    f"unknown {sorted(set(self.vpp.shares_percent) - members)}"
+                )
+        return self
+
+    def prosumer_ids(self) -> list[str]:
+        """Prosumer ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
+        return [f"{g.name}-{i:02d}" for g in self.population for i in range(1, g.count + 1)]
+
+    def vpp_member_ids(self) -> list[str]:
+        return list(self.vpp.members) if self.vpp.members else self.prosumer_ids()
+
+    @property
+    def n_steps(self) -> int:
+        return self.run.duration_s // self.run.step_s
+
+    @property
+    def n_periods(self) -> int:
+        return self.run.duration_s // self.run.settlement_s
+
+    def digest(self) -> str:
+        """sha256 of the canonical JSON of the validated scenario."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+    def with_overrides(self, overrides: dict[str, Any] | None = None, *, source: str = "<overrides>") -> Scenario:
+        """A new scenario with dotted-key overrides applied (``{"run.seed": 3, "prices.energy_eur_per_kwh": .2}``)."""
+        data = self.model_dump(mode="python")
+        for key, value in (overrides or {}).items():
+            node = data
+            parts = key.split(".")
+            for part in parts[:-1]:
+                node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+            last = parts[-1]
+            if isinstance(node, list):
+                node[int(last)] = value
+            else:
+                node[last] = value
+        return validate_scenario(data, source=source)
+
+
+def _format_errors(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid scenario ({exc.error_count()} problem{'s' * (exc.error_count() > 1)})"]
+    for err in exc.errors():
+        loc = ""
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see scenarios/ for the accepted keys)"
+        elif err["type"] == "missing":
+            msg = "missing: this field (or section) is required"
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            if "input" in err and not isinstance(err["input"], dict | list):
+                msg += f" (got {err['input']!r})"
+        lines.append(f"  {source}: {loc or '<top>'}: {msg}")
+    return "\n".join(lines)
+
+
+def validate_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scenario:
+    """Validate a parsed scenario mapping; raise ScenarioError naming ``source`` and each bad field."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_format_errors(source, exc)) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a TOML scenario file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return validate_scenario(data, source=str(path))

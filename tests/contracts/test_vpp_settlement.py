@@ -1,0 +1,170 @@
+"""VppSettlement: each guarded path reverts with its reason; settlement conserves money."""
+
+from __future__ import annotations
+
+import pytest
+from eth_account.messages import encode_typed_data
+from eth_keys import keys
+from eth_utils import keccak
+
+from contracts.chain import ChainRevert
+from contracts.eip712 import reading_digest, sign_reading
+from tests.contracts.conftest import MAX_WH, PENALTY, PRICE, TOL_BPS, make_vpp
+
+
+def _sign(v, i, period, wh, quality=0, key=None, domain=None):
+    return sign_reading(key or v.meter_keys[i], domain or v.vpp.domain_separator, period, wh, quality)
+
+
+def _submit(v, readings):
+    return v.vpp.submit_readings(readings, sender=v.operator)
+
+
+def test_digest_matches_eth_account_typed_data(v):
+    meter = v.meter_keys[0].public_key.to_checksum_address()
+    typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Reading": [
+                {"name": "meter", "type": "address"},
+                {"name": "period", "type": "uint256"},
+                {"name": "energy_wh", "type": "uint256"},
+                {"name": "quality", "type": "uint8"},
+            ],
+        },
+        "primaryType": "Reading",
+        "domain": {"name": "gridledger", "version": "1", "chainId": v.chain.chain_id,
+                   "verifyingContract": v.vpp.address},
+        "message": {"meter": meter, "period": 7, "energy_wh": 1234, "quality": 0},
+    }
+    msg = encode_typed_data(full_message=typed)
+    expected = keccak(b"\x19" + msg.version + msg.header + msg.body)
+    assert reading_digest(v.vpp.domain_separator, meter, 7, 1234, 0) == expected
+    assert v.vpp.call("DOMAIN_SEPARATOR") == v.vpp.domain_separator
+
+
+def test_settlement_pays_revenue_and_penalties_by_share(v):
+    v.vpp.declare(0, [4000, 4000, 1000], sender=v.operator)
+    v.at_period_end(0)
+    delivered = [4000, 1000, 950]  # member 1 short by 3000 - 400 tolerance = 2600 Wh
+    assert _submit(v, [_sign(v, i, 0, wh) for i, wh in enumerate(delivered)]) == []
+    before = [v.token.balance_of(m) for m in v.members]
+    receipt = v.vpp.settle(0, sender=v.operator)
+    revenue = sum(delivered) * PRICE // 1000
+    penalty = (3000 - 4000 * TOL_BPS // 10_000) * PENALTY // 1000
+    paid = {e.args["member"]: e.args["amount_ueur"] for e in receipt.events if e.event == "Payout"}
+    settled = next(e for e in receipt.events if e.event == "PeriodSettled").args
+    assert settled["revenue_ueur"] == revenue and settled["penalties_ueur"] == penalty
+    assert sum(paid.values()) == revenue + penalty == settled["paid_ueur"]
+    for m, share, b in zip(v.members, v.shares, before):
+        assert abs(paid[m] - (revenue + penalty) * share / 10_000) <= 1
+        assert v.token.balance_of(m) - b == paid[m]
+    assert v.vpp.collateral_ueur(v.members[1]) == 5_000_000 - penalty
+    # the contract holds exactly the remaining collateral
+    assert v.token.balance_of(v.vpp.address) == sum(v.vpp.collateral_ueur(m) for m in v.members)
+
+
+def test_forged_signature_reverts(v):
+    v.vpp.declare(0, [1, 1, 1], sender=v.operator)
+    v.at_period_end(0)
+    forged = _sign(v, 0, 0, 500, key=keys.PrivateKey(b"\x07" * 32))
+    meter0 = v.meter_keys[0].public_key.to_checksum_address()
+    forged = type(forged)(meter0, *forged.as_tuple()[1:])  # claims to be meter 0, signed by another key
+    with pytest.raises(ChainRevert, match="vpp: bad signature"):
+        v.vpp._tx("submit_readings", [forged.as_tuple()], sender=v.operator)
+    refused = _submit(v, [forged])
+    assert [r.reason for r in refused] == ["vpp: bad signature"]
+
+
+def test_tampered_value_reverts(v):
+    v.at_period_end(0)
+    good = _sign(v, 0, 0, 500)
+    tampered = type(good)(good.meter, good.period, 5000, *good.as_tuple()[3:])
+    assert [r.reason for r in _submit(v, [tampered])] == ["vpp: bad signature"]
+
+
+def test_replayed_reading_reverts(v):
+    v.at_period_end(0)
+    r = _sign(v, 0, 0, 500)
+    assert _submit(v, [r]) == []
+    with pytest.raises(ChainRevert, match="vpp: reading already recorded"):
+        v.vpp._tx("submit_readings", [r.as_tuple()], sender=v.operator)
+    assert v.vpp.call("readings_accepted") == 1
+
+
+def test_reading_for_another_contract_or_chain_reverts(v):
+    from contracts.eip712 import domain_separator
+
+    v.at_period_end(0)
+    wrong_chain = _sign(v, 0, 0, 500, domain=domain_separator(v.chain.chain_id + 1, v.vpp.address))
+    wrong_contract = _sign(v, 1, 0, 500, domain=domain_separator(v.chain.chain_id, v.token.address))
+    refused = _submit(v, [wrong_chain, wrong_contract])
+    assert [r.reason for r in refused] == ["vpp: bad signature"] * 2
+
+
+def test_unregistered_meter_reverts(v):
+    v.at_period_end(0)
+    stranger = _sign(v, 0, 0, 500, key=keys.PrivateKey(b"\x09" * 32))
+    assert [r.reason for r in _submit(v, [stranger])] == ["vpp: unregistered meter"]
+
+
+def test_high_s_signature_reverts(v):
+    v.at_period_end(0)
+    r = _sign(v, 0, 0, 500)
+    order = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    high_s = (order - int.from_bytes(r.s, "big")).to_bytes(32, "big")
+    malleable = type(r)(r.meter, r.period, r.energy_wh, r.quality, 55 - r.v, r.r, high_s)
+    assert [x.reason for x in _submit(v, [malleable])] == ["vpp: high-s signature"]
+
+
+def test_out_of_range_and_early_readings_revert(v):
+    v.at_period_end(0)
+    assert [x.reason for x in _submit(v, [_sign(v, 0, 0, MAX_WH + 1)])] == ["vpp: reading out of range"]
+    assert [x.reason for x in _submit(v, [_sign(v, 0, 1, 10)])] == ["vpp: period not over"]
+
+
+def test_good_readings_land_when_a_batch_holds_a_bad_one(v):
+    v.at_period_end(0)
+    good = [_sign(v, i, 0, 100 * (i + 1)) for i in range(3)]
+    bad = _sign(v, 0, 0, 999)  # second reading for meter 0, period 0 -> replay after the first lands
+    refused = _submit(v, [good[0], bad, good[1], good[2]])
+    assert [r.reason for r in refused] == ["vpp: reading already recorded"]
+    assert [v.vpp.delivered_wh(0, m) for m in v.members] == [100, 200, 300]
+
+
+def test_late_declaration_reverts(v):
+    v.at_period_end(0, offset_s=0)  # period 1 starts now
+    with pytest.raises(ChainRevert, match="vpp: late declaration"):
+        v.vpp.declare(1, [1, 1, 1], sender=v.operator)
+    v.vpp.declare(2, [1, 1, 1], sender=v.operator)
+    with pytest.raises(ChainRevert, match="vpp: period already declared"):
+        v.vpp.declare(2, [1, 1, 1], sender=v.operator)
+
+
+def test_declaration_only_by_operator(v):
+    with pytest.raises(ChainRevert, match="vpp: caller is not the operator"):
+        v.vpp.declare(3, [1, 1, 1], sender=v.members[0])
+
+
+def test_shares_not_summing_to_10000_revert():
+    v = make_vpp(shares=(5000, 3000, 1999), seal=False)
+    with pytest.raises(ChainRevert, match="vpp: shares must sum to 10000 bps"):
+        v.vpp.seal(sender=v.operator)
+    with pytest.raises(ChainRevert, match="vpp: membership not sealed"):
+        v.vpp.declare(5, [1, 1, 1], sender=v.operator)
+
+
+def test_settle_needs_every_reading_and_happens_once(v):
+    v.at_period_end(0)
+    _submit(v, [_sign(v, i, 0, 10) for i in range(2)])
+    with pytest.raises(ChainRevert, match="vpp: readings missing"):
+        v.vpp.settle(0, sender=v.operator)
+    _submit(v, [_sign(v, 2, 0, 10)])
+    v.vpp.settle(0, sender=v.operator)
+    with pytest.raises(ChainRevert, match="vpp: period already settled"):
+        v.vpp.settle(0, sender=v.operator)
