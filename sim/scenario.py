@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-FEEDERS = ("kerber_landnetz_kabel_1", "kerber_landnetz_kabel_2", "kerber_dorfnetz")
+FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57}
+FEEDERS = tuple(FEEDER_HOUSEHOLDS)
 SHARE_TOTAL_BPS = 10_000
 
 
@@ -118,8 +119,8 @@ class VppSpec(_Frozen):
     share_rule: Literal["equal", "explicit", "pv_kwp"] = "equal"
     shares_percent: dict[str, NonNeg] | None = None
     tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
-    declaration: Literal["clear_sky_forecast", "persistence"] = "clear_sky_forecast"
-    forecast_derate: Annotated[float, Field(gt=0, le=2)] = 0.8
+    forecast: Literal["smart_persistence", "clear_sky"] = "smart_persistence"
+    forecast_derate: Annotated[float, Field(gt=0, le=2)] = 0.9
 
     @model_validator(mode="after")
     def _shares(self) -> VppSpec:
@@ -168,6 +169,10 @@ class Scenario(_Frozen):
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique, got {names}")
         ids = set(self.prosumer_ids())
+        room = FEEDER_HOUSEHOLDS[self.feeder.network]
+        if len(ids) > room:
+            raise ValueError(f"population: {len(ids)} prosumers do not fit on feeder "
+                             f"{self.feeder.network!r}, which has {room} households")
         for m in self.vpp.members or []:
             if m not in ids:
                 raise ValueError(f"vpp.members: {m!r} is not a prosumer id (ids look like '{names[0]}-01')")

@@ -1,0 +1,66 @@
+"""Operators: the VPP aggregator, who declares members' energy ahead of each period."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+SUN_UP_GHI_CLEAR_W_PER_M2 = 50.0
+
+
+class VppOperator(mesa.Agent):
+    """Declares every member's export for a period before it starts [Wh].
+
+    Forecast ("smart persistence", the standard baseline of solar forecasting): the clear-sky index observed
+    most recently while the sun was up is assumed to persist; PV = clear-sky PV (pvlib, same systems) times
+    that index; export = ``derate`` x max(0, PV - the household's standard-profile demand), per step, summed
+    over the period. With ``method = "clear_sky"`` the index is taken as 1.
+
+    References
+    ----------
+    Pedro, H. T. C., Coimbra, C. F. M. (2012). Assessment of forecasting techniques for solar power production
+    with no exogenous inputs. Solar Energy 86, 2017-2028 (smart persistence).
+    """
+
+    def __init__(
+        self,
+        model: mesa.Model,
+        *,
+        account: str,
+        vpp,
+        pv_clear_kw: np.ndarray,
+        expected_load_kw: np.ndarray,
+        observed_kc: np.ndarray,
+        ghi_clear: np.ndarray,
+        derate: float,
+        method: str = "smart_persistence",
+        prior_kc: float = 0.7,
+    ):
+        super().__init__(model)
+        self.account = account
+        self._vpp = vpp
+        self.pv_clear_kw, self.expected_load_kw = pv_clear_kw, expected_load_kw
+        self.observed_kc, self.ghi_clear = observed_kc, ghi_clear
+        self.derate, self.method, self.prior_kc = derate, method, prior_kc
+
+    def kc_estimate(self, before_step: int) -> float:
+        """Clear-sky index observed last while the sun was up, before step ``before_step``."""
+        if self.method == "clear_sky":
+            return 1.0
+        sun = np.flatnonzero(self.ghi_clear[:before_step] > SUN_UP_GHI_CLEAR_W_PER_M2)
+        return float(self.observed_kc[sun[-1]]) if sun.size else self.prior_kc
+
+    def forecast_wh(self, period: int, now_step: int) -> list[int]:
+        m = self.model
+        steps = slice(period * m.steps_per_period, (period + 1) * m.steps_per_period)
+        export_kw = np.clip(self.pv_clear_kw[steps] * self.kc_estimate(now_step) - self.expected_load_kw[steps],
+                            0.0, None)
+        wh = export_kw.sum(axis=0) * m.step_s / 3.6 * self.derate
+        return [int(x) for x in np.floor(wh)]
+
+    def declare(self, period: int, now_step: int) -> None:
+        if 0 <= period < self.model.n_periods:
+            self._vpp.declare(period, self.forecast_wh(period, now_step), sender=self.account)
+
+    def settle(self, period: int) -> None:
+        self._vpp.settle(period, sender=self.account)

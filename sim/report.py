@@ -1,0 +1,115 @@
+"""Plots and a self-contained HTML report, built from a results folder's files alone."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.summary import event_args  # noqa: E402
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def make_plots(folder: Path) -> list[Path]:
+    """Write ``plots/*.png`` for the run in ``folder``; returns their paths."""
+    folder = Path(folder)
+    plots = folder / "plots"
+    plots.mkdir(exist_ok=True)
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    ledger = pd.read_parquet(folder / "ledger.parquet")
+    out = []
+
+    feeder = ts[ts.entity == "feeder"].pivot(index="time", columns="quantity", values="value")
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    ax.plot(feeder.index, feeder["slack_p_kw"], lw=0.9, label="import from upstream (slack)")
+    ax.plot(feeder.index, feeder["sgen_p_kw"], lw=0.9, label="PV generation")
+    ax.plot(feeder.index, feeder["load_p_kw"], lw=0.9, label="household demand")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylabel("power [kW]")
+    ax.set_title("Feeder power (power flow per step)")
+    ax.legend(loc="upper right", fontsize=8)
+    out.append(_save(fig, plots / "feeder_power.png"))
+
+    settled = event_args(ledger, "VppSettlement", "PeriodSettled")
+    if len(settled):
+        fig, ax = plt.subplots(figsize=(10, 3.6))
+        ax.step(settled.period, settled.declared_wh / 1000, where="mid", label="declared")
+        ax.step(settled.period, settled.delivered_wh / 1000, where="mid", label="delivered (signed readings)")
+        pen = settled[settled.penalties_ueur > 0]
+        ax.scatter(pen.period, pen.delivered_wh / 1000, color="C3", s=12, zorder=3, label="period with penalty")
+        ax.set_xlabel("settlement period")
+        ax.set_ylabel("energy [kWh]")
+        ax.set_title("VPP: declared vs delivered, per period (from the ledger)")
+        ax.legend(loc="upper right", fontsize=8)
+        out.append(_save(fig, plots / "vpp_declared_vs_delivered.png"))
+
+        payouts = event_args(ledger, "VppSettlement", "Payout")
+        penalties = event_args(ledger, "VppSettlement", "Penalty")
+        paid = payouts.groupby("member").amount_ueur.sum() / 1e6
+        pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
+        fig, ax = plt.subplots(figsize=(10, 3.6))
+        labels = [m[:8] for m in paid.index]
+        ax.bar(labels, paid.to_numpy(), label="payouts")
+        ax.bar(labels, -pen.to_numpy(), color="C3", label="penalties")
+        ax.set_ylabel("EUR")
+        ax.set_title("VPP: payouts and penalties per member (from the ledger)")
+        ax.tick_params(axis="x", rotation=90, labelsize=7)
+        ax.legend(fontsize=8)
+        out.append(_save(fig, plots / "vpp_payouts_per_member.png"))
+    return out
+
+
+def _table(d: dict) -> str:
+    rows = []
+    for k, v in d.items():
+        if isinstance(v, dict):
+            continue
+        val = f"{v:,.4g}" if isinstance(v, float) else html.escape(str(v))
+        rows.append(f"<tr><th>{html.escape(k)}</th><td>{val}</td></tr>")
+    return "<table>" + "".join(rows) + "</table>"
+
+
+def write_report(folder: Path) -> Path:
+    """Write ``report.html``: summary tables and the plots, inlined (no external fetch)."""
+    folder = Path(folder)
+    summary = json.loads((folder / "summary.json").read_text())
+    manifest = json.loads((folder / "manifest.json").read_text())
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>gridledger — {html.escape(manifest.get('run_id', folder.name))}</title>",
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;"
+        "text-align:left;font-size:13px}th{background:#f4f4f4}img{max-width:100%}</style></head><body>",
+        f"<h1>gridledger run {html.escape(manifest.get('run_id', folder.name))}</h1>",
+        f"<p>Scenario <code>{html.escape(str(manifest.get('scenario_file', '')))}</code>, seed "
+        f"{manifest.get('seed')}, scenario sha256 <code>{manifest.get('scenario_sha256', '')[:16]}…</code></p>",
+    ]
+    for section, content in summary.items():
+        if isinstance(content, dict):
+            parts.append(f"<h2>{html.escape(section)}</h2>{_table(content)}")
+            for sub, subcontent in content.items():
+                if isinstance(subcontent, dict) and subcontent and not all(
+                    isinstance(x, dict) for x in subcontent.values()
+                ):
+                    parts.append(f"<h3>{html.escape(section)} · {html.escape(sub)}</h3>{_table(subcontent)}")
+    for png in sorted((folder / "plots").glob("*.png")):
+        data = base64.b64encode(png.read_bytes()).decode()
+        parts.append(f"<h2>{html.escape(png.stem.replace('_', ' '))}</h2><img alt='{png.stem}' "
+                     f"src='data:image/png;base64,{data}'>")
+    parts.append("</body></html>")
+    path = folder / "report.html"
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path

@@ -1,0 +1,162 @@
+"""Run a scenario: build the Twin, run the clock, and return (and optionally write) the results.
+
+``run_scenario`` is the Python entry point for notebooks; the CLI calls the same function.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata as md
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from contracts.compiler import EVM_VERSION, compile_contract
+from sim.report import make_plots, write_report
+from sim.results import MANIFEST, prepare_folder, write_json
+from sim.scenario import Scenario, load_scenario
+from sim.summary import chain_summary, ledger_frame, physics_summary, vpp_summary
+from sim.twin import Twin
+
+CONTRACTS = ("EuroToken", "VppSettlement")
+PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
+            "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
+
+
+@dataclass
+class RunResult:
+    """A finished run: tidy timeseries, decoded ledger, VEE/readings log, summary and manifest."""
+
+    scenario: Scenario
+    timeseries: pd.DataFrame
+    ledger: pd.DataFrame
+    readings: pd.DataFrame
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    folder: Path | None = None
+    twin: Twin | None = field(default=None, repr=False)
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = md.version(p)
+        except md.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) -> dict[str, Any]:
+    compiled = {name: compile_contract(name) for name in CONTRACTS}
+    return {
+        "run_id": run_id,
+        "scenario_file": scenario_file,
+        "scenario": scenario.model_dump(mode="json"),
+        "scenario_sha256": scenario.digest(),
+        "seed": scenario.run.seed,
+        "packages": _versions(),
+        "compiler": {"vyper": md.version("vyper"), "evm_version": EVM_VERSION},
+        "contracts": {n: {"source_sha256": c.source_sha256, "bytecode_sha256": c.bytecode_sha256}
+                      for n, c in compiled.items()},
+    }
+
+
+def run_id_for(scenario: Scenario) -> str:
+    return f"{scenario.run.name}-seed{scenario.run.seed}-{scenario.digest()[:8]}"
+
+
+def run_scenario(
+    scenario: Scenario | str | Path,
+    *,
+    overrides: dict[str, Any] | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> RunResult:
+    """Run ``scenario`` (a file or a Scenario), with dotted-key ``overrides`` and ``seed`` applied.
+
+    With ``out``, the results folder is written there (marked incomplete until the end); without, nothing is
+    written and the results are only returned.
+    """
+    scenario_file = None
+    if not isinstance(scenario, Scenario):
+        scenario_file = str(scenario)
+        scenario = load_scenario(scenario)
+    if seed is not None:
+        overrides = {**(overrides or {}), "run.seed": seed}
+    if overrides:
+        scenario = scenario.with_overrides(overrides, source=f"{scenario_file or '<scenario>'} + overrides")
+    manifest = base_manifest(scenario, scenario_file, run_id_for(scenario))
+    folder = prepare_folder(Path(out), force=force, manifest=manifest) if out is not None else None
+    started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    wall = time.perf_counter()
+    bar = None
+    try:
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=scenario.n_steps, unit="step", desc=scenario.run.name, leave=False)
+        twin = Twin(scenario, progress=bar)
+        twin.run()
+        result = _collect(twin, scenario, manifest)
+    except BaseException as exc:
+        if folder is not None:
+            write_json(folder / MANIFEST, {**manifest, "status": "incomplete", "error": repr(exc),
+                                           "traceback": traceback.format_exc(limit=8)})
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    result.manifest["timings"] = {
+        "started_utc": started,
+        "wall_s": time.perf_counter() - wall,
+        **{f"{k}_s": v for k, v in sorted(twin.timers.items())},
+    }
+    if folder is not None:
+        write_results(folder, result)
+    return result
+
+
+def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
+    w = twin.inputs.weather
+    timeseries = twin.recorder.tidy(
+        twin.inputs.times,
+        extra={"ghi": (w.ghi, "W/m2"), "temp_air": (w.temp_air, "degC"), "clear_sky_index": (w.clear_sky_index, "1")},
+    )
+    ledger = ledger_frame(twin.community.chain.events)
+    readings = pd.DataFrame(twin.readings_log)
+    rejected = pd.DataFrame([{"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh, "energy_wh": None,
+                              "quality": None, "rule": r.rule, "status": "rejected_vee", "reason": r.rule}
+                             for v in twin.vee for r in v.rejected])
+    if len(rejected):
+        readings = pd.concat([readings, rejected], ignore_index=True)
+    summary = {
+        "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
+                "periods": scenario.n_periods, "step_s": scenario.run.step_s,
+                "settlement_s": scenario.run.settlement_s},
+        "physics": physics_summary(twin),
+        "vpp": vpp_summary(twin, ledger),
+        "chain": chain_summary(twin),
+    }
+    return RunResult(scenario, timeseries, ledger, readings, summary, dict(manifest), twin=twin)
+
+
+def write_results(folder: Path, result: RunResult) -> None:
+    """Write every file, then mark the manifest complete (last, atomically)."""
+    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    result.ledger.to_parquet(folder / "ledger.parquet", index=False)
+    result.readings.to_parquet(folder / "readings.parquet", index=False)
+    write_json(folder / "summary.json", result.summary)
+    make_plots(folder)
+    write_json(folder / MANIFEST, {**result.manifest, "status": "incomplete"})
+    write_report(folder)
+    result.manifest["status"] = "complete"
+    result.manifest["files"] = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    write_json(folder / MANIFEST, result.manifest)
+    result.folder = folder
