@@ -7,6 +7,7 @@ generation; ``res_ext_grid.p_mw`` positive = import from the upstream grid.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,20 @@ FEEDER_BUILDERS = {
     "kerber_landnetz_kabel_2": pn.create_kerber_landnetz_kabel_2,
     "kerber_dorfnetz": pn.create_kerber_dorfnetz,
 }
+
+
+def build_network(network: str):
+    """The named pandapower feeder, built reproducibly.
+
+    pandapower's Kerber builders draw the branch-out cable types from Python's global ``random`` module; we
+    seed it from the feeder's name for the build (and restore its state), so a feeder is the same every run.
+    """
+    state = random.getstate()
+    random.seed(f"gridledger/feeder/{network}")
+    try:
+        return FEEDER_BUILDERS[network]()
+    finally:
+        random.setstate(state)
 
 
 class PowerFlowError(RuntimeError):
@@ -48,7 +63,7 @@ class Feeder:
     """
 
     def __init__(self, network: str, n_prosumers: int, solver: str = "lightsim2grid"):
-        self.net = FEEDER_BUILDERS[network]()
+        self.net = build_network(network)
         self.network = network
         self.use_lightsim2grid = solver == "lightsim2grid"
         self.load_idx = self.net.load.index.to_numpy()

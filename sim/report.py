@@ -59,7 +59,9 @@ def make_plots(folder: Path) -> list[Path]:
         payouts = event_args(ledger, "VppSettlement", "Payout")
         penalties = event_args(ledger, "VppSettlement", "Penalty")
         paid = payouts.groupby("member").amount_ueur.sum() / 1e6
-        pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
+        pen = pd.Series(0.0, index=paid.index)
+        if len(penalties):
+            pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
         fig, ax = plt.subplots(figsize=(10, 3.6))
         labels = [m[:8] for m in paid.index]
         ax.bar(labels, paid.to_numpy(), label="payouts")

@@ -3,8 +3,8 @@ of utility meter-data management systems.
 
 Validation rules (a failing reading is rejected and kept with its rule id):
 ``out_of_order`` (period already finalised), ``duplicate`` (second reading for a period), ``negative``,
-``range`` (above rated power x period x 1.1), ``spike`` (above ``SPIKE_FACTOR`` x the largest accepted value of the
-previous two days and above a quarter of the range limit), ``frozen`` (the same non-zero value for
+``range`` (above rated power x period x 1.1), ``spike`` (above ``SPIKE_FACTOR`` x both neighbouring readings, the
+previous accepted one and the next received one, and above a quarter of the range limit), ``frozen`` (the same non-zero value for
 ``FROZEN_N`` periods running).
 Estimation of a period with no accepted reading: linear interpolation between the neighbouring accepted
 values when the gap spans at most ``max_interp_s`` (default 2 h), else the value of the same period one day
@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from contracts.eip712 import QUALITY_ESTIMATED, QUALITY_MEASURED
 from sim.meters import RawReading
 
-SPIKE_FACTOR = 4.0
-SPIKE_WINDOW_S = 2 * 86_400
+SPIKE_FACTOR = 3.0
 FROZEN_N = 4
 
 
@@ -57,9 +56,9 @@ class MeterVee:
         self.meter_id = meter_id
         self.max_wh = max_wh
         self.periods_per_day = max(1, 86_400 // period_s)
-        self.spike_window = max(1, SPIKE_WINDOW_S // period_s)
         self.max_interp_periods = max_interp_s // period_s
         self.pending: dict[int, float] = {}
+        self.raw: dict[int, float] = {}  # every reading that passed the receive checks, by period
         self.final: dict[int, Validated] = {}
         self.rejected: list[Rejected] = []
         self.n_received = 0
@@ -84,20 +83,19 @@ class MeterVee:
         if rule:
             self.rejected.append(Rejected(self.meter_id, r.period, r.energy_wh, rule))
         else:
-            self.pending[r.period] = r.energy_wh
+            self.pending[r.period] = self.raw[r.period] = r.energy_wh
 
     def _measured(self, period: int) -> Validated | None:
         value = self.pending.pop(period, None)
         if value is None:
             return None
-        history = [v.energy_wh for p in range(period - self.spike_window, period)
-                   if (v := self.final.get(p)) is not None and v.quality == QUALITY_MEASURED]
-        if history and value > SPIKE_FACTOR * max(history) and value > 0.25 * self.max_wh:
+        prev = self.final.get(period - 1)
+        neighbours = [x for x in (prev.energy_wh if prev and prev.quality == QUALITY_MEASURED else None,
+                                  self.pending.get(period + 1)) if x is not None]
+        if neighbours and value > SPIKE_FACTOR * max(neighbours) and value > 0.25 * self.max_wh:
             self.rejected.append(Rejected(self.meter_id, period, value, "spike"))
             return None
-        last = [self.final.get(period - i) for i in range(1, FROZEN_N)]
-        if value > 0 and all(v is not None and v.quality == QUALITY_MEASURED and v.energy_wh == int(value)
-                             for v in last):
+        if value > 0 and all(self.raw.get(period - i) == value for i in range(1, FROZEN_N)):
             self.rejected.append(Rejected(self.meter_id, period, value, "frozen"))
             return None
         return Validated(self.meter_id, period, int(value), QUALITY_MEASURED, "measured", value)

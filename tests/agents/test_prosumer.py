@@ -1,0 +1,38 @@
+"""Prosumer battery rule and operator forecast, on a real chain through the Twin of the small scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def test_battery_follows_the_declaration(small_run):
+    """When the household exports above its declaration the battery charges; below it, it discharges."""
+    twin = small_run.twin
+    rec = twin.recorder.prosumer
+    for agent in twin.prosumers:
+        if float(agent.limits.capacity_kwh) == 0:
+            assert np.all(rec["battery_kw"][:, agent.index] == 0)
+            continue
+        j = agent.index
+        declared_kw = np.repeat(
+            [twin.community.vpp.declared_wh(p, agent.account) / 1000 for p in range(twin.n_periods)],
+            twin.steps_per_period,
+        )
+        surplus = rec["pv_kw"][:, j] - rec["load_kw"][:, j] - declared_kw
+        battery = rec["battery_kw"][:, j]
+        assert np.all(np.sign(battery[np.abs(battery) > 1e-9]) == np.sign(surplus[np.abs(battery) > 1e-9]))
+        assert np.all(np.abs(battery) <= np.abs(surplus) + 1e-9)
+        assert battery.max() > 0 and battery.min() < 0
+
+
+def test_declarations_are_on_chain_before_their_period(small_run):
+    ledger = small_run.ledger
+    declared = ledger[ledger.event == "Declared"]
+    n_members = len(small_run.scenario.vpp_member_ids())
+    assert len(declared) == small_run.scenario.n_periods * n_members
+    blocks = small_run.twin.community.chain
+    t0 = small_run.twin.inputs.t0_s
+    for row in declared.drop_duplicates("block").itertuples():
+        period = int(__import__("json").loads(row.args)["period"])
+        ts = blocks.tester.get_block_by_number(int(row.block))["timestamp"]
+        assert ts < t0 + period * small_run.scenario.run.settlement_s

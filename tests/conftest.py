@@ -1,0 +1,29 @@
+"""Shared fixtures: the demo scenario shrunk to a small feeder and one day, and its run (once per session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = {
+    "run.duration_s": 86_400,
+    "feeder.network": "kerber_landnetz_kabel_2",
+    "population.0.count": 4,
+    "population.1.count": 2,
+}
+
+
+@pytest.fixture(scope="session")
+def small_scenario():
+    return load_scenario(ROOT / "scenarios" / "vpp.toml").with_overrides(SMALL)
+
+
+@pytest.fixture(scope="session")
+def small_run(small_scenario, tmp_path_factory):
+    from sim.runner import run_scenario
+
+    return run_scenario(small_scenario, out=tmp_path_factory.mktemp("runs") / "small")

@@ -1,0 +1,95 @@
+"""Scenario files: good ones validate; bad ones fail with file, field and expectation named."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.scenario import ScenarioError, load_scenario
+from tests.conftest import ROOT
+
+GOOD = (ROOT / "scenarios" / "vpp.toml").read_text()
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    return p
+
+
+def test_demo_scenario_validates():
+    s = load_scenario(ROOT / "scenarios" / "vpp.toml")
+    assert len(s.prosumer_ids()) >= 20
+    assert s.run.step_s == 900 and s.run.settlement_s == 3600 and s.run.duration_s >= 7 * 86400
+    assert s.n_periods == s.run.duration_s // 3600
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "expected"),
+    [
+        (lambda t: t.replace("[prices]", "[prices]\ncolour = 'red'"), "prices.colour", "unknown key"),
+        (lambda t: t.replace("pv_kwp = 8.0", 'pv_kwp = "eight"'), r"population\[0\].pv_kwp", "valid number"),
+        (lambda t: t.replace("pv_kwp = 8.0", "pv_kwp = -3.0"), r"population\[0\].pv_kwp", "greater than or equal to 0"),
+        (lambda t: t.replace("battery_kwh = 10.0", "battery_kwh = -1.0"), r"population\[0\].battery_kwh", ">= 0|greater"),
+        (lambda t: re.sub(r"\[site\][^\[]*", "", t, count=1), "site", "required"),
+        (lambda t: t.replace('share_rule = "pv_kwp"', 'share_rule = "explicit"\nshares_percent = {}'), "vpp", "shares_percent"),
+        (lambda t: t.replace("step_s = 900", "step_s = 700"), "run", "whole multiple"),
+        (lambda t: t.replace("count = 16", "count = 60"), "population", "do not fit"),
+        (lambda t: t.replace('tz = "Europe/Berlin"', 'tz = "Mars/Olympus"'), "site.tz", "IANA"),
+    ],
+    ids=["unknown-key", "wrong-type", "negative-capacity", "negative-battery", "missing-section",
+         "empty-shares", "step-not-dividing", "too-many-prosumers", "bad-tz"],
+)
+def test_bad_scenarios_name_file_and_field(tmp_path, edit, field, expected):
+    path = _write(tmp_path, edit(GOOD))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    msg = str(info.value)
+    assert str(path) in msg
+    assert re.search(field, msg), msg
+    assert re.search(expected, msg), msg
+
+
+def test_shares_not_summing_to_100_are_rejected(tmp_path):
+    ids = load_scenario(ROOT / "scenarios" / "vpp.toml").prosumer_ids()
+    table = ", ".join(f'"{i}" = 4.0' for i in ids)  # 24 x 4 % = 96 %
+    path = _write(tmp_path, GOOD.replace('share_rule = "pv_kwp"', f'share_rule = "explicit"\nshares_percent = {{ {table} }}'))
+    with pytest.raises(ScenarioError, match=r"bad.toml.*vpp.*must sum to 100, got 96"):
+        load_scenario(path)
+
+
+def test_not_toml_and_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(_write(tmp_path, "[run\nname="))
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load_scenario(tmp_path / "nope.toml")
+
+
+def test_validate_command(tmp_path, capsys):
+    assert main(["validate", str(ROOT / "scenarios" / "vpp.toml")]) == 0
+    assert "valid" in capsys.readouterr().out
+    bad = _write(tmp_path, GOOD.replace("pv_kwp = 8.0", "pv_kwp = -3.0"))
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert str(bad) in err and "population[0].pv_kwp" in err
+
+
+def test_bad_file_run_exits_nonzero_and_writes_no_complete_folder(tmp_path):
+    bad = _write(tmp_path, GOOD.replace("[prices]", "[prices]\ncolour = 'red'"))
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(bad), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "bad.toml" in proc.stderr and "prices.colour" in proc.stderr
+    assert not (out / "manifest.json").exists() or '"complete"' not in (out / "manifest.json").read_text()
+
+
+def test_overrides_are_validated(small_scenario):
+    with pytest.raises(ScenarioError, match=r"overrides.*population\[0\].pv_kwp"):
+        small_scenario.with_overrides({"population.0.pv_kwp": -1.0}, source="x + overrides")
+    assert small_scenario.with_overrides({"run.seed": 7}).run.seed == 7
