@@ -2,7 +2,7 @@
 
 Battery rule ("follow the declaration"): each step the battery absorbs what the household would export above
 the energy the operator declared for it this period, and covers what is missing below it, within its power
-and state-of-charge limits. With nothing declared this is plain self-consumption.
+and state-of-charge limits. With nothing declared (or no VPP) this is plain self-consumption.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class Prosumer(mesa.Agent):
         load_kw: np.ndarray,
         capacity_kwh: float,
         p_max_kw: float,
-        vpp,
+        declarations=None,
     ):
         super().__init__(model)
         self.name, self.index, self.account = name, index, account
@@ -35,13 +35,14 @@ class Prosumer(mesa.Agent):
         self.limits = BatteryLimits(np.array(capacity_kwh), np.array(p_max_kw))
         self.soc_kwh = 0.5 * capacity_kwh
         self.battery_kw = 0.0
-        self._vpp = vpp
+        self._declarations = declarations  # anything with declared_wh(period, account), e.g. the VPP contract
         self._declared: tuple[int, float] = (-1, 0.0)
 
     def declared_kw(self, period: int, period_s: int) -> float:
         """Average power the operator declared for this member in ``period``, read once per period [kW]."""
         if self._declared[0] != period:
-            wh = self._vpp.declared_wh(period, self.account) if period < self.model.n_periods else 0
+            known = self._declarations is not None and period < self.model.n_periods
+            wh = self._declarations.declared_wh(period, self.account) if known else 0
             self._declared = (period, wh / 1000.0 / (period_s / 3600.0))
         return self._declared[1]
 

@@ -172,6 +172,10 @@ class Chain:
         values = eth_abi.decode(item["out_types"], _bytes(out))
         return values[0] if len(values) == 1 else values
 
+    def deployed(self) -> dict[str, str]:
+        """Deployed contracts, name -> address, in deployment order."""
+        return {c.name: c.address for c in self._by_address.values()}
+
     # internals --------------------------------------------------------------------------------------------
     @staticmethod
     def _calldata(contract: Contract, fn: str, args: tuple) -> str:

@@ -24,12 +24,12 @@ def _cmd_run(args) -> int:
     if args.seed is not None:
         scenario = scenario.with_overrides({"run.seed": args.seed}, source=f"{args.file} + --seed")
     out = Path(args.out) if args.out else default_folder(Path("results"), run_id_for(scenario))
-    result = run_scenario(scenario, out=out, force=args.force, progress=sys.stderr.isatty())
-    result.manifest["scenario_file"] = args.file
-    v = result.summary["vpp"]
-    print(f"{result.scenario.run.name}: {v['periods_settled']}/{v['periods']} periods settled, "
-          f"delivered {v['delivered_kwh']:.1f} kWh of {v['declared_kwh']:.1f} declared, "
-          f"revenue {v['revenue_eur']:.2f} EUR, penalties {v['penalties_eur']:.2f} EUR")
+    result = run_scenario(scenario, out=out, force=args.force, progress=sys.stderr.isatty(), scenario_file=args.file)
+    v = result.summary.get("vpp")
+    if v:
+        print(f"{result.scenario.run.name}: {v['periods_settled']}/{v['periods']} periods settled, "
+              f"delivered {v['delivered_kwh']:.1f} kWh of {v['declared_kwh']:.1f} declared, "
+              f"revenue {v['revenue_eur']:.2f} EUR, penalties {v['penalties_eur']:.2f} EUR")
     print(f"results: {out}")
     return 0
 

@@ -19,10 +19,10 @@ from contracts.compiler import EVM_VERSION, compile_contract
 from sim.report import make_plots, write_report
 from sim.results import MANIFEST, prepare_folder, write_json
 from sim.scenario import Scenario, load_scenario
-from sim.summary import chain_summary, ledger_frame, physics_summary, vpp_summary
+from sim.capabilities import enabled
+from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summary
 from sim.twin import Twin
 
-CONTRACTS = ("EuroToken", "VppSettlement")
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
             "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
@@ -52,7 +52,8 @@ def _versions() -> dict[str, str]:
 
 
 def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) -> dict[str, Any]:
-    compiled = {name: compile_contract(name) for name in CONTRACTS}
+    names = ["EuroToken"] + [n for cap in enabled(scenario) for n in cap.contracts]
+    compiled = {name: compile_contract(name) for name in names}
     return {
         "run_id": run_id,
         "scenario_file": scenario_file,
@@ -78,13 +79,13 @@ def run_scenario(
     out: str | Path | None = None,
     force: bool = False,
     progress: bool = False,
+    scenario_file: str | None = None,
 ) -> RunResult:
     """Run ``scenario`` (a file or a Scenario), with dotted-key ``overrides`` and ``seed`` applied.
 
     With ``out``, the results folder is written there (marked incomplete until the end); without, nothing is
-    written and the results are only returned.
+    written and the results are only returned. ``scenario_file`` names the source of a Scenario object.
     """
-    scenario_file = None
     if not isinstance(scenario, Scenario):
         scenario_file = str(scenario)
         scenario = load_scenario(scenario)
@@ -129,8 +130,8 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         twin.inputs.times,
         extra={"ghi": (w.ghi, "W/m2"), "temp_air": (w.temp_air, "degC"), "clear_sky_index": (w.clear_sky_index, "1")},
     )
-    ledger = ledger_frame(twin.community.chain.events)
-    readings = pd.DataFrame(twin.readings_log)
+    ledger = ledger_frame(twin.chain.events)
+    readings = pd.DataFrame([row for cap in twin.capabilities for row in getattr(cap, "readings_log", [])])
     rejected = pd.DataFrame([{"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh, "energy_wh": None,
                               "quality": None, "rule": r.rule, "status": "rejected_vee", "reason": r.rule}
                              for v in twin.vee for r in v.rejected])
@@ -141,7 +142,8 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
                 "periods": scenario.n_periods, "step_s": scenario.run.step_s,
                 "settlement_s": scenario.run.settlement_s},
         "physics": physics_summary(twin),
-        "vpp": vpp_summary(twin, ledger),
+        "vee": vee_summary(twin),
+        **{cap.name: cap.summary(ledger) for cap in twin.capabilities},
         "chain": chain_summary(twin),
     }
     return RunResult(scenario, timeseries, ledger, readings, summary, dict(manifest), twin=twin)

@@ -158,8 +158,8 @@ class Scenario(_Frozen):
     weather: WeatherSpec = WeatherSpec()
     feeder: FeederSpec
     population: Annotated[list[PopulationGroup], Field(min_length=1)]
-    vpp: VppSpec = VppSpec()
-    prices: PriceSpec
+    vpp: VppSpec | None = None
+    prices: PriceSpec | None = None
     meters: MeterSpec = MeterSpec()
     chain: ChainSpec = ChainSpec()
 
@@ -168,11 +168,15 @@ class Scenario(_Frozen):
         names = [g.name for g in self.population]
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique, got {names}")
+        if self.vpp is not None and self.prices is None:
+            raise ValueError("prices: missing: a [prices] section is required with [vpp]")
         ids = set(self.prosumer_ids())
         room = FEEDER_HOUSEHOLDS[self.feeder.network]
         if len(ids) > room:
             raise ValueError(f"population: {len(ids)} prosumers do not fit on feeder "
                              f"{self.feeder.network!r}, which has {room} households")
+        if self.vpp is None:
+            return self
         for m in self.vpp.members or []:
             if m not in ids:
                 raise ValueError(f"vpp.members: {m!r} is not a prosumer id (ids look like '{names[0]}-01')")
@@ -191,6 +195,8 @@ class Scenario(_Frozen):
         return [f"{g.name}-{i:02d}" for g in self.population for i in range(1, g.count + 1)]
 
     def vpp_member_ids(self) -> list[str]:
+        if self.vpp is None:
+            return []
         return list(self.vpp.members) if self.vpp.members else self.prosumer_ids()
 
     @property

@@ -1,9 +1,11 @@
 """The Twin: a Mesa model holding the actors, driven by one simpy clock (seconds from ``run.start``).
 
-Step process, every ``step_s``: prosumers decide their battery power (reading their declaration from the
-chain), injections go into the feeder in one vectorised assignment, one AC power flow, meters read the
-results. Settlement process, every ``settlement_s`` (one second after the period closes): VEE finalises the
-periods it can, meters sign, readings go on chain in batches, the operator settles and declares ahead.
+Before the clock starts, everything no decision changes is computed once (``sim.inputs``). Step process,
+every ``step_s``: prosumers decide their battery power, capabilities' agents act, injections go into the feeder
+in one vectorised assignment, one AC power flow, meters read the results and close their readings at period
+ends. Settlement process, one second after each period closes: VEE finalises the periods it can (it holds
+them back ``lag`` periods so short gaps can be interpolated) and hands the validated readings to each
+capability, which signs, posts and settles them on chain.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import mesa
 import numpy as np
 import simpy
 
-from agents.operators import VppOperator
 from agents.prosumer import Prosumer
-from contracts.chain import ChainRevert
+from contracts.chain import Chain
 from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
-from sim.community import build_community
+from sim.bank import Bank
+from sim.capabilities import Capability, enabled
 from sim.inputs import compute_inputs, prosumer_params
 from sim.meters import VirtualMeter, corrupt
 from sim.recorder import Recorder
@@ -29,7 +31,7 @@ from sim.scenario import Scenario
 from sim.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
-DECLARE_AHEAD_PERIODS = 2
+GENESIS_BEFORE_START_S = 86_400
 RNG_STREAMS = ("weather", "loads", "meters", "agents")
 
 
@@ -48,57 +50,40 @@ class Twin(mesa.Model):
         self.progress = progress
         self.k = 0
 
+        self.prosumer_groups = prosumer_params(scenario)
+        self.prosumer_ids = [pid for pid, _ in self.prosumer_groups]
         with self.timed("physics"):
-            groups = prosumer_params(scenario)
-            self.feeder = Feeder(scenario.feeder.network, len(groups), scenario.feeder.solver)
+            self.feeder = Feeder(scenario.feeder.network, len(self.prosumer_ids), scenario.feeder.solver)
             self.inputs = compute_inputs(
                 scenario, n_households=self.feeder.n_households, prosumer_pos=self.feeder.prosumer_pos,
                 rng_weather=self.rngs["weather"], rng_loads=self.rngs["loads"],
             )
-        ids = [pid for pid, _ in groups]
         self.meters = [
             VirtualMeter(f"meter/{pid}", key_for(scenario.run.seed, f"meter/{pid}"), g.pv_kwp + g.battery_kw,
                          self.settlement_s)
-            for pid, g in groups
+            for pid, g in self.prosumer_groups
         ]
         self.vee = [MeterVee(m.meter_id, m.max_wh_per_period, self.settlement_s) for m in self.meters]
-        with self.timed("chain"):
-            self.community = build_community(
-                scenario, t0_s=self.inputs.t0_s,
-                member_meters={pid: (m.address, m.max_wh_per_period) for pid, m in zip(ids, self.meters)},
-                pv_kwp={pid: g.pv_kwp for pid, g in groups},
-            )
-        c = self.community
-        self.prosumers = [
-            Prosumer(self, name=pid, index=j, account=c.accounts[pid], pv_kw=self.inputs.pv_kw[:, j],
-                     load_kw=self.inputs.household_load_kw[:, self.feeder.prosumer_pos[j]],
-                     capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw, vpp=c.vpp)
-            for j, (pid, g) in enumerate(groups)
-        ]
-        members = scenario.vpp_member_ids()
-        self.member_cols = [ids.index(m) for m in members]
-        weather = self.inputs.weather
-        self.operator = VppOperator(
-            self, account=c.operator, vpp=c.vpp,
-            pv_clear_kw=self.inputs.pv_clear_kw[:, self.member_cols],
-            expected_load_kw=self.inputs.expected_load_kw[:, self.member_cols],
-            observed_kc=weather.clear_sky_index, ghi_clear=weather.ghi_clear,
-            derate=scenario.vpp.forecast_derate, method=scenario.vpp.forecast,
-            prior_kc=scenario.weather.mean_clear_sky_index,
-        )
-        self.recorder = Recorder(self.n_steps, ids)
-        self.readings_log: list[dict] = []
-        self.unsettled: dict[int, str] = {}
-        self._settled_through = -1
+        self.vee_lag_periods = max((v.lag_periods for v in self.vee), default=0)
 
         with self.timed("chain"):
-            c.chain.set_time(self.inputs.t0_s - self.settlement_s)
-            for p in range(DECLARE_AHEAD_PERIODS):
-                self.operator.declare(p, now_step=0)
+            self.chain = Chain(genesis_timestamp=self.inputs.t0_s - GENESIS_BEFORE_START_S, seed=scenario.run.seed)
+            self.bank = Bank(self.chain, scenario.run.seed)
+            self.accounts = {pid: self.bank.open_account(f"prosumer/{pid}") for pid in self.prosumer_ids}
+            self.capabilities: list[Capability] = [cls(self) for cls in enabled(scenario)]
+        declarations = self.capability("vpp").declarations() if self.capability("vpp") else None
+        self.prosumers = [
+            Prosumer(self, name=pid, index=j, account=self.accounts[pid], pv_kw=self.inputs.pv_kw[:, j],
+                     load_kw=self.inputs.household_load_kw[:, self.feeder.prosumer_pos[j]],
+                     capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw, declarations=declarations)
+            for j, (pid, g) in enumerate(self.prosumer_groups)
+        ]
+        self.recorder = Recorder(self.n_steps, self.prosumer_ids)
 
         self.env = simpy.Environment()
         self.env.process(self._step_process())
         self.env.process(self._settlement_process())
+        self._finalised_through = -1
 
     # helpers -------------------------------------------------------------------------------------------
     @contextmanager
@@ -109,21 +94,26 @@ class Twin(mesa.Model):
         finally:
             self.timers[concern] += time.perf_counter() - t
 
+    def capability(self, name: str) -> Capability | None:
+        return next((c for c in self.capabilities if c.name == name), None)
+
     def period_of_step(self, k: int) -> int:
         return k // self.steps_per_period
 
     # processes -----------------------------------------------------------------------------------------
     def _step_process(self):
         inputs, feeder, rec = self.inputs, self.feeder, self.recorder
-        rng_meters = self.rngs["meters"]
-        faults = self.scenario.meters
+        rng_meters, faults = self.rngs["meters"], self.scenario.meters
         battery_kw = np.zeros(len(self.prosumers))
+        prosumers = self.agents_by_type[Prosumer]
         for k in range(self.n_steps):
             self.k = k
             with self.timed("agents"):
-                self.agents_by_type[Prosumer].shuffle_do("step")
+                prosumers.shuffle_do("step")
                 for p in self.prosumers:
                     battery_kw[p.index] = p.battery_kw
+                for cap in self.capabilities:
+                    cap.decide(k)
             with self.timed("physics"):
                 feeder.set_injections(inputs.household_load_kw[k], inputs.pv_kw[k], battery_kw)
                 flow = feeder.solve()
@@ -133,6 +123,8 @@ class Twin(mesa.Model):
                     meter.record(p_kw, self.step_s)
                 rec.record_step(k, flow, inputs.pv_kw[k], inputs.household_load_kw[k, feeder.prosumer_pos],
                                 battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
+                for cap in self.capabilities:
+                    cap.measure(k, flow)
                 if (k + 1) % self.steps_per_period == 0:
                     period = self.period_of_step(k)
                     for meter, vee in zip(self.meters, self.vee):
@@ -146,45 +138,29 @@ class Twin(mesa.Model):
 
     def _settlement_process(self):
         yield self.env.timeout(self.settlement_s + SETTLEMENT_DELAY_S)
-        lag = self.vee[0].lag_periods if self.vee else 0
         for closed in range(self.n_periods):
-            self.settle_through(closed - lag)
+            self.settle_through(closed - self.vee_lag_periods)
             with self.timed("chain"):
-                self.operator.declare(closed + DECLARE_AHEAD_PERIODS, now_step=(closed + 1) * self.steps_per_period)
+                for cap in self.capabilities:
+                    cap.period_closed(closed)
             yield self.env.timeout(self.settlement_s)
 
-    # settlement ----------------------------------------------------------------------------------------
     def settle_through(self, last_period: int) -> None:
-        """VEE-finalise, sign and post every member's reading up to ``last_period``, then settle those periods."""
+        """VEE-finalise every meter up to ``last_period`` and let each capability settle those periods."""
         last_period = min(last_period, self.n_periods - 1)
-        if last_period <= self._settled_through:
+        if last_period <= self._finalised_through:
             return
-        vpp = self.community.vpp
         with self.timed("measurement"):
-            signed, rows = [], []
-            for j in self.member_cols:
-                meter, vee = self.meters[j], self.vee[j]
-                for v in vee.finalise_through(last_period):
-                    signed.append(meter.sign(vpp.domain_separator, v.period, v.energy_wh, v.quality))
-                    rows.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
-                                 "energy_wh": v.energy_wh, "quality": v.quality, "rule": v.rule})
+            validated = {m.meter_id: v.finalise_through(last_period) for m, v in zip(self.meters, self.vee)}
         with self.timed("chain"):
-            self.community.chain.set_time(self.inputs.t0_s + int(self.env.now))
-            refused = {(r.reading.meter, r.reading.period): r.reason
-                       for r in vpp.submit_readings(signed, sender=self.community.operator)}
-            for s, row in zip(signed, rows):
-                reason = refused.get((s.meter, s.period))
-                row["status"] = "refused" if reason else "accepted"
-                row["reason"] = reason or ""
-            self.readings_log.extend(rows)
-            for period in range(self._settled_through + 1, last_period + 1):
-                try:
-                    self.operator.settle(period)
-                except ChainRevert as exc:
-                    self.unsettled[period] = exc.reason
-        self._settled_through = last_period
+            self.chain.set_time(self.inputs.t0_s + int(self.env.now))
+            for cap in self.capabilities:
+                cap.settle(validated, last_period)
+        self._finalised_through = last_period
 
     def run(self) -> None:
         """Run the clock over the horizon, then settle what VEE held back."""
         self.env.run(until=self.n_steps * self.step_s + SETTLEMENT_DELAY_S)
         self.settle_through(self.n_periods - 1)
+        for cap in self.capabilities:
+            cap.finish()

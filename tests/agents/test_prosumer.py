@@ -15,7 +15,7 @@ def test_battery_follows_the_declaration(small_run):
             continue
         j = agent.index
         declared_kw = np.repeat(
-            [twin.community.vpp.declared_wh(p, agent.account) / 1000 for p in range(twin.n_periods)],
+            [twin.capability("vpp").vpp.declared_wh(p, agent.account) / 1000 for p in range(twin.n_periods)],
             twin.steps_per_period,
         )
         surplus = rec["pv_kw"][:, j] - rec["load_kw"][:, j] - declared_kw
@@ -30,7 +30,7 @@ def test_declarations_are_on_chain_before_their_period(small_run):
     declared = ledger[ledger.event == "Declared"]
     n_members = len(small_run.scenario.vpp_member_ids())
     assert len(declared) == small_run.scenario.n_periods * n_members
-    blocks = small_run.twin.community.chain
+    blocks = small_run.twin.chain
     t0 = small_run.twin.inputs.t0_s
     for row in declared.drop_duplicates("block").itertuples():
         period = int(__import__("json").loads(row.args)["period"])

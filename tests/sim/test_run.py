@@ -42,16 +42,16 @@ def test_money_is_conserved_per_period_and_read_from_chain(small_run):
     assert settled.revenue_ueur.sum() > 0
     # every member's balance, read from the token contract, is what the ledger paid it (collateral is on deposit)
     twin = small_run.twin
-    c = twin.community
+    vpp, token = twin.capability("vpp").vpp, twin.bank.token
     penalties = event_args(ledger, "VppSettlement", "Penalty")
     for member in small_run.scenario.vpp_member_ids():
-        address = c.accounts[member]
-        on_chain = c.token.balance_of(address)
+        address = twin.accounts[member]
+        on_chain = token.balance_of(address)
         from_ledger = int(payouts[payouts.member == address].amount_ueur.sum())
         assert on_chain == from_ledger
         assert small_run.summary["vpp"]["member_detail"][member]["token_balance_eur"] == on_chain / 1e6
         pen = int(penalties[penalties.member == address].amount_ueur.sum()) if len(penalties) else 0
-        assert c.vpp.collateral_ueur(address) == 50_000_000 - pen
+        assert vpp.collateral_ueur(address) == 50_000_000 - pen
 
 
 def test_feeder_energy_balance_every_step(small_run):
@@ -68,7 +68,7 @@ def test_delivered_energy_is_the_integral_of_metered_power(small_run):
     spp = twin.steps_per_period
     accepted = event_args(small_run.ledger, "VppSettlement", "ReadingAccepted")
     for j, member in enumerate(small_run.scenario.vpp_member_ids()):
-        address = twin.community.accounts[member]
+        address = twin.accounts[member]
         on_chain = accepted[accepted.member == address].sort_values("period").energy_wh.to_numpy()
         integral_wh = np.cumsum(np.clip(export_kw[:, j], 0, None) * dt_h * 1000)
         cumulative = np.floor(integral_wh[spp - 1 :: spp])

@@ -1,0 +1,31 @@
+"""Money on chain: the EuroToken, its minter (the scenario's bank), and accounts for every actor with money."""
+
+from __future__ import annotations
+
+from contracts.chain import Chain
+from contracts.eip712 import key_for
+from contracts.token import EuroToken, eur_to_ueur
+
+
+class Bank:
+    """Opens funded accounts (deterministic keys from the run seed) and mints euros (ueur) to them."""
+
+    def __init__(self, chain: Chain, seed: int):
+        self.chain, self.seed = chain, seed
+        self.address = chain.new_account(key_for(seed, "bank"))
+        self.token = EuroToken.deploy(chain, minter=self.address)
+        self.accounts: dict[str, str] = {"bank": self.address}
+
+    def open_account(self, label: str) -> str:
+        """A new account for ``label`` (``"vpp-operator"``, ``"prosumer/pv-01"`` …), funded with ether for gas."""
+        if label in self.accounts:
+            raise ValueError(f"account {label!r} already open")
+        address = self.chain.new_account(key_for(self.seed, label))
+        self.accounts[label] = address
+        return address
+
+    def mint_eur(self, account: str, eur: float) -> int:
+        amount = eur_to_ueur(eur)
+        if amount:
+            self.token.mint(account, amount, sender=self.address)
+        return amount

@@ -1,0 +1,47 @@
+"""Capabilities plug into the Twin's clock through a few hooks; each owns its actors, meters and contract.
+
+Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (agents act), then
+``injections(k)`` contributions go into the feeder in one vectorised assignment and one power flow runs,
+then ``measure(k, flow)``. When a settlement period closes: ``period_closed(period)``; one second later:
+``settle(closed_period)``; at the end: ``finish()``. ``summary(ledger)`` returns the capability's KPIs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
+
+
+class Capability:
+    """Base class with no-op hooks."""
+
+    name = "capability"
+    contracts: tuple[str, ...] = ()
+
+    def __init__(self, twin):
+        self.twin = twin
+
+    def decide(self, k: int) -> None: ...
+
+    def measure(self, k: int, flow) -> None: ...
+
+    def period_closed(self, period: int) -> None: ...
+
+    def settle(self, closed_period: int) -> None: ...
+
+    def finish(self) -> None: ...
+
+    def summary(self, ledger) -> dict:
+        return {}
+
+
+def enabled(scenario: Scenario) -> list[type[Capability]]:
+    """The capabilities a scenario asks for, in a fixed order."""
+    from sim.capabilities.vpp import VppCapability
+
+    out: list[type[Capability]] = []
+    if scenario.vpp is not None:
+        out.append(VppCapability)
+    return out

@@ -1,0 +1,167 @@
+"""Capability 1 — virtual power plant accountancy.
+
+The VPP operator registers members with their meters and shares on ``VppSettlement``, declares each member's
+export two periods ahead, posts the members' VEE-validated, meter-signed readings in batches and settles each
+period: the buyer pays delivered energy, short members pay penalties from collateral, and revenue plus
+penalties are paid out by share.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from agents.operators import VppOperator
+from contracts.chain import ChainRevert
+from contracts.token import UEUR_PER_EUR, eur_to_ueur
+from contracts.vpp import VppSettlement
+from sim.capabilities import Capability
+from sim.shares import member_weights, shares_bps
+from sim.summary import event_args
+
+DECLARE_AHEAD_PERIODS = 2
+BUYER_FLOAT_EUR = 1_000_000_000.0  # the buyer's money: never the binding limit
+
+
+class VppCapability(Capability):
+    name = "vpp"
+    contracts = ("VppSettlement",)
+
+    def __init__(self, twin):
+        super().__init__(twin)
+        scenario, bank = twin.scenario, twin.bank
+        prices, spec = scenario.prices, scenario.vpp
+        self.members = scenario.vpp_member_ids()
+        self.member_cols = [twin.prosumer_ids.index(m) for m in self.members]
+        self.operator_account = bank.open_account("vpp-operator")
+        self.buyer = bank.open_account("energy-buyer")
+        self.vpp = VppSettlement.deploy(
+            twin.chain,
+            operator=self.operator_account,
+            token=bank.token.address,
+            buyer=self.buyer,
+            t0_s=twin.inputs.t0_s,
+            period_s=twin.settlement_s,
+            n_periods=twin.n_periods,
+            price_ueur_per_kwh=eur_to_ueur(prices.energy_eur_per_kwh),
+            penalty_ueur_per_kwh=eur_to_ueur(prices.penalty_eur_per_kwh),
+            tolerance_bps=round(spec.tolerance_percent * 100),
+        )
+        bank.mint_eur(self.buyer, BUYER_FLOAT_EUR)
+        bank.token.approve(self.vpp.address, eur_to_ueur(BUYER_FLOAT_EUR), sender=self.buyer)
+        kwp = {pid: g.pv_kwp for pid, g in twin.prosumer_groups}
+        self.shares_bps = dict(zip(self.members, shares_bps(member_weights(scenario, kwp))))
+        for m, j in zip(self.members, self.member_cols):
+            meter = twin.meters[j]
+            self.vpp.register_member(twin.accounts[m], meter.address, self.shares_bps[m], meter.max_wh_per_period,
+                                     sender=self.operator_account)
+        self.vpp.seal(sender=self.operator_account)
+        if prices.member_collateral_eur:
+            collateral = eur_to_ueur(prices.member_collateral_eur)
+            for m in self.members:
+                bank.mint_eur(twin.accounts[m], prices.member_collateral_eur)
+                bank.token.approve(self.vpp.address, collateral, sender=twin.accounts[m])
+                self.vpp.deposit_collateral(collateral, sender=twin.accounts[m])
+
+        weather = twin.inputs.weather
+        self.operator = VppOperator(
+            twin, account=self.operator_account, vpp=self.vpp,
+            pv_clear_kw=twin.inputs.pv_clear_kw[:, self.member_cols],
+            expected_load_kw=twin.inputs.expected_load_kw[:, self.member_cols],
+            observed_kc=weather.clear_sky_index, ghi_clear=weather.ghi_clear,
+            derate=spec.forecast_derate, method=spec.forecast, prior_kc=scenario.weather.mean_clear_sky_index,
+        )
+        twin.chain.set_time(twin.inputs.t0_s - twin.settlement_s)
+        for p in range(DECLARE_AHEAD_PERIODS):
+            self.operator.declare(p, now_step=0)
+        self.readings_log: list[dict] = []
+        self.unsettled: dict[int, str] = {}
+        self._settled_through = -1
+
+    def declarations(self):
+        """What prosumers read their declared energy from (the contract wrapper)."""
+        return self.vpp
+
+    def period_closed(self, period: int) -> None:
+        self.operator.declare(period + DECLARE_AHEAD_PERIODS,
+                              now_step=(period + 1) * self.twin.steps_per_period)
+
+    def settle(self, validated: dict[str, list], through_period: int) -> None:
+        """Sign and post the members' validated readings up to ``through_period``, then settle those periods."""
+        twin = self.twin
+        signed, rows = [], []
+        for j in self.member_cols:
+            meter = twin.meters[j]
+            for v in validated.get(meter.meter_id, []):
+                signed.append(meter.sign(self.vpp.domain_separator, v.period, v.energy_wh, v.quality))
+                rows.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
+                             "energy_wh": v.energy_wh, "quality": v.quality, "rule": v.rule})
+        refused = {(r.reading.meter, r.reading.period): r.reason
+                   for r in self.vpp.submit_readings(signed, sender=self.operator_account)}
+        for s, row in zip(signed, rows):
+            reason = refused.get((s.meter, s.period), "")
+            row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
+        self.readings_log.extend(rows)
+        for period in range(self._settled_through + 1, through_period + 1):
+            try:
+                self.operator.settle(period)
+            except ChainRevert as exc:
+                self.unsettled[period] = exc.reason
+        self._settled_through = max(self._settled_through, through_period)
+
+    def summary(self, ledger: pd.DataFrame) -> dict:
+        twin = self.twin
+        settled = event_args(ledger, "VppSettlement", "PeriodSettled")
+        payouts = event_args(ledger, "VppSettlement", "Payout")
+        penalties = event_args(ledger, "VppSettlement", "Penalty")
+        accepted = event_args(ledger, "VppSettlement", "ReadingAccepted")
+        paid_by_period = payouts.groupby("period").amount_ueur.sum() if len(payouts) else pd.Series(dtype=int)
+        conserved = bool(len(settled)) and all(
+            paid_by_period.get(r.period, 0) == r.revenue_ueur + r.penalties_ueur for r in settled.itertuples()
+        )
+
+        def by_member(frame, col):
+            return frame.groupby("member")[col].sum() if len(frame) else pd.Series(dtype=int)
+
+        paid_by, pen_by, deliv_by = by_member(payouts, "amount_ueur"), by_member(penalties, "amount_ueur"), \
+            by_member(accepted, "energy_wh")
+        members = {}
+        for m in self.members:
+            address = twin.accounts[m]
+            members[m] = {
+                "share_bps": self.shares_bps[m],
+                "delivered_kwh": float(deliv_by.get(address, 0)) / 1000,
+                "payouts_eur": float(paid_by.get(address, 0)) / UEUR_PER_EUR,
+                "penalties_eur": float(pen_by.get(address, 0)) / UEUR_PER_EUR,
+                "token_balance_eur": twin.bank.token.balance_of(address) / UEUR_PER_EUR,
+                "collateral_eur": self.vpp.collateral_ueur(address) / UEUR_PER_EUR,
+            }
+        log = pd.DataFrame(self.readings_log)
+
+        def total(col, scale):
+            return float(settled[col].sum()) / scale if len(settled) else 0.0
+
+        return {
+            "members": len(members),
+            "periods": twin.n_periods,
+            "periods_settled": int(len(settled)),
+            "unsettled_periods": {str(k): v for k, v in self.unsettled.items()},
+            "declared_kwh": total("declared_wh", 1000),
+            "delivered_kwh": total("delivered_wh", 1000),
+            "revenue_eur": total("revenue_ueur", UEUR_PER_EUR),
+            "penalties_eur": total("penalties_ueur", UEUR_PER_EUR),
+            "paid_eur": total("paid_ueur", UEUR_PER_EUR),
+            "periods_with_penalty": int((settled.penalties_ueur > 0).sum()) if len(settled) else 0,
+            "money_conserved_every_period": conserved,
+            "on_chain_totals_eur": {
+                "revenue": self.vpp.call("total_revenue_ueur") / UEUR_PER_EUR,
+                "penalties": self.vpp.call("total_penalties_ueur") / UEUR_PER_EUR,
+                "paid": self.vpp.call("total_paid_ueur") / UEUR_PER_EUR,
+            },
+            "readings": {
+                "posted": int(len(log)),
+                "accepted_on_chain": int(self.vpp.call("readings_accepted")),
+                "refused_on_chain": int((log.status == "refused").sum()) if len(log) else 0,
+                "estimated": int((log.quality == 1).sum()) if len(log) else 0,
+            },
+            "member_detail": members,
+        }
