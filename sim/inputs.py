@@ -41,8 +41,8 @@ def prosumer_params(scenario: Scenario) -> list[tuple[str, object]]:
 def compute_inputs(
     scenario: Scenario,
     *,
-    n_households: int,
-    prosumer_pos: np.ndarray,
+    n_households: int = 0,
+    prosumer_pos: np.ndarray | None = None,
     rng_weather: np.random.Generator,
     rng_loads: np.random.Generator,
     background_annual_kwh: float = 3500.0,
@@ -69,9 +69,13 @@ def compute_inputs(
                 pv_ac_kw_per_kwp(dni=weather.dni_clear, ghi=weather.ghi_clear, dhi=weather.dhi_clear, **common),
             )
     kwp = np.array([g.pv_kwp for _, g in groups])
-    pv_kw = np.column_stack([per_kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)][0] for _, g in groups]) * kwp
-    pv_clear_kw = np.column_stack([per_kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)][1] for _, g in groups]) * kwp
+    n = len(times)
+    pv_kw = np.column_stack([per_kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)][0] for _, g in groups] or
+                            [np.empty((n, 0))]) * kwp
+    pv_clear_kw = np.column_stack([per_kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)][1] for _, g in groups] or
+                                  [np.empty((n, 0))]) * kwp
 
+    prosumer_pos = np.arange(0) if prosumer_pos is None else prosumer_pos
     annual = np.full(n_households, background_annual_kwh)
     annual[prosumer_pos] = [g.annual_load_kwh for _, g in groups]
     household = household_loads_kw(times, annual, rng_loads)

@@ -23,6 +23,60 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    feeder = ts[ts.entity == "feeder"]
+    if feeder.empty:
+        return []
+    feeder = feeder.pivot(index="time", columns="quantity", values="value")
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    ax.plot(feeder.index, feeder["slack_p_kw"], lw=0.9, label="import from upstream (slack)")
+    ax.plot(feeder.index, feeder["sgen_p_kw"], lw=0.9, label="PV generation")
+    ax.plot(feeder.index, feeder["load_p_kw"], lw=0.9, label="household demand")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_ylabel("power [kW]")
+    ax.set_xlabel("time (UTC)")
+    ax.set_title("Feeder power (power flow per step)")
+    ax.legend(loc="upper right", fontsize=8)
+    return [_save(fig, plots / "feeder_power.png")]
+
+
+def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    settled = event_args(ledger, "VppSettlement", "PeriodSettled")
+    if settled.empty:
+        return []
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    ax.step(settled.period, settled.declared_wh / 1000, where="mid", label="declared")
+    ax.step(settled.period, settled.delivered_wh / 1000, where="mid", label="delivered (signed readings)")
+    pen = settled[settled.penalties_ueur > 0]
+    ax.scatter(pen.period, pen.delivered_wh / 1000, color="C3", s=12, zorder=3, label="period with penalty")
+    ax.set_xlabel("settlement period")
+    ax.set_ylabel("energy [kWh]")
+    ax.set_title("VPP: declared vs delivered, per period (from the ledger)")
+    ax.legend(loc="upper right", fontsize=8)
+    out = [_save(fig, plots / "vpp_declared_vs_delivered.png")]
+
+    payouts = event_args(ledger, "VppSettlement", "Payout")
+    penalties = event_args(ledger, "VppSettlement", "Penalty")
+    paid = payouts.groupby("member").amount_ueur.sum() / 1e6
+    pen = pd.Series(0.0, index=paid.index)
+    if len(penalties):
+        pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    labels = [m[:8] for m in paid.index]
+    ax.bar(labels, paid.to_numpy(), label="payouts")
+    ax.bar(labels, -pen.to_numpy(), color="C3", label="penalties")
+    ax.set_ylabel("EUR")
+    ax.set_title("VPP: payouts and penalties per member (from the ledger)")
+    ax.tick_params(axis="x", rotation=90, labelsize=7)
+    ax.legend(fontsize=8)
+    out.append(_save(fig, plots / "vpp_payouts_per_member.png"))
+    return out
+
+
+# Each plotter draws from the folder's tables what it finds there and returns the files it wrote.
+PLOTTERS = [plot_feeder, plot_vpp]
+
+
 def make_plots(folder: Path) -> list[Path]:
     """Write ``plots/*.png`` for the run in ``folder``; returns their paths."""
     folder = Path(folder)
@@ -30,48 +84,7 @@ def make_plots(folder: Path) -> list[Path]:
     plots.mkdir(exist_ok=True)
     ts = pd.read_parquet(folder / "timeseries.parquet")
     ledger = pd.read_parquet(folder / "ledger.parquet")
-    out = []
-
-    feeder = ts[ts.entity == "feeder"].pivot(index="time", columns="quantity", values="value")
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.plot(feeder.index, feeder["slack_p_kw"], lw=0.9, label="import from upstream (slack)")
-    ax.plot(feeder.index, feeder["sgen_p_kw"], lw=0.9, label="PV generation")
-    ax.plot(feeder.index, feeder["load_p_kw"], lw=0.9, label="household demand")
-    ax.axhline(0, color="k", lw=0.5)
-    ax.set_ylabel("power [kW]")
-    ax.set_title("Feeder power (power flow per step)")
-    ax.legend(loc="upper right", fontsize=8)
-    out.append(_save(fig, plots / "feeder_power.png"))
-
-    settled = event_args(ledger, "VppSettlement", "PeriodSettled")
-    if len(settled):
-        fig, ax = plt.subplots(figsize=(10, 3.6))
-        ax.step(settled.period, settled.declared_wh / 1000, where="mid", label="declared")
-        ax.step(settled.period, settled.delivered_wh / 1000, where="mid", label="delivered (signed readings)")
-        pen = settled[settled.penalties_ueur > 0]
-        ax.scatter(pen.period, pen.delivered_wh / 1000, color="C3", s=12, zorder=3, label="period with penalty")
-        ax.set_xlabel("settlement period")
-        ax.set_ylabel("energy [kWh]")
-        ax.set_title("VPP: declared vs delivered, per period (from the ledger)")
-        ax.legend(loc="upper right", fontsize=8)
-        out.append(_save(fig, plots / "vpp_declared_vs_delivered.png"))
-
-        payouts = event_args(ledger, "VppSettlement", "Payout")
-        penalties = event_args(ledger, "VppSettlement", "Penalty")
-        paid = payouts.groupby("member").amount_ueur.sum() / 1e6
-        pen = pd.Series(0.0, index=paid.index)
-        if len(penalties):
-            pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
-        fig, ax = plt.subplots(figsize=(10, 3.6))
-        labels = [m[:8] for m in paid.index]
-        ax.bar(labels, paid.to_numpy(), label="payouts")
-        ax.bar(labels, -pen.to_numpy(), color="C3", label="penalties")
-        ax.set_ylabel("EUR")
-        ax.set_title("VPP: payouts and penalties per member (from the ledger)")
-        ax.tick_params(axis="x", rotation=90, labelsize=7)
-        ax.legend(fontsize=8)
-        out.append(_save(fig, plots / "vpp_payouts_per_member.png"))
-    return out
+    return [path for plotter in PLOTTERS for path in plotter(ts, ledger, plots)]
 
 
 def _table(d: dict) -> str:

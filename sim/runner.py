@@ -129,6 +129,7 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
     timeseries = twin.recorder.tidy(
         twin.inputs.times,
         extra={"ghi": (w.ghi, "W/m2"), "temp_air": (w.temp_air, "degC"), "clear_sky_index": (w.clear_sky_index, "1")},
+        more=[df for cap in twin.capabilities if (df := cap.timeseries()) is not None],
     )
     ledger = ledger_frame(twin.chain.events)
     readings = pd.DataFrame([row for cap in twin.capabilities for row in getattr(cap, "readings_log", [])])
@@ -141,7 +142,7 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
                 "periods": scenario.n_periods, "step_s": scenario.run.step_s,
                 "settlement_s": scenario.run.settlement_s},
-        "physics": physics_summary(twin),
+        **({"physics": physics_summary(twin)} if twin.feeder is not None else {}),
         "vee": vee_summary(twin),
         **{cap.name: cap.summary(ledger) for cap in twin.capabilities},
         "chain": chain_summary(twin),

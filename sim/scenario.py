@@ -156,8 +156,8 @@ class Scenario(_Frozen):
     run: RunSpec
     site: SiteSpec
     weather: WeatherSpec = WeatherSpec()
-    feeder: FeederSpec
-    population: Annotated[list[PopulationGroup], Field(min_length=1)]
+    feeder: FeederSpec | None = None
+    population: list[PopulationGroup] = []
     vpp: VppSpec | None = None
     prices: PriceSpec | None = None
     meters: MeterSpec = MeterSpec()
@@ -170,9 +170,13 @@ class Scenario(_Frozen):
             raise ValueError(f"population names must be unique, got {names}")
         if self.vpp is not None and self.prices is None:
             raise ValueError("prices: missing: a [prices] section is required with [vpp]")
+        if self.vpp is not None and not self.population:
+            raise ValueError("population: missing: [vpp] needs [[population]] groups of prosumers")
+        if self.population and self.feeder is None:
+            raise ValueError("feeder: missing: [[population]] needs a [feeder] to connect to")
         ids = set(self.prosumer_ids())
-        room = FEEDER_HOUSEHOLDS[self.feeder.network]
-        if len(ids) > room:
+        room = FEEDER_HOUSEHOLDS[self.feeder.network] if self.feeder else 0
+        if self.feeder and len(ids) > room:
             raise ValueError(f"population: {len(ids)} prosumers do not fit on feeder "
                              f"{self.feeder.network!r}, which has {room} households")
         if self.vpp is None:

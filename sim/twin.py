@@ -15,6 +15,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 import mesa
+from mesa.agent import AgentSet
 import numpy as np
 import simpy
 
@@ -53,9 +54,11 @@ class Twin(mesa.Model):
         self.prosumer_groups = prosumer_params(scenario)
         self.prosumer_ids = [pid for pid, _ in self.prosumer_groups]
         with self.timed("physics"):
-            self.feeder = Feeder(scenario.feeder.network, len(self.prosumer_ids), scenario.feeder.solver)
+            self.feeder = (Feeder(scenario.feeder.network, len(self.prosumer_ids), scenario.feeder.solver)
+                           if scenario.feeder else None)
             self.inputs = compute_inputs(
-                scenario, n_households=self.feeder.n_households, prosumer_pos=self.feeder.prosumer_pos,
+                scenario, n_households=self.feeder.n_households if self.feeder else 0,
+                prosumer_pos=self.feeder.prosumer_pos if self.feeder else None,
                 rng_weather=self.rngs["weather"], rng_loads=self.rngs["loads"],
             )
         self.meters = [
@@ -78,7 +81,7 @@ class Twin(mesa.Model):
                      capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw, declarations=declarations)
             for j, (pid, g) in enumerate(self.prosumer_groups)
         ]
-        self.recorder = Recorder(self.n_steps, self.prosumer_ids)
+        self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)
 
         self.env = simpy.Environment()
         self.env.process(self._step_process())
@@ -105,7 +108,7 @@ class Twin(mesa.Model):
         inputs, feeder, rec = self.inputs, self.feeder, self.recorder
         rng_meters, faults = self.rngs["meters"], self.scenario.meters
         battery_kw = np.zeros(len(self.prosumers))
-        prosumers = self.agents_by_type[Prosumer]
+        prosumers = AgentSet(self.prosumers, random=self.random)
         for k in range(self.n_steps):
             self.k = k
             with self.timed("agents"):
@@ -114,15 +117,18 @@ class Twin(mesa.Model):
                     battery_kw[p.index] = p.battery_kw
                 for cap in self.capabilities:
                     cap.decide(k)
-            with self.timed("physics"):
-                feeder.set_injections(inputs.household_load_kw[k], inputs.pv_kw[k], battery_kw)
-                flow = feeder.solve()
-                export_kw = feeder.prosumer_net_export_kw()
+            flow = None
+            if feeder is not None:
+                with self.timed("physics"):
+                    feeder.set_injections(inputs.household_load_kw[k], inputs.pv_kw[k], battery_kw)
+                    flow = feeder.solve()
+                    export_kw = feeder.prosumer_net_export_kw()
+                with self.timed("measurement"):
+                    for meter, p_kw in zip(self.meters, export_kw):
+                        meter.record(p_kw, self.step_s)
+                    rec.record_step(k, flow, inputs.pv_kw[k], inputs.household_load_kw[k, feeder.prosumer_pos],
+                                    battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
             with self.timed("measurement"):
-                for meter, p_kw in zip(self.meters, export_kw):
-                    meter.record(p_kw, self.step_s)
-                rec.record_step(k, flow, inputs.pv_kw[k], inputs.household_load_kw[k, feeder.prosumer_pos],
-                                battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
                 for cap in self.capabilities:
                     cap.measure(k, flow)
                 if (k + 1) % self.steps_per_period == 0:

@@ -3,7 +3,9 @@
 Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (agents act), then
 ``injections(k)`` contributions go into the feeder in one vectorised assignment and one power flow runs,
 then ``measure(k, flow)``. When a settlement period closes: ``period_closed(period)``; one second later:
-``settle(closed_period)``; at the end: ``finish()``. ``summary(ledger)`` returns the capability's KPIs.
+``settle(validated, through_period)`` with the VEE-validated readings of every meter; at the end: ``finish()``.
+``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. Plots are drawn from the
+results folder alone by the functions listed in ``sim.report.PLOTTERS``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ class Capability:
 
     def summary(self, ledger) -> dict:
         return {}
+
+    def timeseries(self):
+        """Tidy rows (time UTC, entity, quantity, value, unit) this capability adds, or None."""
+        return None
 
 
 def enabled(scenario: Scenario) -> list[type[Capability]]:

@@ -93,3 +93,21 @@ def test_overrides_are_validated(small_scenario):
     with pytest.raises(ScenarioError, match=r"overrides.*population\[0\].pv_kwp"):
         small_scenario.with_overrides({"population.0.pv_kwp": -1.0}, source="x + overrides")
     assert small_scenario.with_overrides({"run.seed": 7}).run.seed == 7
+
+
+def test_weather_only_scenario_runs_without_feeder(tmp_path):
+    """The kernel runs with no electric community (capabilities such as district heat need none)."""
+    from sim.runner import run_scenario
+
+    path = _write(tmp_path, re.sub(r"\[feeder\].*", "", GOOD, flags=re.S).replace("duration_s = 604800",
+                                                                                 "duration_s = 7200"))
+    s = load_scenario(path)
+    assert s.feeder is None and s.population == [] and s.vpp is None
+    r = run_scenario(s, out=tmp_path / "out")
+    assert set(r.timeseries.entity.unique()) == {"site"}
+    assert "physics" not in r.summary and "vpp" not in r.summary
+    assert (tmp_path / "out" / "report.html").exists()
+    with pytest.raises(ScenarioError, match="population: missing"):
+        load_scenario(_write(tmp_path, GOOD.replace("[[population]]", "[[ignored]]", 2)
+                             .split("[[ignored]]")[0] + "\n[vpp]\n[prices]\nenergy_eur_per_kwh = 0.1\n"
+                             "penalty_eur_per_kwh = 0.1\n"))
