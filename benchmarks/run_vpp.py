@@ -1,7 +1,7 @@
 """Benchmark the VPP scenario: simulated steps per wall second, power flows per second, chain transactions per
 second, and the share of wall time spent in physics, chain, agents and measurement.
 
-    python benchmarks/run_vpp.py [scenarios/vpp.toml] [--days N]
+    python benchmarks/run_vpp.py [scenarios/vpp.toml] [--days N] [--chain py-evm|revm]
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("scenario", nargs="?", default=str(ROOT / "scenarios" / "vpp.toml"))
     ap.add_argument("--days", type=float, help="shorten the horizon to N days")
+    ap.add_argument("--chain", choices=["py-evm", "revm"], default="py-evm")
     args = ap.parse_args()
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario).with_overrides({"chain.backend": args.chain})
     if args.days:
         scenario = scenario.with_overrides({"run.duration_s": int(args.days * 86_400)})
     t = time.perf_counter()
@@ -31,7 +32,7 @@ def main() -> None:
     chain = result.summary["chain"]
     steps = scenario.n_steps
     print(f"scenario              {scenario.run.name}: {len(scenario.prosumer_ids())} prosumers, {steps} steps, "
-          f"{scenario.n_periods} periods")
+          f"{scenario.n_periods} periods, chain {args.chain}")
     print(f"wall                  {wall:8.2f} s")
     print(f"steps per wall second {steps / wall:8.1f}")
     print(f"power flows / s       {steps / tm['physics_s']:8.1f}   (physics time incl. precomputation)")

@@ -91,18 +91,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class Chain:
-    """One in-process py-evm chain with deterministic accounts and sim-time blocks."""
+class BaseChain:
+    """What both backends share: accounts, deployment, transactions, calls and event decoding.
 
-    backend_name = "py-evm"
+    Block time follows simulation time: every transaction is executed in a block of its own stamped with the
+    time the caller set (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds.
+    """
+
+    backend_name = "base"
+    DEFAULT_CHAIN_ID = 131277322940537  # eth-tester's; both backends use it, so signatures agree
 
     def __init__(self, genesis_timestamp: int, seed: int = 0):
-        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
-        self._backend = PyEVMBackend(genesis_parameters=params)
-        self.tester = EthereumTester(self._backend)
-        self._faucet = self.tester.get_accounts()[0]
         self.seed = seed
-        self.chain_id: int = self._backend.chain.chain_id
+        self.chain_id: int = self.DEFAULT_CHAIN_ID
         self.events: list[Event] = []
         self.n_transactions = 0
         self.gas_used = 0
@@ -110,19 +111,150 @@ class Chain:
         self.evm_version = EVM_VERSION
         self._now_s = int(genesis_timestamp) + 1
 
-    # time -------------------------------------------------------------------------------------------------
+    # backend ----------------------------------------------------------------------------------------------
     @property
     def timestamp(self) -> int:
-        """Timestamp of the latest mined block [s]."""
-        return int(self._backend.chain.get_canonical_head().timestamp)
+        """Timestamp of the latest block [s]."""
+        raise NotImplementedError
 
+    @property
+    def block_number(self) -> int:
+        raise NotImplementedError
+
+    def _register(self, key: keys.PrivateKey) -> str:
+        raise NotImplementedError
+
+    def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+        """Run one transaction in a new block; returns ``{ok, tx_hash, block, gas_used, logs, address,
+        reason}`` with logs as ``(address, [topic bytes], data bytes, log_index)``."""
+        raise NotImplementedError
+
+    def _static_call(self, to: str, data: bytes) -> bytes:
+        """Return data of a read-only call at the latest state; raise ``_Reverted(reason)`` on revert."""
+        raise NotImplementedError
+
+    def snapshot(self) -> tuple:
+        raise NotImplementedError
+
+    def revert(self, snap: tuple) -> None:
+        raise NotImplementedError
+
+    # time -------------------------------------------------------------------------------------------------
     def set_time(self, timestamp_s: int) -> None:
         """Stamp the following blocks with ``timestamp_s`` (each at least one second after its parent)."""
         self._now_s = int(timestamp_s)
 
-    def _stamp_next_block(self) -> None:
-        chain = self._backend.chain
-        chain.header = chain.header.copy(timestamp=max(self._now_s, self.timestamp + 1))
+    def _next_block_time(self) -> int:
+        return max(self._now_s, self.timestamp + 1)
+
+    # accounts ---------------------------------------------------------------------------------------------
+    def new_account(self, key: keys.PrivateKey) -> str:
+        """An account for ``key``, able to pay for gas; returns its checksum address."""
+        return self._register(key)
+
+    # contracts --------------------------------------------------------------------------------------------
+    def deploy(self, name: str, *args: Any, sender: str) -> Contract:
+        compiled = compile_contract(name)
+        ctor = next((i for i in compiled.abi if i["type"] == "constructor"), {"inputs": []})
+        data = compiled.bytecode + eth_abi.encode([_abi_type(i) for i in ctor["inputs"]], list(args))
+        raw = self._run(sender, None, data, DEFAULT_GAS, "chain", f"deploy {name}")
+        contract = Contract(name, to_checksum_address(raw["address"]), compiled)
+        self._by_address[contract.address.lower()] = contract
+        self._decode_into(raw)
+        return contract
+
+    def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = DEFAULT_GAS) -> Receipt:
+        """Send a transaction; raise ChainRevert with the contract's reason if it reverts."""
+        raw = self._run(sender, contract.address, self._calldata(contract, fn, args), gas, contract.name, fn)
+        events = self._decode_into(raw)
+        return Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], events)
+
+    def call(self, contract: Contract, fn: str, *args: Any) -> Any:
+        """Read-only call at the latest block; a single output is returned bare."""
+        item = contract.functions[fn]
+        try:
+            out = self._static_call(contract.address, self._calldata(contract, fn, args))
+        except _Reverted as exc:
+            raise ChainRevert(contract.name, fn, exc.reason) from None
+        values = eth_abi.decode(item["out_types"], out)
+        return values[0] if len(values) == 1 else values
+
+    def deployed(self) -> dict[str, str]:
+        """Deployed contracts, name -> address, in deployment order."""
+        return {c.name: c.address for c in self._by_address.values()}
+
+    # internals --------------------------------------------------------------------------------------------
+    @staticmethod
+    def _calldata(contract: Contract, fn: str, args: tuple) -> bytes:
+        item = contract.functions[fn]
+        return item["selector"] + eth_abi.encode(item["in_types"], list(args))
+
+    def _run(self, sender: str, to: str | None, data: bytes, gas: int, contract: str, fn: str) -> dict:
+        raw = self._execute(sender, to, data, gas)
+        self.n_transactions += 1
+        self.gas_used += raw["gas_used"]
+        if not raw["ok"]:
+            raise ChainRevert(contract, fn, raw["reason"])
+        return raw
+
+    def _decode_into(self, raw: dict) -> list[Event]:
+        out = []
+        for address, topics, data, log_index in raw["logs"]:
+            contract = self._by_address.get(address.lower())
+            if contract is None or not topics:
+                continue
+            item = contract.topics.get(topics[0])
+            if item is None:
+                continue
+            indexed = [i for i in item["inputs"] if i["indexed"]]
+            plain = [i for i in item["inputs"] if not i["indexed"]]
+            args: dict[str, Any] = {}
+            for inp, topic in zip(indexed, topics[1:]):
+                args[inp["name"]] = eth_abi.decode([_abi_type(inp)], topic)[0]
+            for inp, value in zip(plain, eth_abi.decode([_abi_type(i) for i in plain], data)):
+                args[inp["name"]] = value
+            for inp in item["inputs"]:
+                if inp["type"] == "address":
+                    args[inp["name"]] = to_checksum_address(args[inp["name"]])
+            ordered = {i["name"]: _plain(args[i["name"]]) for i in item["inputs"]}
+            out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], ordered))
+        self.events.extend(out)
+        return out
+
+
+class _Reverted(Exception):
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _error_string(output: bytes) -> str:
+    """The reason of a revert's ``Error(string)`` return data (or a hex dump of other data)."""
+    if output[:4] == bytes.fromhex("08c379a0"):
+        return eth_abi.decode(["string"], output[4:])[0]
+    return "reverted" + (f" (0x{output.hex()})" if output else "")
+
+
+class Chain(BaseChain):
+    """The reference chain: eth-tester on py-evm, real blocks and signed transactions."""
+
+    backend_name = "py-evm"
+
+    def __init__(self, genesis_timestamp: int, seed: int = 0):
+        super().__init__(genesis_timestamp, seed)
+        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
+        self._backend = PyEVMBackend(genesis_parameters=params)
+        self.tester = EthereumTester(self._backend)
+        self._faucet = self.tester.get_accounts()[0]
+        assert self._backend.chain.chain_id == self.chain_id, "eth-tester's chain id changed"
+
+    @property
+    def timestamp(self) -> int:
+        return int(self._backend.chain.get_canonical_head().timestamp)
+
+    @property
+    def block_number(self) -> int:
+        return int(self._backend.chain.get_canonical_head().block_number)
 
     def snapshot(self) -> tuple:
         """A point to return to with ``revert`` (chain state, clock and event log)."""
@@ -133,95 +265,40 @@ class Chain:
         self.tester.revert_to_snapshot(snapshot_id)
         del self.events[n_events:]
 
-    # accounts ---------------------------------------------------------------------------------------------
-    def new_account(self, key: keys.PrivateKey) -> str:
-        """Register ``key`` with the node and fund it with ether for gas; returns its checksum address."""
+    def _register(self, key: keys.PrivateKey) -> str:
         address = key.public_key.to_checksum_address()
         self.tester.add_account("0x" + key.to_bytes().hex())
-        self._send({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000}, None, "fund")
+        self._send({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
         return address
 
-    # contracts --------------------------------------------------------------------------------------------
-    def deploy(self, name: str, *args: Any, sender: str) -> Contract:
-        compiled = compile_contract(name)
-        ctor = next((i for i in compiled.abi if i["type"] == "constructor"), {"inputs": []})
-        data = compiled.bytecode + eth_abi.encode([_abi_type(i) for i in ctor["inputs"]], list(args))
-        receipt_raw = self._send({"from": sender, "data": "0x" + data.hex(), "gas": DEFAULT_GAS, "value": 0},
-                                 None, f"deploy {name}")
-        contract = Contract(name, to_checksum_address(receipt_raw["contract_address"]), compiled)
-        self._by_address[contract.address.lower()] = contract
-        self._decode_into(receipt_raw)
-        return contract
+    def _send(self, tx: dict) -> dict:
+        chain = self._backend.chain
+        chain.header = chain.header.copy(timestamp=self._next_block_time())
+        return self.tester.get_transaction_receipt(self.tester.send_transaction(tx))
 
-    def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = DEFAULT_GAS) -> Receipt:
-        """Send a transaction; raise ChainRevert with the contract's reason if it reverts."""
-        tx = {"from": sender, "to": contract.address, "data": self._calldata(contract, fn, args), "gas": gas,
-              "value": 0}
-        raw = self._send(tx, contract, fn)
-        events = self._decode_into(raw)
-        return Receipt(_plain(raw["transaction_hash"]), raw["block_number"], raw["gas_used"], events)
-
-    def call(self, contract: Contract, fn: str, *args: Any) -> Any:
-        """Read-only call at the latest block; a single output is returned bare."""
-        item = contract.functions[fn]
-        tx = {"from": self._faucet, "to": contract.address, "data": self._calldata(contract, fn, args)}
-        try:
-            out = self.tester.call(tx, "latest")
-        except TransactionFailed as exc:
-            raise ChainRevert(contract.name, fn, _reason(exc)) from None
-        values = eth_abi.decode(item["out_types"], _bytes(out))
-        return values[0] if len(values) == 1 else values
-
-    def deployed(self) -> dict[str, str]:
-        """Deployed contracts, name -> address, in deployment order."""
-        return {c.name: c.address for c in self._by_address.values()}
-
-    # internals --------------------------------------------------------------------------------------------
-    @staticmethod
-    def _calldata(contract: Contract, fn: str, args: tuple) -> str:
-        item = contract.functions[fn]
-        return "0x" + (item["selector"] + eth_abi.encode(item["in_types"], list(args))).hex()
-
-    def _send(self, tx: dict, contract: Contract | None, fn: str) -> dict:
-        self._stamp_next_block()
-        tx_hash = self.tester.send_transaction(tx)
-        raw = self.tester.get_transaction_receipt(tx_hash)
-        self.n_transactions += 1
-        self.gas_used += raw["gas_used"]
+    def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+        tx = {"from": sender, "data": "0x" + data.hex(), "gas": gas, "value": 0}
+        if to is not None:
+            tx["to"] = to
+        raw = self._send(tx)
+        reason = ""
         if raw["status"] != 1:
-            reason = "reverted"
+            # a transaction with explicit gas does not raise on revert: replay it as a call for the reason
             try:
                 self.tester.call({k: v for k, v in tx.items() if k != "gas"}, "latest")
+                reason = "reverted"
             except TransactionFailed as exc:
                 reason = _reason(exc)
-            raise ChainRevert(contract.name if contract else "chain", fn, reason)
-        return raw
+        logs = [(log["address"], [_bytes(t) for t in log["topics"]], _bytes(log["data"]), log["log_index"])
+                for log in raw["logs"]]
+        return {"ok": raw["status"] == 1, "tx_hash": _plain(raw["transaction_hash"]), "block": raw["block_number"],
+                "gas_used": raw["gas_used"], "logs": logs, "address": raw["contract_address"], "reason": reason}
 
-    def _decode_into(self, raw: dict) -> list[Event]:
-        out = []
-        tx_hash = _plain(raw["transaction_hash"])
-        for log in raw["logs"]:
-            contract = self._by_address.get(log["address"].lower())
-            if contract is None or not log["topics"]:
-                continue
-            item = contract.topics.get(_bytes(log["topics"][0]))
-            if item is None:
-                continue
-            indexed = [i for i in item["inputs"] if i["indexed"]]
-            plain = [i for i in item["inputs"] if not i["indexed"]]
-            args: dict[str, Any] = {}
-            for inp, topic in zip(indexed, log["topics"][1:]):
-                args[inp["name"]] = eth_abi.decode([_abi_type(inp)], _bytes(topic))[0]
-            data = _bytes(log["data"])
-            for inp, value in zip(plain, eth_abi.decode([_abi_type(i) for i in plain], data)):
-                args[inp["name"]] = value
-            for inp in item["inputs"]:
-                if inp["type"] == "address":
-                    args[inp["name"]] = to_checksum_address(args[inp["name"]])
-            ordered = {i["name"]: _plain(args[i["name"]]) for i in item["inputs"]}
-            out.append(Event(raw["block_number"], log["log_index"], tx_hash, contract.name, item["name"], ordered))
-        self.events.extend(out)
-        return out
+    def _static_call(self, to: str, data: bytes) -> bytes:
+        try:
+            return _bytes(self.tester.call({"from": self._faucet, "to": to, "data": "0x" + data.hex()}, "latest"))
+        except TransactionFailed as exc:
+            raise _Reverted(_reason(exc)) from None
 
 
 def _reason(exc: TransactionFailed) -> str:

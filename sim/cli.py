@@ -21,8 +21,11 @@ def _cmd_run(args) -> int:
     from sim.runner import run_id_for, run_scenario
 
     scenario = load_scenario(args.file)
-    if args.seed is not None:
-        scenario = scenario.with_overrides({"run.seed": args.seed}, source=f"{args.file} + --seed")
+    overrides = {"run.seed": args.seed} if args.seed is not None else {}
+    if args.chain:
+        overrides["chain.backend"] = args.chain
+    if overrides:
+        scenario = scenario.with_overrides(overrides, source=f"{args.file} + command-line options")
     out = Path(args.out) if args.out else default_folder(Path("results"), run_id_for(scenario))
     result = run_scenario(scenario, out=out, force=args.force, progress=sys.stderr.isatty(), scenario_file=args.file)
     v = result.summary.get("vpp")
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, help="override run.seed")
     r.add_argument("--out", help="results folder (default results/<run-id>)")
     r.add_argument("--force", action="store_true", help="replace a complete run at --out")
+    r.add_argument("--chain", choices=["py-evm", "revm"], help="chain backend (default: the scenario's, py-evm)")
     r.set_defaults(func=_cmd_run)
     v = sub.add_parser("validate", help="check a scenario file without running it")
     v.add_argument("file")

@@ -149,7 +149,9 @@ class MeterSpec(_Frozen):
 
 
 class ChainSpec(_Frozen):
-    backend: Literal["py-evm"] = "py-evm"
+    """``py-evm`` (eth-tester; the reference, real blocks and signed transactions) or ``revm`` (fast)."""
+
+    backend: Literal["py-evm", "revm"] = "py-evm"
 
 
 class Scenario(_Frozen):

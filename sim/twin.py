@@ -20,7 +20,7 @@ import numpy as np
 import simpy
 
 from agents.prosumer import Prosumer
-from contracts.chain import Chain
+from contracts.backends import make_chain
 from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
 from sim.bank import Bank
@@ -70,7 +70,8 @@ class Twin(mesa.Model):
         self.vee_lag_periods = max((v.lag_periods for v in self.vee), default=0)
 
         with self.timed("chain"):
-            self.chain = Chain(genesis_timestamp=self.inputs.t0_s - GENESIS_BEFORE_START_S, seed=scenario.run.seed)
+            self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
+                                    seed=scenario.run.seed)
             self.bank = Bank(self.chain, scenario.run.seed)
             self.accounts = {pid: self.bank.open_account(f"prosumer/{pid}") for pid in self.prosumer_ids}
             self.capabilities: list[Capability] = [cls(self) for cls in enabled(scenario)]

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from contracts.chain import Chain
+from contracts.backends import make_chain
+from contracts.chain import BaseChain
 from contracts.eip712 import key_for
 from contracts.token import EuroToken
 from contracts.vpp import VppSettlement
@@ -23,7 +24,7 @@ MAX_WH = 10_000
 
 @dataclass
 class Vpp:
-    chain: Chain
+    chain: BaseChain
     token: EuroToken
     vpp: VppSettlement
     bank: str
@@ -37,8 +38,8 @@ class Vpp:
         self.chain.set_time(T0_S + (period + 1) * PERIOD_S + offset_s)
 
 
-def make_vpp(shares=(5000, 3000, 2000), seal=True, seed=0) -> Vpp:
-    chain = Chain(GENESIS_S, seed=seed)
+def make_vpp(shares=(5000, 3000, 2000), seal=True, seed=0, backend="py-evm") -> Vpp:
+    chain = make_chain(backend, GENESIS_S, seed=seed)
     bank = chain.new_account(key_for(seed, "bank"))
     operator = chain.new_account(key_for(seed, "operator"))
     buyer = chain.new_account(key_for(seed, "buyer"))
@@ -62,6 +63,11 @@ def make_vpp(shares=(5000, 3000, 2000), seal=True, seed=0) -> Vpp:
     return Vpp(chain, token, vpp, bank, operator, buyer, members, meter_keys, list(shares))
 
 
+@pytest.fixture(params=["py-evm", "revm"])
+def backend(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def v() -> Vpp:
-    return make_vpp()
+def v(backend) -> Vpp:
+    return make_vpp(backend=backend)

@@ -15,18 +15,26 @@ from contracts.eip712 import sign_reading
 from tests.contracts.conftest import MAX_WH, PERIOD_S, T0_S, make_vpp
 
 DEEP = os.environ.get("GRIDLEDGER_DEEP") == "1"
-BASE = make_vpp(shares=(4000, 3500, 2500))
-BASE_SNAPSHOT = BASE.chain.snapshot()
-SUPPLY = BASE.token.total_supply()
 N_PERIODS = 6
 FORGER = keys.PrivateKey(b"\x42" * 32)
 
 
 class VppMachine(RuleBasedStateMachine):
+    backend = "py-evm"
+    _base: dict = {}
+
     @initialize()
     def reset(self):
-        BASE.chain.revert(BASE_SNAPSHOT)
-        self.v = BASE
+        if self.backend == "revm":  # revm deploys in milliseconds: a fresh chain per example
+            self.v = make_vpp(shares=(4000, 3500, 2500), backend="revm")
+            self.supply = self.v.token.total_supply()
+        else:  # py-evm: one deployment, returned to by snapshot
+            if not self._base:
+                base = make_vpp(shares=(4000, 3500, 2500))
+                self._base["py-evm"] = (base, base.chain.snapshot(), base.token.total_supply())
+            base, snap, self.supply = self._base["py-evm"]
+            base.chain.revert(snap)
+            self.v = base
         self.now_period = -2  # chain time is before period 0
         self.recorded: set[tuple[int, int]] = set()
         self.settled: set[int] = set()
@@ -77,16 +85,25 @@ class VppMachine(RuleBasedStateMachine):
     def money_is_conserved(self):
         v = self.v
         holders = [v.bank, v.buyer, v.vpp.address, *v.members]
-        assert sum(v.token.balance_of(h) for h in holders) == v.token.total_supply() == SUPPLY
+        assert sum(v.token.balance_of(h) for h in holders) == v.token.total_supply() == self.supply
         assert v.token.balance_of(v.vpp.address) == sum(v.vpp.collateral_ueur(m) for m in v.members)
         assert v.vpp.call("total_paid_ueur") == v.vpp.call("total_revenue_ueur") + v.vpp.call("total_penalties_ueur")
         assert v.vpp.call("readings_accepted") == len(self.recorded)
 
 
-VppMachine.TestCase.settings = settings(
+SETTINGS = settings(
     max_examples=1000 if DEEP else 30,
     stateful_step_count=50 if DEEP else 20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestVppMachine = VppMachine.TestCase
+
+
+class RevmVppMachine(VppMachine):
+    backend = "revm"
+
+
+VppMachine.TestCase.settings = SETTINGS
+RevmVppMachine.TestCase.settings = settings(SETTINGS, max_examples=1000 if DEEP else 100)
+TestVppMachinePyEvm = VppMachine.TestCase
+TestVppMachineRevm = RevmVppMachine.TestCase

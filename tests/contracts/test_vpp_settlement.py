@@ -151,8 +151,8 @@ def test_declaration_only_by_operator(v):
         v.vpp.declare(3, [1, 1, 1], sender=v.members[0])
 
 
-def test_shares_not_summing_to_10000_revert():
-    v = make_vpp(shares=(5000, 3000, 1999), seal=False)
+def test_shares_not_summing_to_10000_revert(backend):
+    v = make_vpp(shares=(5000, 3000, 1999), seal=False, backend=backend)
     with pytest.raises(ChainRevert, match="vpp: shares must sum to 10000 bps"):
         v.vpp.seal(sender=v.operator)
     with pytest.raises(ChainRevert, match="vpp: membership not sealed"):

@@ -1,0 +1,17 @@
+"""Chain backends behind one interface: ``py-evm`` (eth-tester; the default and the reference) and ``revm``
+(pyrevm; the fast backend for long runs and sweeps). Both run the same vyper bytecode and wrappers."""
+
+from __future__ import annotations
+
+from contracts.chain import BaseChain, Chain
+from contracts.revm_chain import RevmChain
+
+BACKENDS: dict[str, type[BaseChain]] = {"py-evm": Chain, "revm": RevmChain}
+
+
+def make_chain(backend: str, genesis_timestamp: int, seed: int = 0) -> BaseChain:
+    try:
+        cls = BACKENDS[backend]
+    except KeyError:
+        raise ValueError(f"unknown chain backend {backend!r}; expected one of {sorted(BACKENDS)}") from None
+    return cls(genesis_timestamp, seed)
