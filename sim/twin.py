@@ -120,14 +120,19 @@ class Twin(mesa.Model):
                     cap.decide(k)
             flow = None
             if feeder is not None:
+                load_kw = inputs.household_load_kw[k]
+                for cap in self.capabilities:
+                    extra = cap.extra_load_kw(k)
+                    if extra is not None:
+                        load_kw = load_kw + extra
                 with self.timed("physics"):
-                    feeder.set_injections(inputs.household_load_kw[k], inputs.pv_kw[k], battery_kw)
+                    feeder.set_injections(load_kw, inputs.pv_kw[k], battery_kw)
                     flow = feeder.solve()
                     export_kw = feeder.prosumer_net_export_kw()
                 with self.timed("measurement"):
                     for meter, p_kw in zip(self.meters, export_kw):
                         meter.record(p_kw, self.step_s)
-                    rec.record_step(k, flow, inputs.pv_kw[k], inputs.household_load_kw[k, feeder.prosumer_pos],
+                    rec.record_step(k, flow, inputs.pv_kw[k], load_kw[feeder.prosumer_pos],
                                     battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
             with self.timed("measurement"):
                 for cap in self.capabilities:

@@ -1,8 +1,8 @@
 """Capabilities plug into the Twin's clock through a few hooks; each owns its actors, meters and contract.
 
-Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (agents act), then
-``injections(k)`` contributions go into the feeder in one vectorised assignment and one power flow runs,
-then ``measure(k, flow)``. When a settlement period closes: ``period_closed(period)``; one second later:
+Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (agents act), then the
+capabilities' ``extra_load_kw(k)`` (per household on the feeder) is added to the base demand, the injections go
+into the feeder in one vectorised assignment and one power flow runs, then ``measure(k, flow)``. When a settlement period closes: ``period_closed(period)``; one second later:
 ``settle(validated, through_period)`` with the VEE-validated readings of every meter; at the end: ``finish()``.
 ``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. Plots are drawn from the
 results folder alone by the functions listed in ``sim.report.PLOTTERS``.
@@ -26,6 +26,10 @@ class Capability:
         self.twin = twin
 
     def decide(self, k: int) -> None: ...
+
+    def extra_load_kw(self, k: int):
+        """Demand this capability adds at each household of the feeder this step [kW], or None."""
+        return None
 
     def measure(self, k: int, flow) -> None: ...
 
