@@ -120,7 +120,11 @@ def run_scenario(
         **{f"{k}_s": v for k, v in sorted(twin.timers.items())},
     }
     if folder is not None:
+        t = time.perf_counter()
         write_results(folder, result)
+        result.manifest["timings"]["results_s"] = time.perf_counter() - t
+        result.manifest["timings"]["wall_s"] = time.perf_counter() - wall
+        write_json(folder / MANIFEST, result.manifest)
     return result
 
 

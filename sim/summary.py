@@ -72,6 +72,7 @@ def chain_summary(twin) -> dict:
         "evm_version": chain.evm_version,
         "chain_id": chain.chain_id,
         "transactions": chain.n_transactions,
+        "blocks": chain.block_number,
         "gas_used": chain.gas_used,
         "events": len(chain.events),
         "contracts": chain.deployed(),
