@@ -64,3 +64,18 @@ class VppOperator(mesa.Agent):
 
     def settle(self, period: int) -> None:
         self._vpp.settle(period, sender=self.account)
+
+
+class EnergyBuyer(mesa.Agent):
+    """Buys the VPP's energy; under a time-of-use or dynamic tariff it publishes each period's price on chain
+    before the period starts (with the flat tariff it publishes nothing: the default price applies)."""
+
+    def __init__(self, model: mesa.Model, *, account: str, vpp, price_ueur_per_kwh: np.ndarray | None):
+        super().__init__(model)
+        self.account = account
+        self._vpp = vpp
+        self.price_ueur_per_kwh = price_ueur_per_kwh
+
+    def publish(self, period: int) -> None:
+        if self.price_ueur_per_kwh is not None and 0 <= period < len(self.price_ueur_per_kwh):
+            self._vpp.publish_price(period, int(self.price_ueur_per_kwh[period]), sender=self.account)

@@ -2,7 +2,9 @@
 
 Battery rule ("follow the declaration"): each step the battery absorbs what the household would export above
 the energy the operator declared for it this period, and covers what is missing below it, within its power
-and state-of-charge limits. With nothing declared (or no VPP) this is plain self-consumption.
+and state-of-charge limits. With nothing declared (or no VPP) this is plain self-consumption. When the buyer
+has published a high price for the period (time-of-use or dynamic tariff), the battery also exports at full
+power: over-delivery is paid, shortfall is not penalised beyond the declaration.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import mesa
 import numpy as np
 
 from grid_models.battery import BatteryLimits, feasible_power_kw, next_soc_kwh
+
+
+PEAK_PRICE_RATIO = 1.25
 
 
 class Prosumer(mesa.Agent):
@@ -37,18 +42,27 @@ class Prosumer(mesa.Agent):
         self.battery_kw = 0.0
         self._declarations = declarations  # anything with declared_wh(period, account), e.g. the VPP contract
         self._declared: tuple[int, float] = (-1, 0.0)
+        self._base_price = 0
 
-    def declared_kw(self, period: int, period_s: int) -> float:
-        """Average power the operator declared for this member in ``period``, read once per period [kW]."""
+    def target_kw(self, period: int, period_s: int) -> float:
+        """Export the battery aims for in ``period`` [kW], read from the contract once per period: the declared
+        average power, plus the battery's full power when the period's price is at least ``PEAK_PRICE_RATIO``
+        times the base price (time-of-use and dynamic tariffs)."""
         if self._declared[0] != period:
-            known = self._declarations is not None and period < self.model.n_periods
-            wh = self._declarations.declared_wh(period, self.account) if known else 0
-            self._declared = (period, wh / 1000.0 / (period_s / 3600.0))
+            target = 0.0
+            if self._declarations is not None and period < self.model.n_periods:
+                target = self._declarations.declared_wh(period, self.account) / 1000.0 / (period_s / 3600.0)
+                if float(self.limits.capacity_kwh) > 0:
+                    base = self._base_price or self._declarations.call("price_ueur_per_kwh")
+                    self._base_price = base
+                    if self._declarations.price_of(period) >= PEAK_PRICE_RATIO * base:
+                        target += float(self.limits.p_max_kw)
+            self._declared = (period, target)
         return self._declared[1]
 
     def step(self) -> None:
         k, dt_s = self.model.k, self.model.step_s
-        target_kw = self.declared_kw(self.model.period_of_step(k), self.model.settlement_s)
+        target_kw = self.target_kw(self.model.period_of_step(k), self.model.settlement_s)
         surplus_kw = self.pv_kw[k] - self.load_kw[k] - target_kw
         p = feasible_power_kw(np.array(surplus_kw), np.array(self.soc_kwh), self.limits, dt_s)
         self.battery_kw = float(p)

@@ -58,8 +58,13 @@ event Payout:
     member: indexed(address)
     amount_ueur: uint256
 
+event PricePublished:
+    period: indexed(uint256)
+    price_ueur_per_kwh: uint256
+
 event PeriodSettled:
     period: indexed(uint256)
+    price_ueur_per_kwh: uint256
     declared_wh: uint256
     delivered_wh: uint256
     revenue_ueur: uint256
@@ -98,6 +103,7 @@ collateral_ueur: public(HashMap[address, uint256])
 shares_total_bps: public(uint256)
 sealed: public(bool)
 
+period_price_ueur_per_kwh: public(HashMap[uint256, uint256])
 declared: public(HashMap[uint256, bool])
 declared_wh: public(HashMap[uint256, HashMap[address, uint256]])
 delivered_wh: public(HashMap[uint256, HashMap[address, uint256]])
@@ -223,6 +229,42 @@ def declare(period: uint256, energy_wh: DynArray[uint256, MAX_MEMBERS]):
         i += 1
 
 
+@external
+def publish_price(period: uint256, price_ueur_per_kwh: uint256):
+    """
+    @notice The buyer publishes the price of `period` before it starts (time-of-use and dynamic tariffs);
+            a period without a published price is paid at the default price.
+    @param period Period index.
+    @param price_ueur_per_kwh Price paid for energy delivered in `period` [ueur/kWh].
+    """
+    assert msg.sender == self.buyer, "vpp: caller is not the buyer"
+    assert period < self.n_periods, "vpp: period out of range"
+    assert block.timestamp < self.t0 + period * self.period_s, "vpp: late price"
+    assert price_ueur_per_kwh > 0, "vpp: price must be positive"
+    assert self.period_price_ueur_per_kwh[period] == 0, "vpp: price already published"
+    self.period_price_ueur_per_kwh[period] = price_ueur_per_kwh
+    log PricePublished(period=period, price_ueur_per_kwh=price_ueur_per_kwh)
+
+
+@external
+@view
+def price_of(period: uint256) -> uint256:
+    """
+    @notice The price that settles `period`: the published one, else the default [ueur/kWh].
+    @param period Period index.
+    """
+    return self._price_of(period)
+
+
+@internal
+@view
+def _price_of(period: uint256) -> uint256:
+    price: uint256 = self.period_price_ueur_per_kwh[period]
+    if price == 0:
+        return self.price_ueur_per_kwh
+    return price
+
+
 @internal
 @view
 def _digest(r: Reading) -> bytes32:
@@ -259,7 +301,7 @@ def submit_readings(readings: DynArray[Reading, MAX_BATCH]):
 @external
 def settle(period: uint256):
     """
-    @notice Settle `period` once every member's reading is in: the buyer pays delivered x price, members
+    @notice Settle `period` once every member's reading is in: the buyer pays delivered x the period's price, members
             short of their declaration beyond tolerance pay penalty x shortfall from collateral, and the
             pool (revenue + penalties) is paid to members by share.
     @param period Period index.
@@ -286,7 +328,8 @@ def settle(period: uint256):
             penalties += amount
             log Penalty(period=period, member=member, shortfall_wh=shortfall, amount_ueur=amount)
 
-    revenue: uint256 = delivered_total * self.price_ueur_per_kwh // 1000
+    price: uint256 = self._price_of(period)
+    revenue: uint256 = delivered_total * price // 1000
     if revenue > 0:
         assert extcall self.token.transferFrom(self.buyer, self, revenue), "vpp: buyer payment failed"
 
@@ -309,6 +352,7 @@ def settle(period: uint256):
     self.total_paid_ueur += paid
     log PeriodSettled(
         period=period,
+        price_ueur_per_kwh=price,
         declared_wh=declared_total,
         delivered_wh=delivered_total,
         revenue_ueur=revenue,

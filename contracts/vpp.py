@@ -61,6 +61,13 @@ class VppSettlement:
     def declare(self, period: int, energy_wh: list[int], *, sender: str):
         self._tx("declare", period, list(energy_wh), sender=sender)
 
+    def publish_price(self, period: int, price_ueur_per_kwh: int, *, sender: str):
+        self._tx("publish_price", period, price_ueur_per_kwh, sender=sender)
+
+    def price_of(self, period: int) -> int:
+        """Price that settles ``period`` [ueur/kWh]."""
+        return self.call("price_of", period)
+
     def settle(self, period: int, *, sender: str):
         return self._tx("settle", period, sender=sender)
 

@@ -37,11 +37,25 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from sim.sweep import run_sweep
+
+    out = Path(args.out) if args.out else Path("results") / Path(args.file).stem
+    table = run_sweep(args.file, out, workers=args.workers, scheduler=args.scheduler, progress=sys.stderr.isatty())
+    print(f"{len(table)} runs: {out / 'sweep.parquet'}, report {out / 'report.html'}")
+    return 0
+
+
 def _cmd_report(args) -> int:
     from sim.report import make_plots, write_report
     from sim.results import is_complete
 
     folder = Path(args.results_dir)
+    if (folder / "sweep.parquet").exists():
+        from sim.sweep_report import write_sweep_report
+
+        print(write_sweep_report(folder))
+        return 0
     if not is_complete(folder):
         print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
         return 2
@@ -63,6 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file without running it")
     v.add_argument("file")
     v.set_defaults(func=_cmd_validate)
+    sw = sub.add_parser("sweep", help="run a sweep of scenarios x seeds on dask.distributed")
+    sw.add_argument("file")
+    sw.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
+    sw.add_argument("--scheduler", help="address of a running dask scheduler instead of a LocalCluster")
+    sw.add_argument("--out", help="sweep folder (default results/<sweep file stem>)")
+    sw.set_defaults(func=_cmd_sweep)
     rep = sub.add_parser("report", help="(re)write plots and report.html of a results folder")
     rep.add_argument("results_dir")
     rep.set_defaults(func=_cmd_report)

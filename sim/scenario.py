@@ -135,10 +135,33 @@ class VppSpec(_Frozen):
         return self
 
 
+class TouWindow(_Frozen):
+    """A daily time-of-use window [start_h, end_h) in local hours with its price multiplier."""
+
+    start_h: Annotated[float, Field(ge=0, le=24)]
+    end_h: Annotated[float, Field(ge=0, le=24)]
+    multiplier: Annotated[float, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _order(self) -> TouWindow:
+        if self.end_h <= self.start_h:
+            raise ValueError(f"end_h ({self.end_h:g}) must be after start_h ({self.start_h:g})")
+        return self
+
+
 class PriceSpec(_Frozen):
+    """Energy price (base), penalty, collateral and the tariff design (see agents/tariffs.py)."""
+
     energy_eur_per_kwh: NonNeg
     penalty_eur_per_kwh: NonNeg
     member_collateral_eur: NonNeg = 50.0
+    tariff: Literal["flat", "time_of_use", "dynamic"] = "flat"
+    tou_windows: list[TouWindow] = [
+        TouWindow(start_h=10, end_h=16, multiplier=0.6),
+        TouWindow(start_h=17, end_h=21, multiplier=1.6),
+    ]
+    dynamic_low_multiplier: Annotated[float, Field(gt=0)] = 0.5
+    dynamic_high_multiplier: Annotated[float, Field(gt=0)] = 1.5
 
 
 class MeterSpec(_Frozen):

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agents.operators import VppOperator
+import numpy as np
+
+from agents import tariffs
+from agents.operators import EnergyBuyer, VppOperator
 from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
@@ -70,18 +73,39 @@ class VppCapability(Capability):
             observed_kc=weather.clear_sky_index, ghi_clear=weather.ghi_clear,
             derate=spec.forecast_derate, method=spec.forecast, prior_kc=scenario.weather.mean_clear_sky_index,
         )
+        self.buyer_agent = EnergyBuyer(twin, account=self.buyer, vpp=self.vpp,
+                                       price_ueur_per_kwh=self._price_schedule_ueur())
         twin.chain.set_time(twin.inputs.t0_s - twin.settlement_s)
         for p in range(DECLARE_AHEAD_PERIODS):
+            self.buyer_agent.publish(p)
             self.operator.declare(p, now_step=0)
         self.readings_log: list[dict] = []
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
 
+    def _price_schedule_ueur(self) -> np.ndarray | None:
+        """Price per period under the scenario's tariff [ueur/kWh], or None for the flat tariff."""
+        twin, prices = self.twin, self.twin.scenario.prices
+        if prices.tariff == "flat":
+            return None
+        spp = twin.steps_per_period
+        if prices.tariff == "time_of_use":
+            starts = twin.inputs.times[::spp]
+            mult = tariffs.time_of_use((starts.hour + starts.minute / 60).to_numpy(),
+                                       [(w.start_h, w.end_h, w.multiplier) for w in prices.tou_windows])
+        else:
+            kc = twin.scenario.weather.mean_clear_sky_index
+            net_kw = twin.inputs.expected_load_kw.sum(axis=1) - kc * twin.inputs.pv_clear_kw.sum(axis=1)
+            per_period = net_kw.reshape(twin.n_periods, spp).mean(axis=1)
+            mult = tariffs.dynamic(per_period, prices.dynamic_low_multiplier, prices.dynamic_high_multiplier)
+        return np.maximum(1, np.round(mult * eur_to_ueur(prices.energy_eur_per_kwh))).astype(np.int64)
+
     def declarations(self):
-        """What prosumers read their declared energy from (the contract wrapper)."""
+        """What prosumers read their declared energy and the period's price from (the contract wrapper)."""
         return self.vpp
 
     def period_closed(self, period: int) -> None:
+        self.buyer_agent.publish(period + DECLARE_AHEAD_PERIODS)
         self.operator.declare(period + DECLARE_AHEAD_PERIODS,
                               now_step=(period + 1) * self.twin.steps_per_period)
 

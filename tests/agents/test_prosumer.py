@@ -15,7 +15,7 @@ def test_battery_follows_the_declaration(small_run):
             continue
         j = agent.index
         declared_kw = np.repeat(
-            [twin.capability("vpp").vpp.declared_wh(p, agent.account) / 1000 for p in range(twin.n_periods)],
+            [twin.capability("vpp").vpp.declared_wh(p, agent.account) / 1000 for p in range(twin.n_periods)],  # flat tariff
             twin.steps_per_period,
         )
         surplus = rec["pv_kw"][:, j] - rec["load_kw"][:, j] - declared_kw

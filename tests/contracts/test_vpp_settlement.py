@@ -168,3 +168,20 @@ def test_settle_needs_every_reading_and_happens_once(v):
     v.vpp.settle(0, sender=v.operator)
     with pytest.raises(ChainRevert, match="vpp: period already settled"):
         v.vpp.settle(0, sender=v.operator)
+
+
+def test_published_price_settles_the_period_and_must_be_early(v):
+    with pytest.raises(ChainRevert, match="vpp: caller is not the buyer"):
+        v.vpp.publish_price(1, 2 * PRICE, sender=v.operator)
+    v.vpp.publish_price(1, 2 * PRICE, sender=v.buyer)
+    with pytest.raises(ChainRevert, match="vpp: price already published"):
+        v.vpp.publish_price(1, 3 * PRICE, sender=v.buyer)
+    assert v.vpp.price_of(1) == 2 * PRICE and v.vpp.price_of(0) == PRICE
+    v.at_period_end(0, offset_s=0)  # period 1 starts now
+    with pytest.raises(ChainRevert, match="vpp: late price"):
+        v.vpp.publish_price(1 + 0, PRICE, sender=v.buyer)
+    v.at_period_end(1)
+    _submit(v, [_sign(v, i, 1, 1000) for i in range(3)])
+    settled = next(e for e in v.vpp.settle(1, sender=v.operator).events if e.event == "PeriodSettled").args
+    assert settled["price_ueur_per_kwh"] == 2 * PRICE
+    assert settled["revenue_ueur"] == 3000 * 2 * PRICE // 1000
