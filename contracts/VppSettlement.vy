@@ -12,15 +12,7 @@
      so that every period pays out exactly revenue + penalties.
 """
 from ethereum.ercs import IERC20
-
-struct Reading:
-    meter: address
-    period: uint256
-    energy_wh: uint256
-    quality: uint8
-    v: uint8
-    r: bytes32
-    s: bytes32
+import signed_reading
 
 event MemberRegistered:
     member: indexed(address)
@@ -74,14 +66,6 @@ event PeriodSettled:
 MAX_MEMBERS: constant(uint256) = 256
 MAX_BATCH: constant(uint256) = 256
 SHARE_TOTAL_BPS: constant(uint256) = 10000
-QUALITY_ESTIMATED: constant(uint8) = 1
-SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
-DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
-    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-READING_TYPEHASH: constant(bytes32) = keccak256(
-    "Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)"
-)
 
 operator: public(address)
 buyer: public(address)
@@ -148,9 +132,7 @@ def __init__(
     self.price_ueur_per_kwh = price_ueur_per_kwh
     self.penalty_ueur_per_kwh = penalty_ueur_per_kwh
     self.tolerance_bps = tolerance_bps
-    self.DOMAIN_SEPARATOR = keccak256(
-        abi_encode(DOMAIN_TYPEHASH, keccak256("gridledger"), keccak256("1"), chain.id, self)
-    )
+    self.DOMAIN_SEPARATOR = signed_reading.domain_separator(self)
 
 
 @internal
@@ -265,32 +247,23 @@ def _price_of(period: uint256) -> uint256:
     return price
 
 
-@internal
-@view
-def _digest(r: Reading) -> bytes32:
-    struct_hash: bytes32 = keccak256(abi_encode(READING_TYPEHASH, r.meter, r.period, r.energy_wh, r.quality))
-    return keccak256(concat(x"1901", self.DOMAIN_SEPARATOR, struct_hash))
-
-
 @external
-def submit_readings(readings: DynArray[Reading, MAX_BATCH]):
+def submit_readings(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
     """
     @notice Record signed meter readings, many per transaction; any bad reading reverts the batch.
     @param readings EIP-712 signed (meter, period, energy_wh, quality) with v, r, s.
     """
-    for r: Reading in readings:
+    for r: signed_reading.Reading in readings:
         member: address = self.member_of_meter[r.meter]
         assert member != empty(address), "vpp: unregistered meter"
         assert r.period < self.n_periods, "vpp: period out of range"
         assert block.timestamp >= self.t0 + (r.period + 1) * self.period_s, "vpp: period not over"
         assert not self.settled[r.period], "vpp: period already settled"
         assert not self.reported[r.period][r.meter], "vpp: reading already recorded"
-        assert r.quality <= QUALITY_ESTIMATED, "vpp: unknown quality flag"
+        assert r.quality <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
         assert r.energy_wh <= self.max_wh_per_period[r.meter], "vpp: reading out of range"
-        assert convert(r.s, uint256) <= SECP256K1_HALF_N, "vpp: high-s signature"
-        assert r.v == 27 or r.v == 28, "vpp: bad signature v"
-        signer: address = ecrecover(self._digest(r), r.v, r.r, r.s)
-        assert signer == r.meter, "vpp: bad signature"
+        assert not signed_reading.is_high_s(r), "vpp: high-s signature"
+        assert signed_reading.signer(self.DOMAIN_SEPARATOR, r) == r.meter, "vpp: bad signature"
         self.reported[r.period][r.meter] = True
         self.n_reported[r.period] += 1
         self.delivered_wh[r.period][member] = r.energy_wh

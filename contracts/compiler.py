@@ -11,6 +11,7 @@ from pathlib import Path
 
 import vyper
 from vyper.compiler import compile_code
+from vyper.compiler.input_bundle import FilesystemInputBundle
 from vyper.compiler.settings import Settings
 
 SOURCE_DIR = Path(__file__).resolve().parent
@@ -32,13 +33,21 @@ def cache_dir() -> Path:
     return Path(root) / f"vyper-{vyper.__version__}-{EVM_VERSION}"
 
 
+def _sources_digest() -> str:
+    """sha256 over every .vy source here, since a contract may import library modules."""
+    h = hashlib.sha256()
+    for p in sorted(SOURCE_DIR.glob("*.vy")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 @cache
 def compile_contract(name: str) -> Compiled:
-    """ABI and deployment bytecode of ``contracts/{name}.vy``."""
+    """ABI and deployment bytecode of ``contracts/{name}.vy`` (library modules it imports resolve here)."""
     path = SOURCE_DIR / f"{name}.vy"
     source = path.read_text(encoding="utf-8")
     source_sha = hashlib.sha256(source.encode()).hexdigest()
-    cached = cache_dir() / f"{name}-{source_sha}.json"
+    cached = cache_dir() / f"{name}-{source_sha}-{_sources_digest()[:16]}.json"
     if cached.exists():
         data = json.loads(cached.read_text())
     else:
@@ -46,6 +55,7 @@ def compile_contract(name: str) -> Compiled:
             source,
             output_formats=["abi", "bytecode"],
             contract_path=path.name,
+            input_bundle=FilesystemInputBundle([SOURCE_DIR]),
             settings=Settings(evm_version=EVM_VERSION),
         )
         data = {"abi": out["abi"], "bytecode": out["bytecode"]}

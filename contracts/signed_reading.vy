@@ -1,0 +1,60 @@
+# pragma version 0.4.3
+# pragma evm-version prague
+"""
+@title signed_reading
+@notice EIP-712 typed data of a meter reading, shared by the settlement contracts:
+        Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality) in the domain
+        (name "gridledger", version "1", chainId, verifyingContract).
+@dev A library module: pure functions only; each contract asserts with its own reason strings.
+"""
+
+struct Reading:
+    meter: address
+    period: uint256
+    energy_wh: uint256
+    quality: uint8
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+QUALITY_ESTIMATED: constant(uint8) = 1
+SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
+    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+READING_TYPEHASH: constant(bytes32) = keccak256(
+    "Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)"
+)
+
+
+@internal
+@view
+def domain_separator(verifying_contract: address) -> bytes32:
+    """
+    @notice The EIP-712 domain separator of `verifying_contract` on this chain.
+    @param verifying_contract The contract that verifies the readings.
+    """
+    return keccak256(abi_encode(DOMAIN_TYPEHASH, keccak256("gridledger"), keccak256("1"), chain.id,
+                                verifying_contract))
+
+
+@internal
+@pure
+def is_high_s(r: Reading) -> bool:
+    """
+    @notice True for a malleable signature (s in the upper half of the curve order) or a bad v.
+    @param r The signed reading.
+    """
+    return convert(r.s, uint256) > SECP256K1_HALF_N or (r.v != 27 and r.v != 28)
+
+
+@internal
+@pure
+def signer(domain: bytes32, r: Reading) -> address:
+    """
+    @notice The address whose key signed `r` in `domain` (empty if the signature is invalid).
+    @param domain EIP-712 domain separator.
+    @param r The signed reading.
+    """
+    struct_hash: bytes32 = keccak256(abi_encode(READING_TYPEHASH, r.meter, r.period, r.energy_wh, r.quality))
+    return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), r.v, r.r, r.s)
