@@ -282,13 +282,16 @@ def validate_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Sc
         raise ScenarioError(_format_errors(source, exc)) from None
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file."""
-    path = Path(path)
+def read_toml(path: Path, kind: str = "scenario") -> dict[str, Any]:
+    """Parse a TOML file; a missing or malformed file raises ScenarioError naming it."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
+        raise ScenarioError(f"{path}: no such {kind} file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-    return validate_scenario(data, source=str(path))
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a TOML scenario file."""
+    return validate_scenario(read_toml(Path(path)), source=str(path))

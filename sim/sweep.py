@@ -9,7 +9,6 @@ a worker that dies mid-run costs a retry of that run, not the sweep.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.results import is_complete
-from sim.scenario import ScenarioError, _format_errors, load_scenario
+from sim.scenario import ScenarioError, _format_errors, load_scenario, read_toml
 
 
 class _Frozen(BaseModel):
@@ -67,12 +66,7 @@ class PlannedRun:
 
 def load_sweep(path: str | Path) -> tuple[SweepSpec, Path]:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such sweep file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path, "sweep")
     try:
         return SweepSpec.model_validate(data), path.parent
     except ValidationError as exc:
