@@ -60,6 +60,7 @@ event DeviceRegistered:
 event ConsumerRegistered:
     consumer: indexed(address)
     meter: indexed(address)
+    name: String[32]
 
 event CapPosted:
     id: indexed(uint256)
@@ -135,9 +136,8 @@ device_of_meter: public(HashMap[address, uint256])
 consumer_meter: public(HashMap[address, address])
 consumer_of_meter: public(HashMap[address, address])
 
-cap_posted: public(HashMap[uint256, bool])
 cap_wh: public(HashMap[uint256, uint256])
-weather_hash: public(HashMap[uint256, bytes32])
+weather_hash: public(HashMap[uint256, bytes32])  # set <=> the cap is posted (a record's sha256 is never zero)
 minted_wh: public(HashMap[uint256, uint256])
 retired_wh: public(HashMap[uint256, uint256])
 balanceOf: public(HashMap[address, HashMap[uint256, uint256]])
@@ -182,6 +182,46 @@ def cert_id(device_id: uint256, period: uint256) -> uint256:
     @param period Interval index.
     """
     return self._id(device_id, period)
+
+
+@external
+@view
+def balanceOfBatch(owners: DynArray[address, MAX_BATCH], ids: DynArray[uint256, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
+    """
+    @notice Balances of several (owner, id) pairs in one call (ERC-1155).
+    @param owners Holders.
+    @param ids Certificate ids, one per holder.
+    @return Balances [Wh].
+    """
+    assert len(owners) == len(ids), "certs: owners and ids differ in length"
+    out: DynArray[uint256, MAX_BATCH] = []
+    for i: uint256 in range(len(owners), bound=MAX_BATCH):
+        out.append(self.balanceOf[owners[i]][ids[i]])
+    return out
+
+
+@external
+@view
+def cap_posted(id: uint256) -> bool:
+    """
+    @notice Whether the oracle has posted the weather cap of certificate `id`.
+    @param id Certificate id.
+    """
+    return self.weather_hash[id] != empty(bytes32)
+
+
+@external
+@view
+def caps_of(ids: DynArray[uint256, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
+    """
+    @notice Weather caps of several certificate ids in one call (0 where none is posted).
+    @param ids Certificate ids.
+    @return Caps [Wh].
+    """
+    out: DynArray[uint256, MAX_BATCH] = []
+    for id: uint256 in ids:
+        out.append(self.cap_wh[id])
+    return out
 
 
 @internal
@@ -250,11 +290,12 @@ def register_device(
 
 
 @external
-def register_consumer(consumer: address, meter: address):
+def register_consumer(consumer: address, meter: address, name: String[32]):
     """
     @notice Register a consumer and its meter; claims for it are bounded by that meter's readings.
     @param consumer Consumer's account (the beneficiary of retirements).
     @param meter Address of the consumption meter's signing key.
+    @param name Consumer name.
     """
     self._only_issuer()
     assert consumer != empty(address) and meter != empty(address), "certs: zero address"
@@ -263,7 +304,7 @@ def register_consumer(consumer: address, meter: address):
         "certs: meter already registered"
     self.consumer_meter[consumer] = meter
     self.consumer_of_meter[meter] = consumer
-    log ConsumerRegistered(consumer=consumer, meter=meter)
+    log ConsumerRegistered(consumer=consumer, meter=meter, name=name)
 
 
 @external
@@ -278,9 +319,9 @@ def post_caps(caps: DynArray[Cap, MAX_BATCH]):
         assert c.device_id >= 1 and c.device_id <= self.n_devices, "certs: unknown device"
         assert c.period < self.n_periods, "certs: interval out of range"
         assert self._over(c.period), "certs: interval not over"
+        assert c.weather_hash != empty(bytes32), "certs: empty weather hash"
         id: uint256 = self._id(c.device_id, c.period)
-        assert not self.cap_posted[id], "certs: cap already posted"
-        self.cap_posted[id] = True
+        assert self.weather_hash[id] == empty(bytes32), "certs: cap already posted"
         self.cap_wh[id] = c.cap_wh
         self.weather_hash[id] = c.weather_hash
         log CapPosted(id=id, device_id=c.device_id, period=c.period, cap_wh=c.cap_wh, weather_hash=c.weather_hash)
@@ -300,7 +341,7 @@ def mint(requests: DynArray[Mint, MAX_BATCH]):
         assert r.meter == self.device_meter[m.device_id], "certs: reading is not from the device's meter"
         id: uint256 = self._id(m.device_id, r.period)
         assert self.minted_wh[id] == 0, "certs: already minted for this device and interval"
-        assert self.cap_posted[id], "certs: no weather cap for this interval"
+        assert self.weather_hash[id] != empty(bytes32), "certs: no weather cap for this interval"
         assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
         assert r.quality == QUALITY_MEASURED, "certs: estimated interval cannot be minted"
         assert self._signer(r) == r.meter, "certs: bad signature"

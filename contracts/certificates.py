@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.batch import post_in_batches
+from contracts.batch import MAX_BATCH, post_in_batches
 from contracts.chain import Chain, Contract
 from contracts.eip712 import SignedReading, domain_separator
 
@@ -95,8 +95,8 @@ class Certificates:
                            nameplate_w, sender=sender)
         return next(e.args["device_id"] for e in receipt.events if e.event == "DeviceRegistered")
 
-    def register_consumer(self, consumer: str, meter: str, *, sender: str) -> None:
-        self._tx("register_consumer", consumer, meter, sender=sender)
+    def register_consumer(self, consumer: str, meter: str, name: str, *, sender: str) -> None:
+        self._tx("register_consumer", consumer, meter, name, sender=sender)
 
     def post_caps(self, caps: list[CapPost], *, sender: str) -> list[tuple[CapPost, str]]:
         return self._batched("post_caps", caps, sender)
@@ -128,6 +128,18 @@ class Certificates:
 
     def balance_of(self, owner: str, id_: int) -> int:
         return self.call("balanceOf", owner, id_)
+
+    def balances(self, pairs: list[tuple[str, int]]) -> list[int]:
+        """Balances of (owner, id) pairs [Wh], read in batched calls."""
+        out: list[int] = []
+        for i in range(0, len(pairs), MAX_BATCH):
+            chunk = pairs[i : i + MAX_BATCH]
+            out.extend(self.call("balanceOfBatch", [o for o, _ in chunk], [x for _, x in chunk]))
+        return out
+
+    def caps(self, ids: list[int]) -> list[int]:
+        """Weather caps of certificate ids [Wh] (0 where none is posted), read in batched calls."""
+        return [c for i in range(0, len(ids), MAX_BATCH) for c in self.call("caps_of", ids[i : i + MAX_BATCH])]
 
     def minted_wh(self, id_: int) -> int:
         return self.call("minted_wh", id_)

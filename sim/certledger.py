@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from contracts.certificates import split_id
+from sim.summary import event_args
+
 CONTRACT = "Certificates"
 ZERO = "0x" + "00" * 20
 
@@ -89,3 +92,49 @@ def replay(ledger: pd.DataFrame) -> CertState:
     if s.total_retired > s.total_minted:
         s.violations.append("more retired than minted")
     return s
+
+
+def _args(ledger: pd.DataFrame, event: str) -> pd.DataFrame:
+    return event_args(ledger, CONTRACT, event)
+
+
+def site_totals(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Per device (index: name): device_id, technology, nameplate_kw, cap_wh (all posted intervals), minted_wh,
+    metered_wh and cap_wh_minted (over the minted intervals), intervals minted and with a zero cap."""
+    devices = _args(ledger, "DeviceRegistered").set_index("device_id")
+    caps, issued = _args(ledger, "CapPosted"), _args(ledger, "Issued")
+    out = pd.DataFrame({"name": devices.name, "technology": devices.technology,
+                        "nameplate_kw": devices.nameplate_w / 1000})
+    by = lambda df, col, how="sum": (getattr(df.groupby("device_id")[col], how)() if len(df)  # noqa: E731
+                                     else pd.Series(dtype=float))
+    out["cap_wh"] = by(caps, "cap_wh")
+    out["intervals_cap_zero"] = by(caps.assign(zero=caps.get("cap_wh", pd.Series(dtype=int)) == 0), "zero")
+    out["minted_wh"] = by(issued, "amount_wh")
+    out["metered_wh"] = by(issued, "metered_wh")
+    out["cap_wh_minted"] = by(issued, "cap_wh")
+    out["intervals_minted"] = by(issued, "amount_wh", "count")
+    return out.fillna(0).rename_axis("device_id").reset_index().set_index("name")
+
+
+def consumer_scores(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Per consumer (index: name): consumed_wh (signed consumption readings), matched_wh (retired for it
+    against the certificate's own interval: 24/7 matching), ``hourly_cfe_score`` = matched / consumed, and
+    ``annual_matching_score`` = min(1, all certificates minted / all consumption): what volumetric (annual)
+    matching shows when each consumer is attributed the certificates pro rata to its consumption."""
+    consumers = _args(ledger, "ConsumerRegistered").set_index("consumer")
+    used, retired = _args(ledger, "ConsumptionRecorded"), _args(ledger, "Retired")
+    consumed = used.groupby("consumer").energy_wh.sum() if len(used) else pd.Series(dtype=float)
+    if len(retired):
+        same = retired[[split_id(i)[1] == c for i, c in zip(retired.id, retired.consumption_interval)]]
+        matched = same.groupby("beneficiary").amount_wh.sum()
+    else:
+        matched = pd.Series(dtype=float)
+    out = pd.DataFrame({"name": consumers.name})
+    out["consumed_wh"] = consumed.reindex(out.index, fill_value=0)
+    out["matched_wh"] = matched.reindex(out.index, fill_value=0)
+    out["hourly_cfe_score"] = (out.matched_wh / out.consumed_wh.where(out.consumed_wh > 0)).fillna(0.0)
+    minted = _args(ledger, "Issued")
+    total_minted = float(minted.amount_wh.sum()) if len(minted) else 0.0
+    total_consumed = float(out.consumed_wh.sum())
+    out["annual_matching_score"] = min(1.0, total_minted / total_consumed) if total_consumed else 0.0
+    return out.reset_index().set_index("name")

@@ -103,8 +103,8 @@ def make_certs(seed: int = 0, n_periods: int = 48) -> Certs:
     for (name, tech, kw), owner, key in zip((("pv-1", "pv", 500), ("wind-1", "wind", 800)), producers, device_keys):
         certs.register_device(owner, key.public_key.to_checksum_address(), name, tech, 48.1, 11.6, kw * 1000,
                               sender=issuer)
-    for consumer, key in zip(consumers, consumer_keys):
-        certs.register_consumer(consumer, key.public_key.to_checksum_address(), sender=issuer)
+    for i, (consumer, key) in enumerate(zip(consumers, consumer_keys)):
+        certs.register_consumer(consumer, key.public_key.to_checksum_address(), f"consumer-{i}", sender=issuer)
     return Certs(chain, certs, issuer, oracle, producers, device_keys, consumers, consumer_keys)
 
 
