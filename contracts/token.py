@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.chain import Chain, Contract
+from contracts.chain import BaseChain as Chain, Contract
 
 UEUR_PER_EUR = 1_000_000
 

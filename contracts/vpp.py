@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.chain import Chain, ChainRevert, Contract
+from contracts.batch import MAX_BATCH, post_in_batches
+from contracts.chain import BaseChain as Chain, Contract
 from contracts.eip712 import SignedReading, domain_separator
 
-MAX_BATCH = 256
+__all__ = ["MAX_BATCH", "Refused", "VppSettlement"]
 
 
 @dataclass(frozen=True)
@@ -72,20 +73,11 @@ class VppSettlement:
         return self._tx("settle", period, sender=sender)
 
     def submit_readings(self, readings: list[SignedReading], *, sender: str) -> list[Refused]:
-        """Post readings in batches; a batch that reverts is retried one by one so that each bad reading is
-        refused by the contract with its reason and each good one still lands. Returns the refused readings."""
-        refused: list[Refused] = []
-        for i in range(0, len(readings), MAX_BATCH):
-            batch = readings[i : i + MAX_BATCH]
-            try:
-                self._tx("submit_readings", [r.as_tuple() for r in batch], sender=sender)
-            except ChainRevert:
-                for r in batch:
-                    try:
-                        self._tx("submit_readings", [r.as_tuple()], sender=sender)
-                    except ChainRevert as exc:
-                        refused.append(Refused(r, exc.reason))
-        return refused
+        """Post readings in batches (see ``contracts.batch``). Returns the refused readings."""
+        refused = post_in_batches(
+            lambda batch: self._tx("submit_readings", [r.as_tuple() for r in batch], sender=sender), readings
+        )
+        return [Refused(r, reason) for r, reason in refused]
 
     # reads ------------------------------------------------------------------------------------------------
     def call(self, fn: str, *args):

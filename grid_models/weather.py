@@ -18,6 +18,7 @@ Erbs, D. G., Klein, S. A., Duffie, J. A. (1982). Estimation of the diffuse radia
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,23 +89,15 @@ def synthetic_weather(
 ) -> Weather:
     """Weather for ``times`` (regular, tz-aware, interval start) at the site; see the module docstring."""
     n = len(times)
-    step_s = int((times[1] - times[0]).total_seconds()) if n > 1 else 3600
+    step_s = _step_s(times)
     n_hours = int(np.ceil(n * step_s / 3600)) + 1
-    loc = pvlib.location.Location(lat, lon, altitude=altitude_m)
-    mid = times + pd.Timedelta(seconds=step_s / 2)  # irradiance at the interval's middle
-    solpos = loc.get_solarposition(mid)
-    cs = loc.get_clearsky(mid, model="ineichen", solar_position=solpos)
-
     phi = float(np.exp(-1.0 / cloud_persistence_h))
     z = _hourly_to_steps(ar1(rng, n_hours, phi), n, step_s)
     # kc in (0.05, 1.0]: a logistic map of the AR(1) latent, centred so that its mean is ~mean_clear_sky_index
     centre = np.log(mean_clear_sky_index / (1.0 - mean_clear_sky_index + 1e-9))
     kc = 0.05 + 0.95 / (1.0 + np.exp(-(centre + 1.6 * z)))
-    ghi = cs["ghi"].to_numpy() * kc
-    zenith = solpos["apparent_zenith"].to_numpy()
-    erbs = pvlib.irradiance.erbs(ghi, zenith, mid.dayofyear)
-    dni = np.nan_to_num(np.asarray(erbs["dni"], dtype=float))
-    dhi = np.nan_to_num(np.asarray(erbs["dhi"], dtype=float))
+    sky = _sky(times, step_s, lat, lon, altitude_m, kc)
+    mid = times + pd.Timedelta(seconds=step_s / 2)
 
     local_h = (mid.hour + mid.minute / 60.0).to_numpy()
     swing = daily_temp_swing_c * (0.4 + 0.6 * kc)
@@ -115,17 +108,73 @@ def synthetic_weather(
     weibull_scale = mean_wind_speed_m_per_s / 0.886226925  # Gamma(1 + 1/2)
     wind = stats.weibull_min.ppf(np.clip(u, 1e-9, 1 - 1e-9), 2.0, scale=weibull_scale)
 
-    return Weather(
-        times=times,
+    return Weather(times=times, clear_sky_index=kc, temp_air=temp_air, wind_speed=wind, **sky)
+
+
+def _step_s(times: pd.DatetimeIndex) -> int:
+    return int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 3600
+
+
+def sun_position(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Apparent solar zenith and azimuth [deg] at the middles of the intervals starting at ``times``."""
+    solpos = pvlib.location.Location(lat, lon, altitude=altitude_m).get_solarposition(
+        times + pd.Timedelta(seconds=step_s / 2))
+    return solpos["apparent_zenith"].to_numpy(), solpos["azimuth"].to_numpy()
+
+
+def _sky(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float, kc: np.ndarray) -> dict:
+    """Sun position and irradiance at the interval middles: Ineichen clear sky x ``kc``, split by Erbs."""
+    loc = pvlib.location.Location(lat, lon, altitude=altitude_m)
+    mid = times + pd.Timedelta(seconds=step_s / 2)  # irradiance at the interval's middle
+    solpos = loc.get_solarposition(mid)
+    cs = loc.get_clearsky(mid, model="ineichen", solar_position=solpos)
+    ghi = cs["ghi"].to_numpy() * kc
+    zenith = solpos["apparent_zenith"].to_numpy()
+    erbs = pvlib.irradiance.erbs(ghi, zenith, mid.dayofyear)
+    return dict(
         ghi=ghi,
-        dni=dni,
-        dhi=dhi,
+        dni=np.nan_to_num(np.asarray(erbs["dni"], dtype=float)),
+        dhi=np.nan_to_num(np.asarray(erbs["dhi"], dtype=float)),
         ghi_clear=cs["ghi"].to_numpy(),
         dni_clear=cs["dni"].to_numpy(),
         dhi_clear=cs["dhi"].to_numpy(),
-        clear_sky_index=kc,
-        temp_air=temp_air,
-        wind_speed=wind,
-        solar_zenith=solpos["apparent_zenith"].to_numpy(),
+        solar_zenith=zenith,
         solar_azimuth=solpos["azimuth"].to_numpy(),
     )
+
+
+def at_site(regional: Weather, *, lat: float, lon: float, altitude_m: float,
+            clear_sky_index: np.ndarray | None = None) -> Weather:
+    """The regional weather at a site: the site's own sun (position, clear sky) under the region's clear-sky
+    index, temperature and 10 m wind. ``clear_sky_index`` replaces the region's (1.0: a clear sky).
+
+    The beam is split off so that a clear sky is exactly pvlib's Ineichen clear sky (beam and diffuse, not
+    only global) and clouds remove the beam as Erbs does: DNI = DNI_clear x DNI_Erbs(GHI) / DNI_Erbs(GHI_clear),
+    DHI = GHI - DNI cos(zenith). (The regional weather splits GHI by Erbs alone, which on a clear sky gives
+    1-4 % less beam than Ineichen.)"""
+    kc = regional.clear_sky_index if clear_sky_index is None else np.broadcast_to(
+        np.asarray(clear_sky_index, dtype=float), regional.clear_sky_index.shape)
+    step_s = _step_s(regional.times)
+    sky = _sky(regional.times, step_s, lat, lon, altitude_m, kc)
+    doy = (regional.times + pd.Timedelta(seconds=step_s / 2)).dayofyear
+    erbs_clear = np.nan_to_num(np.asarray(pvlib.irradiance.erbs(sky["ghi_clear"], sky["solar_zenith"], doy)["dni"],
+                                          dtype=float))
+    beam = np.divide(sky["dni"], erbs_clear, out=np.zeros_like(erbs_clear), where=erbs_clear > 0)
+    sky["dni"] = sky["dni_clear"] * np.clip(beam, 0.0, 1.0)
+    cos_z = np.clip(np.cos(np.radians(sky["solar_zenith"])), 0.0, None)
+    sky["dhi"] = np.clip(sky["ghi"] - sky["dni"] * cos_z, 0.0, None)
+    return Weather(times=regional.times, clear_sky_index=kc, temp_air=regional.temp_air,
+                   wind_speed=regional.wind_speed, **sky)
+
+
+RECORD_FIELDS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
+
+
+def record_hash(site: str, interval_start_utc: str, record: dict[str, list[float]]) -> str:
+    """sha256 (hex) of one site's weather record for one interval: the canonical JSON (sorted keys, no spaces,
+    floats as Python's shortest round-trip repr) of ``{"site", "interval_start_utc", *RECORD_FIELDS}``, each
+    field the list of the interval's step values. Anyone holding the record can recompute it."""
+    doc = {"site": site, "interval_start_utc": interval_start_utc,
+           **{k: [float(x) for x in record[k]] for k in RECORD_FIELDS}}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

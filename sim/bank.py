@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contracts.chain import Chain
+from contracts.chain import BaseChain as Chain
 from contracts.eip712 import key_for
 from contracts.token import EuroToken, eur_to_ueur
 

@@ -1,4 +1,4 @@
-"""``gridledger`` command line: run, validate, report."""
+"""``gridledger`` command line: run, validate, report, trace."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from sim.scenario import ScenarioError, load_scenario
 
 def _cmd_validate(args) -> int:
     s = load_scenario(args.file)
-    print(f"{args.file}: valid — {s.run.name}: {len(s.prosumer_ids())} prosumers on {s.feeder.network}, "
+    parts = [f"{len(s.prosumer_ids())} prosumers on {s.feeder.network}"] if s.feeder else []
+    if s.certificates:
+        parts.append(f"{len(s.certificates.sites)} generation sites and {len(s.certificates.consumer_ids())} "
+                     f"consumers with certificates")
+    print(f"{args.file}: valid — {s.run.name}: {', '.join(parts) or 'no actors'}, "
           f"{s.n_steps} steps of {s.run.step_s} s, {s.n_periods} settlement periods")
     return 0
 
@@ -64,6 +68,23 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_trace(args) -> int:
+    from sim.results import is_complete
+    from sim.trace import TraceError, format_trace, parse_certificate, trace
+
+    folder = Path(args.results_dir)
+    if not is_complete(folder):
+        print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+        return 2
+    try:
+        t = trace(folder, parse_certificate(args.certificate, folder))
+    except (TraceError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_trace(t))
+    return 0 if t.verified else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gridledger", description="Digital twin of an energy community, settled on chain.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -86,6 +107,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)write plots and report.html of a results folder")
     rep.add_argument("results_dir")
     rep.set_defaults(func=_cmd_report)
+    tr = sub.add_parser("trace", help="provenance of a certificate: retirement, transfers, mint, meter reading, weather")
+    tr.add_argument("results_dir")
+    tr.add_argument("certificate", help="certificate id (decimal or 0x hex) or SITE@UTC-START, e.g. "
+                                        "wind-geest@2025-04-08T11:00")
+    tr.set_defaults(func=_cmd_trace)
     return p
 
 

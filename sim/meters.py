@@ -1,10 +1,12 @@
-"""Virtual meters: read the power-flow results, keep an export energy register, close one reading per
-settlement period, and sign validated readings with their own key (EIP-712)."""
+"""Virtual meters: read the power-flow results (or a site's output, or a consumer's demand), keep export and
+import energy registers, close one reading per settlement period from one of them, and sign validated readings
+with their own key (EIP-712)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from eth_keys import keys
@@ -14,7 +16,7 @@ from contracts.eip712 import SignedReading, sign_reading
 
 @dataclass(frozen=True)
 class RawReading:
-    """What a meter reports for a settlement period: exported energy [Wh] (may be corrupted)."""
+    """What a meter reports for a settlement period: energy of its settled register [Wh] (may be corrupted)."""
 
     meter_id: str
     period: int
@@ -22,13 +24,18 @@ class RawReading:
 
 
 class VirtualMeter:
-    """A bidirectional meter at a prosumer's connection point; ``source = "virtual"`` (reads the physics)."""
+    """A bidirectional meter at a connection point; ``source = "virtual"`` (reads the physics).
+
+    ``register`` is the one its period readings come from: ``"export"`` (a prosumer's or a generation site's
+    delivery) or ``"import"`` (a consumer's consumption)."""
 
     unit = "Wh"
     source = "virtual"
 
-    def __init__(self, meter_id: str, key: keys.PrivateKey, rated_kw: float, period_s: int):
+    def __init__(self, meter_id: str, key: keys.PrivateKey, rated_kw: float, period_s: int,
+                 register: Literal["export", "import"] = "export"):
         self.meter_id = meter_id
+        self.register = register
         self.key = key
         self.address = key.public_key.to_checksum_address()
         self.export_register_wh = 0.0
@@ -45,8 +52,9 @@ class VirtualMeter:
             self.import_register_wh -= e_wh
 
     def close_period(self, period: int) -> RawReading:
-        """The period's export: difference of the whole-Wh register values, so nothing is lost to rounding."""
-        now = math.floor(self.export_register_wh)
+        """The period's energy: difference of the settled register's whole-Wh values, so nothing is lost to
+        rounding."""
+        now = math.floor(self.import_register_wh if self.register == "import" else self.export_register_wh)
         reading = RawReading(self.meter_id, period, float(now - self._closed_wh))
         self._closed_wh = now
         return reading

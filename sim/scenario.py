@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from grid_models.loads import SLP_PROFILES
+
 FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57}
 FEEDERS = tuple(FEEDER_HOUSEHOLDS)
 SHARE_TOTAL_BPS = 10_000
@@ -171,6 +173,80 @@ class MeterSpec(_Frozen):
     spike_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
 
 
+class GeneratorSite(_Frozen):
+    """A production device that is issued certificates, with its location and meter.
+
+    ``nameplate_kw``: for PV the modules' peak power (kWp, DC; inverter at kWp / 1.1); for wind the turbines'
+    rated power in total, a whole multiple of the turbine type's rating. Forced outages: mean time between
+    failures ``mtbf_h`` and to repair ``mttr_h``.
+    """
+
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    technology: Literal["pv", "wind"]
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lon: Annotated[float, Field(ge=-180, le=180)]
+    altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
+    nameplate_kw: Pos
+    tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
+    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
+    turbine_type: str | None = None
+    hub_height_m: Annotated[float, Field(gt=10, le=250)] | None = None
+    roughness_length_m: Annotated[float, Field(gt=0, lt=10)] = 0.15
+    wind_profile: Literal["logarithmic", "hellman"] = "logarithmic"
+    mtbf_h: Pos = 1000.0
+    mttr_h: Pos = 12.0
+
+    @model_validator(mode="after")
+    def _technology_fields(self) -> GeneratorSite:
+        if self.technology == "pv":
+            if self.turbine_type is not None or self.hub_height_m is not None:
+                raise ValueError("turbine_type and hub_height_m are for technology = 'wind' only")
+            return self
+        if self.turbine_type is None or self.hub_height_m is None:
+            raise ValueError("technology = 'wind' needs turbine_type and hub_height_m")
+        from grid_models.wind import turbine_curve
+
+        rated_kw = turbine_curve(self.turbine_type).rated_kw
+        n = self.nameplate_kw / rated_kw
+        if abs(n - round(n)) > 1e-9 or round(n) < 1:
+            raise ValueError(f"nameplate_kw must be a whole multiple of the {self.turbine_type} rating "
+                             f"({rated_kw:g} kW), got {self.nameplate_kw:g}")
+        return self
+
+    @property
+    def n_turbines(self) -> int:
+        from grid_models.wind import turbine_curve
+
+        return round(self.nameplate_kw / turbine_curve(self.turbine_type).rated_kw) if self.turbine_type else 0
+
+
+class ConsumerGroup(_Frozen):
+    """``count`` consumers named ``{name}-01`` … with a BDEW standard load profile scaled to ``annual_kwh``."""
+
+    name: str = Field(min_length=1, max_length=27, pattern=r"^[A-Za-z0-9_-]+$")  # ids go on chain (32 chars)
+    count: Annotated[int, Field(gt=0, le=1000)]
+    profile: Literal[SLP_PROFILES] = "g0"  # type: ignore[valid-type]
+    annual_kwh: Pos
+
+
+class CertificatesSpec(_Frozen):
+    """Hourly granular certificates: generation sites issued certificates up to their weather cap, and
+    consumers who buy them hour by hour and retire them against their own metered consumption."""
+
+    sites: Annotated[list[GeneratorSite], Field(min_length=1)]
+    consumers: Annotated[list[ConsumerGroup], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CertificatesSpec:
+        names = [x.name for x in self.sites] + [g.name for g in self.consumers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"site and consumer group names must be unique, got {names}")
+        return self
+
+    def consumer_ids(self) -> list[str]:
+        return [f"{g.name}-{i:02d}" for g in self.consumers for i in range(1, g.count + 1)]
+
+
 class ChainSpec(_Frozen):
     """``py-evm`` (eth-tester; the reference, real blocks and signed transactions) or ``revm`` (fast)."""
 
@@ -187,6 +263,7 @@ class Scenario(_Frozen):
     prices: PriceSpec | None = None
     meters: MeterSpec = MeterSpec()
     chain: ChainSpec = ChainSpec()
+    certificates: CertificatesSpec | None = None
 
     @model_validator(mode="after")
     def _cross(self) -> Scenario:
@@ -199,6 +276,15 @@ class Scenario(_Frozen):
             raise ValueError("population: missing: [vpp] needs [[population]] groups of prosumers")
         if self.population and self.feeder is None:
             raise ValueError("feeder: missing: [[population]] needs a [feeder] to connect to")
+        if self.certificates is not None and self.run.settlement_s > 3600:
+            raise ValueError(f"run.settlement_s must be at most 3600 with [certificates] (EnergyTag: intervals of "
+                             f"at most 1 h), got {self.run.settlement_s}")
+        if self.certificates is not None:
+            spec = self.certificates
+            clash = set(self.prosumer_ids()) & ({x.name for x in spec.sites} | set(spec.consumer_ids()))
+            if clash:
+                raise ValueError(f"certificates: site and consumer ids must differ from prosumer ids, both use "
+                                 f"{sorted(clash)}")
         ids = set(self.prosumer_ids())
         room = FEEDER_HOUSEHOLDS[self.feeder.network] if self.feeder else 0
         if self.feeder and len(ids) > room:

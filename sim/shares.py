@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.market import largest_remainder
 from sim.scenario import SHARE_TOTAL_BPS, Scenario
 
 
 def shares_bps(weights: np.ndarray) -> list[int]:
     """Integer basis points proportional to ``weights`` summing to exactly 10 000 (largest remainder)."""
-    w = np.asarray(weights, dtype=float)
-    exact = w / w.sum() * SHARE_TOTAL_BPS
-    bps = np.floor(exact).astype(int)
-    order = np.argsort(-(exact - bps), kind="stable")
-    bps[order[: SHARE_TOTAL_BPS - bps.sum()]] += 1
-    return [int(x) for x in bps]
+    return largest_remainder(SHARE_TOTAL_BPS, weights)
 
 
 def member_weights(scenario: Scenario, pv_kwp: dict[str, float]) -> np.ndarray:

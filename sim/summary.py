@@ -76,4 +76,5 @@ def chain_summary(twin) -> dict:
         "gas_used": chain.gas_used,
         "events": len(chain.events),
         "contracts": chain.deployed(),
+        "accounts": dict(twin.bank.accounts),  # label -> address, for reading the ledger
     }

@@ -33,7 +33,7 @@ from sim.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
-RNG_STREAMS = ("weather", "loads", "meters", "agents")
+RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates")  # append only: earlier streams keep their seeds
 
 
 class Twin(mesa.Model):
@@ -67,7 +67,6 @@ class Twin(mesa.Model):
             for pid, g in self.prosumer_groups
         ]
         self.vee = [MeterVee(m.meter_id, m.max_wh_per_period, self.settlement_s) for m in self.meters]
-        self.vee_lag_periods = max((v.lag_periods for v in self.vee), default=0)
 
         with self.timed("chain"):
             self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
@@ -104,6 +103,18 @@ class Twin(mesa.Model):
     def period_of_step(self, k: int) -> int:
         return k // self.steps_per_period
 
+    def add_meter(self, meter: VirtualMeter) -> MeterVee:
+        """Join a capability's meter to the measurement layer: it is closed, fault-injected and VEE-validated
+        with the prosumers' meters, and its validated readings reach ``settle``. The capability records it."""
+        vee = MeterVee(meter.meter_id, meter.max_wh_per_period, self.settlement_s)
+        self.meters.append(meter)
+        self.vee.append(vee)
+        return vee
+
+    @property
+    def vee_lag_periods(self) -> int:
+        return max((v.lag_periods for v in self.vee), default=0)
+
     # processes -----------------------------------------------------------------------------------------
     def _step_process(self):
         inputs, feeder, rec = self.inputs, self.feeder, self.recorder
@@ -130,7 +141,7 @@ class Twin(mesa.Model):
                     flow = feeder.solve()
                     export_kw = feeder.prosumer_net_export_kw()
                 with self.timed("measurement"):
-                    for meter, p_kw in zip(self.meters, export_kw):
+                    for meter, p_kw in zip(self.meters[: len(export_kw)], export_kw):  # the prosumers' meters
                         meter.record(p_kw, self.step_s)
                     rec.record_step(k, flow, inputs.pv_kw[k], load_kw[feeder.prosumer_pos],
                                     battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)

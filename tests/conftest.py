@@ -1,4 +1,5 @@
-"""Shared fixtures: the demo scenario shrunk to a small feeder and one day, and its run (once per session)."""
+"""Shared fixtures: the demo scenarios shrunk (VPP: a small feeder and one day; certificates: one day and six
+consumers), and their runs (once per session)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,22 @@ def small_run(small_scenario, tmp_path_factory):
     from sim.runner import run_scenario
 
     return run_scenario(small_scenario, out=tmp_path_factory.mktemp("runs") / "small")
+
+
+CERTS_SMALL = {  # the certificates scenario on one day, 6 consumers, more dropped readings (estimated intervals)
+    "run.duration_s": 86_400,
+    **{f"certificates.consumers.{i}.count": n for i, n in enumerate((2, 1, 1, 1, 1))},
+    "meters.drop_probability": 0.04,
+}
+
+
+@pytest.fixture(scope="session")
+def certs_scenario():
+    return load_scenario(ROOT / "scenarios" / "certificates.toml").with_overrides(CERTS_SMALL)
+
+
+@pytest.fixture(scope="session")
+def certs_run(certs_scenario, tmp_path_factory):
+    from sim.runner import run_scenario
+
+    return run_scenario(certs_scenario, out=tmp_path_factory.mktemp("runs") / "certs")

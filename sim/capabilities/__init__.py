@@ -49,9 +49,12 @@ class Capability:
 
 def enabled(scenario: Scenario) -> list[type[Capability]]:
     """The capabilities a scenario asks for, in a fixed order."""
+    from sim.capabilities.certificates import CertificatesCapability
     from sim.capabilities.vpp import VppCapability
 
     out: list[type[Capability]] = []
     if scenario.vpp is not None:
         out.append(VppCapability)
+    if scenario.certificates is not None:
+        out.append(CertificatesCapability)
     return out

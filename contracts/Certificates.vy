@@ -1,0 +1,477 @@
+# pragma version 0.4.3
+# pragma evm-version prague
+"""
+@title Certificates
+@notice Hourly granular energy certificates in the manner of EnergyTag: ERC-1155-style balances in Wh, one
+        id per production device and interval (at most 1 h). A weather oracle posts, per device and interval,
+        the weather-limited maximum energy (cap) and a hash of the weather record it used. The issuer mints
+        floor(min(metered, cap)) Wh once per device and interval, from a reading signed by the device's meter
+        (EIP-712, measured intervals only). Holders transfer any part. Retiring burns and records the claim
+        (beneficiary, consumption interval) once; a beneficiary's claims for an interval never exceed its
+        consumption there, as signed by its own meter. Retired Wh cannot move or be retired again.
+@dev Energy in Wh, time in block seconds. Interval p covers [t0 + p * period_s, t0 + (p + 1) * period_s).
+     id = device_id << 128 | p. Balances follow ERC-1155 (balanceOf(owner, id), TransferSingle events from
+     the zero address on mint and to it on retirement, ApprovalForAll), but no receiver hook is called:
+     certificates go to accounts, not to contracts. Invariant per id: sum of balances + retired = minted.
+"""
+
+struct Reading:
+    meter: address
+    period: uint256
+    energy_wh: uint256
+    quality: uint8
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+struct Cap:
+    device_id: uint256
+    period: uint256
+    cap_wh: uint256
+    weather_hash: bytes32
+
+struct Mint:
+    device_id: uint256
+    amount_wh: uint256
+    reading: Reading
+
+struct Transfer:
+    owner: address
+    receiver: address
+    id: uint256
+    amount_wh: uint256
+
+struct Retirement:
+    id: uint256
+    amount_wh: uint256
+    beneficiary: address
+    consumption_interval: uint256
+
+event DeviceRegistered:
+    device_id: indexed(uint256)
+    owner: indexed(address)
+    meter: indexed(address)
+    name: String[32]
+    technology: String[16]
+    latitude_e6: int256
+    longitude_e6: int256
+    nameplate_w: uint256
+
+event ConsumerRegistered:
+    consumer: indexed(address)
+    meter: indexed(address)
+    name: String[32]
+
+event CapPosted:
+    id: indexed(uint256)
+    device_id: indexed(uint256)
+    period: uint256
+    cap_wh: uint256
+    weather_hash: bytes32
+
+event Issued:
+    id: indexed(uint256)
+    device_id: indexed(uint256)
+    owner: indexed(address)
+    period: uint256
+    amount_wh: uint256
+    metered_wh: uint256
+    cap_wh: uint256
+    issued_at: uint256
+    meter: address
+    v: uint8
+    r: bytes32
+    s: bytes32
+
+event ConsumptionRecorded:
+    consumer: indexed(address)
+    meter: indexed(address)
+    period: indexed(uint256)
+    energy_wh: uint256
+    quality: uint8
+
+event TransferSingle:
+    operator: indexed(address)
+    sender: indexed(address)
+    receiver: indexed(address)
+    id: uint256
+    amount_wh: uint256
+
+event ApprovalForAll:
+    owner: indexed(address)
+    operator: indexed(address)
+    approved: bool
+
+event Retired:
+    id: indexed(uint256)
+    holder: indexed(address)
+    beneficiary: indexed(address)
+    amount_wh: uint256
+    consumption_interval: uint256
+
+MAX_BATCH: constant(uint256) = 256
+MAX_INTERVAL_S: constant(uint256) = 3600
+ID_SHIFT: constant(uint256) = 128
+QUALITY_MEASURED: constant(uint8) = 0
+QUALITY_ESTIMATED: constant(uint8) = 1
+SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
+DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
+    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
+READING_TYPEHASH: constant(bytes32) = keccak256(
+    "Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)"
+)
+
+issuer: public(address)
+oracle: public(address)
+t0: public(uint256)
+period_s: public(uint256)
+n_periods: public(uint256)
+DOMAIN_SEPARATOR: public(bytes32)
+
+n_devices: public(uint256)
+device_owner: public(HashMap[uint256, address])
+device_meter: public(HashMap[uint256, address])
+device_of_meter: public(HashMap[address, uint256])
+consumer_meter: public(HashMap[address, address])
+consumer_of_meter: public(HashMap[address, address])
+
+cap_wh: public(HashMap[uint256, uint256])
+weather_hash: public(HashMap[uint256, bytes32])  # set <=> the cap is posted (a record's sha256 is never zero)
+minted_wh: public(HashMap[uint256, uint256])
+retired_wh: public(HashMap[uint256, uint256])
+balanceOf: public(HashMap[address, HashMap[uint256, uint256]])
+retired_by: public(HashMap[address, HashMap[uint256, uint256]])
+isApprovedForAll: public(HashMap[address, HashMap[address, bool]])
+
+consumption_recorded: public(HashMap[address, HashMap[uint256, bool]])
+consumed_wh: public(HashMap[address, HashMap[uint256, uint256]])
+claimed_wh: public(HashMap[address, HashMap[uint256, uint256]])
+
+total_minted_wh: public(uint256)
+total_retired_wh: public(uint256)
+
+
+@deploy
+def __init__(oracle: address, t0: uint256, period_s: uint256, n_periods: uint256):
+    """
+    @param oracle Account that posts the weather caps.
+    @param t0 Block time at which interval 0 starts [s].
+    @param period_s Interval length [s]; at most 3600 (EnergyTag: interval <= 1 h).
+    @param n_periods Number of intervals in the horizon.
+    """
+    assert period_s > 0 and period_s <= MAX_INTERVAL_S, "certs: interval must be 1 s to 1 h"
+    assert oracle != empty(address), "certs: zero address"
+    assert n_periods <= 1 << ID_SHIFT, "certs: too many intervals"
+    self.issuer = msg.sender
+    self.oracle = oracle
+    self.t0 = t0
+    self.period_s = period_s
+    self.n_periods = n_periods
+    self.DOMAIN_SEPARATOR = keccak256(
+        abi_encode(DOMAIN_TYPEHASH, keccak256("gridledger"), keccak256("1"), chain.id, self)
+    )
+
+
+@external
+@pure
+def cert_id(device_id: uint256, period: uint256) -> uint256:
+    """
+    @notice The certificate id of a device's interval: device_id << 128 | period.
+    @param device_id Device number (from 1).
+    @param period Interval index.
+    """
+    return self._id(device_id, period)
+
+
+@external
+@view
+def balanceOfBatch(owners: DynArray[address, MAX_BATCH], ids: DynArray[uint256, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
+    """
+    @notice Balances of several (owner, id) pairs in one call (ERC-1155).
+    @param owners Holders.
+    @param ids Certificate ids, one per holder.
+    @return Balances [Wh].
+    """
+    assert len(owners) == len(ids), "certs: owners and ids differ in length"
+    out: DynArray[uint256, MAX_BATCH] = []
+    for i: uint256 in range(len(owners), bound=MAX_BATCH):
+        out.append(self.balanceOf[owners[i]][ids[i]])
+    return out
+
+
+@external
+@view
+def cap_posted(id: uint256) -> bool:
+    """
+    @notice Whether the oracle has posted the weather cap of certificate `id`.
+    @param id Certificate id.
+    """
+    return self.weather_hash[id] != empty(bytes32)
+
+
+@external
+@view
+def caps_of(ids: DynArray[uint256, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
+    """
+    @notice Weather caps of several certificate ids in one call (0 where none is posted).
+    @param ids Certificate ids.
+    @return Caps [Wh].
+    """
+    out: DynArray[uint256, MAX_BATCH] = []
+    for id: uint256 in ids:
+        out.append(self.cap_wh[id])
+    return out
+
+
+@internal
+@pure
+def _id(device_id: uint256, period: uint256) -> uint256:
+    return (device_id << ID_SHIFT) | period
+
+
+@internal
+@view
+def _only_issuer():
+    assert msg.sender == self.issuer, "certs: caller is not the issuer"
+
+
+@internal
+@view
+def _over(period: uint256) -> bool:
+    return block.timestamp >= self.t0 + (period + 1) * self.period_s
+
+
+@internal
+@view
+def _signer(r: Reading) -> address:
+    """Checks the signature's form and returns the address that signed the reading's EIP-712 digest."""
+    assert convert(r.s, uint256) <= SECP256K1_HALF_N, "certs: high-s signature"
+    assert r.v == 27 or r.v == 28, "certs: bad signature v"
+    struct_hash: bytes32 = keccak256(abi_encode(READING_TYPEHASH, r.meter, r.period, r.energy_wh, r.quality))
+    return ecrecover(keccak256(concat(x"1901", self.DOMAIN_SEPARATOR, struct_hash)), r.v, r.r, r.s)
+
+
+@external
+def register_device(
+    owner: address,
+    meter: address,
+    name: String[32],
+    technology: String[16],
+    latitude_e6: int256,
+    longitude_e6: int256,
+    nameplate_w: uint256,
+) -> uint256:
+    """
+    @notice Register a production device; its certificates are issued to `owner`.
+    @param owner Account that receives the device's certificates.
+    @param meter Address of the device meter's signing key.
+    @param name Device name.
+    @param technology Energy source ("pv", "wind", ...).
+    @param latitude_e6 Latitude [micro-degrees].
+    @param longitude_e6 Longitude [micro-degrees].
+    @param nameplate_w Nameplate capacity [W].
+    @return The device id (from 1).
+    """
+    self._only_issuer()
+    assert owner != empty(address) and meter != empty(address), "certs: zero address"
+    assert self.device_of_meter[meter] == 0 and self.consumer_of_meter[meter] == empty(address), \
+        "certs: meter already registered"
+    device_id: uint256 = self.n_devices + 1
+    self.n_devices = device_id
+    self.device_owner[device_id] = owner
+    self.device_meter[device_id] = meter
+    self.device_of_meter[meter] = device_id
+    log DeviceRegistered(
+        device_id=device_id, owner=owner, meter=meter, name=name, technology=technology,
+        latitude_e6=latitude_e6, longitude_e6=longitude_e6, nameplate_w=nameplate_w,
+    )
+    return device_id
+
+
+@external
+def register_consumer(consumer: address, meter: address, name: String[32]):
+    """
+    @notice Register a consumer and its meter; claims for it are bounded by that meter's readings.
+    @param consumer Consumer's account (the beneficiary of retirements).
+    @param meter Address of the consumption meter's signing key.
+    @param name Consumer name.
+    """
+    self._only_issuer()
+    assert consumer != empty(address) and meter != empty(address), "certs: zero address"
+    assert self.consumer_meter[consumer] == empty(address), "certs: consumer already registered"
+    assert self.device_of_meter[meter] == 0 and self.consumer_of_meter[meter] == empty(address), \
+        "certs: meter already registered"
+    self.consumer_meter[consumer] = meter
+    self.consumer_of_meter[meter] = consumer
+    log ConsumerRegistered(consumer=consumer, meter=meter, name=name)
+
+
+@external
+def post_caps(caps: DynArray[Cap, MAX_BATCH]):
+    """
+    @notice The oracle posts, per device and interval, the weather-limited maximum energy and the hash of
+            the weather record it was computed from, once, after the interval is over.
+    @param caps (device_id, period, cap_wh, weather_hash) per device and interval.
+    """
+    assert msg.sender == self.oracle, "certs: caller is not the oracle"
+    for c: Cap in caps:
+        assert c.device_id >= 1 and c.device_id <= self.n_devices, "certs: unknown device"
+        assert c.period < self.n_periods, "certs: interval out of range"
+        assert self._over(c.period), "certs: interval not over"
+        assert c.weather_hash != empty(bytes32), "certs: empty weather hash"
+        id: uint256 = self._id(c.device_id, c.period)
+        assert self.weather_hash[id] == empty(bytes32), "certs: cap already posted"
+        self.cap_wh[id] = c.cap_wh
+        self.weather_hash[id] = c.weather_hash
+        log CapPosted(id=id, device_id=c.device_id, period=c.period, cap_wh=c.cap_wh, weather_hash=c.weather_hash)
+
+
+@external
+def mint(requests: DynArray[Mint, MAX_BATCH]):
+    """
+    @notice Issue certificates: for each device and interval, exactly floor(min(metered, cap)) Wh to the
+            device's owner, once, from a measured reading signed by the device's meter.
+    @param requests (device_id, amount_wh, signed reading) per device and interval.
+    """
+    self._only_issuer()
+    for m: Mint in requests:
+        r: Reading = m.reading
+        assert m.device_id >= 1 and m.device_id <= self.n_devices, "certs: unknown device"
+        assert r.meter == self.device_meter[m.device_id], "certs: reading is not from the device's meter"
+        id: uint256 = self._id(m.device_id, r.period)
+        assert self.minted_wh[id] == 0, "certs: already minted for this device and interval"
+        assert self.weather_hash[id] != empty(bytes32), "certs: no weather cap for this interval"
+        assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
+        assert r.quality == QUALITY_MEASURED, "certs: estimated interval cannot be minted"
+        assert self._signer(r) == r.meter, "certs: bad signature"
+        cap: uint256 = self.cap_wh[id]
+        assert m.amount_wh > 0, "certs: nothing to mint"
+        assert m.amount_wh <= cap, "certs: mint above weather cap"
+        assert m.amount_wh <= r.energy_wh, "certs: mint above metered energy"
+        assert m.amount_wh == min(r.energy_wh, cap), "certs: amount must be min(metered, cap)"
+        owner: address = self.device_owner[m.device_id]
+        self.minted_wh[id] = m.amount_wh
+        self.balanceOf[owner][id] += m.amount_wh
+        self.total_minted_wh += m.amount_wh
+        log Issued(
+            id=id, device_id=m.device_id, owner=owner, period=r.period, amount_wh=m.amount_wh,
+            metered_wh=r.energy_wh, cap_wh=cap, issued_at=block.timestamp, meter=r.meter, v=r.v, r=r.r, s=r.s,
+        )
+        log TransferSingle(operator=msg.sender, sender=empty(address), receiver=owner, id=id, amount_wh=m.amount_wh)
+
+
+@external
+def record_consumption(readings: DynArray[Reading, MAX_BATCH]):
+    """
+    @notice Record consumers' metered consumption per interval, once, from readings signed by their meters
+            (estimated intervals are recorded with their quality flag).
+    @param readings EIP-712 signed (meter, period, energy_wh, quality) with v, r, s.
+    """
+    for r: Reading in readings:
+        consumer: address = self.consumer_of_meter[r.meter]
+        assert consumer != empty(address), "certs: unregistered consumption meter"
+        assert r.period < self.n_periods, "certs: interval out of range"
+        assert self._over(r.period), "certs: interval not over"
+        assert not self.consumption_recorded[consumer][r.period], "certs: consumption already recorded"
+        assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
+        assert self._signer(r) == r.meter, "certs: bad signature"
+        self.consumption_recorded[consumer][r.period] = True
+        self.consumed_wh[consumer][r.period] = r.energy_wh
+        log ConsumptionRecorded(consumer=consumer, meter=r.meter, period=r.period, energy_wh=r.energy_wh,
+                                quality=r.quality)
+
+
+@external
+def setApprovalForAll(operator: address, approved: bool):
+    """
+    @notice Allow or forbid `operator` to transfer all of the caller's certificates.
+    @param operator Account acting for the caller.
+    @param approved True to allow, False to revoke.
+    """
+    assert operator != msg.sender, "certs: approval to caller"
+    self.isApprovedForAll[msg.sender][operator] = approved
+    log ApprovalForAll(owner=msg.sender, operator=operator, approved=approved)
+
+
+@internal
+def _debit(owner: address, id: uint256, amount_wh: uint256):
+    assert amount_wh > 0, "certs: zero amount"
+    live: uint256 = self.balanceOf[owner][id]
+    if amount_wh > live:
+        assert self.retired_by[owner][id] == 0, "certs: retired Wh cannot move or be retired again"
+        raise "certs: insufficient balance"
+    self.balanceOf[owner][id] = live - amount_wh
+
+
+@internal
+def _transfer(owner: address, receiver: address, id: uint256, amount_wh: uint256):
+    assert msg.sender == owner or self.isApprovedForAll[owner][msg.sender], "certs: caller is not owner nor approved"
+    assert receiver != empty(address), "certs: transfer to the zero address"
+    self._debit(owner, id, amount_wh)
+    self.balanceOf[receiver][id] += amount_wh
+    log TransferSingle(operator=msg.sender, sender=owner, receiver=receiver, id=id, amount_wh=amount_wh)
+
+
+@external
+def safeTransferFrom(owner: address, receiver: address, id: uint256, amount_wh: uint256, data: Bytes[1024]):
+    """
+    @notice Move `amount_wh` of certificate `id` from `owner` to `receiver` (ERC-1155 signature; `data` is
+            ignored and no receiver hook is called).
+    @param owner Current holder.
+    @param receiver New holder.
+    @param id Certificate id.
+    @param amount_wh Energy moved [Wh]; any part of the holding.
+    @param data Unused.
+    """
+    self._transfer(owner, receiver, id, amount_wh)
+
+
+@external
+def transfer_many(transfers: DynArray[Transfer, MAX_BATCH]):
+    """
+    @notice Several transfers in one transaction; any bad one reverts them all.
+    @param transfers (owner, receiver, id, amount_wh) each.
+    """
+    for t: Transfer in transfers:
+        self._transfer(t.owner, t.receiver, t.id, t.amount_wh)
+
+
+@internal
+def _retire(id: uint256, amount_wh: uint256, beneficiary: address, consumption_interval: uint256):
+    self._debit(msg.sender, id, amount_wh)
+    assert self.consumer_meter[beneficiary] != empty(address), "certs: beneficiary is not a registered consumer"
+    assert self.consumption_recorded[beneficiary][consumption_interval], \
+        "certs: no metered consumption for that interval"
+    claimed: uint256 = self.claimed_wh[beneficiary][consumption_interval] + amount_wh
+    assert claimed <= self.consumed_wh[beneficiary][consumption_interval], "certs: claim exceeds metered consumption"
+    self.claimed_wh[beneficiary][consumption_interval] = claimed
+    self.retired_by[msg.sender][id] += amount_wh
+    self.retired_wh[id] += amount_wh
+    self.total_retired_wh += amount_wh
+    log TransferSingle(operator=msg.sender, sender=msg.sender, receiver=empty(address), id=id, amount_wh=amount_wh)
+    log Retired(id=id, holder=msg.sender, beneficiary=beneficiary, amount_wh=amount_wh,
+                consumption_interval=consumption_interval)
+
+
+@external
+def retire(id: uint256, amount_wh: uint256, beneficiary: address, consumption_interval: uint256):
+    """
+    @notice Burn `amount_wh` of the caller's certificate `id` and record the claim: `beneficiary` used that
+            energy in `consumption_interval`. Bounded by the beneficiary's metered consumption there.
+    @param id Certificate id.
+    @param amount_wh Energy claimed [Wh].
+    @param beneficiary Registered consumer on whose behalf the claim is made.
+    @param consumption_interval Interval index of the consumption claimed against.
+    """
+    self._retire(id, amount_wh, beneficiary, consumption_interval)
+
+
+@external
+def retire_many(retirements: DynArray[Retirement, MAX_BATCH]):
+    """
+    @notice Several retirements by the caller in one transaction; any bad one reverts them all.
+    @param retirements (id, amount_wh, beneficiary, consumption_interval) each.
+    """
+    for x: Retirement in retirements:
+        self._retire(x.id, x.amount_wh, x.beneficiary, x.consumption_interval)

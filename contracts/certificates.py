@@ -1,0 +1,157 @@
+"""Wrapper of Certificates: devices and consumers, weather caps, mints from signed readings, consumption,
+transfers and retirements (batched), and reads. Ids are ``device_id << 128 | period``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contracts.batch import MAX_BATCH, post_in_batches
+from contracts.chain import BaseChain as Chain, Contract
+from contracts.eip712 import SignedReading, domain_separator
+
+ID_SHIFT = 128
+
+
+def cert_id(device_id: int, period: int) -> int:
+    """The certificate id of a device's interval (as the contract computes it)."""
+    return (device_id << ID_SHIFT) | period
+
+
+def split_id(id_: int) -> tuple[int, int]:
+    """(device_id, period) of a certificate id."""
+    return id_ >> ID_SHIFT, id_ & ((1 << ID_SHIFT) - 1)
+
+
+@dataclass(frozen=True)
+class CapPost:
+    """The oracle's weather-limited maximum for a device and interval [Wh] and its weather record hash."""
+
+    device_id: int
+    period: int
+    cap_wh: int
+    weather_hash: bytes
+
+    def as_tuple(self) -> tuple:
+        return (self.device_id, self.period, self.cap_wh, self.weather_hash)
+
+
+@dataclass(frozen=True)
+class MintRequest:
+    device_id: int
+    amount_wh: int
+    reading: SignedReading
+
+    def as_tuple(self) -> tuple:
+        return (self.device_id, self.amount_wh, self.reading.as_tuple())
+
+
+@dataclass(frozen=True)
+class Transfer:
+    owner: str
+    receiver: str
+    id: int
+    amount_wh: int
+
+    def as_tuple(self) -> tuple:
+        return (self.owner, self.receiver, self.id, self.amount_wh)
+
+
+@dataclass(frozen=True)
+class Retirement:
+    id: int
+    amount_wh: int
+    beneficiary: str
+    consumption_interval: int
+
+    def as_tuple(self) -> tuple:
+        return (self.id, self.amount_wh, self.beneficiary, self.consumption_interval)
+
+
+class Certificates:
+    def __init__(self, chain: Chain, contract: Contract):
+        self.chain, self.contract = chain, contract
+        self.domain_separator = domain_separator(chain.chain_id, contract.address)
+
+    @classmethod
+    def deploy(cls, chain: Chain, *, issuer: str, oracle: str, t0_s: int, period_s: int, n_periods: int
+               ) -> Certificates:
+        return cls(chain, chain.deploy("Certificates", oracle, t0_s, period_s, n_periods, sender=issuer))
+
+    @property
+    def address(self) -> str:
+        return self.contract.address
+
+    def _tx(self, fn: str, *args, sender: str):
+        return self.chain.transact(self.contract, fn, *args, sender=sender)
+
+    def _batched(self, fn: str, items: list, sender: str) -> list[tuple[object, str]]:
+        return post_in_batches(lambda batch: self._tx(fn, [x.as_tuple() for x in batch], sender=sender), items)
+
+    # writes -----------------------------------------------------------------------------------------------
+    def register_device(self, owner: str, meter: str, name: str, technology: str, lat: float, lon: float,
+                        nameplate_w: int, *, sender: str) -> int:
+        """Register a production device; returns its id (from 1), read from the DeviceRegistered event."""
+        receipt = self._tx("register_device", owner, meter, name, technology, round(lat * 1e6), round(lon * 1e6),
+                           nameplate_w, sender=sender)
+        return next(e.args["device_id"] for e in receipt.events if e.event == "DeviceRegistered")
+
+    def register_consumer(self, consumer: str, meter: str, name: str, *, sender: str) -> None:
+        self._tx("register_consumer", consumer, meter, name, sender=sender)
+
+    def post_caps(self, caps: list[CapPost], *, sender: str) -> list[tuple[CapPost, str]]:
+        return self._batched("post_caps", caps, sender)
+
+    def mint(self, requests: list[MintRequest], *, sender: str) -> list[tuple[MintRequest, str]]:
+        return self._batched("mint", requests, sender)
+
+    def record_consumption(self, readings: list[SignedReading], *, sender: str) -> list[tuple[SignedReading, str]]:
+        return self._batched("record_consumption", readings, sender)
+
+    def set_approval_for_all(self, operator: str, approved: bool, *, sender: str) -> None:
+        self._tx("setApprovalForAll", operator, approved, sender=sender)
+
+    def transfer(self, owner: str, receiver: str, id_: int, amount_wh: int, *, sender: str) -> None:
+        self._tx("safeTransferFrom", owner, receiver, id_, amount_wh, b"", sender=sender)
+
+    def transfer_many(self, transfers: list[Transfer], *, sender: str) -> list[tuple[Transfer, str]]:
+        return self._batched("transfer_many", transfers, sender)
+
+    def retire(self, id_: int, amount_wh: int, beneficiary: str, consumption_interval: int, *, sender: str):
+        return self._tx("retire", id_, amount_wh, beneficiary, consumption_interval, sender=sender)
+
+    def retire_many(self, retirements: list[Retirement], *, sender: str) -> list[tuple[Retirement, str]]:
+        return self._batched("retire_many", retirements, sender)
+
+    # reads ------------------------------------------------------------------------------------------------
+    def call(self, fn: str, *args):
+        return self.chain.call(self.contract, fn, *args)
+
+    def balance_of(self, owner: str, id_: int) -> int:
+        return self.call("balanceOf", owner, id_)
+
+    def balances(self, pairs: list[tuple[str, int]]) -> list[int]:
+        """Balances of (owner, id) pairs [Wh], read in batched calls."""
+        out: list[int] = []
+        for i in range(0, len(pairs), MAX_BATCH):
+            chunk = pairs[i : i + MAX_BATCH]
+            out.extend(self.call("balanceOfBatch", [o for o, _ in chunk], [x for _, x in chunk]))
+        return out
+
+    def caps(self, ids: list[int]) -> list[int]:
+        """Weather caps of certificate ids [Wh] (0 where none is posted), read in batched calls."""
+        return [c for i in range(0, len(ids), MAX_BATCH) for c in self.call("caps_of", ids[i : i + MAX_BATCH])]
+
+    def minted_wh(self, id_: int) -> int:
+        return self.call("minted_wh", id_)
+
+    def retired_wh(self, id_: int) -> int:
+        return self.call("retired_wh", id_)
+
+    def cap_wh(self, id_: int) -> int:
+        return self.call("cap_wh", id_)
+
+    def consumed_wh(self, consumer: str, period: int) -> int:
+        return self.call("consumed_wh", consumer, period)
+
+    def claimed_wh(self, consumer: str, period: int) -> int:
+        return self.call("claimed_wh", consumer, period)

@@ -1,0 +1,25 @@
+"""Forced outages of a generation site: a two-state (up/down) Markov process with exponential times to failure
+and to repair, sampled per step and seeded. Availability 1 means the site produces what the weather allows.
+
+References
+----------
+Billinton, R., Allan, R. N. (1996). Reliability Evaluation of Power Systems, ch. 2 (two-state model).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def availability(n_steps: int, step_s: int, rng: np.random.Generator, *, mtbf_h: float, mttr_h: float
+                 ) -> np.ndarray:
+    """0/1 availability per step; mean time between failures ``mtbf_h`` and to repair ``mttr_h`` [h]."""
+    p_fail = 1.0 - np.exp(-step_s / 3600.0 / mtbf_h)
+    p_repair = 1.0 - np.exp(-step_s / 3600.0 / mttr_h)
+    u = rng.random(n_steps)
+    out = np.ones(n_steps)
+    up = True
+    for k in range(n_steps):
+        up = (u[k] >= p_fail) if up else (u[k] < p_repair)
+        out[k] = 1.0 if up else 0.0
+    return out
