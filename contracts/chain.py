@@ -8,6 +8,7 @@ from each receipt as it comes (never from ``eth_getLogs`` over the whole history
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import eth_abi
@@ -77,6 +78,11 @@ def _abi_type(item: dict) -> str:
     if t.startswith("tuple"):
         return "(" + ",".join(_abi_type(c) for c in item["components"]) + ")" + t[len("tuple") :]
     return t
+
+
+@lru_cache(maxsize=65_536)
+def _checksum(address: str) -> str:
+    return to_checksum_address(address)
 
 
 def _bytes(value: str | bytes) -> bytes:
@@ -210,12 +216,18 @@ class BaseChain:
             plain = [i for i in item["inputs"] if not i["indexed"]]
             args: dict[str, Any] = {}
             for inp, topic in zip(indexed, topics[1:]):
-                args[inp["name"]] = eth_abi.decode([_abi_type(inp)], topic)[0]
+                t = inp["type"]
+                if t == "address":
+                    args[inp["name"]] = "0x" + topic[12:].hex()
+                elif t.startswith("uint"):
+                    args[inp["name"]] = int.from_bytes(topic, "big")
+                else:
+                    args[inp["name"]] = eth_abi.decode([_abi_type(inp)], topic)[0]
             for inp, value in zip(plain, eth_abi.decode([_abi_type(i) for i in plain], data)):
                 args[inp["name"]] = value
             for inp in item["inputs"]:
                 if inp["type"] == "address":
-                    args[inp["name"]] = to_checksum_address(args[inp["name"]])
+                    args[inp["name"]] = _checksum(args[inp["name"]])
             ordered = {i["name"]: _plain(args[i["name"]]) for i in item["inputs"]}
             out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], ordered))
         self.events.extend(out)

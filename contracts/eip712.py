@@ -45,19 +45,21 @@ def domain_separator(chain_id: int, verifying_contract: str) -> bytes:
     )
 
 
+def _word(x: int) -> bytes:
+    return x.to_bytes(32, "big")
+
+
 def reading_digest(domain_sep: bytes, meter: str, period: int, energy_wh: int, quality: int) -> bytes:
-    struct_hash = keccak(
-        eth_abi.encode(
-            ["bytes32", "address", "uint256", "uint256", "uint8"],
-            [READING_TYPEHASH, meter, period, energy_wh, quality],
-        )
-    )
+    """keccak256("\\x19\\x01" ‖ domain ‖ hashStruct(Reading)); the struct's ABI words written directly."""
+    struct_hash = keccak(READING_TYPEHASH + bytes(12) + bytes.fromhex(meter[2:]) + _word(period) + _word(energy_wh)
+                         + _word(quality))
     return keccak(b"\x19\x01" + domain_sep + struct_hash)
 
 
-def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh: int, quality: int) -> SignedReading:
-    """Sign a reading with the meter's key (low-s, v in {27, 28})."""
-    meter = key.public_key.to_checksum_address()
+def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh: int, quality: int,
+                 meter: str | None = None) -> SignedReading:
+    """Sign a reading with the meter's key (low-s, v in {27, 28}); ``meter`` is the key's address if known."""
+    meter = meter or key.public_key.to_checksum_address()
     sig = key.sign_msg_hash(reading_digest(domain_sep, meter, period, energy_wh, quality))
     return SignedReading(
         meter, period, energy_wh, quality, sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")

@@ -23,3 +23,15 @@ def availability(n_steps: int, step_s: int, rng: np.random.Generator, *, mtbf_h:
         up = (u[k] >= p_fail) if up else (u[k] < p_repair)
         out[k] = 1.0 if up else 0.0
     return out
+
+
+def units_availability(n_units: int, n_steps: int, step_s: int, rng: np.random.Generator, *, mtbf_h: float,
+                       mttr_h: float) -> np.ndarray:
+    """Share of ``n_units`` identical, independently failing units (inverters, turbines) up, per step [0..1]:
+    a partial outage when some but not all are down."""
+    return np.mean([availability(n_steps, step_s, rng, mtbf_h=mtbf_h, mttr_h=mttr_h) for _ in range(n_units)], axis=0)
+
+
+def forced_unavailability(mtbf_h: float, mttr_h: float) -> float:
+    """Steady-state share of time a two-state unit is down: MTTR / (MTBF + MTTR)."""
+    return mttr_h / (mtbf_h + mttr_h)

@@ -60,7 +60,7 @@ class VirtualMeter:
         return reading
 
     def sign(self, domain_separator: bytes, period: int, energy_wh: int, quality: int) -> SignedReading:
-        return sign_reading(self.key, domain_separator, period, energy_wh, quality)
+        return sign_reading(self.key, domain_separator, period, energy_wh, quality, meter=self.address)
 
 
 def corrupt(reading: RawReading, rng: np.random.Generator, drop_p: float, spike_p: float) -> RawReading | None:

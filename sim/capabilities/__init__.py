@@ -57,4 +57,8 @@ def enabled(scenario: Scenario) -> list[type[Capability]]:
         out.append(VppCapability)
     if scenario.certificates is not None:
         out.append(CertificatesCapability)
+    if scenario.insurance is not None:
+        from sim.capabilities.insurance import InsuranceCapability
+
+        out.append(InsuranceCapability)
     return out
