@@ -65,16 +65,16 @@ def decode(registers: list[int], type_: str, *, scale: float = 1.0, byte_order: 
     value = struct.unpack(f">{code}", raw)[0]
     if not math.isfinite(value):
         raise DecodeError(f"{type_} registers {registers!r} hold {value}, not a finite number")
-    return value * scale
+    return value if scale == 1 else value * scale  # keeps 64-bit integers exact
 
 
 def encode(value: float, type_: str, *, scale: float = 1.0, byte_order: str = "big",
            word_order: str = "big") -> list[int]:
     """Registers that carry the engineering ``value`` (in the device's unit); integers are rounded."""
     code, _ = TYPES[type_]
-    raw_value = value / scale
+    raw_value = value if scale == 1 else value / scale
     if code not in "fd":
-        raw_value = round(raw_value)
+        raw_value = round(raw_value)  # an int stays exact
     try:
         raw = struct.pack(f">{code}", raw_value)
     except struct.error as exc:

@@ -24,6 +24,7 @@ class SimulatedDevice:
         self.last_request_s: float | None = None
         self.watchdog_trips = 0
         self.served_energy_wh: list[tuple[float, float]] = []  # (t_s, value served) for every energy read
+        self.history: list[tuple[float, float]] = [(0.0, self.value)]  # (t_s, state) at every change
 
     # physics of the device ------------------------------------------------------------------------------
     def power_w(self, t_s: float) -> float:
@@ -55,10 +56,15 @@ class SimulatedDevice:
         self.last_request_s = None  # tripped; armed again by the next request
         safe = float(self.spec.safe_state)
         if self.value != safe:
-            self.value = safe
+            self._set(t_s, safe)
             self.watchdog_trips += 1
             return True
         return False
+
+    def _set(self, t_s: float, value: float) -> None:
+        if value != self.value:
+            self.history.append((t_s, value))
+        self.value = value
 
     # registers -----------------------------------------------------------------------------------------
     def refresh(self, table: str, start: int, registers: list[int], t_s: float) -> None:
@@ -82,7 +88,7 @@ class SimulatedDevice:
                 self.served_energy_wh.append(
                     (t_s, to_twin_unit(decode(words, reg.type, scale=reg.scale, **order), reg.unit)))
 
-    def capture(self, table: str, address: int, values: list) -> None:
+    def capture(self, table: str, address: int, values: list, t_s: float) -> None:
         """Take a write request into the device's state (points it covers completely)."""
         for reg in self.spec.registers:
             if reg.table != table:
@@ -97,7 +103,7 @@ class SimulatedDevice:
             if reg.point == "watchdog":
                 self.watchdog_s = value
             elif reg.point in ("state", "setpoint"):
-                self.value = value
+                self._set(t_s, value)
 
 
 def blocks(spec: DeviceSpec):

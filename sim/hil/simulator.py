@@ -140,28 +140,27 @@ class DeviceSimulator:
 
     # faults ----------------------------------------------------------------------------------------------
     def inject(self, kind: str, duration_s: float, device: str | None = None, **options) -> None:
-        """Start a fault now, for ``duration_s`` device seconds (thread-safe)."""
+        """Start a fault now, for ``duration_s`` device seconds; returns once it is in force (thread-safe)."""
         fault = FaultSpec(kind=kind, at_s=0.0, duration_s=duration_s, device=device, **options)
-        self._loop.call_soon_threadsafe(self._activate, fault)
+        self._run(self._activate(fault))
 
-    def _activate(self, fault: FaultSpec) -> None:
-        now = self.now_s()
+    async def _activate(self, fault: FaultSpec) -> None:
         self.stats[f"fault_{fault.kind}"] += 1
         self._event(f"fault {fault.kind} for {fault.duration_s:g} s on {fault.device or 'every device'}")
-        if fault.kind == "restart":
-            ports = {self.devices[fault.device].spec.port} if fault.device else set(self._servers)
-            for port in ports:
-                self._loop.create_task(self._restart(port, fault.duration_s / self.time_factor))
-        else:
-            self.active.append((fault, now + fault.duration_s))
+        if fault.kind != "restart":
+            self.active.append((fault, self.now_s() + fault.duration_s))
+            return
+        ports = {self.devices[fault.device].spec.port} if fault.device else set(self._servers)
+        for port in ports:
+            actual = next(p for n, p in self.ports.items() if self.devices[n].spec.port == port)
+            await self._close(port)
+            self._loop.create_task(self._relisten(port, actual, fault.duration_s / self.time_factor))
 
-    async def _restart(self, configured_port: int, down_wall_s: float) -> None:
-        actual = next(p for n, p in self.ports.items() if self.devices[n].spec.port == configured_port)
-        await self._close(configured_port)
+    async def _relisten(self, configured_port: int, actual_port: int, down_wall_s: float) -> None:
         await asyncio.sleep(down_wall_s)
         if not self._stopping:
-            await self._listen(configured_port, actual)
-            self._event(f"server on port {actual} listening again")
+            await self._listen(configured_port, actual_port)
+            self._event(f"server on port {actual_port} listening again")
 
     def _fault(self, kind: str, dev: SimulatedDevice | None):
         for fault, _ in self.active:
@@ -175,7 +174,7 @@ class DeviceSimulator:
             now = self.now_s()
             if self._first_request_s is not None:
                 while self.pending and self._first_request_s + self.pending[0].at_s <= now:
-                    self._activate(self.pending.pop(0))
+                    await self._activate(self.pending.pop(0))
             for fault, end in [a for a in self.active if a[1] <= now]:
                 self.active.remove((fault, end))
                 self._event(f"fault {fault.kind} on {fault.device or 'every device'} over")
@@ -223,7 +222,7 @@ class DeviceSimulator:
                 if self._fault("stuck", dev) is not None:
                     self.stats["ignored_writes"] += 1
                     return None
-                dev.capture(table, address, list(values))
+                dev.capture(table, address, list(values), now)
             else:
                 dev.refresh(table, start, registers, now)
             return None

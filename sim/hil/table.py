@@ -178,9 +178,9 @@ def check_unique(devices: list[DeviceSpec]) -> None:
     if len(set(names)) != len(names):
         raise ValueError(f"devices: names must be unique, got {names}")
     seen: dict[tuple, str] = {}
-    for d in devices:
+    for d in devices:  # (the simulator serves every port-0 device on one free port: unit ids differ there too)
         key = (d.host, d.port, d.unit_id)
-        if key in seen and d.port != 0:
+        if key in seen:
             raise ValueError(f"devices: {d.name!r} and {seen[key]!r} both use {d.host}:{d.port} unit {d.unit_id}")
         seen[key] = d.name
     meters = [d.entity for d in devices if d.kind == "meter"]
