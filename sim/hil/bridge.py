@@ -50,6 +50,16 @@ class HilBridge:
         """Set the command source of every relay or set-point bound to ``entity`` (overrides capabilities)."""
         self._sources[entity] = source
 
+    def reported(self, entity: str) -> tuple[float, int] | None:
+        """The last reported state of the relay or set-point on ``entity``: (value, quality), quality 0 when
+        confirmed by a read-back within two polls, 1 when the safe state is assumed; None before any poll.
+        For a capability that should act (e.g. log a delay on chain) only once a switch is confirmed."""
+        act = next((a for a in self.actuators.values() if a.entity == entity), None)
+        if act is None or not act.samples:
+            return None
+        _, _, value, quality = act.samples[-1]
+        return value, quality
+
     def bind(self, capabilities) -> None:
         """Give every actuator its command source: one set by ``drive``, else the first capability whose
         ``command_source(entity)`` answers. An actuator nobody drives is an error, not a silent relay."""

@@ -101,8 +101,10 @@ def test_bridge_binds_command_sources_refuses_an_undriven_relay_and_leaves_relay
         bridge.bind([])
     bridge.drive("prosumer/pv-battery-01/battery", lambda t: True)
     bridge.bind([])
+    assert bridge.reported("prosumer/pv-battery-01/battery") is None
     bridge.actuators["relay-a"].poll(0.0)
     assert sim.devices["relay-a"].value == 1.0
+    assert bridge.reported("prosumer/pv-battery-01/battery") == (1.0, 0)
     bridge.close(1.0)
     assert sim.devices["relay-a"].value == 0.0 and bridge.actuators["relay-a"].safe_on_close is True
     assert bridge.report()["devices"]["relay-a"]["safe_state_written_on_close"] is True
