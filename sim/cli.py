@@ -1,4 +1,4 @@
-"""``gridledger`` command line: run, validate, report, trace."""
+"""``gridledger`` command line: run, validate, report, trace, sweep, devices (simulate, poll)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from sim.hil.pacing import DeadlineMissed
 from sim.scenario import ScenarioError, load_scenario
 
 
@@ -37,6 +38,13 @@ def _cmd_run(args) -> int:
         print(f"{result.scenario.run.name}: {v['periods_settled']}/{v['periods']} periods settled, "
               f"delivered {v['delivered_kwh']:.1f} kWh of {v['declared_kwh']:.1f} declared, "
               f"revenue {v['revenue_eur']:.2f} EUR, penalties {v['penalties_eur']:.2f} EUR")
+    h = result.summary.get("hil")
+    if h:
+        lat = h.get("step_latency_s") or {}
+        faults = {k: n for k, n in h["faults"].items() if n}
+        print(f"hil: {len(h['devices'])} device(s), {h['polls']} polls, faults {faults or 'none'}, "
+              f"deadlines missed {h.get('deadlines_missed', 0)}, step latency p50/p99 "
+              + (f"{lat['p50'] * 1e3:.1f}/{lat['p99'] * 1e3:.1f} ms" if lat.get("n") else "n/a"))
     print(f"results: {out}")
     return 0
 
@@ -112,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("certificate", help="certificate id (decimal or 0x hex) or SITE@UTC-START, e.g. "
                                         "wind-geest@2025-04-08T11:00")
     tr.set_defaults(func=_cmd_trace)
+    from sim.hil.cli import add_parser as add_devices_parser
+
+    add_devices_parser(sub)
     return p
 
 
@@ -125,6 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     except FileExistsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except DeadlineMissed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -20,11 +20,12 @@ from sim.report import make_plots, write_report
 from sim.results import MANIFEST, prepare_folder, write_json
 from sim.scenario import Scenario, load_scenario
 from sim.capabilities import enabled
+from sim.hil.bridge import hil_summary
 from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summary
 from sim.twin import Twin
 
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
-            "windpowerlib", "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
+            "windpowerlib", "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pymodbus")
 
 
 @dataclass
@@ -64,6 +65,8 @@ def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) ->
         "compiler": {"vyper": md.version("vyper"), "evm_version": EVM_VERSION},
         "contracts": {n: {"source_sha256": c.source_sha256, "bytecode_sha256": c.bytecode_sha256}
                       for n, c in compiled.items()},
+        **({"devices": {"devices_file": scenario.hil.devices_file,
+                        "table": [d.model_dump(mode="json") for d in scenario.devices]}} if scenario.devices else {}),
     }
 
 
@@ -130,10 +133,13 @@ def run_scenario(
 
 def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
     w = twin.inputs.weather
+    more = [df for cap in twin.capabilities if (df := cap.timeseries()) is not None]
+    if twin.hil is not None and (df := twin.hil.timeseries(twin.inputs.t0_s)) is not None:
+        more.append(df)
     timeseries = twin.recorder.tidy(
         twin.inputs.times,
         extra={"ghi": (w.ghi, "W/m2"), "temp_air": (w.temp_air, "degC"), "clear_sky_index": (w.clear_sky_index, "1")},
-        more=[df for cap in twin.capabilities if (df := cap.timeseries()) is not None],
+        more=more,
     )
     ledger = ledger_frame(twin.chain.events)
     readings = pd.DataFrame([row for cap in twin.capabilities for row in getattr(cap, "readings_log", [])])
@@ -150,6 +156,7 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         "vee": vee_summary(twin),
         **{cap.name: cap.summary(ledger) for cap in twin.capabilities},
         "chain": chain_summary(twin),
+        **({"hil": hil} if (hil := hil_summary(twin)) is not None else {}),
     }
     return RunResult(scenario, timeseries, ledger, readings, summary, dict(manifest), twin=twin)
 

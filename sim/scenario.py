@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from grid_models.loads import SLP_PROFILES
+from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 
 FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57}
 FEEDERS = tuple(FEEDER_HOUSEHOLDS)
@@ -283,6 +284,27 @@ class ChainSpec(_Frozen):
     backend: Literal["py-evm", "revm"] = "py-evm"
 
 
+class RealtimeSpec(_Frozen):
+    """Pace the run on the wall clock (``simpy.rt.RealtimeEnvironment``), as hardware in the loop needs.
+
+    ``factor``: simulated seconds per wall-clock second (1 = real time, 60 = a simulated minute per second).
+    An event processed more than ``slack_s`` wall seconds after it was due is a missed deadline: counted and
+    reported in the summary, and with ``strict = true`` the run stops with an error.
+    """
+
+    factor: Pos = 1.0
+    strict: bool = False
+    slack_s: NonNeg = 0.25
+
+
+class HilSpec(_Frozen):
+    """``devices_file``: a device table (relative to the scenario file) read into ``[[devices]]``;
+    ``allow_remote_hosts``: let the bridge connect to devices on other machines (default: 127.0.0.1 only)."""
+
+    devices_file: str | None = None
+    allow_remote_hosts: bool = False
+
+
 class Scenario(_Frozen):
     run: RunSpec
     site: SiteSpec
@@ -295,9 +317,14 @@ class Scenario(_Frozen):
     chain: ChainSpec = ChainSpec()
     certificates: CertificatesSpec | None = None
     insurance: InsuranceSpec | None = None
+    realtime: RealtimeSpec | None = None
+    hil: HilSpec = HilSpec()
+    devices: list[DeviceSpec] = []
 
     @model_validator(mode="after")
     def _cross(self) -> Scenario:
+        check_run_devices(self.devices, prosumer_ids=self.prosumer_ids(), settlement_s=self.run.settlement_s,
+                          allow_remote_hosts=self.hil.allow_remote_hosts, realtime=self.realtime is not None)
         names = [g.name for g in self.population]
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique, got {names}")
@@ -410,5 +437,6 @@ def read_toml(path: Path, kind: str = "scenario") -> dict[str, Any]:
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file."""
-    return validate_scenario(read_toml(Path(path)), source=str(path))
+    """Read and validate a TOML scenario file (a ``devices_file`` it names is read in, see sim/hil/table.py)."""
+    path = Path(path)
+    return validate_scenario(inline_devices_file(read_toml(path), path), source=str(path))

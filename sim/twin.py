@@ -3,7 +3,8 @@
 Before the clock starts, everything no decision changes is computed once (``sim.inputs``). Step process,
 every ``step_s``: prosumers decide their battery power, capabilities' agents act, injections go into the feeder
 in one vectorised assignment, one AC power flow, meters read the results and close their readings at period
-ends. Settlement process, one second after each period closes: VEE finalises the periods it can (it holds
+ends (HIL meters are closed by the bridge's polling processes at the exact boundary instead). Settlement
+process, one second after each period closes: VEE finalises the periods it can (it holds
 them back ``lag`` periods so short gaps can be interpolated) and hands the validated readings to each
 capability, which signs, posts and settles them on chain.
 """
@@ -17,7 +18,6 @@ from contextlib import contextmanager
 import mesa
 from mesa.agent import AgentSet
 import numpy as np
-import simpy
 
 from agents.prosumer import Prosumer
 from contracts.backends import make_chain
@@ -25,6 +25,7 @@ from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
 from sim.bank import Bank
 from sim.capabilities import Capability, enabled
+from sim.hil.pacing import PacedEnvironment, make_environment
 from sim.inputs import compute_inputs, prosumer_params
 from sim.meters import VirtualMeter, corrupt
 from sim.recorder import Recorder
@@ -66,6 +67,14 @@ class Twin(mesa.Model):
                          self.settlement_s)
             for pid, g in self.prosumer_groups
         ]
+        self.hil = None
+        if scenario.devices:  # real (or simulated) meters replace virtual ones before anything registers them
+            from sim.hil.bridge import HilBridge
+
+            self.hil = HilBridge(scenario.devices, seed=scenario.run.seed, settlement_s=self.settlement_s,
+                                 duration_s=scenario.run.duration_s)
+            self.meters = self.hil.replace_meters(self.meters, {pid: g.pv_kwp + g.battery_kw
+                                                                for pid, g in self.prosumer_groups})
         self.vee = [MeterVee(m.meter_id, m.max_wh_per_period, self.settlement_s) for m in self.meters]
 
         with self.timed("chain"):
@@ -83,9 +92,12 @@ class Twin(mesa.Model):
         ]
         self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)
 
-        self.env = simpy.Environment()
+        self.env = make_environment(scenario.realtime)
+        self.paced = isinstance(self.env, PacedEnvironment)
         self.env.process(self._step_process())
         self.env.process(self._settlement_process())
+        if self.hil is not None:
+            self.hil.start(self.env, {v.meter_id: v for v in self.vee}, self.capabilities, self.timed)
         self._finalised_through = -1
 
     # helpers -------------------------------------------------------------------------------------------
@@ -142,7 +154,7 @@ class Twin(mesa.Model):
                     export_kw = feeder.prosumer_net_export_kw()
                 with self.timed("measurement"):
                     for meter, p_kw in zip(self.meters[: len(export_kw)], export_kw):  # the prosumers' meters
-                        meter.record(p_kw, self.step_s)
+                        meter.record(p_kw, self.step_s)  # a HIL meter ignores the physics
                     rec.record_step(k, flow, inputs.pv_kw[k], load_kw[feeder.prosumer_pos],
                                     battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
             with self.timed("measurement"):
@@ -151,12 +163,16 @@ class Twin(mesa.Model):
                 if (k + 1) % self.steps_per_period == 0:
                     period = self.period_of_step(k)
                     for meter, vee in zip(self.meters, self.vee):
+                        if meter.source != "virtual":
+                            continue  # closed by the HIL bridge at the period boundary
                         raw = corrupt(meter.close_period(period), rng_meters, faults.drop_probability,
                                       faults.spike_probability)
                         if raw is not None:
                             vee.receive(raw)
             if self.progress is not None:
                 self.progress.update(1)
+            if self.paced:
+                self.env.step_finished(self.env.now)
             yield self.env.timeout(self.step_s)
 
     def _settlement_process(self):
@@ -182,8 +198,15 @@ class Twin(mesa.Model):
         self._finalised_through = last_period
 
     def run(self) -> None:
-        """Run the clock over the horizon, then settle what VEE held back."""
-        self.env.run(until=self.n_steps * self.step_s + SETTLEMENT_DELAY_S)
+        """Run the clock over the horizon, then settle what VEE held back. A paced clock starts now; HIL
+        relays go to their safe state and every device connection is closed, even when the run fails."""
+        try:
+            if self.paced:
+                self.env.sync()
+            self.env.run(until=self.n_steps * self.step_s + SETTLEMENT_DELAY_S)
+        finally:
+            if self.hil is not None:
+                self.hil.close(self.env.now)
         self.settle_through(self.n_periods - 1)
         for cap in self.capabilities:
             cap.finish()

@@ -4,7 +4,8 @@ Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (a
 capabilities' ``extra_load_kw(k)`` (per household on the feeder) is added to the base demand, the injections go
 into the feeder in one vectorised assignment and one power flow runs, then ``measure(k, flow)``. When a settlement period closes: ``period_closed(period)``; one second later:
 ``settle(validated, through_period)`` with the VEE-validated readings of every meter; at the end: ``finish()``.
-``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. Plots are drawn from the
+``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. A relay or set-point
+of the HIL bridge bound to an entity a capability owns follows ``command_source(entity)``. Plots are drawn from the
 results folder alone by the functions listed in ``sim.report.PLOTTERS``.
 """
 
@@ -41,6 +42,12 @@ class Capability:
 
     def summary(self, ledger) -> dict:
         return {}
+
+    def command_source(self, entity: str):
+        """For a HIL relay or set-point bound to ``entity``: a callable ``f(t_s) -> value | None`` giving the
+        command at simulated time ``t_s`` (a relay is on when it is truthy; None keeps the last command), if
+        this capability owns ``entity``; else None. See ``sim.hil.actuator``."""
+        return None
 
     def timeseries(self):
         """Tidy rows (time UTC, entity, quantity, value, unit) this capability adds, or None."""

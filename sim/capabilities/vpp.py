@@ -104,6 +104,25 @@ class VppCapability(Capability):
         """What prosumers read their declared energy and the period's price from (the contract wrapper)."""
         return self.vpp
 
+    def command_source(self, entity: str):
+        """``prosumer/<member>/battery``: the member's declared average export this period [W], read from the
+        contract (0 when nothing is declared): a HIL relay on that entity is on while the VPP counts on the
+        member's export, a set-point follows the declared power."""
+        parts = entity.split("/")
+        if len(parts) != 3 or parts[0] != "prosumer" or parts[2] != "battery" or parts[1] not in self.members:
+            return None
+        account, twin, cache = self.twin.accounts[parts[1]], self.twin, {}
+
+        def declared_w(t_s: float) -> float | None:
+            period = int(t_s // twin.settlement_s)
+            if period >= twin.n_periods:
+                return None
+            if period not in cache:  # a declaration cannot change once its period has started
+                cache[period] = self.vpp.declared_wh(period, account) * 3600.0 / twin.settlement_s
+            return cache[period]
+
+        return declared_w
+
     def period_closed(self, period: int) -> None:
         self.buyer_agent.publish(period + DECLARE_AHEAD_PERIODS)
         self.operator.declare(period + DECLARE_AHEAD_PERIODS,
