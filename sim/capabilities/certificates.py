@@ -137,15 +137,14 @@ class CertificatesCapability(Capability):
         for meter, consumer in zip(self.consumer_meters, self.consumers):
             for v in validated.get(meter.meter_id, []):
                 signed.append(meter.sign(self.certs.domain_separator, v.period, v.energy_wh, v.quality))
-                rows.append((meter, v))
-                out[v.period][consumer.account] = v.energy_wh
+                rows.append((meter, consumer, v))
         refused = {(r.meter, r.period): reason for r, reason in
                    self.certs.record_consumption(signed, sender=self.issuer_account)}
-        for s, (meter, v) in zip(signed, rows):
+        for s, (meter, consumer, v) in zip(signed, rows):
             reason = refused.get((s.meter, s.period), "")
             self._log(meter, v, "refused" if reason else "recorded", reason)
-            if reason:
-                out[v.period].pop(self.consumers[self.consumer_meters.index(meter)].account, None)
+            if not reason:
+                out[v.period][consumer.account] = v.energy_wh
         return out
 
     def _issue(self, validated: dict[str, list]) -> None:
@@ -232,7 +231,8 @@ class CertificatesCapability(Capability):
             "ledger_matches_contract": on_chain == {"minted_kwh": state.total_minted / 1000,
                                                     "retired_kwh": state.total_retired / 1000},
             "double_counting_violations": state.violations,
-            "refusals": len(self.refusals),
+            "refusals": {r: sum(x["reason"] == r for x in self.refusals) for r in sorted({x["reason"]
+                                                                                          for x in self.refusals})},
             "site_detail": site_detail,
             "consumer_detail": {
                 name: {"consumed_kwh": r.consumed_wh / 1000, "matched_kwh": r.matched_wh / 1000,
