@@ -35,7 +35,7 @@ class Capability:
 
     def period_closed(self, period: int) -> None: ...
 
-    def settle(self, closed_period: int) -> None: ...
+    def settle(self, validated: dict, through_period: int) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -49,9 +49,12 @@ class Capability:
 
 def enabled(scenario: Scenario) -> list[type[Capability]]:
     """The capabilities a scenario asks for, in a fixed order."""
+    from sim.capabilities.dsr import DsrCapability
     from sim.capabilities.vpp import VppCapability
 
     out: list[type[Capability]] = []
     if scenario.vpp is not None:
         out.append(VppCapability)
+    if scenario.dsr is not None:
+        out.append(DsrCapability)
     return out
