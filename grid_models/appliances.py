@@ -229,7 +229,7 @@ class DeferrableFleet:
             raise ValueError(f"appliance {i} cannot be held in minute {k}")
         job = self.due(k, i)
         s = int(np.searchsorted(job.minutes, k))
-        rest = job.minutes[s:]
+        rest = job.minutes[s:].copy()
         self.power_kw[rest, i] -= job.profile_kw[s:]
         job.minutes[s:] = rest + 1
         self.power_kw[rest + 1, i] += job.profile_kw[s:]
