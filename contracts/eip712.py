@@ -1,5 +1,6 @@
-"""EIP-712 typed data for meter readings: ``Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)``
-in the domain (name "gridledger", version "1", chainId, verifyingContract).
+"""EIP-712 typed data in the domain (name "gridledger", version "1", chainId, verifyingContract):
+meter readings ``Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)`` and outlet delay
+reports ``Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)``.
 
 The digest is the one the contracts compute; tests check it against eth-account's ``encode_typed_data``.
 """
@@ -16,6 +17,9 @@ DOMAIN_NAME = "gridledger"
 DOMAIN_VERSION = "1"
 DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 READING_TYPEHASH = keccak(text="Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)")
+DELAY_TYPEHASH = keccak(
+    text="Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)"
+)
 QUALITY_MEASURED = 0
 QUALITY_ESTIMATED = 1
 
@@ -66,6 +70,52 @@ def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh
     )
 
 
+def typed_digest(domain_sep: bytes, typehash: bytes, abi_types: list[str], values: list) -> bytes:
+    """EIP-712 digest of a flat struct: keccak(0x1901 . domain separator . keccak(typehash . encoded fields))."""
+    struct_hash = keccak(eth_abi.encode(["bytes32", *abi_types], [typehash, *values]))
+    return keccak(b"\x19\x01" + domain_sep + struct_hash)
+
+
+def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
+    """Signature of ``digest`` as the contracts take it: low-s (eth-keys signs canonically), v in {27, 28}."""
+    sig = key.sign_msg_hash(digest)
+    return sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+
+
+@dataclass(frozen=True)
+class SignedDelay:
+    """An outlet's report of one delay: during DR event ``event_id`` it held its appliance (code ``appliance``)
+    for ``delay_min`` minutes from minute ``start_min`` (minutes from the contract's t0), moving ``shifted_wh``."""
+
+    outlet: str
+    event_id: int
+    start_min: int
+    delay_min: int
+    shifted_wh: int
+    appliance: int
+    v: int
+    r: bytes
+    s: bytes
+
+    def as_tuple(self) -> tuple:
+        return (self.outlet, self.event_id, self.start_min, self.delay_min, self.shifted_wh, self.appliance,
+                self.v, self.r, self.s)
+
+
+def delay_digest(domain_sep: bytes, outlet: str, event_id: int, start_min: int, delay_min: int, shifted_wh: int,
+                 appliance: int) -> bytes:
+    return typed_digest(domain_sep, DELAY_TYPEHASH, ["address", "uint256", "uint256", "uint256", "uint256", "uint8"],
+                        [outlet, event_id, start_min, delay_min, shifted_wh, appliance])
+
+
+def sign_delay(key: keys.PrivateKey, domain_sep: bytes, event_id: int, start_min: int, delay_min: int,
+               shifted_wh: int, appliance: int) -> SignedDelay:
+    """Sign a delay report with the outlet's key."""
+    outlet = key.public_key.to_checksum_address()
+    digest = delay_digest(domain_sep, outlet, event_id, start_min, delay_min, shifted_wh, appliance)
+    return SignedDelay(outlet, event_id, start_min, delay_min, shifted_wh, appliance, *_vrs(key, digest))
+
+
 def key_for(seed: int, label: str) -> keys.PrivateKey:
     """A deterministic secp256k1 key for ``label`` in run ``seed`` (simulation only, never for real funds)."""
     return keys.PrivateKey(keccak(b"gridledger/" + seed.to_bytes(8, "big") + b"/" + label.encode()))
@@ -73,6 +123,10 @@ def key_for(seed: int, label: str) -> keys.PrivateKey:
 
 __all__ = [
     "SignedReading",
+    "SignedDelay",
+    "delay_digest",
+    "sign_delay",
+    "typed_digest",
     "domain_separator",
     "reading_digest",
     "sign_reading",

@@ -37,6 +37,16 @@ def build_network(network: str):
         random.setstate(state)
 
 
+def replace_transformer(net, std_type: str) -> None:
+    """Give every transformer of ``net`` the pandapower standard type ``std_type`` (same voltage levels)."""
+    data = pp.load_std_type(net, std_type, element="trafo")
+    for i in net.trafo.index:
+        if (data["vn_hv_kv"], data["vn_lv_kv"]) != (net.trafo.vn_hv_kv[i], net.trafo.vn_lv_kv[i]):
+            raise ValueError(f"transformer {std_type!r} ({data['vn_hv_kv']}/{data['vn_lv_kv']} kV) does not fit "
+                             f"the feeder's {net.trafo.vn_hv_kv[i]}/{net.trafo.vn_lv_kv[i]} kV")
+        pp.change_std_type(net, i, std_type, element="trafo")
+
+
 class PowerFlowError(RuntimeError):
     """The power flow did not converge."""
 
@@ -62,8 +72,10 @@ class Feeder:
     Prosumers sit on loads spread evenly along the feeder's load table; the other loads are plain households.
     """
 
-    def __init__(self, network: str, n_prosumers: int, solver: str = "lightsim2grid"):
+    def __init__(self, network: str, n_prosumers: int, solver: str = "lightsim2grid", transformer: str | None = None):
         self.net = build_network(network)
+        if transformer is not None:
+            replace_transformer(self.net, transformer)
         self.network = network
         self.use_lightsim2grid = solver == "lightsim2grid"
         self.load_idx = self.net.load.index.to_numpy()

@@ -1,4 +1,4 @@
-"""``gridledger`` command line: run, validate, report, trace, sweep, devices (simulate, poll)."""
+"""``gridledger`` command line: run, validate, report, trace, audit, sweep, devices (simulate, poll)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def _cmd_run(args) -> int:
         scenario = scenario.with_overrides(overrides, source=f"{args.file} + command-line options")
     out = Path(args.out) if args.out else default_folder(Path("results"), run_id_for(scenario))
     result = run_scenario(scenario, out=out, force=args.force, progress=sys.stderr.isatty(), scenario_file=args.file)
+    d = result.summary.get("dsr")
+    if d:
+        print(f"{result.scenario.run.name}: {d['dr_events']} DR events, {d['delays']} delays "
+              f"({d['delay_min']} min, {d['shifted_kwh']:.1f} kWh shifted), transformer peak "
+              f"{d['trafo_loading_max_percent']:.1f} %, {d['minutes_above_threshold']} min above "
+              f"{d['threshold_trafo_percent']:g} %")
     v = result.summary.get("vpp")
     if v:
         print(f"{result.scenario.run.name}: {v['periods_settled']}/{v['periods']} periods settled, "
@@ -93,6 +99,32 @@ def _cmd_trace(args) -> int:
     return 0 if t.verified else 1
 
 
+def _cmd_audit(args) -> int:
+    from sim.audit import audit_folder
+    from sim.results import is_complete
+
+    folder = Path(args.results_dir)
+    if not is_complete(folder):
+        print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+        return 2
+    try:
+        passed, table, problems = audit_folder(folder)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    import pandas as pd
+
+    with pd.option_context("display.max_rows", None, "display.width", 140):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    print(f"Jain's index of delay minutes: {table.attrs['jain_delay_min']:.3f}; "
+          f"of delay minutes per kWh offered: {table.attrs['jain_per_kwh_offered']:.3f}")
+    for line in problems:
+        print(f"MISMATCH: {line}")
+    print(f"audit {'passed' if passed else 'FAILED'}: {len(problems)} problem(s); ledger rebuilt from the contract's "
+          f"events and checked against its counters")
+    return 0 if passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gridledger", description="Digital twin of an energy community, settled on chain.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -120,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("certificate", help="certificate id (decimal or 0x hex) or SITE@UTC-START, e.g. "
                                         "wind-geest@2025-04-08T11:00")
     tr.set_defaults(func=_cmd_trace)
+    a = sub.add_parser("audit", help="rebuild the micro-DSR delays from the ledger, check them against the "
+                                     "contract's counters, print the fairness table (exit 1 on a mismatch)")
+    a.add_argument("results_dir")
+    a.set_defaults(func=_cmd_audit)
     from sim.hil.cli import add_parser as add_devices_parser
 
     add_devices_parser(sub)

@@ -55,8 +55,8 @@ class Twin(mesa.Model):
         self.prosumer_groups = prosumer_params(scenario)
         self.prosumer_ids = [pid for pid, _ in self.prosumer_groups]
         with self.timed("physics"):
-            self.feeder = (Feeder(scenario.feeder.network, len(self.prosumer_ids), scenario.feeder.solver)
-                           if scenario.feeder else None)
+            self.feeder = (Feeder(scenario.feeder.network, len(self.prosumer_ids), scenario.feeder.solver,
+                                  scenario.feeder.transformer) if scenario.feeder else None)
             self.inputs = compute_inputs(
                 scenario, n_households=self.feeder.n_households if self.feeder else 0,
                 prosumer_pos=self.feeder.prosumer_pos if self.feeder else None,

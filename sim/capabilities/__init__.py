@@ -36,7 +36,7 @@ class Capability:
 
     def period_closed(self, period: int) -> None: ...
 
-    def settle(self, closed_period: int) -> None: ...
+    def settle(self, validated: dict, through_period: int) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -57,6 +57,7 @@ class Capability:
 def enabled(scenario: Scenario) -> list[type[Capability]]:
     """The capabilities a scenario asks for, in a fixed order."""
     from sim.capabilities.certificates import CertificatesCapability
+    from sim.capabilities.dsr import DsrCapability
     from sim.capabilities.vpp import VppCapability
 
     out: list[type[Capability]] = []
@@ -68,4 +69,6 @@ def enabled(scenario: Scenario) -> list[type[Capability]]:
         from sim.capabilities.insurance import InsuranceCapability
 
         out.append(InsuranceCapability)
+    if scenario.dsr is not None:
+        out.append(DsrCapability)
     return out

@@ -1,0 +1,148 @@
+"""The distribution grid operator: watches the feeder's power flow every minute, opens demand-response events on
+chain when a limit is (or would be) passed, and dispatches smart outlets so that delays are spread fairly.
+
+**Excess.** After each power flow the operator computes, to first order (loading and voltage drop both
+proportional to the load), the share of the feeder's import above the binding limit:
+``f = max(1 - trafo_limit / trafo_loading, 1 - line_limit / line_loading, 1 - (1 - vm_limit) / (1 - vm_min))``,
+and ``excess_kw = f x import``, negative when there is headroom.
+
+**Events.** With no event on, it opens one (``FlexDelays.create_event``) for the next ``duration_min`` minutes
+when the last power flow passed a limit, or when an event ends with holds whose release at once would pass
+one (``excess + held > 0``: a rebound), asking for ``(excess + held) x (1 + margin)``.
+
+**Dispatch rule (fair).** During an event, each minute ``k``, the outlets say what their appliances would draw
+if not held (``requested``, the smart outlet's start request). The operator needs held, to first order,
+``need = B + sum(requested) - P_limit x (1 - margin)`` with ``B`` the feeder's import in minute ``k-1`` minus
+what the outlets drew then and ``P_limit = import - excess``. Outlets already holding continue while their
+limits allow; when more is held than needed, customers with the **most** delay minutes so far are released
+first, each only if its release still leaves ``need`` held; when less, outlets whose appliance asks for power
+and can be held are added, **customers with the fewest delay minutes so far first** — the contract's public
+counter ``delay_min_of`` (read after every posting) plus the customer's delay minutes not yet on chain — ties
+broken by a seeded random order of customers fixed at the start, and within a customer the outlet asking for
+the most power first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mesa
+import numpy as np
+
+from grid_models.feeder import FlowResult
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    trafo_percent: float
+    line_percent: float
+    vm_min_pu: float
+
+
+@dataclass(frozen=True)
+class ActiveEvent:
+    event_id: int
+    start_min: int
+    end_min: int  # first minute after the event
+    requested_kw: float
+
+
+def excess_fraction(flow: FlowResult, th: Thresholds) -> float:
+    """Share of the feeder's import above the binding limit, to first order; negative: headroom."""
+    parts = [1.0 - th.trafo_percent / max(flow.trafo_loading_percent, 1e-9),
+             1.0 - th.line_percent / max(flow.line_loading_max_percent, 1e-9)]
+    if flow.vm_min_pu < 1.0:
+        parts.append(1.0 - (1.0 - th.vm_min_pu) / (1.0 - flow.vm_min_pu))
+    return max(parts)
+
+
+class GridOperator(mesa.Agent):
+    def __init__(self, model: mesa.Model, *, account: str, flex, thresholds: Thresholds, duration_min: int,
+                 margin: float, customers: list[str], rng: np.random.Generator):
+        super().__init__(model)
+        self.account, self._flex, self.thresholds = account, flex, thresholds
+        self.duration_min, self.margin = duration_min, margin
+        self.customers = customers
+        self.tie_rank = {c: int(r) for c, r in zip(customers, rng.permutation(len(customers)))}
+        self.delay_min_on_chain = {c: 0 for c in customers}
+        self.active: ActiveEvent | None = None
+        self.events: list[ActiveEvent] = []
+        self.import_kw = self.excess_kw = self.outlet_kw = 0.0
+        self.held_kw = 0.0  # what the holds keep off the feeder this minute (appliances' requests) [kW]
+
+    def refresh_counters(self) -> None:
+        """Read every customer's delay minutes from the contract's public counters."""
+        self.delay_min_on_chain = {c: self._flex.call("delay_min_of", c) for c in self.customers}
+
+    def observe(self, k: int, flow: FlowResult, outlet_kw: float) -> ActiveEvent | None:
+        """After the power flow of minute ``k`` (in which the outlets drew ``outlet_kw``): end an event that is
+        over; open one if a limit was passed, or would be by releasing the holds at once."""
+        self.import_kw = max(flow.slack_p_kw, 0.0)
+        self.excess_kw = excess_fraction(flow, self.thresholds) * self.import_kw
+        self.outlet_kw = outlet_kw
+        if self.active is not None and k + 1 >= self.active.end_min:
+            self.active = None
+        would_be_kw = self.excess_kw + self.held_kw
+        if self.active is None and would_be_kw > 0 and self.import_kw > 0:
+            requested_kw = would_be_kw * (1.0 + self.margin)
+            event_id = self._flex.create_event(k + 1, self.duration_min, max(1, round(requested_kw * 1000)),
+                                               sender=self.account)
+            self.active = ActiveEvent(event_id, k + 1, k + 1 + self.duration_min, requested_kw)
+            self.events.append(self.active)
+        return self.active
+
+    def need_kw(self, requested_kw: np.ndarray) -> float:
+        """Power to hold this minute so that the feeder stays ``margin`` below its binding limit [kW]."""
+        limit_kw = self.import_kw - self.excess_kw
+        return (self.import_kw - self.outlet_kw) + float(requested_kw.sum()) - limit_kw * (1.0 - self.margin)
+
+    def _fairness_key(self, outlets: list):
+        pending: dict[str, int] = {}
+        for o in outlets:
+            if o.holding or o.unposted:
+                pending[o.customer] = pending.get(o.customer, 0) + o.pending_minutes()
+
+        def key(i: int):
+            c = outlets[i].customer
+            return self.delay_min_on_chain[c] + pending.get(c, 0), self.tie_rank[c]
+        return key
+
+    def dispatch(self, k: int, outlets: list, requested_kw: np.ndarray, domain_separator: bytes) -> float:
+        """Minute ``k``: continue, release and add holds (see the module docstring). ``requested_kw`` is what
+        each outlet's appliance asks for in this minute. Returns the power held: what the held appliances would
+        draw if released now [kW]."""
+        ev = self.active
+        on = ev is not None and ev.start_min <= k < ev.end_min
+        keep = []
+        for i, o in enumerate(outlets):
+            if o.holding:
+                if on and o.can_hold(k, ev.event_id, ev.end_min):
+                    keep.append(i)
+                else:
+                    o.release(domain_separator)
+        if not on:
+            self.held_kw = 0.0
+            return 0.0
+        need = self.need_kw(requested_kw)
+        held = float(sum(requested_kw[i] for i in keep))
+        key = self._fairness_key(outlets)
+        if held > need:
+            for i in sorted(keep, key=key, reverse=True):
+                if held - requested_kw[i] >= need:
+                    outlets[i].release(domain_separator)
+                    keep.remove(i)
+                    held -= requested_kw[i]
+        for i in keep:
+            outlets[i].hold(k, ev.event_id, ev.end_min)
+        if held < need:
+            holding = set(keep)
+            candidates = [i for i in np.flatnonzero(requested_kw > 0)
+                          if i not in holding and outlets[i].can_hold(k, ev.event_id, ev.end_min)]
+            candidates.sort(key=lambda i: (*key(i), -requested_kw[i], i))
+            for i in candidates:
+                if held >= need:
+                    break
+                outlets[i].hold(k, ev.event_id, ev.end_min)
+                held += requested_kw[i]
+        self.held_kw = held
+        return held
