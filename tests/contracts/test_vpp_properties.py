@@ -92,7 +92,7 @@ class VppMachine(RuleBasedStateMachine):
 
 
 SETTINGS = settings(
-    max_examples=1000 if DEEP else 30,
+    max_examples=1000 if DEEP else 10,
     stateful_step_count=50 if DEEP else 20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -17,7 +17,7 @@ from contracts.eip712 import domain_separator, sign_reading
 from tests.contracts.conftest import MAX_WH, make_vpp
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-N_ATTACKS = {"revm": int(os.environ.get("GRIDLEDGER_ATTACKS", "10000")), "py-evm": 600}
+N_ATTACKS = {"revm": int(os.environ.get("GRIDLEDGER_ATTACKS", "10000")), "py-evm": 300}
 EXPECTED_REASON = {
     "replay": "vpp: period already settled",  # a recorded reading of an earlier, settled period
     "wrong_chain": "vpp: bad signature",
