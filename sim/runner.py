@@ -24,7 +24,7 @@ from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summar
 from sim.twin import Twin
 
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
-            "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
+            "demandlib", "richardsonpy", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
 
 @dataclass
