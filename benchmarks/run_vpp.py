@@ -38,7 +38,12 @@ def main() -> None:
     print(f"power flows / s       {steps / tm['physics_s']:8.1f}   (physics time incl. precomputation)")
     print(f"chain tx / s          {chain['transactions'] / tm['chain_s']:8.1f}   ({chain['transactions']} tx, "
           f"{chain['gas_used'] / tm['chain_s'] / 1e6:.2f} Mgas/s)")
-    print(f"readings verified / s {result.summary['vpp']['readings']['accepted_on_chain'] / tm['chain_s']:8.1f}")
+    if "vpp" in result.summary:
+        print(f"readings verified / s {result.summary['vpp']['readings']['accepted_on_chain'] / tm['chain_s']:8.1f}")
+    if "dsr" in result.summary:
+        d = result.summary["dsr"]
+        print(f"DSR                   {d['outlets']} outlets, {d['dr_events']} DR events, {d['delays']} delays "
+              f"posted on chain")
     for concern in ("physics", "chain", "agents", "measurement"):
         print(f"share {concern:<15} {tm.get(concern + '_s', 0.0) / wall:8.1%}")
     other = wall - sum(tm.get(c + "_s", 0.0) for c in ("physics", "chain", "agents", "measurement"))

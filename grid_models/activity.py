@@ -11,8 +11,9 @@ and thin the starts (seeded, independently) to the cycles per year of its own ``
 
 EV (not in richardsonpy): the car is away while the household, after being up in the morning, has had no
 active occupant for at least ``EV_AWAY_MIN_H`` hours, leaving before 20:00; it comes home with the first
-active occupant after that (else it stayed home that day). Daily distance log-normal (median 30 km, sigma 0.6; MiD 2017 reports ~39 km per car
-in use and day), consumption 0.18 kWh/km; it must be charged by ``departure_h`` the next morning.
+active occupant after that (else it stayed home that day). Daily distance log-normal (median 30 km, sigma 0.6;
+MiD 2017 reports ~39 km per car in use and day), consumption 0.18 kWh/km; it must be charged by
+``departure_h`` the next morning.
 
 References
 ----------

@@ -25,7 +25,8 @@ from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summar
 from sim.twin import Twin
 
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
-            "windpowerlib", "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic", "pymodbus")
+            "windpowerlib", "demandlib", "richardsonpy", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic",
+            "pymodbus")
 
 
 @dataclass

@@ -67,9 +67,10 @@ class DsrCapability(Capability):
             limits = Limits(p.group.max_delay_per_event_min, p.group.max_delay_per_day_min,
                             tuple(tuple(w) for w in p.group.no_delay_hours))
             self.outlets.append(Outlet(
-                twin, name=p.name, customer=twin.accounts[pid], customer_index=p.prosumer, household=house[p.prosumer],
-                appliance=p.appliance, code=APPLIANCE_CODES[p.appliance], key=key_for(scenario.run.seed, f"outlet/{p.name}"),
-                limits=limits, rated_w=f.rated_w[n], plug=plug, day_offset_min=self.offset_min))
+                twin, name=p.name, customer=twin.accounts[pid], customer_index=p.prosumer,
+                household=house[p.prosumer], appliance=p.appliance, code=APPLIANCE_CODES[p.appliance],
+                key=key_for(scenario.run.seed, f"outlet/{p.name}"), limits=limits, rated_w=f.rated_w[n], plug=plug,
+                day_offset_min=self.offset_min))
         self.flex.register_outlets([
             OutletSpec(o.address, o.customer, o.code, o.rated_w, o.limits.max_delay_per_event_min,
                        o.limits.max_delay_per_day_min, hours_mask(o.limits.no_delay_hours)) for o in self.outlets

@@ -45,8 +45,7 @@ def test_digest_matches_eth_account_typed_data(f):
 def test_a_delay_is_logged_counted_and_paid_in_tokens(f):
     e = f.event(1080)  # 18:00 on day 0
     f.at_minute(1200)
-    receipt_refused = f.report(f.delay(0, e, 1085, 40, 7000), f.delay(1, e, 1090, 20, 36), f.delay(2, e, 1100, 60, 2000))
-    assert receipt_refused == []
+    assert f.report(f.delay(0, e, 1085, 40, 7000), f.delay(1, e, 1090, 20, 36), f.delay(2, e, 1100, 60, 2000)) == []
     c0, c1 = f.customers
     assert f.flex.counters(c0) == {"delay_min": 60, "events": 1, "delays": 2, "shifted_wh": 7036,
                                    "tokens": 7036 * TOKENS_PER_KWH}

@@ -112,7 +112,7 @@ class FlexMachine(RuleBasedStateMachine):
             assert used <= OUTLETS[i][4]
 
 
-SETTINGS = settings(max_examples=1000 if DEEP else 15, stateful_step_count=50 if DEEP else 20, deadline=None,
+SETTINGS = settings(max_examples=1000 if DEEP else 10, stateful_step_count=50 if DEEP else 20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
