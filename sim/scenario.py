@@ -471,7 +471,8 @@ def _format_errors(source: str, exc: ValidationError) -> str:
     for err in exc.errors():
         loc = ""
         for part in err["loc"]:
-            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+            name = str(part) if str(part).isprintable() and str(part) else repr(part)  # keys from a TOML file
+            loc += f"[{part}]" if isinstance(part, int) else (f".{name}" if loc else name)
         if err["type"] == "extra_forbidden":
             msg = "unknown key (check the spelling; see scenarios/ for the accepted keys)"
         elif err["type"] == "missing":
