@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from grid_models.loads import SLP_PROFILES
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 
-FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57}
+FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57,
+                     "kerber_vorstadtnetz_kabel_1": 146}
 FEEDERS = tuple(FEEDER_HOUSEHOLDS)
 TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV", "0.4 MVA 10/0.4 kV",
                 "0.63 MVA 10/0.4 kV")  # pandapower standard types that fit the Kerber feeders' 10 kV side
@@ -95,7 +96,7 @@ class FeederSpec(_Frozen):
     0.16 MVA unit in place of the Dorfnetz's 0.4 MVA); default: the network's own."""
 
     network: Literal[FEEDERS]  # type: ignore[valid-type]
-    solver: Literal["lightsim2grid", "pandapower"] = "lightsim2grid"
+    solver: Literal["lightsim2grid", "runpp-lightsim2grid", "pandapower"] = "lightsim2grid"
     transformer: Literal[TRANSFORMERS] | None = None  # type: ignore[valid-type]
 
 
