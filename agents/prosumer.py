@@ -53,7 +53,7 @@ class Prosumer(mesa.Agent):
             if self._declarations is not None and period < self.model.n_periods:
                 target = self._declarations.declared_wh(period, self.account) / 1000.0 / (period_s / 3600.0)
                 if float(self.limits.capacity_kwh) > 0:
-                    base = self._base_price or self._declarations.call("price_ueur_per_kwh")
+                    base = self._base_price or self._declarations.default_price_ueur_per_kwh()
                     self._base_price = base
                     if self._declarations.price_of(period) >= PEAK_PRICE_RATIO * base:
                         target += float(self.limits.p_max_kw)
@@ -67,3 +67,36 @@ class Prosumer(mesa.Agent):
         p = feasible_power_kw(np.array(surplus_kw), np.array(self.soc_kwh), self.limits, dt_s)
         self.battery_kw = float(p)
         self.soc_kwh = float(next_soc_kwh(p, np.array(self.soc_kwh), self.limits, dt_s))
+
+
+class ProsumerFleet:
+    """Every prosumer's ``step`` at once: the same rule and the same arithmetic (``feasible_power_kw`` and
+    ``next_soc_kwh`` elementwise on arrays give the values the scalar calls give), one numpy call per step
+    instead of one Python call per prosumer. Targets are read per period through each prosumer's
+    ``target_kw``; the results are written back to the agents (``battery_kw``, ``soc_kwh``)."""
+
+    def __init__(self, prosumers: list[Prosumer]):
+        self.prosumers = prosumers
+        self.pv_kw = np.column_stack([p.pv_kw for p in prosumers]) if prosumers else np.zeros((0, 0))
+        self.load_kw = np.column_stack([p.load_kw for p in prosumers]) if prosumers else np.zeros((0, 0))
+        self.limits = BatteryLimits(np.array([float(p.limits.capacity_kwh) for p in prosumers]),
+                                    np.array([float(p.limits.p_max_kw) for p in prosumers]))
+        self.soc_kwh = np.array([p.soc_kwh for p in prosumers], dtype=float)
+        self.battery_kw = np.zeros(len(prosumers))
+        self._period = -1
+        self._target_kw = np.zeros(len(prosumers))
+
+    def step(self, model) -> np.ndarray:
+        """Decide every battery's power for step ``model.k`` [kW] (charging positive) and update the SoCs."""
+        k, dt_s = model.k, model.step_s
+        period = model.period_of_step(k)
+        if period != self._period:
+            self._target_kw = np.array([p.target_kw(period, model.settlement_s) for p in self.prosumers])
+            self._period = period
+        surplus_kw = self.pv_kw[k] - self.load_kw[k] - self._target_kw
+        p_kw = feasible_power_kw(surplus_kw, self.soc_kwh, self.limits, dt_s)
+        self.soc_kwh = next_soc_kwh(p_kw, self.soc_kwh, self.limits, dt_s)
+        self.battery_kw = p_kw
+        for agent, p, soc in zip(self.prosumers, p_kw.tolist(), self.soc_kwh.tolist()):
+            agent.battery_kw, agent.soc_kwh = p, soc
+        return p_kw

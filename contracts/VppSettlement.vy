@@ -4,7 +4,8 @@
 @title VppSettlement
 @notice Virtual power plant accountancy: the operator declares each member's energy per settlement period
         before the period starts; delivered energy comes only from meter readings whose EIP-712 signature
-        verifies against the member's registered meter, once per meter and period; shortfall beyond a
+        verifies against the member's registered meter (one signature per reading, or one over a meter's run of
+        consecutive periods: every value is signed either way), once per meter and period; shortfall beyond a
         tolerance is penalised from the member's collateral; the period's revenue (paid by the buyer) and
         its penalties are redistributed by shares fixed at registration (basis points, sum 10 000).
 @dev Energy in Wh, money in ueur (micro-euros of EuroToken), time in block seconds. Period p covers
@@ -65,6 +66,7 @@ event PeriodSettled:
 
 MAX_MEMBERS: constant(uint256) = 256
 MAX_BATCH: constant(uint256) = 256
+MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
 
 operator: public(address)
@@ -254,21 +256,59 @@ def submit_readings(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
     @param readings EIP-712 signed (meter, period, energy_wh, quality) with v, r, s.
     """
     for r: signed_reading.Reading in readings:
-        member: address = self.member_of_meter[r.meter]
-        assert member != empty(address), "vpp: unregistered meter"
-        assert r.period < self.n_periods, "vpp: period out of range"
-        assert block.timestamp >= self.t0 + (r.period + 1) * self.period_s, "vpp: period not over"
-        assert not self.settled[r.period], "vpp: period already settled"
-        assert not self.reported[r.period][r.meter], "vpp: reading already recorded"
-        assert r.quality <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
-        assert r.energy_wh <= self.max_wh_per_period[r.meter], "vpp: reading out of range"
+        member: address = self._check(r.meter, r.period, r.energy_wh, r.quality)
         assert not signed_reading.is_high_s(r), "vpp: high-s signature"
         assert signed_reading.signer(self.DOMAIN_SEPARATOR, r) == r.meter, "vpp: bad signature"
-        self.reported[r.period][r.meter] = True
-        self.n_reported[r.period] += 1
-        self.delivered_wh[r.period][member] = r.energy_wh
-        self.readings_accepted += 1
-        log ReadingAccepted(period=r.period, meter=r.meter, member=member, energy_wh=r.energy_wh, quality=r.quality)
+        self._record(member, r.meter, r.period, r.energy_wh, r.quality)
+
+
+@external
+def submit_reading_batches(batches: DynArray[signed_reading.ReadingBatch, MAX_METER_BATCHES]):
+    """
+    @notice Record meters' runs of consecutive readings, one EIP-712 signature per run (every value is covered
+            by it); the checks and effects per value are those of `submit_readings`. Any bad batch or value
+            reverts the whole call.
+    @param batches Per meter: (meter, first_period, energy_wh[], quality[]) signed as a ReadingBatch, with v, r, s.
+    """
+    for b: signed_reading.ReadingBatch in batches:
+        assert len(b.energy_wh) == len(b.quality), "vpp: one quality flag per value"
+        assert not signed_reading.batch_is_high_s(b), "vpp: high-s signature"
+        assert signed_reading.batch_signer(self.DOMAIN_SEPARATOR, b) == b.meter, "vpp: bad signature"
+        period: uint256 = b.first_period
+        i: uint256 = 0
+        for e: uint256 in b.energy_wh:
+            self._record(self._check(b.meter, period, e, b.quality[i]), b.meter, period, e, b.quality[i])
+            period += 1
+            i += 1
+
+
+@internal
+@view
+def _check(meter: address, period: uint256, energy_wh: uint256, quality: uint8) -> address:
+    """
+    @notice Checks of one reading before its signature; returns the meter's member.
+    """
+    member: address = self.member_of_meter[meter]
+    assert member != empty(address), "vpp: unregistered meter"
+    assert period < self.n_periods, "vpp: period out of range"
+    assert block.timestamp >= self.t0 + (period + 1) * self.period_s, "vpp: period not over"
+    assert not self.settled[period], "vpp: period already settled"
+    assert not self.reported[period][meter], "vpp: reading already recorded"
+    assert quality <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
+    assert energy_wh <= self.max_wh_per_period[meter], "vpp: reading out of range"
+    return member
+
+
+@internal
+def _record(member: address, meter: address, period: uint256, energy_wh: uint256, quality: uint8):
+    """
+    @notice Effects of one verified reading.
+    """
+    self.reported[period][meter] = True
+    self.n_reported[period] += 1
+    self.delivered_wh[period][member] = energy_wh
+    self.readings_accepted += 1
+    log ReadingAccepted(period=period, meter=meter, member=member, energy_wh=energy_wh, quality=quality)
 
 
 @external

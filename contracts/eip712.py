@@ -1,5 +1,7 @@
 """EIP-712 typed data in the domain (name "gridledger", version "1", chainId, verifyingContract):
-meter readings ``Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)`` and outlet delay
+meter readings ``Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)``, a meter's run of
+consecutive readings under one signature
+``ReadingBatch(address meter,uint256 first_period,uint256[] energy_wh,uint8[] quality)``, and outlet delay
 reports ``Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)``.
 
 The digest is the one the contracts compute; tests check it against eth-account's ``encode_typed_data``.
@@ -17,6 +19,9 @@ DOMAIN_NAME = "gridledger"
 DOMAIN_VERSION = "1"
 DOMAIN_TYPEHASH = keccak(text="EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
 READING_TYPEHASH = keccak(text="Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)")
+READING_BATCH_TYPEHASH = keccak(
+    text="ReadingBatch(address meter,uint256 first_period,uint256[] energy_wh,uint8[] quality)"
+)
 DELAY_TYPEHASH = keccak(
     text="Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)"
 )
@@ -68,6 +73,46 @@ def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh
     return SignedReading(
         meter, period, energy_wh, quality, sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
     )
+
+
+@dataclass(frozen=True)
+class SignedReadingBatch:
+    """A meter's readings of periods ``first_period``, ``first_period + 1``, ... under one signature [Wh]."""
+
+    meter: str
+    first_period: int
+    energy_wh: tuple[int, ...]
+    quality: tuple[int, ...]
+    v: int
+    r: bytes
+    s: bytes
+
+    def as_tuple(self) -> tuple:
+        return (self.meter, self.first_period, list(self.energy_wh), list(self.quality), self.v, self.r, self.s)
+
+    def readings(self) -> list[tuple[int, int, int]]:
+        """(period, energy_wh, quality) of every value."""
+        return [(self.first_period + i, e, q) for i, (e, q) in enumerate(zip(self.energy_wh, self.quality))]
+
+
+def reading_batch_digest(domain_sep: bytes, meter: str, first_period: int, energy_wh: list[int],
+                         quality: list[int]) -> bytes:
+    """EIP-712 digest of a ReadingBatch: arrays hash as keccak256 of their elements' 32-byte words."""
+    energy_hash = keccak(b"".join(_word(e) for e in energy_wh))
+    quality_hash = keccak(b"".join(_word(q) for q in quality))
+    struct_hash = keccak(READING_BATCH_TYPEHASH + bytes(12) + bytes.fromhex(meter[2:]) + _word(first_period)
+                         + energy_hash + quality_hash)
+    return keccak(b"\x19\x01" + domain_sep + struct_hash)
+
+
+def sign_reading_batch(key: keys.PrivateKey, domain_sep: bytes, first_period: int, energy_wh: list[int],
+                       quality: list[int], meter: str | None = None) -> SignedReadingBatch:
+    """Sign a meter's consecutive readings with one signature (the meter's key)."""
+    if len(energy_wh) != len(quality):
+        raise ValueError(f"reading batch: {len(energy_wh)} values but {len(quality)} quality flags")
+    meter = meter or key.public_key.to_checksum_address()
+    v, r, s = _vrs(key, reading_batch_digest(domain_sep, meter, first_period, energy_wh, quality))
+    return SignedReadingBatch(meter, first_period, tuple(energy_wh), tuple(quality), v, r, s)
 
 
 def typed_digest(domain_sep: bytes, typehash: bytes, abi_types: list[str], values: list) -> bytes:
@@ -123,6 +168,9 @@ def key_for(seed: int, label: str) -> keys.PrivateKey:
 
 __all__ = [
     "SignedReading",
+    "SignedReadingBatch",
+    "reading_batch_digest",
+    "sign_reading_batch",
     "SignedDelay",
     "delay_digest",
     "sign_delay",

@@ -4,7 +4,10 @@
 @title signed_reading
 @notice EIP-712 typed data of a meter reading, shared by the settlement contracts:
         Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality) in the domain
-        (name "gridledger", version "1", chainId, verifyingContract).
+        (name "gridledger", version "1", chainId, verifyingContract), and of a meter's run of consecutive
+        readings under one signature:
+        ReadingBatch(address meter,uint256 first_period,uint256[] energy_wh,uint8[] quality)
+        (EIP-712 arrays: keccak256 of the elements' 32-byte words, concatenated).
 @dev A library module: pure functions only; each contract asserts with its own reason strings.
 """
 
@@ -17,6 +20,17 @@ struct Reading:
     r: bytes32
     s: bytes32
 
+MAX_VALUES: constant(uint256) = 168  # a week of hourly values per signature
+
+struct ReadingBatch:
+    meter: address
+    first_period: uint256
+    energy_wh: DynArray[uint256, MAX_VALUES]
+    quality: DynArray[uint8, MAX_VALUES]
+    v: uint8
+    r: bytes32
+    s: bytes32
+
 QUALITY_ESTIMATED: constant(uint8) = 1
 SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
@@ -24,6 +38,9 @@ DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
 )
 READING_TYPEHASH: constant(bytes32) = keccak256(
     "Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)"
+)
+READING_BATCH_TYPEHASH: constant(bytes32) = keccak256(
+    "ReadingBatch(address meter,uint256 first_period,uint256[] energy_wh,uint8[] quality)"
 )
 
 
@@ -58,3 +75,31 @@ def signer(domain: bytes32, r: Reading) -> address:
     """
     struct_hash: bytes32 = keccak256(abi_encode(READING_TYPEHASH, r.meter, r.period, r.energy_wh, r.quality))
     return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), r.v, r.r, r.s)
+
+
+@internal
+@pure
+def batch_is_high_s(b: ReadingBatch) -> bool:
+    """
+    @notice True for a malleable signature (s in the upper half of the curve order) or a bad v.
+    @param b The signed batch.
+    """
+    return convert(b.s, uint256) > SECP256K1_HALF_N or (b.v != 27 and b.v != 28)
+
+
+@internal
+@pure
+def batch_signer(domain: bytes32, b: ReadingBatch) -> address:
+    """
+    @notice The address whose key signed the batch `b` in `domain` (empty if the signature is invalid).
+    @dev An array's EIP-712 encoding is keccak256 of its elements' words: the ABI encoding of the array without
+         its 32-byte length prefix.
+    @param domain EIP-712 domain separator.
+    @param b The signed batch.
+    """
+    n: uint256 = len(b.energy_wh)
+    energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 32, 32 * n))
+    quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 32, 32 * len(b.quality)))
+    struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, b.meter, b.first_period, energy_hash,
+                                                quality_hash))
+    return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), b.v, b.r, b.s)

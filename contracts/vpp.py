@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 from contracts.batch import MAX_BATCH, post_in_batches
 from contracts.chain import BaseChain as Chain, Contract
-from contracts.eip712 import SignedReading, domain_separator
+from contracts.chain import ChainRevert
+from contracts.eip712 import SignedReading, SignedReadingBatch, domain_separator
 
-__all__ = ["MAX_BATCH", "Refused", "VppSettlement"]
+__all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSettlement"]
+
+MAX_METER_BATCHES = 128  # the contract's bound on meter batches per call
+MAX_VALUES_PER_TX = 150  # ~55 kgas of checks and storage per value: a call stays under the 12 Mgas we give it
 
 
 @dataclass(frozen=True)
@@ -17,10 +21,21 @@ class Refused:
     reason: str
 
 
+@dataclass(frozen=True)
+class RefusedBatch:
+    batch: SignedReadingBatch
+    reason: str
+
+
 class VppSettlement:
     def __init__(self, chain: Chain, contract: Contract):
         self.chain, self.contract = chain, contract
         self.domain_separator = domain_separator(chain.chain_id, contract.address)
+        # What this wrapper's own receipts logged (Declared, PricePublished): the contract accepts each once and
+        # only before its period starts, so a logged value is final and reads of it need no call.
+        self._declared: dict[tuple[int, str], int] = {}
+        self._prices: dict[int, int] = {}
+        self._default_price: int | None = None
 
     @classmethod
     def deploy(
@@ -60,14 +75,37 @@ class VppSettlement:
         self._tx("deposit_collateral", amount_ueur, sender=sender)
 
     def declare(self, period: int, energy_wh: list[int], *, sender: str):
-        self._tx("declare", period, list(energy_wh), sender=sender)
+        receipt = self._tx("declare", period, list(energy_wh), sender=sender)
+        for e in receipt.events:
+            if e.event == "Declared":
+                self._declared[(e.args["period"], e.args["member"])] = e.args["energy_wh"]
 
     def publish_price(self, period: int, price_ueur_per_kwh: int, *, sender: str):
-        self._tx("publish_price", period, price_ueur_per_kwh, sender=sender)
+        receipt = self._tx("publish_price", period, price_ueur_per_kwh, sender=sender)
+        for e in receipt.events:
+            if e.event == "PricePublished":
+                self._prices[e.args["period"]] = e.args["price_ueur_per_kwh"]
 
     def price_of(self, period: int) -> int:
-        """Price that settles ``period`` [ueur/kWh]."""
-        return self.call("price_of", period)
+        """Price that settles ``period`` [ueur/kWh]: as logged when published; else, once the period has
+        started on chain (no price can be published any more), the contract's answer, remembered."""
+        if period in self._prices:
+            return self._prices[period]
+        price = self.call("price_of", period)
+        if self.chain.timestamp >= self._period_start_s(period):
+            self._prices[period] = price
+        return price
+
+    def default_price_ueur_per_kwh(self) -> int:
+        """The price of periods without a published one [ueur/kWh] (fixed at deployment)."""
+        if self._default_price is None:
+            self._default_price = self.call("price_ueur_per_kwh")
+        return self._default_price
+
+    def _period_start_s(self, period: int) -> int:
+        if not hasattr(self, "_t0_s"):
+            self._t0_s, self._period_s = self.call("t0"), self.call("period_s")
+        return self._t0_s + period * self._period_s
 
     def settle(self, period: int, *, sender: str):
         return self._tx("settle", period, sender=sender)
@@ -79,12 +117,32 @@ class VppSettlement:
         )
         return [Refused(r, reason) for r, reason in refused]
 
+    def submit_reading_batches(self, batches: list[SignedReadingBatch], *, sender: str) -> list[RefusedBatch]:
+        """Post meters' signed runs of readings, grouped into calls of at most ``MAX_VALUES_PER_TX`` values; a
+        call that reverts is retried batch by batch. Returns the refused batches with the contract's reason."""
+        refused: list[RefusedBatch] = []
+        for group in _groups(batches):
+            try:
+                self._tx("submit_reading_batches", [b.as_tuple() for b in group], sender=sender)
+            except ChainRevert as exc:
+                if len(group) == 1:
+                    refused.append(RefusedBatch(group[0], exc.reason))
+                    continue
+                for b in group:
+                    try:
+                        self._tx("submit_reading_batches", [b.as_tuple()], sender=sender)
+                    except ChainRevert as exc:
+                        refused.append(RefusedBatch(b, exc.reason))
+        return refused
+
     # reads ------------------------------------------------------------------------------------------------
     def call(self, fn: str, *args):
         return self.chain.call(self.contract, fn, *args)
 
     def declared_wh(self, period: int, member: str) -> int:
-        return self.call("declared_wh", period, member)
+        """Energy declared for ``member`` in ``period`` [Wh]: as logged by this wrapper's declaration, else read."""
+        logged = self._declared.get((period, member))
+        return logged if logged is not None else self.call("declared_wh", period, member)
 
     def delivered_wh(self, period: int, member: str) -> int:
         return self.call("delivered_wh", period, member)
@@ -94,3 +152,20 @@ class VppSettlement:
 
     def is_settled(self, period: int) -> bool:
         return self.call("settled", period)
+
+
+def _groups(batches: list[SignedReadingBatch]) -> list[list[SignedReadingBatch]]:
+    """Consecutive groups of at most ``MAX_METER_BATCHES`` batches and ``MAX_VALUES_PER_TX`` values (a batch
+    longer than that goes alone)."""
+    groups: list[list[SignedReadingBatch]] = []
+    current: list[SignedReadingBatch] = []
+    n = 0
+    for b in batches:
+        if current and (n + len(b.energy_wh) > MAX_VALUES_PER_TX or len(current) == MAX_METER_BATCHES):
+            groups.append(current)
+            current, n = [], 0
+        current.append(b)
+        n += len(b.energy_wh)
+    if current:
+        groups.append(current)
+    return groups

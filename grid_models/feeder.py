@@ -154,6 +154,13 @@ class Feeder:
             line_loading_max_percent=float(net.res_line.loading_percent.max()),
         )
 
+    def bus_vm_pu(self) -> np.ndarray:
+        """Every bus's voltage magnitude of the last power flow, in ``net.bus`` order [pu] (the direct path does
+        not fill pandapower's ``res_*`` tables)."""
+        if self._fast is not None and self._export_kw is not None:
+            return np.abs(self._fast.V)
+        return self.net.res_bus.vm_pu.to_numpy()
+
     def prosumer_net_export_kw(self) -> np.ndarray:
         """Each prosumer's net export at its connection point from the power-flow results [kW]."""
         if self._fast is not None and self._export_kw is not None:

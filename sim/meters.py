@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 from eth_keys import keys
 
-from contracts.eip712 import SignedReading, sign_reading
+from contracts.eip712 import SignedReading, SignedReadingBatch, sign_reading, sign_reading_batch
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,11 @@ class VirtualMeter:
 
     def sign(self, domain_separator: bytes, period: int, energy_wh: int, quality: int) -> SignedReading:
         return sign_reading(self.key, domain_separator, period, energy_wh, quality, meter=self.address)
+
+    def sign_batch(self, domain_separator: bytes, first_period: int, energy_wh: list[int], quality: list[int]
+                   ) -> SignedReadingBatch:
+        """One signature over the readings of periods ``first_period``, ``first_period + 1``, ... [Wh]."""
+        return sign_reading_batch(self.key, domain_separator, first_period, energy_wh, quality, meter=self.address)
 
 
 def corrupt(reading: RawReading, rng: np.random.Generator, drop_p: float, spike_p: float) -> RawReading | None:

@@ -124,6 +124,10 @@ class VppSpec(_Frozen):
 
     ``members`` lists prosumer ids (default: every prosumer). ``shares_percent`` maps member id to its share
     in percent (sum 100); ``share_rule = "equal"`` splits evenly. Shares go on chain in basis points.
+    ``post_every_periods``: readings are posted and periods settled every that many settlement periods; with
+    more than 1, each meter signs its run of consecutive values once (an EIP-712 ``ReadingBatch``: every value
+    is still signed and verified on chain, with one signature per run instead of one per value). Each period
+    is still settled on its own; only the posting is batched.
     """
 
     members: list[str] | None = None
@@ -132,6 +136,7 @@ class VppSpec(_Frozen):
     tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
     forecast: Literal["smart_persistence", "clear_sky"] = "smart_persistence"
     forecast_derate: Annotated[float, Field(gt=0, le=2)] = 0.9
+    post_every_periods: Annotated[int, Field(ge=1, le=168)] = 1
 
     @model_validator(mode="after")
     def _shares(self) -> VppSpec:
@@ -287,9 +292,11 @@ class CertificatesSpec(_Frozen):
 
 
 class ChainSpec(_Frozen):
-    """``py-evm`` (eth-tester; the reference, real blocks and signed transactions) or ``revm`` (fast)."""
+    """``py-evm`` (eth-tester; the reference, real blocks and signed transactions) or ``revm`` (fast);
+    ``web3`` (web3 calls over eth-tester, a block per transaction) is the slow, straightforward path that
+    ``benchmarks/year_vpp.py`` compares against."""
 
-    backend: Literal["py-evm", "revm"] = "py-evm"
+    backend: Literal["py-evm", "revm", "web3"] = "py-evm"
 
 
 class RealtimeSpec(_Frozen):

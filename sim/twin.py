@@ -16,10 +16,9 @@ from collections import defaultdict
 from contextlib import contextmanager
 
 import mesa
-from mesa.agent import AgentSet
 import numpy as np
 
-from agents.prosumer import Prosumer
+from agents.prosumer import Prosumer, ProsumerFleet
 from contracts.backends import make_chain
 from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
@@ -90,6 +89,7 @@ class Twin(mesa.Model):
                      capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw, declarations=declarations)
             for j, (pid, g) in enumerate(self.prosumer_groups)
         ]
+        self.fleet = ProsumerFleet(self.prosumers)
         self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)
 
         self.env = make_environment(scenario.realtime)
@@ -132,13 +132,14 @@ class Twin(mesa.Model):
         inputs, feeder, rec = self.inputs, self.feeder, self.recorder
         rng_meters, faults = self.rngs["meters"], self.scenario.meters
         battery_kw = np.zeros(len(self.prosumers))
-        prosumers = AgentSet(self.prosumers, random=self.random)
+        order = list(range(len(self.prosumers)))
         for k in range(self.n_steps):
             self.k = k
             with self.timed("agents"):
-                prosumers.shuffle_do("step")
-                for p in self.prosumers:
-                    battery_kw[p.index] = p.battery_kw
+                # Prosumers decide independently of each other, so their activation order changes nothing: the
+                # fleet runs Prosumer.step's rule for all at once; the shuffle keeps the agents' RNG stream.
+                self.random.shuffle(order)
+                battery_kw[:] = self.fleet.step(self)
                 for cap in self.capabilities:
                     cap.decide(k)
             flow = None

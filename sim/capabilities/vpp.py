@@ -82,6 +82,8 @@ class VppCapability(Capability):
         self.readings_log: list[dict] = []
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
+        self.post_every = spec.post_every_periods
+        self._buffer: dict[str, list] = {}
 
     def _price_schedule_ueur(self) -> np.ndarray | None:
         """Price per period under the scenario's tariff [ueur/kWh], or None for the flat tariff."""
@@ -129,27 +131,76 @@ class VppCapability(Capability):
                               now_step=(period + 1) * self.twin.steps_per_period)
 
     def settle(self, validated: dict[str, list], through_period: int) -> None:
-        """Sign and post the members' validated readings up to ``through_period``, then settle those periods."""
-        twin = self.twin
-        signed, rows = [], []
-        for j in self.member_cols:
-            meter = twin.meters[j]
-            for v in validated.get(meter.meter_id, []):
-                signed.append(meter.sign(self.vpp.domain_separator, v.period, v.energy_wh, v.quality))
-                rows.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
-                             "energy_wh": v.energy_wh, "quality": v.quality, "rule": v.rule})
-        refused = {(r.reading.meter, r.reading.period): r.reason
-                   for r in self.vpp.submit_readings(signed, sender=self.operator_account)}
-        for s, row in zip(signed, rows):
-            reason = refused.get((s.meter, s.period), "")
-            row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
-        self.readings_log.extend(rows)
+        """Sign and post the members' validated readings up to ``through_period``, then settle those periods
+        (every ``post_every_periods`` periods, and at the end of the horizon)."""
+        if self.post_every == 1:
+            self._post_readings(validated)
+        else:
+            for meter_id, values in validated.items():
+                self._buffer.setdefault(meter_id, []).extend(values)
+            if (through_period + 1) % self.post_every and through_period < self.twin.n_periods - 1:
+                return
+            self._post_batches(self._buffer)
+            self._buffer = {}
         for period in range(self._settled_through + 1, through_period + 1):
             try:
                 self.operator.settle(period)
             except ChainRevert as exc:
                 self.unsettled[period] = exc.reason
         self._settled_through = max(self._settled_through, through_period)
+
+    @staticmethod
+    def _row(meter, v) -> dict:
+        return {"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh, "energy_wh": v.energy_wh,
+                "quality": v.quality, "rule": v.rule}
+
+    def _post_readings(self, validated: dict[str, list]) -> None:
+        """One signature per reading (``submit_readings``)."""
+        twin = self.twin
+        signed, rows = [], []
+        for j in self.member_cols:
+            meter = twin.meters[j]
+            for v in validated.get(meter.meter_id, []):
+                signed.append(meter.sign(self.vpp.domain_separator, v.period, v.energy_wh, v.quality))
+                rows.append(self._row(meter, v))
+        refused = {(r.reading.meter, r.reading.period): r.reason
+                   for r in self.vpp.submit_readings(signed, sender=self.operator_account)}
+        for s, row in zip(signed, rows):
+            reason = refused.get((s.meter, s.period), "")
+            row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
+        self.readings_log.extend(rows)
+
+    def _post_batches(self, validated: dict[str, list]) -> None:
+        """One signature per meter and run of consecutive periods (``submit_reading_batches``); the values of a
+        refused batch go again one signature each, so that each bad value is refused with its own reason and
+        the others land, exactly as with ``submit_readings``."""
+        twin = self.twin
+        batches, rows = [], []
+        for j in self.member_cols:
+            meter = twin.meters[j]
+            values = sorted(validated.get(meter.meter_id, []), key=lambda v: v.period)
+            start = 0
+            for i in range(1, len(values) + 1):
+                if i == len(values) or values[i].period != values[i - 1].period + 1:
+                    run = values[start:i]
+                    batches.append(meter.sign_batch(self.vpp.domain_separator, run[0].period,
+                                                    [v.energy_wh for v in run], [v.quality for v in run]))
+                    rows.append([self._row(meter, v) for v in run])
+                    start = i
+        refused = {(r.batch.meter, r.batch.first_period)
+                   for r in self.vpp.submit_reading_batches(batches, sender=self.operator_account)}
+        retry: dict[str, list] = {}
+        for b, run_rows in zip(batches, rows):
+            if (b.meter, b.first_period) in refused:
+                meter_id = run_rows[0]["meter"]
+                retry.setdefault(meter_id, []).extend(v for v in validated[meter_id]
+                                                      if b.first_period <= v.period < b.first_period + len(b.energy_wh))
+                continue
+            for row in run_rows:
+                row["status"], row["reason"] = "accepted", ""
+            self.readings_log.extend(run_rows)
+        if retry:
+            self._post_readings(retry)
 
     def summary(self, ledger: pd.DataFrame) -> dict:
         twin = self.twin

@@ -36,3 +36,25 @@ def test_declarations_are_on_chain_before_their_period(small_run):
         period = int(__import__("json").loads(row.args)["period"])
         ts = blocks.tester.get_block_by_number(int(row.block))["timestamp"]
         assert ts < t0 + period * small_run.scenario.run.settlement_s
+
+
+def test_fleet_step_equals_each_prosumers_step(small_run):
+    """ProsumerFleet (what the Twin runs) gives bit for bit what each Prosumer.step gives."""
+    from agents.prosumer import ProsumerFleet
+
+    twin = small_run.twin
+    start_soc = [0.5 * float(p.limits.capacity_kwh) for p in twin.prosumers]
+    for p, soc in zip(twin.prosumers, start_soc):
+        p.soc_kwh = soc
+    fleet = ProsumerFleet(twin.prosumers)
+    scalar_soc = list(start_soc)
+    for k in range(0, twin.n_steps, 3):
+        twin.k = k
+        fleet_kw = fleet.step(twin).copy()
+        for j, p in enumerate(twin.prosumers):
+            p.soc_kwh = scalar_soc[j]
+            p.step()
+            scalar_soc[j] = p.soc_kwh
+            assert p.battery_kw == fleet_kw[j]
+            assert p.soc_kwh == fleet.soc_kwh[j]
+    assert np.any(fleet_kw != 0)

@@ -1,0 +1,124 @@
+"""The straightforward reference path, for benchmarks only: web3 contract calls over eth-tester (py-evm), one
+transaction per call, one block per transaction, web3 encoding and decoding on every call.
+
+Same vyper bytecode, same wrappers and the same events (decoded from each receipt's logs) as the other
+backends; what it measures is what the fast paths save. web3 with explicit gas does not raise on revert: the
+receipt's status is checked and the call replayed for the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_keys import keys
+from eth_tester import EthereumTester, PyEVMBackend
+
+from contracts.chain import FUNDING_WEI, BaseChain, ChainRevert, Contract, Receipt, _bytes, _plain
+
+
+class Web3Chain(BaseChain):
+    backend_name = "web3"
+
+    def __init__(self, genesis_timestamp: int, seed: int = 0):
+        from web3 import EthereumTesterProvider, Web3  # only this benchmark path needs web3
+
+        super().__init__(genesis_timestamp, seed)
+        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
+        self._backend = PyEVMBackend(genesis_parameters=params)
+        self.tester = EthereumTester(self._backend)
+        self.w3 = Web3(EthereumTesterProvider(self.tester))
+        self._faucet = self.w3.eth.accounts[0]
+        self._contracts: dict[str, Any] = {}
+
+    @property
+    def timestamp(self) -> int:
+        return int(self._backend.chain.get_canonical_head().timestamp)
+
+    @property
+    def block_number(self) -> int:
+        return int(self.w3.eth.block_number)
+
+    def _stamp(self) -> None:
+        chain = self._backend.chain
+        chain.header = chain.header.copy(timestamp=self._next_block_time())
+
+    def _register(self, key: keys.PrivateKey) -> str:
+        address = key.public_key.to_checksum_address()
+        self.tester.add_account("0x" + key.to_bytes().hex())
+        self._stamp()
+        self.w3.eth.send_transaction({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
+        return address
+
+    def _w3contract(self, contract: Contract):
+        c = self._contracts.get(contract.address)
+        if c is None:
+            c = self._contracts[contract.address] = self.w3.eth.contract(address=contract.address,
+                                                                          abi=contract.compiled.abi)
+        return c
+
+    def _receipt_raw(self, tx_hash, reason: str) -> dict:
+        r = self.w3.eth.get_transaction_receipt(tx_hash)
+        logs = [(log["address"], [bytes(t) for t in log["topics"]], bytes(log["data"]), log["logIndex"])
+                for log in r["logs"]]
+        return {"ok": r["status"] == 1, "tx_hash": "0x" + bytes(r["transactionHash"]).hex(),
+                "block": r["blockNumber"], "gas_used": r["gasUsed"], "logs": logs,
+                "address": r["contractAddress"], "reason": reason}
+
+    def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+        """Deployments (the constructor's calldata is built by the base class)."""
+        self._stamp()
+        tx = {"from": sender, "data": "0x" + data.hex(), "gas": gas}
+        if to is not None:
+            tx["to"] = to
+        return self._receipt_raw(self.w3.eth.send_transaction(tx), "")
+
+    def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = 12_000_000) -> Receipt:
+        from web3.exceptions import ContractLogicError
+
+        call = self._w3contract(contract).functions[fn](*_web3_args(args))
+        self._stamp()
+        raw = self._receipt_raw(call.transact({"from": sender, "gas": gas}), "")
+        self.n_transactions += 1
+        self.gas_used += raw["gas_used"]
+        if not raw["ok"]:
+            try:
+                call.call({"from": sender})
+                reason = "reverted"
+            except ContractLogicError as exc:
+                reason = str(exc.message or exc).removeprefix("execution reverted: ")
+            raise ChainRevert(contract.name, fn, reason)
+        events = self._decode_into(raw)
+        return Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], events)
+
+    def call(self, contract: Contract, fn: str, *args: Any) -> Any:
+        from web3.exceptions import ContractLogicError
+
+        try:
+            out = self._w3contract(contract).functions[fn](*_web3_args(args)).call()
+        except ContractLogicError as exc:
+            raise ChainRevert(contract.name, fn, str(exc.message or exc).removeprefix("execution reverted: ")) from None
+        if isinstance(out, (list, tuple)) and len(contract.functions[fn]["outputs"]) > 1:
+            return tuple(out)
+        return out
+
+    def snapshot(self) -> tuple:
+        raise NotImplementedError("the web3 reference backend has no snapshots")
+
+    def revert(self, snap: tuple) -> None:
+        raise NotImplementedError("the web3 reference backend has no snapshots")
+
+
+def _web3_args(args: tuple) -> list:
+    """web3 wants checksum addresses as they are, bytes as bytes; structs as tuples, arrays as lists."""
+    return [_web3_value(a) for a in args]
+
+
+def _web3_value(a: Any) -> Any:
+    if isinstance(a, tuple):
+        return tuple(_web3_value(x) for x in a)
+    if isinstance(a, list):
+        return [_web3_value(x) for x in a]
+    return a
+
+
+__all__ = ["Web3Chain", "_bytes", "_plain"]
