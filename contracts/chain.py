@@ -60,6 +60,7 @@ class Contract:
     compiled: Compiled
     functions: dict[str, dict] = field(default_factory=dict)
     topics: dict[bytes, dict] = field(default_factory=dict)
+    plans: dict[bytes, list | None] = field(default_factory=dict)  # word-by-word decoders of static events
 
     def __post_init__(self) -> None:
         for item in self.compiled.abi:
@@ -69,7 +70,9 @@ class Contract:
                 item["out_types"] = [_abi_type(o) for o in item["outputs"]]
                 self.functions[item["name"]] = item
             elif item["type"] == "event":
-                self.topics[event_abi_to_log_topic(item)] = item
+                topic = event_abi_to_log_topic(item)
+                self.topics[topic] = item
+                self.plans[topic] = _static_plan(item)
 
 
 def _abi_type(item: dict) -> str:
@@ -212,6 +215,14 @@ class BaseChain:
             item = contract.topics.get(topics[0])
             if item is None:
                 continue
+            plan = contract.plans[topics[0]]
+            if plan is not None:  # every argument is one 32-byte word: read the words directly
+                args = {}
+                for name, kind, where, i in plan:
+                    word = topics[i] if where == "topic" else data[32 * i : 32 * i + 32]
+                    args[name] = _WORD_DECODERS[kind](word)
+                out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], args))
+                continue
             indexed = [i for i in item["inputs"] if i["indexed"]]
             plain = [i for i in item["inputs"] if not i["indexed"]]
             args: dict[str, Any] = {}
@@ -232,6 +243,36 @@ class BaseChain:
             out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], ordered))
         self.events.extend(out)
         return out
+
+
+_WORD_DECODERS = {
+    "uint": lambda w: int.from_bytes(w, "big"),
+    "int": lambda w: int.from_bytes(w, "big", signed=True),
+    "address": lambda w: _checksum("0x" + w[12:].hex()),
+    "bool": lambda w: bool(int.from_bytes(w, "big")),
+    "bytes32": lambda w: "0x" + bytes(w).hex(),
+}
+
+
+def _static_plan(item: dict) -> list | None:
+    """For an event whose arguments are all single words (uintN, intN, address, bool, bytes32): per argument,
+    in declaration order, (name, decoder kind, "topic" or "data", index). None for any other event."""
+    plan: list | None = []
+    n_topic, n_data = 1, 0
+    for inp in item["inputs"]:
+        t = inp["type"]
+        kind = ("uint" if t.startswith("uint") else "int" if t.startswith("int") else
+                t if t in ("address", "bool", "bytes32") else None)
+        if kind is None:
+            plan = None
+            break
+        if inp["indexed"]:
+            plan.append((inp["name"], kind, "topic", n_topic))
+            n_topic += 1
+        else:
+            plan.append((inp["name"], kind, "data", n_data))
+            n_data += 1
+    return plan
 
 
 class _Reverted(Exception):

@@ -36,6 +36,8 @@ class VppSettlement:
         self._declared: dict[tuple[int, str], int] = {}
         self._prices: dict[int, int] = {}
         self._default_price: int | None = None
+        self._memo: dict[tuple, int] = {}  # reads at the current block: nothing changes them until the next one
+        self._memo_block = -1
 
     @classmethod
     def deploy(
@@ -91,7 +93,7 @@ class VppSettlement:
         started on chain (no price can be published any more), the contract's answer, remembered."""
         if period in self._prices:
             return self._prices[period]
-        price = self.call("price_of", period)
+        price = self._read_at_block("price_of", period)
         if self.chain.timestamp >= self._period_start_s(period):
             self._prices[period] = price
         return price
@@ -142,7 +144,17 @@ class VppSettlement:
     def declared_wh(self, period: int, member: str) -> int:
         """Energy declared for ``member`` in ``period`` [Wh]: as logged by this wrapper's declaration, else read."""
         logged = self._declared.get((period, member))
-        return logged if logged is not None else self.call("declared_wh", period, member)
+        return logged if logged is not None else self._read_at_block("declared_wh", period, member)
+
+    def _read_at_block(self, fn: str, *args):
+        """A read remembered until the chain's next block (state changes only with blocks)."""
+        block = self.chain.block_number
+        if block != self._memo_block:
+            self._memo, self._memo_block = {}, block
+        key = (fn, *args)
+        if key not in self._memo:
+            self._memo[key] = self.call(fn, *args)
+        return self._memo[key]
 
     def delivered_wh(self, period: int, member: str) -> int:
         return self.call("delivered_wh", period, member)
