@@ -13,6 +13,7 @@ generation; ``res_ext_grid.p_mw`` positive = import from the upstream grid.
 
 from __future__ import annotations
 
+import copy
 import random
 import warnings
 from dataclasses import dataclass
@@ -31,18 +32,25 @@ FEEDER_BUILDERS = {
 }
 
 
+_BUILT: dict[str, object] = {}
+
+
 def build_network(network: str):
-    """The named pandapower feeder, built reproducibly.
+    """The named pandapower feeder, built reproducibly (a fresh copy each call).
 
     pandapower's Kerber builders draw the branch-out cable types from Python's global ``random`` module; we
     seed it from the feeder's name for the build (and restore its state), so a feeder is the same every run.
+    A build takes seconds of pandas bookkeeping (~6 s for the Vorstadtnetz), so each network is built once per
+    process and deep-copied.
     """
-    state = random.getstate()
-    random.seed(f"gridledger/feeder/{network}")
-    try:
-        return FEEDER_BUILDERS[network]()
-    finally:
-        random.setstate(state)
+    if network not in _BUILT:
+        state = random.getstate()
+        random.seed(f"gridledger/feeder/{network}")
+        try:
+            _BUILT[network] = FEEDER_BUILDERS[network]()
+        finally:
+            random.setstate(state)
+    return copy.deepcopy(_BUILT[network])
 
 
 def replace_transformer(net, std_type: str) -> None:
@@ -98,10 +106,10 @@ class Feeder:
             raise ValueError(f"feeder {network!r} has {n_loads} households, cannot host {n_prosumers} prosumers")
         self.prosumer_pos = np.unique(np.linspace(0, n_loads - 1, n_prosumers).round().astype(int))
         buses = self.net.load.bus.to_numpy()[self.prosumer_pos]
-        self.pv_idx = np.array([pp.create_sgen(self.net, b, p_mw=0.0, name=f"pv@{b}") for b in buses], dtype=int)
-        self.storage_idx = np.array(
-            [pp.create_storage(self.net, b, p_mw=0.0, max_e_mwh=1.0, name=f"bat@{b}") for b in buses], dtype=int
-        )
+        self.pv_idx = np.asarray(pp.create_sgens(self.net, buses, p_mw=0.0, name=[f"pv@{b}" for b in buses]),
+                                 dtype=int)
+        self.storage_idx = np.asarray(pp.create_storages(self.net, buses, p_mw=0.0, max_e_mwh=1.0,
+                                                         name=[f"bat@{b}" for b in buses]), dtype=int)
         self._solved_once = False
         self._fast: _GridModelFlow | None = None
         self._export_kw: np.ndarray | None = None

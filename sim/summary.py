@@ -75,6 +75,7 @@ def chain_summary(twin) -> dict:
         "blocks": chain.block_number,
         "gas_used": chain.gas_used,
         "events": len(chain.events),
+        "readings_verified": sum(1 for e in chain.events if e.event == "ReadingAccepted"),  # signature checked on chain
         "contracts": chain.deployed(),
         "accounts": dict(twin.bank.accounts),  # label -> address, for reading the ledger
     }
