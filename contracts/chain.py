@@ -17,6 +17,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
 from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to_checksum_address
 
+from contracts.abi_fast import encoder_for
 from contracts.compiler import EVM_VERSION, Compiled, compile_contract
 
 DEFAULT_GAS = 12_000_000
@@ -68,6 +69,7 @@ class Contract:
                 item = dict(item, selector=function_abi_to_4byte_selector(item))
                 item["in_types"] = [_abi_type(i) for i in item["inputs"]]
                 item["out_types"] = [_abi_type(o) for o in item["outputs"]]
+                item["encode"] = encoder_for(item["in_types"])
                 self.functions[item["name"]] = item
             elif item["type"] == "event":
                 topic = event_abi_to_log_topic(item)
@@ -196,6 +198,8 @@ class BaseChain:
     @staticmethod
     def _calldata(contract: Contract, fn: str, args: tuple) -> bytes:
         item = contract.functions[fn]
+        if item["encode"] is not None:
+            return item["selector"] + item["encode"](args)
         return item["selector"] + eth_abi.encode(item["in_types"], list(args))
 
     def _run(self, sender: str, to: str | None, data: bytes, gas: int, contract: str, fn: str) -> dict:
