@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from contracts.chain import Chain, ChainRevert, Contract
+from contracts.batches import Refused, submit_in_batches
+from contracts.chain import Chain, Contract
 from contracts.eip712 import SignedReading, domain_separator
 
 MAX_BATCH = 256
-
-
-@dataclass(frozen=True)
-class Refused:
-    reading: SignedReading
-    reason: str
 
 
 class VppSettlement:
@@ -67,18 +60,8 @@ class VppSettlement:
     def submit_readings(self, readings: list[SignedReading], *, sender: str) -> list[Refused]:
         """Post readings in batches; a batch that reverts is retried one by one so that each bad reading is
         refused by the contract with its reason and each good one still lands. Returns the refused readings."""
-        refused: list[Refused] = []
-        for i in range(0, len(readings), MAX_BATCH):
-            batch = readings[i : i + MAX_BATCH]
-            try:
-                self._tx("submit_readings", [r.as_tuple() for r in batch], sender=sender)
-            except ChainRevert:
-                for r in batch:
-                    try:
-                        self._tx("submit_readings", [r.as_tuple()], sender=sender)
-                    except ChainRevert as exc:
-                        refused.append(Refused(r, exc.reason))
-        return refused
+        return submit_in_batches(self.chain, self.contract, "submit_readings", readings, sender=sender,
+                                 max_batch=MAX_BATCH)
 
     # reads ------------------------------------------------------------------------------------------------
     def call(self, fn: str, *args):

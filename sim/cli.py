@@ -11,7 +11,12 @@ from sim.scenario import ScenarioError, load_scenario
 
 def _cmd_validate(args) -> int:
     s = load_scenario(args.file)
-    print(f"{args.file}: valid — {s.run.name}: {len(s.prosumer_ids())} prosumers on {s.feeder.network}, "
+    parts = []
+    if s.feeder is not None:
+        parts.append(f"{len(s.prosumer_ids())} prosumers on {s.feeder.network}")
+    if s.heat is not None:
+        parts.append(f"{len(s.heat.building_ids())} buildings on a district-heating network")
+    print(f"{args.file}: valid — {s.run.name}: {', '.join(parts) or 'weather only'}, "
           f"{s.n_steps} steps of {s.run.step_s} s, {s.n_periods} settlement periods")
     return 0
 
@@ -30,6 +35,13 @@ def _cmd_run(args) -> int:
         print(f"{result.scenario.run.name}: {v['periods_settled']}/{v['periods']} periods settled, "
               f"delivered {v['delivered_kwh']:.1f} kWh of {v['declared_kwh']:.1f} declared, "
               f"revenue {v['revenue_eur']:.2f} EUR, penalties {v['penalties_eur']:.2f} EUR")
+    h = result.summary.get("heat")
+    if h:
+        p = h["physics"]
+        print(f"{result.scenario.run.name}: {h['periods_settled']}/{h['periods']} periods settled, "
+              f"{p['consumer_heat_mwh']:.1f} MWh delivered, losses {p['loss_share_percent']:.1f} %, "
+              f"return {p['mean_return_plant_c']:.1f} degC, {h['tokens_total']:.1f} tokens, "
+              f"bonus {h['bonus_paid_eur']:.2f} EUR, {h['reactions']['fixes']} installations fixed")
     print(f"results: {out}")
     return 0
 

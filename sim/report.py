@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.report_heat import PLOTTERS as HEAT_PLOTTERS  # noqa: E402
 from sim.summary import event_args  # noqa: E402
 
 
@@ -74,7 +75,7 @@ def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
 
 
 # Each plotter draws from the folder's tables what it finds there and returns the files it wrote.
-PLOTTERS = [plot_feeder, plot_vpp]
+PLOTTERS = [plot_feeder, plot_vpp, *HEAT_PLOTTERS]
 
 
 def make_plots(folder: Path) -> list[Path]:

@@ -23,8 +23,8 @@ from sim.capabilities import enabled
 from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summary
 from sim.twin import Twin
 
-PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
-            "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
+PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "pandapipes", "lightsim2grid",
+            "pvlib", "demandlib", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic")
 
 
 @dataclass

@@ -7,14 +7,19 @@ import numpy as np
 from sim.scenario import SHARE_TOTAL_BPS, Scenario
 
 
+def largest_remainder(weights, total: int) -> list[int]:
+    """Integers proportional to ``weights`` summing to exactly ``total`` (largest-remainder rounding)."""
+    w = np.asarray(weights, dtype=float)
+    exact = w / w.sum() * total
+    out = np.floor(exact).astype(int)
+    order = np.argsort(-(exact - out), kind="stable")
+    out[order[: total - out.sum()]] += 1
+    return [int(x) for x in out]
+
+
 def shares_bps(weights: np.ndarray) -> list[int]:
     """Integer basis points proportional to ``weights`` summing to exactly 10 000 (largest remainder)."""
-    w = np.asarray(weights, dtype=float)
-    exact = w / w.sum() * SHARE_TOTAL_BPS
-    bps = np.floor(exact).astype(int)
-    order = np.argsort(-(exact - bps), kind="stable")
-    bps[order[: SHARE_TOTAL_BPS - bps.sum()]] += 1
-    return [int(x) for x in bps]
+    return largest_remainder(weights, SHARE_TOTAL_BPS)
 
 
 def member_weights(scenario: Scenario, pv_kwp: dict[str, float]) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 Before the clock starts, everything no decision changes is computed once (``sim.inputs``). Step process,
 every ``step_s``: prosumers decide their battery power, capabilities' agents act, injections go into the feeder
-in one vectorised assignment, one AC power flow, meters read the results and close their readings at period
-ends. Settlement process, one second after each period closes: VEE finalises the periods it can (it holds
+in one vectorised assignment, one AC power flow, capabilities with physics of their own solve it (the heat
+network's pipe flow), meters read the results and close their readings at period ends. Settlement process, one second after each period closes: VEE finalises the periods it can (it holds
 them back ``lag`` periods so short gaps can be interpolated) and hands the validated readings to each
 capability, which signs, posts and settles them on chain.
 """
@@ -33,7 +33,7 @@ from sim.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
-RNG_STREAMS = ("weather", "loads", "meters", "agents")
+RNG_STREAMS = ("weather", "loads", "meters", "agents", "heat")  # appended streams leave the earlier ones unchanged
 
 
 class Twin(mesa.Model):
@@ -67,13 +67,14 @@ class Twin(mesa.Model):
             for pid, g in self.prosumer_groups
         ]
         self.vee = [MeterVee(m.meter_id, m.max_wh_per_period, self.settlement_s) for m in self.meters]
-        self.vee_lag_periods = max((v.lag_periods for v in self.vee), default=0)
 
         with self.timed("chain"):
             self.chain = Chain(genesis_timestamp=self.inputs.t0_s - GENESIS_BEFORE_START_S, seed=scenario.run.seed)
             self.bank = Bank(self.chain, scenario.run.seed)
             self.accounts = {pid: self.bank.open_account(f"prosumer/{pid}") for pid in self.prosumer_ids}
             self.capabilities: list[Capability] = [cls(self) for cls in enabled(scenario)]
+        self.vee_lag_periods = max([v.lag_periods for v in self.vee] + [c.vee_lag_periods for c in self.capabilities],
+                                   default=0)
         declarations = self.capability("vpp").declarations() if self.capability("vpp") else None
         self.prosumers = [
             Prosumer(self, name=pid, index=j, account=self.accounts[pid], pv_kw=self.inputs.pv_kw[:, j],
@@ -128,6 +129,9 @@ class Twin(mesa.Model):
                         meter.record(p_kw, self.step_s)
                     rec.record_step(k, flow, inputs.pv_kw[k], inputs.household_load_kw[k, feeder.prosumer_pos],
                                     battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
+            with self.timed("physics"):
+                for cap in self.capabilities:
+                    cap.solve(k)
             with self.timed("measurement"):
                 for cap in self.capabilities:
                     cap.measure(k, flow)
