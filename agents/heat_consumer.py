@@ -32,7 +32,6 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from contracts.heat import ConsumerTotals
 from grid_models.substation import STATES, WELL_TUNED, return_temperature_c
 
 
@@ -60,7 +59,7 @@ class HeatConsumer(mesa.Agent):
         self._scheme, self._rng = scheme, rng
         self.p_max, self.g_half = max_fix_probability, half_response_bonus_eur_per_year
         self.season_days = heating_season_days
-        self._seen = ConsumerTotals(0, 0, 0, 0)
+        self._seen = None  # the running totals read at the last review
         self._seen_pool_ueur, self._seen_supply = 0, 0
         self.fixed_at_step: int | None = None
         self.decisions: list[dict] = []
@@ -74,7 +73,7 @@ class HeatConsumer(mesa.Agent):
         reference_k = self._scheme.reference_k(last_period, self.account)
         totals = self._scheme.totals(self.account)
         pool, supply = self._scheme.call("total_paid_ueur"), self._scheme.total_supply()
-        window = totals.minus(self._seen)
+        window = totals if self._seen is None else totals.minus(self._seen)
         bonus_per_token_eur = (pool - self._seen_pool_ueur) / max(supply - self._seen_supply, 1) / 1e6
         self._seen, self._seen_pool_ueur, self._seen_supply = totals, pool, supply
         if window.volume_ml <= 0 or bonus_per_token_eur <= 0 or reference_k is None:

@@ -79,6 +79,20 @@ def _physics(cap) -> dict:
     }
 
 
+def _per_mwh_by_group(frame: pd.DataFrame) -> dict:
+    """Tokens, bonus and motivation-tariff adjustment per MWh delivered, by initial state and whether the owner
+    reacts or fixed: how each design treats well-working owners who never react, fixers, and the faulty."""
+    f = frame.assign(group=[f"{s}/{'fixed' if fx else ('responsive' if r else 'never reacts')}"
+                            for s, r, fx in zip(frame.initial_state, frame.responsive, frame.fixed_at)])
+    out = {}
+    for g, rows in f.groupby("group"):
+        mwh = rows.heat_mwh.astype(float).sum()
+        out[g] = {"consumers": int(len(rows)), "tokens_per_mwh": float(rows.tokens.astype(float).sum() / mwh),
+                  "bonus_eur_per_mwh": float(rows.bonus_eur.astype(float).sum() / mwh),
+                  "motivation_tariff_eur_per_mwh": float(rows.motivation_tariff_eur.astype(float).sum() / mwh)}
+    return out
+
+
 def heat_summary(cap, ledger: pd.DataFrame) -> dict:
     """KPIs of the heat capability; tokens, money and totals are read from the contracts and the ledger."""
     scheme, spec = cap.scheme, cap.spec
@@ -114,6 +128,7 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
             "motivation_tariff_eur": tariff.adjustment_eur,
         }
     frame = pd.DataFrame(detail).T
+    gains = [d["expected_gain_eur_per_year"] for c in cap.consumers for d in c.decisions]
     log = pd.DataFrame(cap.readings_log)
     posted = log[log.status != "rejected_vee"] if len(log) else log
     vee = {"received": 0, "accepted": 0, "rejected": 0, "estimated": 0, "periods": 0, "pending": 0}
@@ -149,6 +164,7 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
             "faulty_at_start": int(sum(c.initial_state != 0 for c in cap.consumers)),
             "faulty_at_end": int(sum(c.state != 0 for c in cap.consumers)),
             "decisions": int(sum(len(c.decisions) for c in cap.consumers)),
+            "median_expected_gain_eur_per_year": float(np.median(gains)) if gains else 0.0,
         },
         "readings": {
             "posted": int(len(posted)),
@@ -157,5 +173,6 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
             "estimated": int((posted.quality == 1).sum()) if len(posted) else 0,
         },
         "vee": vee,
+        "per_mwh_by_group": _per_mwh_by_group(frame),
         "consumer_detail": detail,
     }
