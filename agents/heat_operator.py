@@ -69,6 +69,11 @@ class HeatOperator(mesa.Agent):
         t_ret = np.full(typical_demand_w.size, float(self.expected_return(t0)))
         self._observe(self._network.solve(t0, typical_demand_w, t_ret))
 
+    @property
+    def model_retries(self) -> int:
+        """Pipe flows of the operator's network model that needed the damped retry."""
+        return self._network.n_retries
+
     def supply_temperature_c(self, k: int) -> float:
         return float(heating_curve_c(self.temp_air[k], **self.curve))
 

@@ -65,7 +65,7 @@ def _physics(cap) -> dict:
     return {
         "pipe_flows": int(np.isfinite(n["source_heat_kw"]).sum()),
         "counterfactual_pipe_flows": cap.operator.counterfactual_flows,
-        "pipe_flow_retries": cap.network.n_retries + cap.operator._network.n_retries,
+        "pipe_flow_retries": cap.network.n_retries + cap.operator.model_retries,
         "source_heat_mwh": source / 1000,
         "consumer_heat_mwh": float(np.nansum(n["consumer_heat_kw"]) * dt_h) / 1000,
         "pipe_loss_mwh": loss / 1000,

@@ -48,6 +48,7 @@ class Twin(mesa.Model):
         self.n_periods = scenario.n_periods
         self.steps_per_period = self.settlement_s // self.step_s
         self.timers: dict[str, float] = defaultdict(float)
+        self._timing: list[tuple[str, float]] = []
         self.progress = progress
         self.k = 0
 
@@ -92,11 +93,21 @@ class Twin(mesa.Model):
     # helpers -------------------------------------------------------------------------------------------
     @contextmanager
     def timed(self, concern: str):
-        t = time.perf_counter()
+        """Add the time spent inside to ``timers[concern]``; a nested concern pauses the enclosing one, so
+        that no second is counted twice (a capability's physics set-up runs inside the chain set-up)."""
+        now = time.perf_counter()
+        if self._timing:
+            outer, since = self._timing[-1]
+            self.timers[outer] += now - since
+        self._timing.append((concern, now))
         try:
             yield
         finally:
-            self.timers[concern] += time.perf_counter() - t
+            end = time.perf_counter()
+            _, since = self._timing.pop()
+            self.timers[concern] += end - since
+            if self._timing:
+                self._timing[-1] = (self._timing[-1][0], end)
 
     def capability(self, name: str) -> Capability | None:
         return next((c for c in self.capabilities if c.name == name), None)
