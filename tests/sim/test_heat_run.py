@@ -147,10 +147,19 @@ def test_reaction_lowers_return_temperature_and_heat_losses_against_the_same_run
     assert reacting.summary["heat"]["physics"]["pipe_loss_mwh"] < not_reacting.summary["heat"]["physics"]["pipe_loss_mwh"]
 
 
-def test_same_seed_same_results(heat_scenario):
-    short = heat_scenario.with_overrides({"run.duration_s": 4 * 3600, "heat.behaviour.review_every_h": 1})
+def test_same_seed_same_results_with_faulty_meters(heat_scenario):
+    """Same seed, identical results; and dropped or spiked heat readings are estimated by VEE, settled with
+    quality 1 and earn no tokens."""
+    short = heat_scenario.with_overrides({"run.duration_s": 4 * 3600, "heat.behaviour.review_every_h": 1,
+                                          "meters.drop_probability": 0.15, "meters.spike_probability": 0.1})
     first, second = run_scenario(short), run_scenario(short)
     pd.testing.assert_frame_equal(first.timeseries, second.timeseries)
     pd.testing.assert_frame_equal(first.ledger, second.ledger)
     assert json.dumps(first.summary, sort_keys=True) == json.dumps(second.summary, sort_keys=True)
-    assert first.summary["heat"]["reactions"]["decisions"] > 0
+    heat = first.summary["heat"]
+    assert heat["reactions"]["decisions"] > 0
+    assert heat["vee"]["rejected"] > 0 and heat["vee"]["estimated"] > 0
+    assert heat["vee"]["periods"] == heat["vee"]["accepted"] + heat["vee"]["estimated"] == 4 * 6
+    accepted = event_args(first.ledger, "HeatEfficiency", "ReadingAccepted")
+    assert len(accepted) == 4 * 6 and (accepted[accepted.quality == 1].tokens == 0).all()
+    assert (accepted.quality == 1).sum() == heat["vee"]["estimated"]
