@@ -21,6 +21,7 @@ class RawReading:
     meter_id: str
     period: int
     energy_wh: float
+    clock_offset_s: float = 0.0  # the meter's time stamp of the period end minus the head-end's clock [s]
 
 
 class VirtualMeter:

@@ -151,10 +151,11 @@ class Heat:
                                  consumer or self.consumers[i], period, heat_wh, volume_ml, vts, vtr, quality)
 
 
-def make_heat(n: int = 3, seal: bool = True, seed: int = 0, references_k: dict[int, float] | None = None) -> Heat:
+def make_heat(n: int = 3, seal: bool = True, seed: int = 0, references_k: dict[int, float] | None = None,
+              backend: str = "py-evm") -> Heat:
     """A HeatEfficiency with ``n`` consumers, a funded operator, and references published for periods 0-5
     (40 K for every consumer unless ``references_k`` says otherwise), chain time before period 0."""
-    chain = make_chain("py-evm", GENESIS_S, seed=seed)
+    chain = make_chain(backend, GENESIS_S, seed=seed)
     bank = chain.new_account(key_for(seed, "bank"))
     operator = chain.new_account(key_for(seed, "heat-operator"))
     consumers = [chain.new_account(key_for(seed, f"consumer-{i}")) for i in range(n)]

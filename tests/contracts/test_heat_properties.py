@@ -15,7 +15,8 @@ from contracts.chain import ChainRevert
 from tests.contracts.conftest import PERIOD_S, T0_S, make_heat
 
 DEEP = os.environ.get("GRIDLEDGER_DEEP") == "1"
-BASE = make_heat(n=3, references_k={p: 35.0 + 2 * p for p in range(6)})
+REFERENCES_K = {p: 35.0 + 2 * p for p in range(6)}
+BASE = make_heat(n=3, references_k=REFERENCES_K)
 BASE_SNAPSHOT = BASE.chain.snapshot()
 EUR_SUPPLY = BASE.token.total_supply()
 N_PERIODS = 8  # references published ahead for 0-5; 6 and 7 only by the rule below
@@ -23,10 +24,15 @@ FORGER = keys.PrivateKey(b"\x42" * 32)
 
 
 class HeatMachine(RuleBasedStateMachine):
+    backend = "py-evm"
+
     @initialize()
     def reset(self):
-        BASE.chain.revert(BASE_SNAPSHOT)
-        self.h = BASE
+        if self.backend == "revm":  # revm deploys in milliseconds: a fresh chain per example
+            self.h = make_heat(n=3, references_k=REFERENCES_K, backend="revm")
+        else:  # py-evm: one deployment, returned to by snapshot
+            BASE.chain.revert(BASE_SNAPSHOT)
+            self.h = BASE
         self.now_period = -2  # chain time is before period 0
         self.refs_mk = {p: (35 + 2 * p) * 1000 for p in range(6)}
         self.recorded: set[tuple[int, int]] = set()
@@ -103,10 +109,17 @@ class HeatMachine(RuleBasedStateMachine):
         assert h.token.balance_of(h.heat.address) == 0
 
 
-HeatMachine.TestCase.settings = settings(
-    max_examples=1000 if DEEP else 20,
+class RevmHeatMachine(HeatMachine):
+    backend = "revm"
+
+
+SETTINGS = settings(
+    max_examples=1000 if DEEP else 10,
     stateful_step_count=50 if DEEP else 20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestHeatMachine = HeatMachine.TestCase
+HeatMachine.TestCase.settings = SETTINGS
+RevmHeatMachine.TestCase.settings = settings(SETTINGS, max_examples=1000 if DEEP else 100)
+TestHeatMachinePyEvm = HeatMachine.TestCase
+TestHeatMachineRevm = RevmHeatMachine.TestCase
