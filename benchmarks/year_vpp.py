@@ -140,6 +140,12 @@ def main() -> int:
           f"{TARGET_PEAK_MIB:.0f} MiB); at 1/4, 1/2, 3/4, end of the run: "
           + ", ".join(f"{m:.0f}" for m in quarters) + " MiB")
     print(f"             getrusage max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    setup_s = result.manifest["timings"]["setup_s"]
+    running = [(t, m) for t, m in samples if t >= setup_s]
+    if len(running) >= 2 and running[-1][0] > running[0][0]:
+        mib_per_day = (running[-1][1] - running[0][1]) / args.days
+        print(f"             growth while the clock runs: {mib_per_day:.1f} MiB per simulated day "
+              f"({'flat' if mib_per_day * 365 < 100 else 'NOT FLAT'}; x365 = {mib_per_day * 365:.0f} MiB)")
     del result
     gc.collect()
     if args.no_reference:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contracts.batch import MAX_BATCH, post_in_batches
+from contracts.batch import MAX_BATCH, Refused, post_in_batches
 from contracts.chain import BaseChain as Chain, Contract
 from contracts.chain import ChainRevert
 from contracts.eip712 import SignedReading, SignedReadingBatch, domain_separator
@@ -13,12 +13,6 @@ __all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSett
 
 MAX_METER_BATCHES = 128  # the contract's bound on meter batches per call
 MAX_VALUES_PER_TX = 150  # ~55 kgas of checks and storage per value: a call stays under the 12 Mgas we give it
-
-
-@dataclass(frozen=True)
-class Refused:
-    reading: SignedReading
-    reason: str
 
 
 @dataclass(frozen=True)

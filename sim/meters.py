@@ -5,7 +5,7 @@ with their own key (EIP-712)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -21,6 +21,7 @@ class RawReading:
     meter_id: str
     period: int
     energy_wh: float
+    clock_offset_s: float = 0.0  # the meter's time stamp of the period end minus the head-end's clock [s]
 
 
 class VirtualMeter:
@@ -68,11 +69,12 @@ class VirtualMeter:
         return sign_reading_batch(self.key, domain_separator, first_period, energy_wh, quality, meter=self.address)
 
 
-def corrupt(reading: RawReading, rng: np.random.Generator, drop_p: float, spike_p: float) -> RawReading | None:
-    """Fault injection for VEE experiments: drop a reading or multiply it into a spike (seeded)."""
+def corrupt(reading, rng: np.random.Generator, drop_p: float, spike_p: float):
+    """Fault injection for VEE experiments: drop a reading or multiply its energy into a spike (seeded).
+    Works on any frozen reading dataclass with an ``energy_wh`` field (electricity or heat)."""
     u = rng.random(2)
     if u[0] < drop_p:
         return None
     if u[1] < spike_p:
-        return RawReading(reading.meter_id, reading.period, reading.energy_wh * 25.0 + 5000.0)
+        return replace(reading, energy_wh=reading.energy_wh * 25.0 + 5000.0)
     return reading

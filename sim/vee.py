@@ -3,7 +3,8 @@ of utility meter-data management systems.
 
 Validation rules (a failing reading is rejected and kept with its rule id):
 ``out_of_order`` (period already finalised), ``duplicate`` (second reading for a period), ``negative``,
-``range`` (above rated power x period x 1.1), ``spike`` (above ``SPIKE_FACTOR`` x both neighbouring readings, the
+``range`` (above rated power x period x 1.1), ``clock_skew`` (the meter stamped the period's end more than
+``MAX_CLOCK_SKEW_S`` away from the head-end's clock, so its energy covers another interval), ``spike`` (above ``SPIKE_FACTOR`` x both neighbouring readings, the
 previous accepted one and the next received one, and above a quarter of the range limit), ``frozen`` (the same non-zero value for
 ``FROZEN_N`` periods running).
 Estimation of a period with no accepted reading: linear interpolation between the neighbouring accepted
@@ -27,6 +28,7 @@ from sim.meters import RawReading
 
 SPIKE_FACTOR = 3.0
 FROZEN_N = 4
+MAX_CLOCK_SKEW_S = 60.0  # a minute: ~7 % of a 15-min interval's energy; meters keep time to ~0.5 s/day (IEC 62054-21)
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ class MeterVee:
             rule = "negative"
         elif r.energy_wh > self.max_wh:
             rule = "range"
+        elif not abs(r.clock_offset_s) <= MAX_CLOCK_SKEW_S:
+            rule = "clock_skew"
         if rule:
             self.rejected.append(Rejected(self.meter_id, r.period, r.energy_wh, rule))
         else:

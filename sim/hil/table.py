@@ -234,15 +234,18 @@ def _load_toml(path: Path, what: str) -> dict[str, Any]:
 
 def load_device_table(path: str | Path) -> DeviceTable:
     """Read and validate a device-table file; errors name the file, the field and what was expected."""
+    path = Path(path)
+    return validate_device_table(_load_toml(path, "device-table"), source=str(path))
+
+
+def validate_device_table(data: Any, *, source: str = "<devices>") -> DeviceTable:
+    """Validate a parsed device table; errors (``ScenarioError``) name ``source``, the field and what was expected."""
     from sim.scenario import ScenarioError, _format_errors
 
-    path = Path(path)
-    data = _load_toml(path, "device-table")
     try:
         return DeviceTable.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(str(path), exc).replace("invalid scenario", "invalid device table")) \
-            from None
+        raise ScenarioError(_format_errors(source, exc).replace("invalid scenario", "invalid device table")) from None
 
 
 def inline_devices_file(data: dict[str, Any], scenario_path: Path) -> dict[str, Any]:

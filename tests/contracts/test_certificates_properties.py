@@ -23,10 +23,18 @@ DEEP = os.environ.get("GRIDLEDGER_DEEP") == "1"
 N_PERIODS = 3
 N_IDS = 2 * N_PERIODS
 CONSUMED_WH = (1500, 800)
-BASE = make_certs(n_periods=N_PERIODS)
-BASE.at_period_end(N_PERIODS - 1)
-BASE.certs.record_consumption([BASE.consumption(i, p, wh) for p in range(N_PERIODS)
-                               for i, wh in enumerate(CONSUMED_WH)], sender=BASE.issuer)
+
+
+def make_base(backend: str = "py-evm"):
+    """Two devices, two consumers, every period over and its consumption recorded."""
+    base = make_certs(n_periods=N_PERIODS, backend=backend)
+    base.at_period_end(N_PERIODS - 1)
+    base.certs.record_consumption([base.consumption(i, p, wh) for p in range(N_PERIODS)
+                                   for i, wh in enumerate(CONSUMED_WH)], sender=base.issuer)
+    return base
+
+
+BASE = make_base()
 BASE_SNAPSHOT = BASE.chain.snapshot()
 HOLDERS = [*BASE.producers, *BASE.consumers]
 FORGER = keys.PrivateKey(b"\x42" * 32)
@@ -39,12 +47,17 @@ parts = st.sampled_from([lambda b: max(1, b // 3), lambda b: max(1, b), lambda b
 
 
 class CertsMachine(RuleBasedStateMachine):
+    backend = "py-evm"
+
     @initialize(caps=st.lists(st.one_of(st.just(0), st.integers(1, 3000)), min_size=N_IDS, max_size=N_IDS),
                 posted=st.integers(0, N_IDS))
     def reset(self, caps, posted):
         """Back to the base state; the oracle posts the caps of the first ``posted`` ids."""
-        BASE.chain.revert(BASE_SNAPSHOT)
-        self.c = BASE
+        if self.backend == "revm":  # revm deploys in milliseconds: a fresh chain per example
+            self.c = make_base("revm")
+        else:  # py-evm: one deployment, returned to by snapshot
+            BASE.chain.revert(BASE_SNAPSHOT)
+            self.c = BASE
         self.caps: dict[int, int] = {}
         ids = [(d, p) for d in (1, 2) for p in range(N_PERIODS)][:posted]
         if ids:
@@ -178,10 +191,17 @@ class CertsMachine(RuleBasedStateMachine):
             assert certs.retired_wh(id_) == sum(self.retired_by[(h, id_)] for h in range(len(HOLDERS)))
 
 
-CertsMachine.TestCase.settings = settings(
-    max_examples=500 if DEEP else 30,
+class RevmCertsMachine(CertsMachine):
+    backend = "revm"
+
+
+SETTINGS = settings(
+    max_examples=1000 if DEEP else 20,
     stateful_step_count=50 if DEEP else 20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
-TestCertsMachine = CertsMachine.TestCase
+CertsMachine.TestCase.settings = SETTINGS
+RevmCertsMachine.TestCase.settings = settings(SETTINGS, max_examples=1000 if DEEP else 100)
+TestCertsMachinePyEvm = CertsMachine.TestCase
+TestCertsMachineRevm = RevmCertsMachine.TestCase

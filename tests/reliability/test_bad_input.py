@@ -1,6 +1,6 @@
-"""Bad input everywhere: a fuzz over the scenario schema (wrong types, missing and unknown keys, extreme values)
-and over sweep files always gives ScenarioError naming the file and a field — never another exception; DST days
-run."""
+"""Bad input everywhere: a fuzz over the scenario schema and over the HIL device table (wrong types, missing and
+unknown keys, extreme values) and bad sweep files always give ScenarioError naming the file and a field — never
+another exception; DST days run."""
 
 from __future__ import annotations
 
@@ -68,6 +68,30 @@ def test_schema_fuzz_gives_clear_errors_or_a_valid_scenario(mutations):
         lines = str(exc).split("\n")
         assert lines[0].startswith("fuzz.toml: invalid scenario")
         assert all(line.strip().startswith("fuzz.toml: ") for line in lines[1:]) and len(lines) > 1
+
+
+DEVICES = tomllib.loads((ROOT / "scenarios" / "hil_devices.toml").read_text())
+DEVICE_PATHS = sorted(_paths(DEVICES), key=str)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(st.lists(st.tuples(st.sampled_from(DEVICE_PATHS), st.sampled_from(["delete", "unknown", "replace"]), WEIRD),
+                min_size=1, max_size=3))
+def test_device_table_fuzz_gives_clear_errors_or_a_valid_table(mutations):
+    from sim.hil.table import validate_device_table
+
+    data = copy.deepcopy(DEVICES)
+    for path, action, value in mutations:
+        try:
+            _mutate(data, path, action, value)
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        validate_device_table(data, source="devices.toml")
+    except ScenarioError as exc:
+        lines = str(exc).split("\n")
+        assert lines[0].startswith("devices.toml: invalid device table")
+        assert all(line.strip().startswith("devices.toml: ") for line in lines[1:]) and len(lines) > 1
 
 
 @pytest.mark.parametrize("text, field", [

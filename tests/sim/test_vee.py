@@ -17,10 +17,11 @@ def _pv_like(n: int) -> np.ndarray:
     return np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None) * 5000 + np.arange(n) % 7  # never frozen
 
 
-def _run(values: list[tuple[int, float]], n_periods: int) -> MeterVee:
+def _run(values: list[tuple], n_periods: int) -> MeterVee:
+    """Feed ``(period, wh)`` or ``(period, wh, clock_offset_s)`` readings, then finalise every period."""
     vee = MeterVee("m", MAX_WH, PERIOD_S)
-    for period, wh in values:
-        vee.receive(RawReading("m", period, wh))
+    for period, wh, *offset in values:
+        vee.receive(RawReading("m", period, wh, *offset))
     vee.finalise_through(n_periods - 1)
     return vee
 
@@ -48,8 +49,10 @@ def test_clean_stream_is_all_measured():
         (lambda s: s.__setitem__(40, (40, MAX_WH + 1.0)), "range"),
         (lambda s: s.__setitem__(40, (40, float("nan"))), "negative"),
         (lambda s: s.append((40, 123.0)), "duplicate"),
+        (lambda s: s.__setitem__(40, (40, s[40][1], 300.0)), "clock_skew"),  # the meter's clock 5 min fast
+        (lambda s: s.__setitem__(40, (40, s[40][1], -61.0)), "clock_skew"),
     ],
-    ids=["spike", "negative", "out-of-range", "nan", "duplicate"],
+    ids=["spike", "negative", "out-of-range", "nan", "duplicate", "clock-fast", "clock-slow"],
 )
 def test_each_corruption_is_detected_and_the_period_estimated(corrupt, rule):
     n = 72
@@ -61,6 +64,14 @@ def test_each_corruption_is_detected_and_the_period_estimated(corrupt, rule):
     if rule != "duplicate":
         assert vee.final[40].quality == 1 and vee.final[40].rule == "interpolated"
         assert vee.final[40].energy_wh == int((vee.final[39].energy_wh + vee.final[41].energy_wh) / 2)
+
+
+def test_clock_within_a_minute_is_accepted():
+    n = 72
+    stream = [(p, wh, (-1) ** p * 59.0) for p, wh in enumerate(_pv_like(n))]
+    vee = _run(stream, n)
+    _accounting(vee, n)
+    assert vee.counts()["accepted"] == n and not vee.rejected
 
 
 def test_frozen_value_is_rejected():
