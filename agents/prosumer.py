@@ -88,6 +88,8 @@ class ProsumerFleet:
 
     def step(self, model) -> np.ndarray:
         """Decide every battery's power for step ``model.k`` [kW] (charging positive) and update the SoCs."""
+        if not self.prosumers:
+            return self.battery_kw
         k, dt_s = model.k, model.step_s
         period = model.period_of_step(k)
         if period != self._period:

@@ -207,6 +207,15 @@ class _GridModelFlow:
         self.trafo_hv_kv, self.trafo_lv_kv = t.vn_hv_kv.to_numpy(), t.vn_lv_kv.to_numpy()
         self.trafo_rating_mva = (t.sn_mva * t.parallel).to_numpy()
         self._last: dict[str, np.ndarray] = {}
+        # pandapower reports a constant-power element's p as p_mw x scaling: the same product here gives the
+        # same bits (lightsim2grid's own results pass through per-unit and differ in the last bits, enough to
+        # move a meter register across a whole Wh now and then).
+        zip_cols = [c for c in net.load.columns if c.startswith(("const_z", "const_i"))]
+        if net.load[zip_cols].abs().to_numpy().any():
+            raise ValueError("the direct lightsim2grid path takes constant-power loads only")
+        self.load_scaling = net.load.scaling.to_numpy()[self.load_pos]
+        self.pv_scaling = net.sgen.scaling.to_numpy()[self.pv_pos]
+        self.storage_scaling = net.storage.scaling.to_numpy()[self.storage_pos]
 
     def _change(self, name: str, setter, positions: np.ndarray, values_mw: np.ndarray) -> None:
         last = self._last.get(name)
@@ -227,9 +236,9 @@ class _GridModelFlow:
         if V.shape[0] == 0:
             return None, None
         self.V = V
-        load_p = m.get_loads_res()[0]
-        sgen_p = m.get_sgens_res()[0]
-        st_p = m.get_storages_res()[0]
+        load_p = self._last["load"] * self.load_scaling  # [MW], as pandapower's res_load.p_mw (see __init__)
+        sgen_p = self._last["pv"] * self.pv_scaling
+        st_p = self._last["storage"] * self.storage_scaling
         lp1, _, _, la1 = m.get_line_res1()
         lp2, _, _, la2 = m.get_line_res2()
         tp1, _, _, ta1 = m.get_trafo_res1()
@@ -248,5 +257,5 @@ class _GridModelFlow:
             trafo_loading_percent=float(trafo_loading.max()),
             line_loading_max_percent=float((np.maximum(la1, la2) / self.line_rating_ka).max() * 100.0),
         )
-        export_kw = mw_to_kw(sgen_p[self.pv_pos] - load_p[self.load_pos][prosumer_pos] - st_p[self.storage_pos])
+        export_kw = mw_to_kw(sgen_p - load_p[prosumer_pos] - st_p)
         return result, export_kw
