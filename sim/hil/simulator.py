@@ -227,7 +227,11 @@ class DeviceSimulator:
                 if self._fault("stuck", dev) is not None:
                     self.stats["ignored_writes"] += 1
                     return None
+                before = dev.value
                 dev.capture(table, address, list(values), now)
+                if dev.value != before:
+                    self._event(f"{dev.spec.name}: {'state' if dev.spec.kind == 'relay' else 'set-point'} "
+                                f"{before:g} -> {dev.value:g}")
             else:
                 dev.refresh(table, start, registers, now)
             return None

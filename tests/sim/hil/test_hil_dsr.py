@@ -23,6 +23,7 @@ OUTLET, RELAY = "home-43/ev_charger", "ev-relay"  # the scenario's relay: a clea
 # unanswered from half a minute before LOST_MIN, so the minutes from LOST_MIN on cannot be confirmed
 CUT_OUTLET, CUT_RELAY, LOST_MIN = "home-17/ev_charger", "cut-relay", 64
 FACTOR = 100_000.0  # simulated seconds per wall second: in effect as fast as the twin runs (not strict)
+TIMEOUT_S = 1.0  # wall seconds per request
 
 
 def _drop(env, sim):
@@ -35,7 +36,8 @@ def run():
     """scenarios/hil_dsr.toml against its device table (plus CUT_RELAY) served on a free loopback port.
     Returns (twin, simulator, ledger); the simulator is stopped."""
     table = load_device_table(ROOT / "scenarios" / "hil_dsr_devices.toml")
-    devices = [d.model_dump(mode="python") | {"port": 0} for d in table.devices]
+    # a generous timeout: a reply late because the machine is busy must not look like lost communication
+    devices = [d.model_dump(mode="python") | {"port": 0, "timeout_s": TIMEOUT_S} for d in table.devices]
     devices.append(devices[0] | {"name": CUT_RELAY, "unit_id": 2, "entity": f"outlet/{CUT_OUTLET}"})
     clock = {"env": None}
     sim = DeviceSimulator(DeviceTable.model_validate({"devices": devices}),
