@@ -229,9 +229,10 @@ class DeviceSimulator:
                     return None
                 before = dev.value
                 dev.capture(table, address, list(values), now)
-                if dev.value != before:
+                if dev.value != before:  # (a run's t = 0 is about its first request)
                     self._event(f"{dev.spec.name}: {'state' if dev.spec.kind == 'relay' else 'set-point'} "
-                                f"{before:g} -> {dev.value:g}")
+                                f"{before:g} -> {dev.value:g} ({now - (self._first_request_s or 0.0):.0f} s "
+                                "after the first request)")
             else:
                 dev.refresh(table, start, registers, now)
             return None
