@@ -115,6 +115,15 @@ def test_a_delay_the_relay_cannot_confirm_is_cut_where_confirmation_stopped(run)
     assert history[2][0] > (LOST_MIN - 1) * 60 + 300 and sim.devices[CUT_RELAY].watchdog_trips >= 1
 
 
+
+def test_the_dsr_answers_for_its_outlets_only_and_names_a_missing_one(run):
+    twin, _, _ = run
+    cap = twin.capability("dsr")
+    assert cap.command_source("prosumer/home-43/battery") is None and cap.command_source("meter/home-43") is None
+    without = next(p for p in twin.prosumer_ids if not any(o.name == f"{p}/ev_charger" for o in cap.outlets))
+    with pytest.raises(ValueError, match=rf"names no smart outlet of this run; outlets of '{without}': \['{without}/"):
+        cap.command_source(f"outlet/{without}/ev_charger")
+
 @pytest.mark.parametrize(("change", "match"), [
     ({"kind": "setpoint", "safe_state": 0.0}, "kind must be 'relay'"),
     ({"entity": "outlet/home-99/ev_charger"}, "expected 'outlet/<prosumer id>/<appliance>'"),
