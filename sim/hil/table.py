@@ -186,6 +186,9 @@ def check_unique(devices: list[DeviceSpec]) -> None:
     meters = [d.entity for d in devices if d.kind == "meter"]
     if len(set(meters)) != len(meters):
         raise ValueError(f"devices: two meters replace the same virtual meter: {meters}")
+    outlets = [d.entity for d in devices if d.entity.startswith("outlet/")]
+    if len(set(outlets)) != len(outlets):
+        raise ValueError(f"devices: two devices switch the same smart outlet: {outlets}")
 
 
 def check_loopback(devices: list[DeviceSpec], *, allow_remote_hosts: bool, what: str) -> None:

@@ -140,6 +140,13 @@ def test_outlet_relays_are_validated_with_the_scenario(change, match):
                                                                             "devices": [device]})
 
 
+def test_one_relay_per_outlet():
+    device = load_device_table(ROOT / "scenarios" / "hil_dsr_devices.toml").devices[0].model_dump(mode="python")
+    with pytest.raises(ScenarioError, match="two devices switch the same smart outlet"):
+        load_scenario(ROOT / "scenarios" / "hil_dsr.toml").with_overrides({
+            "hil.devices_file": None, "devices": [device, device | {"name": "twin-relay", "unit_id": 2}]})
+
+
 def test_an_outlet_relay_needs_the_dsr_capability():
     device = load_device_table(ROOT / "scenarios" / "hil_dsr_devices.toml").devices[0].model_dump(mode="python")
     with pytest.raises(ScenarioError, match=r"needs a \[dsr\] section"):
