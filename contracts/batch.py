@@ -4,12 +4,21 @@ bad item is refused by the contract with its own reason and each good one still 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from contracts.chain import ChainRevert
 
 T = TypeVar("T")
 MAX_BATCH = 256  # the contracts' DynArray bound
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A signed reading the contract refused, with its revert reason."""
+
+    reading: Any
+    reason: str
 
 
 def post_in_batches(send: Callable[[list[T]], object], items: Sequence[T], max_batch: int = MAX_BATCH

@@ -1,6 +1,11 @@
 """EIP-712 typed data in the domain (name "gridledger", version "1", chainId, verifyingContract):
-meter readings ``Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)`` and outlet delay
-reports ``Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)``.
+
+- ``Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)`` — electricity meter readings;
+- ``Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)``
+  — smart outlets' delay reports;
+- ``HeatReading(address meter,address consumer,uint256 period,uint256 heat_wh,uint256 volume_ml,
+  uint256 vt_supply_mlmc,uint256 vt_return_mlmc,uint8 quality)`` — district heat, with the meter's flow-weighted
+  temperature registers (volume [ml] times temperature [milli-degC], summed over the period).
 
 The digest is the one the contracts compute; tests check it against eth-account's ``encode_typed_data``.
 """
@@ -20,6 +25,11 @@ READING_TYPEHASH = keccak(text="Reading(address meter,uint256 period,uint256 ene
 DELAY_TYPEHASH = keccak(
     text="Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)"
 )
+HEAT_READING_TYPE = (
+    "HeatReading(address meter,address consumer,uint256 period,uint256 heat_wh,uint256 volume_ml,"
+    "uint256 vt_supply_mlmc,uint256 vt_return_mlmc,uint8 quality)"
+)
+HEAT_READING_TYPEHASH = keccak(text=HEAT_READING_TYPE)
 QUALITY_MEASURED = 0
 QUALITY_ESTIMATED = 1
 
@@ -68,6 +78,47 @@ def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh
     return SignedReading(
         meter, period, energy_wh, quality, sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
     )
+
+
+@dataclass(frozen=True)
+class SignedHeatReading:
+    """A heat meter's reading for one settlement period, as ``HeatEfficiency`` takes it."""
+
+    meter: str
+    consumer: str
+    period: int
+    heat_wh: int
+    volume_ml: int
+    vt_supply_mlmc: int  # sum over the period of volume [ml] x supply temperature [milli-degC]
+    vt_return_mlmc: int
+    quality: int
+    v: int
+    r: bytes
+    s: bytes
+
+    def fields(self) -> tuple:
+        return (self.meter, self.consumer, self.period, self.heat_wh, self.volume_ml, self.vt_supply_mlmc,
+                self.vt_return_mlmc, self.quality)
+
+    def as_tuple(self) -> tuple:
+        return (*self.fields(), self.v, self.r, self.s)
+
+
+HEAT_READING_ABI = ["address", "address", "uint256", "uint256", "uint256", "uint256", "uint256", "uint8"]
+
+
+def heat_reading_digest(domain_sep: bytes, *fields) -> bytes:
+    """Digest of ``HeatReading`` for ``fields`` = (meter, consumer, period, heat_wh, volume_ml, vt_supply_mlmc,
+    vt_return_mlmc, quality)."""
+    return typed_digest(domain_sep, HEAT_READING_TYPEHASH, HEAT_READING_ABI, list(fields))
+
+
+def sign_heat_reading(key: keys.PrivateKey, domain_sep: bytes, consumer: str, period: int, heat_wh: int,
+                      volume_ml: int, vt_supply_mlmc: int, vt_return_mlmc: int, quality: int) -> SignedHeatReading:
+    """Sign a heat reading with the meter's key (low-s, v in {27, 28})."""
+    fields = (key.public_key.to_checksum_address(), consumer, period, heat_wh, volume_ml, vt_supply_mlmc,
+              vt_return_mlmc, quality)
+    return SignedHeatReading(*fields, *_vrs(key, heat_reading_digest(domain_sep, *fields)))
 
 
 def typed_digest(domain_sep: bytes, typehash: bytes, abi_types: list[str], values: list) -> bytes:
@@ -126,6 +177,9 @@ __all__ = [
     "SignedDelay",
     "delay_digest",
     "sign_delay",
+    "SignedHeatReading",
+    "heat_reading_digest",
+    "sign_heat_reading",
     "typed_digest",
     "domain_separator",
     "reading_digest",

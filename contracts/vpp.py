@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from contracts.batch import MAX_BATCH, post_in_batches
+from contracts.batch import MAX_BATCH, Refused, post_in_batches
 from contracts.chain import BaseChain as Chain, Contract
 from contracts.eip712 import SignedReading, domain_separator
 
 __all__ = ["MAX_BATCH", "Refused", "VppSettlement"]
-
-
-@dataclass(frozen=True)
-class Refused:
-    reading: SignedReading
-    reason: str
 
 
 class VppSettlement:

@@ -16,6 +16,8 @@ def _cmd_validate(args) -> int:
     if s.certificates:
         parts.append(f"{len(s.certificates.sites)} generation sites and {len(s.certificates.consumer_ids())} "
                      f"consumers with certificates")
+    if s.heat is not None:
+        parts.append(f"{len(s.heat.building_ids())} buildings on a district-heating network")
     print(f"{args.file}: valid — {s.run.name}: {', '.join(parts) or 'no actors'}, "
           f"{s.n_steps} steps of {s.run.step_s} s, {s.n_periods} settlement periods")
     return 0
@@ -51,6 +53,13 @@ def _cmd_run(args) -> int:
         print(f"hil: {len(h['devices'])} device(s), {h['polls']} polls, faults {faults or 'none'}, "
               f"deadlines missed {h.get('deadlines_missed', 0)}, step latency p50/p99 "
               + (f"{lat['p50'] * 1e3:.1f}/{lat['p99'] * 1e3:.1f} ms" if lat.get("n") else "n/a"))
+    h = result.summary.get("heat")
+    if h:
+        p = h["physics"]
+        print(f"{result.scenario.run.name}: {h['periods_settled']}/{h['periods']} periods settled, "
+              f"{p['consumer_heat_mwh']:.1f} MWh delivered, losses {p['loss_share_percent']:.1f} %, "
+              f"return {p['mean_return_plant_c']:.1f} degC, {h['tokens_total']:.1f} tokens, "
+              f"bonus {h['bonus_paid_eur']:.2f} EUR, {h['reactions']['fixes']} installations fixed")
     print(f"results: {out}")
     return 0
 

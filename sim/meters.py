@@ -5,7 +5,7 @@ with their own key (EIP-712)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -63,11 +63,12 @@ class VirtualMeter:
         return sign_reading(self.key, domain_separator, period, energy_wh, quality, meter=self.address)
 
 
-def corrupt(reading: RawReading, rng: np.random.Generator, drop_p: float, spike_p: float) -> RawReading | None:
-    """Fault injection for VEE experiments: drop a reading or multiply it into a spike (seeded)."""
+def corrupt(reading, rng: np.random.Generator, drop_p: float, spike_p: float):
+    """Fault injection for VEE experiments: drop a reading or multiply its energy into a spike (seeded).
+    Works on any frozen reading dataclass with an ``energy_wh`` field (electricity or heat)."""
     u = rng.random(2)
     if u[0] < drop_p:
         return None
     if u[1] < spike_p:
-        return RawReading(reading.meter_id, reading.period, reading.energy_wh * 25.0 + 5000.0)
+        return replace(reading, energy_wh=reading.energy_wh * 25.0 + 5000.0)
     return reading

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.capabilities.dsr_plots import plot_dsr  # noqa: E402
+from sim.report_heat import PLOTTERS as HEAT_PLOTTERS  # noqa: E402
 from sim.summary import event_args  # noqa: E402
 
 
@@ -125,7 +126,7 @@ def plot_certificates(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
 
 
 # Each plotter draws from the folder's tables what it finds there and returns the files it wrote.
-PLOTTERS = [plot_feeder, plot_vpp, plot_certificates, plot_dsr]
+PLOTTERS = [plot_feeder, plot_vpp, plot_certificates, plot_dsr, *HEAT_PLOTTERS]
 
 
 def make_plots(folder: Path) -> list[Path]:

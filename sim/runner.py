@@ -24,9 +24,9 @@ from sim.hil.bridge import hil_summary
 from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summary
 from sim.twin import Twin
 
-PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "lightsim2grid", "pvlib",
-            "windpowerlib", "demandlib", "richardsonpy", "mesa", "simpy", "numpy", "pandas", "pyarrow", "pydantic",
-            "pymodbus")
+PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "pandapipes", "lightsim2grid",
+            "pvlib", "windpowerlib", "demandlib", "richardsonpy", "mesa", "simpy", "numpy", "pandas", "pyarrow",
+            "pydantic", "pymodbus")
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 Before the clock starts, everything no decision changes is computed once (``sim.inputs``). Step process,
 every ``step_s``: prosumers decide their battery power, capabilities' agents act, injections go into the feeder
-in one vectorised assignment, one AC power flow, meters read the results and close their readings at period
-ends (HIL meters are closed by the bridge's polling processes at the exact boundary instead). Settlement
-process, one second after each period closes: VEE finalises the periods it can (it holds
+in one vectorised assignment, one AC power flow, capabilities with physics of their own solve it (the heat
+network's pipe flow), meters read the results and close their readings at period ends (HIL meters are closed by
+the bridge's polling processes at the exact boundary instead). Settlement process, one second after each period
+closes: VEE finalises the periods it can (it holds
 them back ``lag`` periods so short gaps can be interpolated) and hands the validated readings to each
 capability, which signs, posts and settles them on chain.
 """
@@ -34,7 +35,7 @@ from sim.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
-RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance")  # append only: earlier streams keep their seeds
+RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance", "heat")  # append only: earlier streams keep their seeds
 
 
 class Twin(mesa.Model):
@@ -49,6 +50,7 @@ class Twin(mesa.Model):
         self.n_periods = scenario.n_periods
         self.steps_per_period = self.settlement_s // self.step_s
         self.timers: dict[str, float] = defaultdict(float)
+        self._timing: list[tuple[str, float]] = []
         self.progress = progress
         self.k = 0
 
@@ -103,11 +105,21 @@ class Twin(mesa.Model):
     # helpers -------------------------------------------------------------------------------------------
     @contextmanager
     def timed(self, concern: str):
-        t = time.perf_counter()
+        """Add the time spent inside to ``timers[concern]``; a nested concern pauses the enclosing one, so
+        that no second is counted twice (a capability's physics set-up runs inside the chain set-up)."""
+        now = time.perf_counter()
+        if self._timing:
+            outer, since = self._timing[-1]
+            self.timers[outer] += now - since
+        self._timing.append((concern, now))
         try:
             yield
         finally:
-            self.timers[concern] += time.perf_counter() - t
+            end = time.perf_counter()
+            _, since = self._timing.pop()
+            self.timers[concern] += end - since
+            if self._timing:
+                self._timing[-1] = (self._timing[-1][0], end)
 
     def capability(self, name: str) -> Capability | None:
         return next((c for c in self.capabilities if c.name == name), None)
@@ -125,7 +137,8 @@ class Twin(mesa.Model):
 
     @property
     def vee_lag_periods(self) -> int:
-        return max((v.lag_periods for v in self.vee), default=0)
+        """Periods settlement waits behind the clock: the largest lag of any VEE, the Twin's or a capability's."""
+        return max([v.lag_periods for v in self.vee] + [c.vee_lag_periods for c in self.capabilities], default=0)
 
     # processes -----------------------------------------------------------------------------------------
     def _step_process(self):
@@ -157,6 +170,9 @@ class Twin(mesa.Model):
                         meter.record(p_kw, self.step_s)  # a HIL meter ignores the physics
                     rec.record_step(k, flow, inputs.pv_kw[k], load_kw[feeder.prosumer_pos],
                                     battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
+            with self.timed("physics"):
+                for cap in self.capabilities:
+                    cap.solve(k)
             with self.timed("measurement"):
                 for cap in self.capabilities:
                     cap.measure(k, flow)

@@ -2,7 +2,10 @@
 
 Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (agents act), then the
 capabilities' ``extra_load_kw(k)`` (per household on the feeder) is added to the base demand, the injections go
-into the feeder in one vectorised assignment and one power flow runs, then ``measure(k, flow)``. When a settlement period closes: ``period_closed(period)``; one second later:
+into the feeder in one vectorised assignment and one power flow runs, then ``solve(k)`` (a capability's own
+physics, e.g. the heat network's pipe flow), then ``measure(k, flow)``. A capability that runs its own VEE says
+how many periods it holds back in ``vee_lag_periods``; settlement waits for the largest lag. When a settlement
+period closes: ``period_closed(period)``; one second later:
 ``settle(validated, through_period)`` with the VEE-validated readings of every meter; at the end: ``finish()``.
 ``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. A relay or set-point
 of the HIL bridge bound to an entity a capability owns follows ``command_source(entity)``. Plots are drawn from the
@@ -22,6 +25,7 @@ class Capability:
 
     name = "capability"
     contracts: tuple[str, ...] = ()
+    vee_lag_periods = 0
 
     def __init__(self, twin):
         self.twin = twin
@@ -31,6 +35,8 @@ class Capability:
     def extra_load_kw(self, k: int):
         """Demand this capability adds at each household of the feeder this step [kW], or None."""
         return None
+
+    def solve(self, k: int) -> None: ...
 
     def measure(self, k: int, flow) -> None: ...
 
@@ -58,6 +64,7 @@ def enabled(scenario: Scenario) -> list[type[Capability]]:
     """The capabilities a scenario asks for, in a fixed order."""
     from sim.capabilities.certificates import CertificatesCapability
     from sim.capabilities.dsr import DsrCapability
+    from sim.capabilities.heat import HeatCapability
     from sim.capabilities.vpp import VppCapability
 
     out: list[type[Capability]] = []
@@ -71,4 +78,6 @@ def enabled(scenario: Scenario) -> list[type[Capability]]:
         out.append(InsuranceCapability)
     if scenario.dsr is not None:
         out.append(DsrCapability)
+    if scenario.heat is not None:
+        out.append(HeatCapability)
     return out

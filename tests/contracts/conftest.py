@@ -1,5 +1,5 @@
-"""A VppSettlement with a token, a buyer and members, and a Certificates registry with two devices and two
-consumers, each on a fresh in-process chain."""
+"""A VppSettlement with a token, a buyer and members, a Certificates registry with two devices and two
+consumers, and a HeatEfficiency with a funded operator and its consumers, each on a fresh in-process chain."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from contracts.backends import make_chain
 from contracts.certificates import Certificates
 from contracts.chain import BaseChain
-from contracts.eip712 import key_for, sign_reading
+from contracts.eip712 import key_for, sign_heat_reading, sign_reading
+from contracts.heat import HeatEfficiency
 from contracts.token import EuroToken
 from contracts.vpp import VppSettlement
 
@@ -117,3 +118,62 @@ def make_certs(seed: int = 0, n_periods: int = 48, backend: str = "py-evm") -> C
 @pytest.fixture
 def c(backend) -> Certs:
     return make_certs(backend=backend)
+
+
+# --- district heat -------------------------------------------------------------------------------------------
+HEAT_MAX_WH = 50_000
+HEAT_N_PERIODS = 48
+OPERATOR_FLOAT_UEUR = 10**12
+
+
+@dataclass
+class Heat:
+    chain: BaseChain
+    token: EuroToken
+    heat: HeatEfficiency
+    bank: str
+    operator: str
+    consumers: list[str]
+    meter_keys: list
+
+    def at_period_end(self, period: int, offset_s: int = 60) -> None:
+        self.chain.set_time(T0_S + (period + 1) * PERIOD_S + offset_s)
+
+    def sign(self, i: int, period: int, volume_l: int, t_supply_c: float, t_return_c: float, *, quality: int = 0,
+             key=None, consumer: str | None = None, heat_wh: int | None = None, domain: bytes | None = None):
+        """A reading of consumer ``i``'s meter for constant temperatures over the period (heat from V·ρc_p·ΔT);
+        the volume is given in litres, the reading carries millilitres."""
+        volume_ml = round(volume_l * 1000)
+        vts, vtr = round(volume_ml * t_supply_c * 1000), round(volume_ml * t_return_c * 1000)
+        if heat_wh is None:
+            heat_wh = int(volume_l * (t_supply_c - t_return_c) * 1.136)  # ~ rho*c_p of water [Wh/(l K)]
+        return sign_heat_reading(key or self.meter_keys[i], domain or self.heat.domain_separator,
+                                 consumer or self.consumers[i], period, heat_wh, volume_ml, vts, vtr, quality)
+
+
+def make_heat(n: int = 3, seal: bool = True, seed: int = 0, references_k: dict[int, float] | None = None) -> Heat:
+    """A HeatEfficiency with ``n`` consumers, a funded operator, and references published for periods 0-5
+    (40 K for every consumer unless ``references_k`` says otherwise), chain time before period 0."""
+    chain = make_chain("py-evm", GENESIS_S, seed=seed)
+    bank = chain.new_account(key_for(seed, "bank"))
+    operator = chain.new_account(key_for(seed, "heat-operator"))
+    consumers = [chain.new_account(key_for(seed, f"consumer-{i}")) for i in range(n)]
+    meter_keys = [key_for(seed, f"heat-meter-{i}") for i in range(n)]
+    token = EuroToken.deploy(chain, minter=bank)
+    heat = HeatEfficiency.deploy(chain, operator=operator, token=token.address, t0_s=T0_S, period_s=PERIOD_S,
+                                 n_periods=HEAT_N_PERIODS)
+    token.mint(operator, OPERATOR_FLOAT_UEUR, sender=bank)
+    token.approve(heat.address, OPERATOR_FLOAT_UEUR, sender=operator)
+    for c, k in zip(consumers, meter_keys):
+        heat.register_consumer(c, k.public_key.to_checksum_address(), HEAT_MAX_WH, sender=operator)
+    if seal:
+        heat.seal(sender=operator)
+        refs = {p: 40.0 for p in range(6)} | (references_k or {})
+        for p, ref in refs.items():
+            heat.publish_references(p, [round(ref * 1000)] * n, sender=operator)
+    return Heat(chain, token, heat, bank, operator, consumers, meter_keys)
+
+
+@pytest.fixture
+def h() -> Heat:
+    return make_heat()
