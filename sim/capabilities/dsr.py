@@ -108,7 +108,8 @@ class DsrCapability(Capability):
 
     def command_source(self, entity: str):
         """``outlet/<prosumer id>/<appliance>``: the outlet's relay command at simulated time ``t_s``: True (on,
-        the appliance may run) unless the outlet holds it in that minute; None for a minute not yet decided."""
+        the appliance may run) unless the outlet holds it in that minute; None for a minute not yet decided. (At
+        a minute's first instant the Twin's step runs before the bridge's polls: its process is started first.)"""
         if not entity.startswith("outlet/"):
             return None
         name = entity.removeprefix("outlet/")
