@@ -495,7 +495,9 @@ class Scenario(_Frozen):
     @model_validator(mode="after")
     def _cross(self) -> Scenario:
         check_run_devices(self.devices, prosumer_ids=self.prosumer_ids(), settlement_s=self.run.settlement_s,
-                          allow_remote_hosts=self.hil.allow_remote_hosts, realtime=self.realtime is not None)
+                          allow_remote_hosts=self.hil.allow_remote_hosts, realtime=self.realtime is not None,
+                          step_s=self.run.step_s,
+                          dsr_appliances=None if self.dsr is None else [o.appliance for o in self.dsr.outlets])
         names = [g.name for g in self.population]
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique, got {names}")
