@@ -98,6 +98,7 @@ class Hold:
     start_min: int
     minutes: int = 0
     shifted_wh: float = 0.0
+    wh_before_last: float = 0.0  # shifted_wh before the last held minute [Wh]
 
 
 @dataclass
@@ -153,18 +154,32 @@ class Outlet(mesa.Agent):
         if self.state.hold is None:
             self.state.hold = Hold(event_id, k)
         p_kw = self.plug.hold(k)
-        self.state.hold.minutes += 1
-        self.state.hold.shifted_wh += p_kw * 1000.0 / 60.0
+        h = self.state.hold
+        h.minutes += 1
+        h.wh_before_last = h.shifted_wh
+        h.shifted_wh += p_kw * 1000.0 / 60.0
         return p_kw
+
+    def retract_last_minute(self) -> None:
+        """Take the last held minute out of the current delay: the outlet's relay did not confirm it was off
+        (hardware in the loop), so the delay that is reported ends before it. Once per delay: release next."""
+        h = self.state.hold
+        if h is None or h.minutes == 0:
+            raise ValueError(f"{self.name}: no held minute to retract")
+        h.minutes -= 1
+        h.shifted_wh = h.wh_before_last
 
     def release(self, domain_separator: bytes) -> SignedDelay | None:
         """End the current delay: book its minutes on its day and sign the report (shifted energy in whole Wh,
-        rounded down: what the outlet metered as held)."""
+        rounded down: what the outlet metered as held). A delay left with no minute (see ``retract_last_minute``)
+        ends the outlet's part in the event with no report."""
         h = self.state.hold
         if h is None:
             return None
         self.state.hold = None
         self.state.done_events.add(h.event_id)
+        if h.minutes == 0:
+            return None
         day = self.local_day(h.start_min)
         self.state.used_min_by_day[day] = self.state.used_min_by_day.get(day, 0) + h.minutes
         report = sign_delay(self.key, domain_separator, h.event_id, h.start_min, h.minutes,

@@ -22,7 +22,8 @@ from grid_models.outages import availability
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import RECORD_FIELDS, Weather, at_site, record_hash, sun_position
 from grid_models.wind import wind_farm_kw
-from sim.scenario import CertificatesSpec, GeneratorSite
+from sim.specs.certificates import CertificatesSpec
+from sim.specs.generation import GeneratorSite
 
 METER_HEADROOM = 3.0  # a consumer's meter is rated at 3x its profile's peak (VEE range rule)
 

@@ -4,7 +4,9 @@ pydantic (v2) is used rather than dataclasses because it gives, for free and tes
 demanding user needs from a scenario parser: strict types, rejection of unknown keys, and error locations
 (``population[0].pv_kwp``) that we turn into one message naming the file, the field and what was expected.
 
-Units are in the field names (see README, "Units"). Sim time is seconds from ``run.start``.
+The kernel's sections (run, site, weather, feeder, population, VPP, prices, meters, chain, HIL) are here; each
+other capability's section is in ``sim.specs``. Units are in the field names (see README, "Units"). Sim time is
+seconds from ``run.start``.
 """
 
 from __future__ import annotations
@@ -15,31 +17,25 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from grid_models.loads import SLP_PROFILES
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
-from grid_models.substation import STATES as SUBSTATION_STATES
+from sim.specs.base import NonNeg, Pos, _Frozen
+from sim.specs.certificates import CertificatesSpec
+from sim.specs.dsr import DsrSpec
+from sim.specs.heat import HeatSpec
+from sim.specs.insurance import InsuranceSpec
 
 FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57,
                      "kerber_vorstadtnetz_kabel_1": 146}
 FEEDERS = tuple(FEEDER_HOUSEHOLDS)
 TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV", "0.4 MVA 10/0.4 kV",
                 "0.63 MVA 10/0.4 kV")  # pandapower standard types that fit the Kerber feeders' 10 kV side
-APPLIANCES = ("refrigerator", "freezer", "water_heater", "washing_machine", "dishwasher", "ev_charger")
 SHARE_TOTAL_BPS = 10_000
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file, the field and what was expected."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-NonNeg = Annotated[float, Field(ge=0)]
-Pos = Annotated[float, Field(gt=0)]
 
 
 class RunSpec(_Frozen):
@@ -188,219 +184,6 @@ class MeterSpec(_Frozen):
     spike_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
 
 
-class GeneratorSite(_Frozen):
-    """A production device that is issued certificates, with its location and meter.
-
-    ``nameplate_kw``: for PV the modules' peak power (kWp, DC; inverter at kWp / 1.1); for wind the turbines'
-    rated power in total, a whole multiple of the turbine type's rating. Forced outages: mean time between
-    failures ``mtbf_h`` and to repair ``mttr_h``.
-    """
-
-    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
-    technology: Literal["pv", "wind"]
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
-    nameplate_kw: Pos
-    tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
-    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
-    turbine_type: str | None = None
-    hub_height_m: Annotated[float, Field(gt=10, le=250)] | None = None
-    roughness_length_m: Annotated[float, Field(gt=0, lt=10)] = 0.15
-    wind_profile: Literal["logarithmic", "hellman"] = "logarithmic"
-    mtbf_h: Pos = 1000.0
-    mttr_h: Pos = 12.0
-
-    @model_validator(mode="after")
-    def _technology_fields(self) -> GeneratorSite:
-        if self.technology == "pv":
-            if self.turbine_type is not None or self.hub_height_m is not None:
-                raise ValueError("turbine_type and hub_height_m are for technology = 'wind' only")
-            return self
-        if self.turbine_type is None or self.hub_height_m is None:
-            raise ValueError("technology = 'wind' needs turbine_type and hub_height_m")
-        from grid_models.wind import turbine_curve
-
-        rated_kw = turbine_curve(self.turbine_type).rated_kw
-        n = self.nameplate_kw / rated_kw
-        if abs(n - round(n)) > 1e-9 or round(n) < 1:
-            raise ValueError(f"nameplate_kw must be a whole multiple of the {self.turbine_type} rating "
-                             f"({rated_kw:g} kW), got {self.nameplate_kw:g}")
-        return self
-
-    @property
-    def n_turbines(self) -> int:
-        from grid_models.wind import turbine_curve
-
-        return round(self.nameplate_kw / turbine_curve(self.turbine_type).rated_kw) if self.turbine_type else 0
-
-
-class ConsumerGroup(_Frozen):
-    """``count`` consumers named ``{name}-01`` … with a BDEW standard load profile scaled to ``annual_kwh``."""
-
-    name: str = Field(min_length=1, max_length=27, pattern=r"^[A-Za-z0-9_-]+$")  # ids go on chain (32 chars)
-    count: Annotated[int, Field(gt=0, le=1000)]
-    profile: Literal[SLP_PROFILES] = "g0"  # type: ignore[valid-type]
-    annual_kwh: Pos
-
-
-class InsuredSite(GeneratorSite):
-    """A generation site in the mutual: ``units`` identical units (inverters, turbines) fail and are repaired
-    independently (``mtbf_h``, ``mttr_h`` per unit), so one unit down is a partial outage."""
-
-    units: Annotated[int, Field(gt=0, le=100)] = 1
-
-
-class InsuranceSpec(_Frozen):
-    """Mutual insurance of generation (see sim/capabilities/insurance.py for the premium formula)."""
-
-    variant: Literal["indemnity", "parametric"] = "indemnity"
-    producers: Annotated[list[InsuredSite], Field(min_length=1)]
-    price_eur_per_kwh: Pos = 0.08
-    threshold_percent: Annotated[float, Field(ge=0, lt=100)] = 20.0
-    loading_percent: Annotated[float, Field(ge=0, le=500)] = 25.0
-    sum_insured_share: Annotated[float, Field(gt=0, le=1)] = 0.5
-    trigger_percent: Annotated[float, Field(gt=0, le=100)] = 80.0
-    exit_percent: Annotated[float, Field(ge=0, lt=100)] = 30.0
-
-    @model_validator(mode="after")
-    def _checks(self) -> InsuranceSpec:
-        names = [p.name for p in self.producers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"producers: names must be unique, got {names}")
-        if self.exit_percent >= self.trigger_percent:
-            raise ValueError(f"exit_percent ({self.exit_percent:g}) must be below trigger_percent "
-                             f"({self.trigger_percent:g})")
-        return self
-
-
-class CertificatesSpec(_Frozen):
-    """Hourly granular certificates: generation sites issued certificates up to their weather cap, and
-    consumers who buy them hour by hour and retire them against their own metered consumption."""
-
-    sites: Annotated[list[GeneratorSite], Field(min_length=1)]
-    consumers: Annotated[list[ConsumerGroup], Field(min_length=1)]
-
-    @model_validator(mode="after")
-    def _unique(self) -> CertificatesSpec:
-        names = [x.name for x in self.sites] + [g.name for g in self.consumers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"site and consumer group names must be unique, got {names}")
-        return self
-
-    def consumer_ids(self) -> list[str]:
-        return [f"{g.name}-{i:02d}" for g in self.consumers for i in range(1, g.count + 1)]
-class HeatNetworkSpec(_Frozen):
-    """The district-heating network (see grid_models.heat_network) and the plant's heating curve."""
-
-    branches: Annotated[int, Field(ge=1, le=20)] = 3
-    segment_length_m: Pos = 50.0
-    pipe_loss_w_per_mk: Pos = 0.18
-    ground_temp_c: Annotated[float, Field(ge=-10, le=30)] = 6.0
-    pump_lift_bar: Pos = 2.0
-    pump_pressure_bar: Pos = 6.0
-    pump_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.6
-    supply_max_c: Annotated[float, Field(gt=0, le=130)] = 85.0
-    supply_min_c: Annotated[float, Field(gt=0, le=130)] = 70.0
-    design_outdoor_c: float = -12.0
-    limit_outdoor_c: float = 15.0
-
-    @model_validator(mode="after")
-    def _curve(self) -> HeatNetworkSpec:
-        if self.supply_min_c > self.supply_max_c:
-            raise ValueError("supply_min_c must not exceed supply_max_c")
-        if self.design_outdoor_c >= self.limit_outdoor_c:
-            raise ValueError("design_outdoor_c must be below limit_outdoor_c")
-        return self
-
-
-class HeatPriceSpec(_Frozen):
-    """Heat is billed at ``heat_eur_per_mwh``; the operator values heat it does not lose at
-    ``heat_production_eur_per_mwh`` and pumping it does not need at ``electricity_eur_per_kwh``, and pays
-    ``bonus_share_percent`` of that measured benefit as the bonus pool."""
-
-    heat_eur_per_mwh: NonNeg = 50.0
-    heat_production_eur_per_mwh: NonNeg = 35.0
-    electricity_eur_per_kwh: NonNeg = 0.25
-    bonus_share_percent: Annotated[float, Field(ge=0, le=100)] = 100.0
-
-
-class MotivationTariffSpec(_Frozen):
-    """Danish motivation tariff: ``percent_per_c`` of the energy bill per degC of the flow-weighted return
-    temperature beyond ``neutral_band_c`` either side of the expected return, capped at ``cap_percent``.
-    The expected return is linear in the flow-weighted supply temperature between the points
-    (``expected_return_supply_c[i]``, ``expected_return_c[i]``) and flat outside them."""
-
-    percent_per_c: NonNeg = 1.0
-    neutral_band_c: NonNeg = 4.0
-    cap_percent: NonNeg = 20.0
-    expected_return_supply_c: list[float] = [65.0, 85.0]
-    expected_return_c: list[float] = [40.0, 38.0]
-
-    @model_validator(mode="after")
-    def _points(self) -> MotivationTariffSpec:
-        xs = self.expected_return_supply_c
-        if not xs or len(xs) != len(self.expected_return_c):
-            raise ValueError("expected_return_supply_c and expected_return_c need the same (non-zero) length")
-        if any(b <= a for a, b in zip(xs, xs[1:])):
-            raise ValueError("expected_return_supply_c must be strictly increasing")
-        return self
-
-
-class HeatBehaviourSpec(_Frozen):
-    """How consumers react to the bonus (see agents.heat_consumer): a share are ``responsive``; every
-    ``review_every_h`` hours a responsive consumer with a faulty installation looks at what it earned and fixes
-    it with probability ``p x G / (G + half_response_bonus_eur_per_year)``, G the yearly bonus it expects to
-    gain and p ``max_fix_probability_per_day`` scaled to the review interval. ``react = false`` runs the same
-    consumers with nobody reacting."""
-
-    react: bool = True
-    responsive_share: Annotated[float, Field(ge=0, le=1)] = 0.6
-    max_fix_probability_per_day: Annotated[float, Field(ge=0, le=1)] = 0.25
-    half_response_bonus_eur_per_year: Pos = 15.0
-    heating_season_days: Annotated[float, Field(gt=0, le=366)] = 210.0
-    review_every_h: Annotated[int, Field(ge=1, le=24 * 31)] = 24
-
-
-class HeatBuildingGroup(_Frozen):
-    """``count`` buildings ``{name}-01`` … with a BDEW heat profile and substation states drawn by ``states``
-    (shares summing to 1, assigned in exact counts by largest remainder)."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    count: Annotated[int, Field(gt=0, le=200)]
-    annual_heat_kwh: Pos
-    profile: Literal["EFH", "MFH", "GHD", "GKO", "GBH", "GBA"] = "EFH"
-    building_class: Annotated[int, Field(ge=0, le=11)] = 5
-    states: dict[Literal[SUBSTATION_STATES], NonNeg] = {"well_tuned": 1.0}  # type: ignore[valid-type]
-
-    @model_validator(mode="after")
-    def _check(self) -> HeatBuildingGroup:
-        total = sum(self.states.values())
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"states shares must sum to 1, got {total:g}")
-        residential = self.profile in ("EFH", "MFH")
-        if residential != (self.building_class > 0):
-            raise ValueError("building_class is 1-11 for EFH/MFH profiles and 0 for the others")
-        return self
-
-
-class HeatSpec(_Frozen):
-    """District heating (capability 2). ``annual_mean_temp_c``/``annual_amplitude_c`` describe the reference
-    climate the BDEW demand is normalised over (see grid_models.heat_demand)."""
-
-    buildings: Annotated[list[HeatBuildingGroup], Field(min_length=1)]
-    network: HeatNetworkSpec = HeatNetworkSpec()
-    prices: HeatPriceSpec = HeatPriceSpec()
-    tariff: MotivationTariffSpec = MotivationTariffSpec()
-    behaviour: HeatBehaviourSpec = HeatBehaviourSpec()
-    annual_mean_temp_c: Annotated[float, Field(ge=-30, le=35)] = 8.5
-    annual_amplitude_c: NonNeg = 8.0
-
-    def building_ids(self) -> list[str]:
-        """Building ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
-        return [f"{g.name}-{i:02d}" for g in self.buildings for i in range(1, g.count + 1)]
-
-
 class ChainSpec(_Frozen):
     """``py-evm`` (eth-tester; the reference, real blocks and signed transactions) or ``revm`` (fast);
     ``web3`` (web3 calls over eth-tester, a block per transaction) is the slow, straightforward path that
@@ -430,58 +213,6 @@ class HilSpec(_Frozen):
     allow_remote_hosts: bool = False
 
 
-class OutletGroup(_Frozen):
-    """Smart outlets switching one kind of appliance, in a share of the households, with the customer's limits.
-
-    ``share``: fraction of the households that have one (drawn with the run's seed). Limits, checked by the
-    outlet and again by the contract: ``max_delay_per_event_min``, ``max_delay_per_day_min``, and
-    ``no_delay_hours``, local hours ``[from, to)`` in which no delay may fall (whole hours, 0-24). Deferrable
-    appliances must finish at most ``deadline_h`` hours after they would have without DSR (EV chargers: by
-    ``[dsr] ev_departure_h`` the next morning).
-    """
-
-    appliance: Literal[APPLIANCES]  # type: ignore[valid-type]
-    share: Annotated[float, Field(gt=0, le=1)] = 1.0
-    max_delay_per_event_min: Annotated[int, Field(gt=0, le=1440)]
-    max_delay_per_day_min: Annotated[int, Field(gt=0, le=1440)]
-    no_delay_hours: list[Annotated[list[Annotated[int, Field(ge=0, le=24)]], Field(min_length=2, max_length=2)]] = []
-    deadline_h: Annotated[float, Field(ge=0, le=24)] = 3.0
-
-    @model_validator(mode="after")
-    def _hours(self) -> OutletGroup:
-        for a, b in self.no_delay_hours:
-            if a >= b:
-                raise ValueError(f"no_delay_hours: each window is [from, to) with from < to, got [{a}, {b}]")
-        if self.max_delay_per_event_min > self.max_delay_per_day_min:
-            raise ValueError("max_delay_per_event_min must not exceed max_delay_per_day_min")
-        return self
-
-
-class DsrSpec(_Frozen):
-    """Micro demand-side management: the grid operator issues a DR event when the power flow shows the
-    transformer or a line loaded above its threshold or a voltage below its limit; outlets respond within
-    their customers' limits. ``respond = false`` keeps everything else (same seed) but outlets ignore events:
-    the comparison run."""
-
-    respond: bool = True
-    threshold_trafo_percent: Annotated[float, Field(gt=0, le=200)] = 90.0
-    threshold_line_percent: Annotated[float, Field(gt=0, le=200)] = 100.0
-    threshold_vm_min_pu: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.92
-    event_duration_min: Annotated[int, Field(gt=0, le=1440)] = 60
-    margin_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
-    tokens_per_kwh: Annotated[int, Field(gt=0, le=10**9)] = 10
-    ev_charger_kw: Annotated[float, Field(gt=0, le=50)] = 11.0
-    ev_departure_h: Annotated[int, Field(ge=0, lt=24)] = 7
-    outlets: list[OutletGroup] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _unique(self) -> DsrSpec:
-        kinds = [o.appliance for o in self.outlets]
-        if len(set(kinds)) != len(kinds):
-            raise ValueError(f"outlets: one group per appliance kind, got {kinds}")
-        return self
-
-
 class Scenario(_Frozen):
     run: RunSpec
     site: SiteSpec
@@ -503,7 +234,9 @@ class Scenario(_Frozen):
     @model_validator(mode="after")
     def _cross(self) -> Scenario:
         check_run_devices(self.devices, prosumer_ids=self.prosumer_ids(), settlement_s=self.run.settlement_s,
-                          allow_remote_hosts=self.hil.allow_remote_hosts, realtime=self.realtime is not None)
+                          allow_remote_hosts=self.hil.allow_remote_hosts, realtime=self.realtime is not None,
+                          step_s=self.run.step_s,
+                          dsr_appliances=None if self.dsr is None else [o.appliance for o in self.dsr.outlets])
         names = [g.name for g in self.population]
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique, got {names}")

@@ -8,6 +8,14 @@ fairness rule is in ``agents.grid_operator``), the appliances' power goes onto t
 period closes, the outlets' signed delay reports are posted in one batch and the operator re-reads the public
 counters. With ``[dsr] respond = false`` the operator still opens events but no outlet responds (the
 comparison run, same seed).
+
+Hardware in the loop: a HIL relay with ``entity = "outlet/<outlet name>"`` (outlet names are
+``<prosumer id>/<appliance>``) follows the outlet's switch (``command_source``): on while the appliance may run,
+off while the outlet holds it. A held minute is claimed on chain only when every poll of the relay in that
+minute read it back off; at the first minute that was not confirmed (lost communication, a relay in its safe
+state, a stuck relay) the delay is cut before that minute, reported with its confirmed minutes only, and the
+outlet takes no further part in the event. Minutes the relay should have been on but was not confirmed on
+are counted (the appliance may have been off without a delay to show for it). ``summary()["hil_outlets"]``.
 """
 
 from __future__ import annotations
@@ -86,6 +94,9 @@ class DsrCapability(Capability):
         self.refused: list[dict] = []
         self._holding = 0
         self.final: dict = {}
+        self.relays: dict[int, dict] = {}  # outlet index -> HIL relay driving it: entity and minute counts
+        self.relay_cuts: list[dict] = []  # delays cut at a minute the relay did not confirm off
+        self._decided_k = -1
 
     # clock hooks ----------------------------------------------------------------------------------------------
     def _requested_kw(self, k: int) -> np.ndarray:
@@ -95,7 +106,57 @@ class DsrCapability(Capability):
         req[self.def_idx] = f.deferrable.power_kw[k, self.def_cols] - f.deferrable_standby_kw[self.def_cols]
         return np.where(req > 1e-9, req, 0.0)
 
+    def command_source(self, entity: str):
+        """``outlet/<prosumer id>/<appliance>``: the outlet's relay command at simulated time ``t_s``: True (on,
+        the appliance may run) unless the outlet holds it in that minute; None for a minute not yet decided. (At
+        a minute's first instant the Twin's step runs before the bridge's polls: its process is started first.)"""
+        if not entity.startswith("outlet/"):
+            return None
+        name = entity.removeprefix("outlet/")
+        n = next((i for i, o in enumerate(self.outlets) if o.name == name), None)
+        if n is None:
+            pid = name.split("/")[0]
+            mine = [o.name for o in self.outlets if o.name.split("/")[0] == pid]
+            raise ValueError(f"devices: entity {entity!r} names no smart outlet of this run; outlets of {pid!r}: "
+                             f"{mine or 'none'} (which households own which appliance follows [[dsr.outlets]] "
+                             "share and run.seed)")
+        outlet, step_s = self.outlets[n], self.twin.step_s
+        self.relays[n] = {"entity": entity, "held_min": 0, "held_min_confirmed_off": 0, "delays_cut": 0,
+                          "free_min": 0, "free_min_not_confirmed_on": 0}
+
+        def relay_on(t_s: float) -> bool | None:
+            if int(t_s // step_s) != self._decided_k:
+                return None
+            return not outlet.holding
+
+        return relay_on
+
+    def _check_relays(self, m: int) -> None:
+        """After minute ``m``: for each outlet a HIL relay drives, was its relay read back as commanded? A held
+        minute not confirmed off is taken out of the delay, which ends there (see the module docstring)."""
+        bridge, step_s = self.twin.hil, self.twin.step_s
+        for n, rec in self.relays.items():
+            o = self.outlets[n]
+            if o.holding:
+                rec["held_min"] += 1
+                if bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, 0.0):
+                    rec["held_min_confirmed_off"] += 1
+                    continue
+                h = o.state.hold
+                o.retract_last_minute()
+                report = o.release(self.flex.domain_separator)
+                rec["delays_cut"] += 1
+                self.relay_cuts.append({"outlet": o.name, "event_id": h.event_id, "start_min": h.start_min,
+                                        "minute_not_confirmed": m, "delay_min_reported": h.minutes,
+                                        "reported": report is not None})
+            else:
+                rec["free_min"] += 1
+                if not bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, 1.0):
+                    rec["free_min_not_confirmed_on"] += 1
+
     def decide(self, k: int) -> None:
+        if self.relays and k > 0:
+            self._check_relays(k - 1)
         thermo = self.fleets.thermo
         thermo.demand(k)
         self.held[:] = False
@@ -111,6 +172,7 @@ class DsrCapability(Capability):
         s["held_kw"][k], s["outlets_holding"][k] = held_kw, self._holding
         ev = self.operator.active
         s["dr_requested_kw"][k] = ev.requested_kw if ev is not None and ev.start_min <= k < ev.end_min else 0.0
+        self._decided_k = k
 
     def extra_load_kw(self, k: int) -> np.ndarray:
         f = self.fleets
@@ -147,6 +209,8 @@ class DsrCapability(Capability):
 
     def finish(self) -> None:
         twin = self.twin
+        if self.relays:
+            self._check_relays(twin.n_steps - 1)
         for o in self.outlets:
             o.release(self.flex.domain_separator)
         twin.chain.set_time(twin.inputs.t0_s + twin.n_steps * twin.step_s + 2)
@@ -193,6 +257,8 @@ class DsrCapability(Capability):
                                                 | (t.temp_min_c < t.t_min_c - 1e-9)).sum()),
             "jain_index_delay_min": table.attrs["jain_delay_min"],
             "jain_index_delay_min_per_kwh_offered": table.attrs["jain_per_kwh_offered"],
+            **({"hil_outlets": {"relays": {self.outlets[n].name: rec for n, rec in self.relays.items()},
+                                "delays_cut": self.relay_cuts}} if self.relays else {}),
             "on_chain": {"totals": self.final.get("totals", {}),
                          "customers": {self.customer_ids[c]: {"address": c, **v}
                                        for c, v in self.final.get("customers", {}).items()}},

@@ -17,6 +17,7 @@ import numpy as np
 
 from agents.heat_consumer import HeatConsumer
 from agents.heat_operator import HeatOperator
+from agents.market import largest_remainder
 from contracts.chain import ChainRevert
 from contracts.eip712 import key_for
 from contracts.heat import HeatEfficiency
@@ -30,7 +31,6 @@ from sim.heat_summary import HeatRecorder, heat_summary
 from sim.heat_tariff import expected_return_c
 from sim.heat_vee import HeatVee
 from sim.meters import corrupt
-from agents.market import largest_remainder
 
 PUBLISH_AHEAD_PERIODS = 2
 OPERATOR_FLOAT_EUR = 1_000_000_000.0  # the operator's money: never the binding limit

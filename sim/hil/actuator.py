@@ -37,6 +37,7 @@ class Actuator:
         self.wanted = self.safe
         self.confirmed: tuple[float, float] | None = None  # (t_s, value read back)
         self.samples: list[tuple[float, float, float, int]] = []  # (t_s, wanted, reported, quality)
+        self.readbacks: list[tuple[float, float]] = []  # (t_s, value read back by the poll at t_s)
         self.polls = self.polls_skipped = self.writes = self.confirmations = self.assumed_safe_polls = 0
         self.safe_on_close: bool | None = None
         self._armed_connection = 0
@@ -71,9 +72,18 @@ class Actuator:
             have = self.link.read(t_s, self.point)
             if have != wanted:
                 self.confirmed = (t_s, have)
+                self.readbacks.append(self.confirmed)
                 raise self.link.mismatch(t_s, f"wrote {wanted:g} to {self.point.point}, read back {have:g}")
             self.confirmations += 1
         self.confirmed = (t_s, have)
+        self.readbacks.append(self.confirmed)
+
+    def read_back_throughout(self, t0_s: float, t1_s: float, value: float) -> bool:
+        """Whether every poll in ``[t0_s, t1_s)`` read the device back at ``value`` (and there was one): stricter
+        than a reported state, which may rest on a read-back up to ``STALE_POLLS`` polls old."""
+        polls = [s[0] for s in self.samples if t0_s <= s[0] < t1_s]
+        fresh = {t for t, v in self.readbacks if t0_s <= t < t1_s and v == value}
+        return bool(polls) and all(t in fresh for t in polls)
 
     def reported(self, t_s: float) -> tuple[float, int]:
         """The device's state as the bridge may report it: the read-back if fresh, else the safe state (assumed)."""

@@ -60,6 +60,13 @@ class HilBridge:
         _, _, value, quality = act.samples[-1]
         return value, quality
 
+    def read_back_throughout(self, entity: str, t0_s: float, t1_s: float, value: float) -> bool:
+        """Whether the relay or set-point on ``entity`` was polled in ``[t0_s, t1_s)`` (simulated s) and every
+        one of those polls read it back at ``value`` (a relay: 0.0 off, 1.0 on). For a capability that claims
+        something on chain only for what the device confirmed, e.g. a delay minute (``sim.capabilities.dsr``)."""
+        act = next((a for a in self.actuators.values() if a.entity == entity), None)
+        return act is not None and act.read_back_throughout(t0_s, t1_s, value)
+
     def bind(self, capabilities) -> None:
         """Give every actuator its command source: one set by ``drive``, else the first capability whose
         ``command_source(entity)`` answers. An actuator nobody drives is an error, not a silent relay."""
@@ -72,7 +79,8 @@ class HilBridge:
                 names = [c.name for c in capabilities] or ["none"]
                 raise ValueError(
                     f"devices: {name!r} ({act.spec.kind}): nothing drives entity {act.entity!r}; enabled "
-                    f"capabilities ({', '.join(names)}) answer for e.g. 'prosumer/<member id>/battery' (vpp)")
+                    f"capabilities ({', '.join(names)}) answer for e.g. 'prosumer/<member id>/battery' (vpp), "
+                    "'outlet/<prosumer id>/<appliance>' (dsr)")
             act.command = source
 
     def start(self, env, vee_of: dict, capabilities, timers) -> None:

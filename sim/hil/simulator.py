@@ -3,8 +3,9 @@ pymodbus TCP servers on 127.0.0.1 (one server per port, one Modbus unit per devi
 
 Runs an asyncio loop in a background thread, so a test (or the CLI) starts it, talks to it over loopback and
 stops it: ``with DeviceSimulator(table) as sim: ...``. Device time is wall time since start x
-``simulator.time_factor``. Faults come from the table's ``[[faults]]`` (timed from the first request served)
-or from :meth:`DeviceSimulator.inject` (now):
+``simulator.time_factor``, or what ``clock()`` returns when one is given (a test slaves the devices to the
+twin's simulated clock, so that device-side histories are in the run's seconds). Faults come from the
+table's ``[[faults]]`` (timed from the first request served) or from :meth:`DeviceSimulator.inject` (now):
 
 - ``drop``: requests reach nothing (no reply, no watchdog feed) -> the client times out;
 - ``slow``: replies wait ``reply_delay_s`` wall seconds;
@@ -20,6 +21,7 @@ import asyncio
 import logging
 import threading
 from collections import Counter
+from collections.abc import Callable
 from time import monotonic
 
 from sim.hil.link import quiet_pymodbus
@@ -32,7 +34,7 @@ log = logging.getLogger("sim.hil.simulator")
 
 
 class DeviceSimulator:
-    def __init__(self, table: DeviceTable):
+    def __init__(self, table: DeviceTable, clock: Callable[[], float] | None = None):
         check_loopback(table.devices, allow_remote_hosts=False, what="the simulator serves on and")
         quiet_pymodbus()
         self.table = table
@@ -50,6 +52,7 @@ class DeviceSimulator:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="gridledger-devices", daemon=True)
         self._t0 = monotonic()
+        self._clock = clock
         self._first_request_s: float | None = None
         self._stopping = False
         self._ticker = None
@@ -96,6 +99,8 @@ class DeviceSimulator:
 
     def now_s(self) -> float:
         """Device time [s]."""
+        if self._clock is not None:
+            return float(self._clock())
         return (monotonic() - self._t0) * self.time_factor
 
     def _run(self, coro, timeout: float = 5.0):
@@ -222,7 +227,12 @@ class DeviceSimulator:
                 if self._fault("stuck", dev) is not None:
                     self.stats["ignored_writes"] += 1
                     return None
+                before = dev.value
                 dev.capture(table, address, list(values), now)
+                if dev.value != before:  # (a run's t = 0 is about its first request)
+                    self._event(f"{dev.spec.name}: {'state' if dev.spec.kind == 'relay' else 'set-point'} "
+                                f"{before:g} -> {dev.value:g} ({now - (self._first_request_s or 0.0):.0f} s "
+                                "after the first request)")
             else:
                 dev.refresh(table, start, registers, now)
             return None

@@ -186,6 +186,9 @@ def check_unique(devices: list[DeviceSpec]) -> None:
     meters = [d.entity for d in devices if d.kind == "meter"]
     if len(set(meters)) != len(meters):
         raise ValueError(f"devices: two meters replace the same virtual meter: {meters}")
+    outlets = [d.entity for d in devices if d.entity.startswith("outlet/")]
+    if len(set(outlets)) != len(outlets):
+        raise ValueError(f"devices: two devices switch the same smart outlet: {outlets}")
 
 
 def check_loopback(devices: list[DeviceSpec], *, allow_remote_hosts: bool, what: str) -> None:
@@ -198,8 +201,10 @@ def check_loopback(devices: list[DeviceSpec], *, allow_remote_hosts: bool, what:
 
 
 def check_run_devices(devices: list[DeviceSpec], *, prosumer_ids: list[str], settlement_s: int,
-                      allow_remote_hosts: bool, realtime: bool) -> None:
-    """Cross-checks of a scenario's devices against the rest of the scenario (raises ValueError)."""
+                      allow_remote_hosts: bool, realtime: bool, step_s: int | None = None,
+                      dsr_appliances: list[str] | None = None) -> None:
+    """Cross-checks of a scenario's devices against the rest of the scenario (raises ValueError).
+    ``dsr_appliances``: the appliance kinds of ``[[dsr.outlets]]``, None without ``[dsr]``."""
     if not devices:
         return
     if not realtime:
@@ -219,6 +224,26 @@ def check_run_devices(devices: list[DeviceSpec], *, prosumer_ids: list[str], set
             if settlement_s % d.poll_s:
                 raise ValueError(f"{where}: poll_s ({d.poll_s:g}) must divide run.settlement_s ({settlement_s}) "
                                  "so that a poll falls on every period boundary")
+        elif d.entity.startswith("outlet/"):
+            _check_outlet_relay(d, where, prosumer_ids, step_s, dsr_appliances)
+
+
+def _check_outlet_relay(d: DeviceSpec, where: str, prosumer_ids: list[str], step_s: int | None,
+                        dsr_appliances: list[str] | None) -> None:
+    """A relay switching a smart outlet: ``outlet/<prosumer id>/<appliance>``, driven by ``[dsr]``."""
+    parts = d.entity.split("/")
+    if d.kind != "relay":
+        raise ValueError(f"{where}: entity {d.entity!r} is a smart outlet, switched on and off: kind must be "
+                         f"'relay', got {d.kind!r}")
+    if dsr_appliances is None:
+        raise ValueError(f"{where}: entity {d.entity!r} is a smart outlet: the scenario needs a [dsr] section")
+    if len(parts) != 3 or parts[1] not in prosumer_ids or parts[2] not in dsr_appliances:
+        raise ValueError(f"{where}: entity {d.entity!r}: expected 'outlet/<prosumer id>/<appliance>' with a "
+                         f"prosumer id (e.g. {prosumer_ids[:3]}) and an appliance of [[dsr.outlets]] "
+                         f"({dsr_appliances})")
+    if step_s is not None and step_s % d.poll_s:
+        raise ValueError(f"{where}: poll_s ({d.poll_s:g}) must divide run.step_s ({step_s}): a delay minute is "
+                         "claimed only when the polls in that minute read the relay back off")
 
 
 def _load_toml(path: Path, what: str) -> dict[str, Any]:

@@ -90,6 +90,30 @@ def test_a_held_job_is_released_before_its_deadline_would_pass():
     assert fleet.jobs[0].end == 25 == fleet.jobs[0].deadline
 
 
+
+def test_a_minute_the_relay_did_not_confirm_is_taken_out_of_the_delay():
+    o = _outlet(Limits(30, 60))
+    for k in range(10, 14):
+        o.hold(k, 0, 60)
+    o.retract_last_minute()  # minute 13 was not read back off
+    r = o.release(DOMAIN)
+    assert (r.start_min, r.delay_min, r.shifted_wh) == (10, 3, 50)  # 1 kW x 3 min
+    assert o.state.used_min_by_day == {0: 3} and not o.can_hold(14, 0, 60)  # no second delay in the event
+
+
+def test_a_delay_with_no_confirmed_minute_is_not_reported_and_ends_the_outlets_part_in_the_event():
+    o = _outlet(Limits(30, 60))
+    o.hold(10, 0, 60)
+    o.retract_last_minute()
+    assert o.release(DOMAIN) is None and o.unposted == [] and o.state.used_min_by_day == {}
+    assert not o.can_hold(11, 0, 60) and o.can_hold(11, 1, 60)
+    try:
+        o.retract_last_minute()
+    except ValueError as exc:
+        assert "no held minute" in str(exc)
+    else:
+        raise AssertionError("retracting with no hold must fail")
+
 class FakeFlex:
     def __init__(self):
         self.created = []

@@ -44,6 +44,22 @@ def test_relay_follows_its_command_confirmed_by_read_back(serve):
     act.link.close()
 
 
+
+def test_a_window_counts_as_read_back_only_when_every_poll_in_it_read_the_value(serve):
+    sim = serve([relay()])  # polled every second
+    act = _actuator(sim, relay(), lambda t: 0.0 if 2 <= t < 5 else 1.0)
+    for t in (0.0, 1.0, 2.0, 3.0):
+        act.poll(t)
+    sim.inject("drop", duration_s=60.0)
+    act.poll(4.0)  # unanswered: the bridge may still report the read-back of t = 3 s as confirmed
+    assert act.samples[-1][2:] == (0.0, QUALITY_CONFIRMED)
+    assert act.read_back_throughout(0.0, 2.0, 1.0) and act.read_back_throughout(2.0, 4.0, 0.0)
+    assert not act.read_back_throughout(0.0, 2.0, 0.0) and not act.read_back_throughout(1.0, 3.0, 1.0)
+    assert not act.read_back_throughout(3.0, 5.0, 0.0)  # the poll at 4 s read nothing back
+    assert not act.read_back_throughout(6.0, 8.0, 1.0)  # no poll in the window: nothing confirmed
+    act.link.close()
+
+
 def test_a_write_the_device_does_not_take_is_a_readback_mismatch(serve):
     sim = serve([relay()])
     act = _actuator(sim, relay(), lambda t: 1.0)

@@ -1,0 +1,1 @@
+"""The scenario schema of each capability (``sim.scenario`` assembles them into ``Scenario``)."""
