@@ -13,7 +13,7 @@ from typing import Any
 from eth_keys import keys
 from eth_tester import EthereumTester, PyEVMBackend
 
-from contracts.chain import FUNDING_WEI, BaseChain, ChainRevert, Contract, Receipt, _bytes, _plain
+from contracts.chain import FUNDING_WEI, BaseChain, ChainRevert, Contract, Receipt
 
 
 class Web3Chain(BaseChain):
@@ -75,7 +75,7 @@ class Web3Chain(BaseChain):
     def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = 12_000_000) -> Receipt:
         from web3.exceptions import ContractLogicError
 
-        call = self._w3contract(contract).functions[fn](*_web3_args(args))
+        call = self._w3contract(contract).functions[fn](*args)
         self._stamp()
         raw = self._receipt_raw(call.transact({"from": sender, "gas": gas}), "")
         self.n_transactions += 1
@@ -94,7 +94,7 @@ class Web3Chain(BaseChain):
         from web3.exceptions import ContractLogicError
 
         try:
-            out = self._w3contract(contract).functions[fn](*_web3_args(args)).call()
+            out = self._w3contract(contract).functions[fn](*args).call()
         except ContractLogicError as exc:
             raise ChainRevert(contract.name, fn, str(exc.message or exc).removeprefix("execution reverted: ")) from None
         if isinstance(out, (list, tuple)) and len(contract.functions[fn]["outputs"]) > 1:
@@ -108,17 +108,4 @@ class Web3Chain(BaseChain):
         raise NotImplementedError("the web3 reference backend has no snapshots")
 
 
-def _web3_args(args: tuple) -> list:
-    """web3 wants checksum addresses as they are, bytes as bytes; structs as tuples, arrays as lists."""
-    return [_web3_value(a) for a in args]
-
-
-def _web3_value(a: Any) -> Any:
-    if isinstance(a, tuple):
-        return tuple(_web3_value(x) for x in a)
-    if isinstance(a, list):
-        return [_web3_value(x) for x in a]
-    return a
-
-
-__all__ = ["Web3Chain", "_bytes", "_plain"]
+__all__ = ["Web3Chain"]
