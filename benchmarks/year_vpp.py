@@ -155,7 +155,8 @@ def main() -> int:
     reference = sliced.with_overrides({"chain.backend": "web3", "feeder.solver": "runpp-lightsim2grid",
                                        "vpp.post_every_periods": 1})
     fast, fast_wall = timed_run(sliced)
-    print(f"slice        {args.slice_days:g} days through gridledger ({args.chain}): {fast_wall:.1f} s  ({phases(fast)})")
+    print(f"slice        {args.slice_days:g} days through gridledger ({args.chain}): {fast_wall:.1f} s  "
+          f"({phases(fast)})")
     ref, ref_wall = timed_run(reference)
     print(f"             through the reference path (web3 over eth-tester, block per transaction, signature per "
           f"reading, pp.runpp per step): {ref_wall:.1f} s  ({phases(ref)})")

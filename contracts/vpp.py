@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.batch import MAX_BATCH, Refused, post_in_batches
-from contracts.chain import BaseChain as Chain, Contract
-from contracts.chain import ChainRevert
+from contracts.chain import BaseChain as Chain, ChainRevert, Contract
 from contracts.eip712 import SignedReading, SignedReadingBatch, domain_separator
 
 __all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSettlement"]

@@ -22,6 +22,7 @@ from sim.shares import member_weights, shares_bps
 from sim.summary import event_args
 
 DECLARE_AHEAD_PERIODS = 2
+MAX_RUN_VALUES = 168  # the contract's bound on values under one ReadingBatch signature (signed_reading.MAX_VALUES)
 BUYER_FLOAT_EUR = 1_000_000_000.0  # the buyer's money: never the binding limit
 
 
@@ -181,7 +182,8 @@ class VppCapability(Capability):
             values = sorted(validated.get(meter.meter_id, []), key=lambda v: v.period)
             start = 0
             for i in range(1, len(values) + 1):
-                if i == len(values) or values[i].period != values[i - 1].period + 1:
+                if (i == len(values) or values[i].period != values[i - 1].period + 1
+                        or i - start == MAX_RUN_VALUES):
                     run = values[start:i]
                     batches.append(meter.sign_batch(self.vpp.domain_separator, run[0].period,
                                                     [v.energy_wh for v in run], [v.quality for v in run]))
