@@ -63,7 +63,7 @@ def _physics(cap) -> dict:
     loss = float(np.nansum(n["pipe_loss_kw"]) * dt_h)
     mdot = n["pump_mdot_kg_per_s"]
     return {
-        "pipe_flows": int(np.isfinite(n["source_heat_kw"]).sum()),
+        "pipe_flows": cap.pipe_flows,
         "counterfactual_pipe_flows": cap.operator.counterfactual_flows,
         "pipe_flow_retries": cap.network.n_retries + cap.operator.model_retries,
         "source_heat_mwh": source / 1000,

@@ -260,6 +260,10 @@ class Scenario(_Frozen):
             groups = [g.name for g in self.heat.buildings]
             if len(set(groups)) != len(groups) or set(groups) & set(names):
                 raise ValueError(f"heat.buildings names must be unique and differ from population names, got {groups}")
+            step = self.heat.step_s
+            if step is not None and (step % self.run.step_s or self.run.settlement_s % step):
+                raise ValueError(f"heat.step_s ({step}) must be a whole multiple of run.step_s ({self.run.step_s}) "
+                                 f"and divide run.settlement_s ({self.run.settlement_s})")
         room = FEEDER_HOUSEHOLDS[self.feeder.network] if self.feeder else 0
         if self.feeder and len(ids) > room:
             raise ValueError(f"population: {len(ids)} prosumers do not fit on feeder "

@@ -118,6 +118,8 @@ class HeatCapability(Capability):
         for p in range(PUBLISH_AHEAD_PERIODS):
             self.operator.publish(p, now_step=0)
         self.recorder = HeatRecorder(twin.n_steps, len(self.ids))
+        self.hold_steps = (spec.step_s or twin.step_s) // twin.step_s
+        self.pipe_flows = 0
         self.t_supply_c = net.supply_max_c
         self.t_supply_local_c = np.full(len(self.ids), net.supply_max_c)
         self.readings_log: list[dict] = []
@@ -146,16 +148,20 @@ class HeatCapability(Capability):
         self.t_supply_c = self.operator.supply_temperature_c(k)
 
     def solve(self, k: int) -> None:
-        """Return temperatures from the substations' states (at the supply temperature that reached them last
-        step), one pipe flow, and the operator's benefit measurement."""
-        states = np.fromiter((c.state for c in self.consumers), dtype=int, count=len(self.consumers))
-        demand = self.demand_w[k]
-        t_return = return_temperature_c(states, self.t_supply_local_c, demand / self.design_w)
-        self.flow = self.network.solve(self.t_supply_c, demand, t_return)
-        self.t_supply_local_c = self.flow.t_supply_c
+        """Every ``hold_steps`` steps: return temperatures from the substations' states (at the supply temperature
+        that reached them last time), one pipe flow with the interval's mean demand, and the operator's benefit
+        measurement; in between the flow is held."""
         period = self.twin.period_of_step(k)
-        benefit = self.operator.assess(period, self.flow, self.twin.step_s)
-        self.recorder.record(k, self.flow, states, benefit, self.operator.references_k[period])
+        benefit = 0.0
+        if k % self.hold_steps == 0:
+            self.states = np.fromiter((c.state for c in self.consumers), dtype=int, count=len(self.consumers))
+            demand = self.demand_w[k : k + self.hold_steps].mean(axis=0)
+            t_return = return_temperature_c(self.states, self.t_supply_local_c, demand / self.design_w)
+            self.flow = self.network.solve(self.t_supply_c, demand, t_return)
+            self.pipe_flows += 1
+            self.t_supply_local_c = self.flow.t_supply_c
+            benefit = self.operator.assess(period, self.flow, self.twin.step_s * self.hold_steps)
+        self.recorder.record(k, self.flow, self.states, benefit, self.operator.references_k[period])
 
     def measure(self, k: int, flow) -> None:
         f, dt_s = self.flow, self.twin.step_s

@@ -106,7 +106,10 @@ class HeatBuildingGroup(_Frozen):
 
 class HeatSpec(_Frozen):
     """District heating (capability 2). ``annual_mean_temp_c``/``annual_amplitude_c`` describe the reference
-    climate the BDEW demand is normalised over (see grid_models.heat_demand)."""
+    climate the BDEW demand is normalised over (see grid_models.heat_demand). ``step_s``: the pipe flow is solved
+    every that many seconds with the interval's mean demand and held in between (a heat network is
+    quasi-static at that scale); default: every step of the run. A whole multiple of ``run.step_s`` that divides
+    ``run.settlement_s``."""
 
     buildings: Annotated[list[HeatBuildingGroup], Field(min_length=1)]
     network: HeatNetworkSpec = HeatNetworkSpec()
@@ -115,6 +118,7 @@ class HeatSpec(_Frozen):
     behaviour: HeatBehaviourSpec = HeatBehaviourSpec()
     annual_mean_temp_c: Annotated[float, Field(ge=-30, le=35)] = 8.5
     annual_amplitude_c: NonNeg = 8.0
+    step_s: Annotated[int, Field(gt=0)] | None = None
 
     def building_ids(self) -> list[str]:
         """Building ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""

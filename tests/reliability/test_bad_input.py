@@ -56,18 +56,24 @@ def _mutate(data, path, action, value):
                 min_size=1, max_size=3))
 def test_schema_fuzz_gives_clear_errors_or_a_valid_scenario(mutations):
     """Derandomized so CI is repeatable; GRIDLEDGER_DEEP-style exploration: run with --hypothesis-seed=random."""
-    data = copy.deepcopy(BASE)
+    _check_fuzzed(BASE, mutations, validate_scenario, "fuzz.toml", "invalid scenario")
+
+
+def _check_fuzzed(base: dict, mutations, validate, source: str, what: str) -> None:
+    """Apply ``mutations`` to a copy of ``base``; validation passes or raises ScenarioError naming the source
+    on every line."""
+    data = copy.deepcopy(base)
     for path, action, value in mutations:
         try:
             _mutate(data, path, action, value)
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed the parent
     try:
-        validate_scenario(data, source="fuzz.toml")
+        validate(data, source=source)
     except ScenarioError as exc:
         lines = str(exc).split("\n")
-        assert lines[0].startswith("fuzz.toml: invalid scenario")
-        assert all(line.strip().startswith("fuzz.toml: ") for line in lines[1:]) and len(lines) > 1
+        assert lines[0].startswith(f"{source}: {what}")
+        assert all(line.strip().startswith(f"{source}: ") for line in lines[1:]) and len(lines) > 1
 
 
 DEVICES = tomllib.loads((ROOT / "scenarios" / "hil_devices.toml").read_text())
@@ -80,18 +86,7 @@ DEVICE_PATHS = sorted(_paths(DEVICES), key=str)
 def test_device_table_fuzz_gives_clear_errors_or_a_valid_table(mutations):
     from sim.hil.table import validate_device_table
 
-    data = copy.deepcopy(DEVICES)
-    for path, action, value in mutations:
-        try:
-            _mutate(data, path, action, value)
-        except (KeyError, IndexError, TypeError):
-            continue
-    try:
-        validate_device_table(data, source="devices.toml")
-    except ScenarioError as exc:
-        lines = str(exc).split("\n")
-        assert lines[0].startswith("devices.toml: invalid device table")
-        assert all(line.strip().startswith("devices.toml: ") for line in lines[1:]) and len(lines) > 1
+    _check_fuzzed(DEVICES, mutations, validate_device_table, "devices.toml", "invalid device table")
 
 
 @pytest.mark.parametrize("text, field", [

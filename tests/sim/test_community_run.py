@@ -60,6 +60,9 @@ def test_heat_tokens_and_bonus_are_conserved(run):
     assert sum(cap.scheme.balance_of(c.account) for c in cap.consumers) == cap.scheme.total_supply() > 0
     h = run.summary["heat"]
     assert h["tokens_conserved"] and h["bonus_conserved_every_period"]
+    p, n = h["physics"], run.scenario.n_steps
+    assert p["pipe_flows"] == n * run.scenario.run.step_s // run.scenario.heat.step_s  # heat.step_s: 15 min
+    assert p["balance_max_rel_error"] < 1e-3 and p["consumer_heat_max_rel_error"] < 1e-4
     assert h["bonus_paid_eur"] == h["pool_deposited_eur"]
 
 

@@ -37,9 +37,11 @@ def test_cli_validates_a_heat_only_scenario(capsys):
         (lambda t: t.replace('profile = "MFH"', 'profile = "GHD"'), r"heat.buildings\[1\]", "building_class"),
         (lambda t: t.replace("[heat.prices]", "[heat.prices]\ngas_price = 3.0"), "heat.prices.gas_price", "unknown key"),
         (lambda t: t.replace('name = "mfh"', 'name = "efh"'), "heat", "unique"),
+        (lambda t: t.replace("annual_amplitude_c = 8.0", "annual_amplitude_c = 8.0\nstep_s = 1200"), "heat.step_s",
+         "divide run.settlement_s"),
     ],
     ids=["shares-not-1", "unknown-state", "curve-inverted", "tariff-points", "class-for-profile", "unknown-key",
-         "duplicate-group"],
+         "duplicate-group", "heat-step"],
 )
 def test_bad_heat_sections_name_file_and_field(tmp_path, edit, field, expected):
     path = tmp_path / "bad_heat.toml"
