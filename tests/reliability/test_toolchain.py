@@ -16,7 +16,7 @@ from tests.conftest import ROOT
 def test_chain_stack_is_pinned_exactly():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     pins = {re.split(r"[\[=<>~ ]", d)[0]: d for d in deps}
-    for name in ("vyper", "eth-tester", "py-evm", "pyrevm"):
+    for name in ("vyper", "eth-tester", "py-evm", "pyrevm", "web3"):
         assert re.search(r"==\d", pins[name]), f"{name} must be pinned exactly, got {pins[name]!r}"
     vyper_pin = Version(pins["vyper"].split("==")[1])
     assert vyper_pin >= Version("0.4.2")  # earlier 0.4 releases carry published advisories
