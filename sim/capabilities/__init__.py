@@ -60,6 +60,27 @@ class Capability:
         return None
 
 
+def log_posted(signed: list, rows: list[dict], refused: list, log: list[dict]) -> None:
+    """Mark each readings-log row accepted, or refused with the contract's reason (``refused``: the wrapper's
+    ``Refused`` items, matched by meter and period), and append the rows to ``log``."""
+    reasons = {(r.reading.meter, r.reading.period): r.reason for r in refused}
+    for s, row in zip(signed, rows):
+        reason = reasons.get((s.meter, s.period), "")
+        row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
+    log.extend(rows)
+
+
+def settle_each(periods: range, settle, unsettled: dict[int, str]) -> None:
+    """Call ``settle(period)`` for each period; a revert leaves the period unsettled with its reason."""
+    from contracts.chain import ChainRevert
+
+    for period in periods:
+        try:
+            settle(period)
+        except ChainRevert as exc:
+            unsettled[period] = exc.reason
+
+
 def enabled(scenario: Scenario) -> list[type[Capability]]:
     """The capabilities a scenario asks for, in a fixed order."""
     from sim.capabilities.certificates import CertificatesCapability

@@ -18,14 +18,13 @@ import numpy as np
 from agents.heat_consumer import HeatConsumer
 from agents.heat_operator import HeatOperator
 from agents.market import largest_remainder
-from contracts.chain import ChainRevert
 from contracts.eip712 import key_for
 from contracts.heat import HeatEfficiency
 from contracts.token import eur_to_ueur
 from grid_models.heat_demand import bdew_heat_kw, building_heat_w, design_heat_w
 from grid_models.heat_network import HeatNetwork
 from grid_models.substation import return_temperature_c, state_code
-from sim.capabilities import Capability
+from sim.capabilities import Capability, log_posted, settle_each
 from sim.heat_meters import HeatMeter
 from sim.heat_summary import HeatRecorder, heat_summary
 from sim.heat_tariff import expected_return_c
@@ -195,17 +194,8 @@ class HeatCapability(Capability):
                                          v.vt_supply_mlmc, v.vt_return_mlmc, v.quality))
                 rows.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
                              "energy_wh": v.heat_wh, "volume_ml": v.volume_ml, "quality": v.quality, "rule": v.rule})
-        refused = {(r.reading.meter, r.reading.period): r.reason
-                   for r in self.scheme.submit_readings(signed, sender=self.operator_account)}
-        for s, row in zip(signed, rows):
-            reason = refused.get((s.meter, s.period), "")
-            row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
-        self.readings_log.extend(rows)
-        for period in range(self._settled_through + 1, through_period + 1):
-            try:
-                self.operator.settle(period)
-            except ChainRevert as exc:
-                self.unsettled[period] = exc.reason
+        log_posted(signed, rows, self.scheme.submit_readings(signed, sender=self.operator_account), self.readings_log)
+        settle_each(range(self._settled_through + 1, through_period + 1), self.operator.settle, self.unsettled)
         self._settled_through = max(self._settled_through, through_period)
 
     def finish(self) -> None:

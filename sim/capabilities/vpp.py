@@ -14,10 +14,9 @@ import numpy as np
 
 from agents import tariffs
 from agents.operators import EnergyBuyer, VppOperator
-from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
-from sim.capabilities import Capability
+from sim.capabilities import Capability, log_posted, settle_each
 from sim.shares import member_weights, shares_bps
 from sim.summary import event_args
 
@@ -143,11 +142,7 @@ class VppCapability(Capability):
                 return
             self._post_batches(self._buffer)
             self._buffer = {}
-        for period in range(self._settled_through + 1, through_period + 1):
-            try:
-                self.operator.settle(period)
-            except ChainRevert as exc:
-                self.unsettled[period] = exc.reason
+        settle_each(range(self._settled_through + 1, through_period + 1), self.operator.settle, self.unsettled)
         self._settled_through = max(self._settled_through, through_period)
 
     @staticmethod
@@ -164,12 +159,7 @@ class VppCapability(Capability):
             for v in validated.get(meter.meter_id, []):
                 signed.append(meter.sign(self.vpp.domain_separator, v.period, v.energy_wh, v.quality))
                 rows.append(self._row(meter, v))
-        refused = {(r.reading.meter, r.reading.period): r.reason
-                   for r in self.vpp.submit_readings(signed, sender=self.operator_account)}
-        for s, row in zip(signed, rows):
-            reason = refused.get((s.meter, s.period), "")
-            row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
-        self.readings_log.extend(rows)
+        log_posted(signed, rows, self.vpp.submit_readings(signed, sender=self.operator_account), self.readings_log)
 
     def _post_batches(self, validated: dict[str, list]) -> None:
         """One signature per meter and run of consecutive periods (``submit_reading_batches``); the values of a
