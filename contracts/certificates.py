@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.batch import MAX_BATCH, post_in_batches
-from contracts.chain import BaseChain as Chain, Contract
-from contracts.eip712 import SignedReading, domain_separator
+from contracts.chain import BaseChain as Chain
+from contracts.eip712 import SignedReading
+from contracts.wrapper import ContractWrapper
 
 ID_SHIFT = 128
 
@@ -67,22 +68,11 @@ class Retirement:
         return (self.id, self.amount_wh, self.beneficiary, self.consumption_interval)
 
 
-class Certificates:
-    def __init__(self, chain: Chain, contract: Contract):
-        self.chain, self.contract = chain, contract
-        self.domain_separator = domain_separator(chain.chain_id, contract.address)
-
+class Certificates(ContractWrapper):
     @classmethod
     def deploy(cls, chain: Chain, *, issuer: str, oracle: str, t0_s: int, period_s: int, n_periods: int
                ) -> Certificates:
         return cls(chain, chain.deploy("Certificates", oracle, t0_s, period_s, n_periods, sender=issuer))
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def _tx(self, fn: str, *args, sender: str):
-        return self.chain.transact(self.contract, fn, *args, sender=sender)
 
     def _batched(self, fn: str, items: list, sender: str) -> list[tuple[object, str]]:
         return post_in_batches(lambda batch: self._tx(fn, [x.as_tuple() for x in batch], sender=sender), items)
@@ -123,9 +113,6 @@ class Certificates:
         return self._batched("retire_many", retirements, sender)
 
     # reads ------------------------------------------------------------------------------------------------
-    def call(self, fn: str, *args):
-        return self.chain.call(self.contract, fn, *args)
-
     def balance_of(self, owner: str, id_: int) -> int:
         return self.call("balanceOf", owner, id_)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.batch import post_in_batches
-from contracts.chain import BaseChain, Contract
-from contracts.eip712 import SignedDelay, domain_separator
+from contracts.chain import BaseChain
+from contracts.eip712 import SignedDelay
+from contracts.wrapper import ContractWrapper
 
 MAX_REGISTER_BATCH = 64
 
@@ -38,22 +39,11 @@ def hours_mask(windows) -> int:
     return mask
 
 
-class FlexDelays:
-    def __init__(self, chain: BaseChain, contract: Contract):
-        self.chain, self.contract = chain, contract
-        self.domain_separator = domain_separator(chain.chain_id, contract.address)
-
+class FlexDelays(ContractWrapper):
     @classmethod
     def deploy(cls, chain: BaseChain, *, operator: str, t0_s: int, day_offset_min: int,
                tokens_per_kwh: int) -> FlexDelays:
         return cls(chain, chain.deploy("FlexDelays", t0_s, day_offset_min, tokens_per_kwh, sender=operator))
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def _tx(self, fn: str, *args, sender: str):
-        return self.chain.transact(self.contract, fn, *args, sender=sender)
 
     def register_outlets(self, specs: list[OutletSpec], *, sender: str) -> None:
         for i in range(0, len(specs), MAX_REGISTER_BATCH):
@@ -73,9 +63,6 @@ class FlexDelays:
         self._tx("transfer", receiver, amount, sender=sender)
 
     # reads ------------------------------------------------------------------------------------------------
-    def call(self, fn: str, *args):
-        return self.chain.call(self.contract, fn, *args)
-
     def balance_of(self, account: str) -> int:
         return self.call("balanceOf", account)
 

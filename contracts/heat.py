@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.batch import Refused, post_in_batches
-from contracts.chain import BaseChain as Chain, Contract
-from contracts.eip712 import SignedHeatReading, domain_separator
+from contracts.chain import BaseChain as Chain
+from contracts.eip712 import SignedHeatReading
+from contracts.wrapper import ContractWrapper
 
 MAX_BATCH = 64  # ~110 k gas per reading: a batch stays well inside one transaction's gas
 MK_PER_K = 1000
@@ -39,22 +40,11 @@ class ConsumerTotals:
         return self.t_supply_c - self.t_return_c
 
 
-class HeatEfficiency:
-    def __init__(self, chain: Chain, contract: Contract):
-        self.chain, self.contract = chain, contract
-        self.domain_separator = domain_separator(chain.chain_id, contract.address)
-
+class HeatEfficiency(ContractWrapper):
     @classmethod
     def deploy(cls, chain: Chain, *, operator: str, token: str, t0_s: int, period_s: int,
                n_periods: int) -> HeatEfficiency:
         return cls(chain, chain.deploy("HeatEfficiency", token, t0_s, period_s, n_periods, sender=operator))
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def _tx(self, fn: str, *args, sender: str):
-        return self.chain.transact(self.contract, fn, *args, sender=sender)
 
     def register_consumer(self, consumer: str, meter: str, max_heat_wh_per_period: int, *, sender: str):
         self._tx("register_consumer", consumer, meter, max_heat_wh_per_period, sender=sender)
@@ -78,9 +68,6 @@ class HeatEfficiency:
         return self._tx("settle", period, pool_ueur, sender=sender)
 
     # reads ------------------------------------------------------------------------------------------------
-    def call(self, fn: str, *args):
-        return self.chain.call(self.contract, fn, *args)
-
     def reference_k(self, period: int, consumer: str) -> float | None:
         """The reference cooling published for ``consumer`` in ``period`` [K], or None if not published."""
         if not self.call("reference_published", period):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.batch import MAX_BATCH, Refused, post_in_batches
-from contracts.chain import BaseChain as Chain, ChainRevert, Contract
-from contracts.eip712 import SignedReading, SignedReadingBatch, domain_separator
+from contracts.chain import BaseChain as Chain
+from contracts.chain import ChainRevert, Contract
+from contracts.eip712 import SignedReading, SignedReadingBatch
+from contracts.wrapper import ContractWrapper
 
 __all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSettlement"]
 
@@ -20,10 +22,9 @@ class RefusedBatch:
     reason: str
 
 
-class VppSettlement:
+class VppSettlement(ContractWrapper):
     def __init__(self, chain: Chain, contract: Contract):
-        self.chain, self.contract = chain, contract
-        self.domain_separator = domain_separator(chain.chain_id, contract.address)
+        super().__init__(chain, contract)
         # What this wrapper's own receipts logged (Declared, PricePublished): the contract accepts each once and
         # only before its period starts, so a logged value is final and reads of it need no call.
         self._declared: dict[tuple[int, str], int] = {}
@@ -52,13 +53,6 @@ class VppSettlement:
             tolerance_bps, sender=operator,
         )
         return cls(chain, contract)
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def _tx(self, fn: str, *args, sender: str):
-        return self.chain.transact(self.contract, fn, *args, sender=sender)
 
     def register_member(self, member: str, meter: str, share_bps: int, max_wh_per_period: int, *, sender: str):
         self._tx("register_member", member, meter, share_bps, max_wh_per_period, sender=sender)
@@ -131,9 +125,6 @@ class VppSettlement:
         return refused
 
     # reads ------------------------------------------------------------------------------------------------
-    def call(self, fn: str, *args):
-        return self.chain.call(self.contract, fn, *args)
-
     def declared_wh(self, period: int, member: str) -> int:
         """Energy declared for ``member`` in ``period`` [Wh]: as logged by this wrapper's declaration, else read."""
         logged = self._declared.get((period, member))
