@@ -3,8 +3,11 @@ production, outages, claims and solvency."""
 
 from __future__ import annotations
 
-from contracts.chain import BaseChain, ChainRevert, Contract
+from contracts.batch import post_in_batches
+from contracts.chain import BaseChain, Contract
 from contracts.eip712 import SignedReading, domain_separator
+
+MAX_BATCH = 128  # MutualInsurance.vy's MAX_BATCH (DynArray bound of submit_readings)
 
 
 class MutualInsurance:
@@ -42,18 +45,10 @@ class MutualInsurance:
         self._tx("post_expected", period, members, expected_wh, weather_hash, sender=sender)
 
     def submit_readings(self, readings: list[SignedReading], *, sender: str) -> list[tuple[SignedReading, str]]:
-        """Post signed readings; a reverting batch is retried one by one. Returns the refused ones with reasons."""
-        try:
-            self._tx("submit_readings", [r.as_tuple() for r in readings], sender=sender)
-            return []
-        except ChainRevert:
-            refused = []
-            for r in readings:
-                try:
-                    self._tx("submit_readings", [r.as_tuple()], sender=sender)
-                except ChainRevert as exc:
-                    refused.append((r, exc.reason))
-            return refused
+        """Post signed readings in batches of ``MAX_BATCH``; a reverting batch is retried one by one. Returns the
+        refused ones with the contract's reasons."""
+        return post_in_batches(lambda batch: self._tx("submit_readings", [r.as_tuple() for r in batch],
+                                                      sender=sender), readings, MAX_BATCH)
 
     def report_outage(self, period: int, available_bps: int, *, sender: str):
         self._tx("report_outage", period, available_bps, sender=sender)
