@@ -15,8 +15,9 @@ with m_t,k = 1 when VEE would accept the site's reading in period t with k units
 every reading counts) and f(r) = clip((trigger - r) / (trigger - exit), 0, 1) the parametric index. Then the
 expected loss ratio (payouts / premiums) is the target. Assumptions: units stay up or down for a whole period
 (exact at hourly steps and periods, close when MTTR >> period); the steady state holds from the first period
-(units start up, which lowers the first MTTR-long stretch a little); the sum insured is not reached (the
-capability checks that the expected loss is a small share of it, so E[min(loss, cover)] ~ E[loss]).
+(units start up, which lowers the first MTTR-long stretch a little); the sum insured is not reached, so
+E[min(loss, cover)] ~ E[loss] (the run reports the largest expected annual loss / sum insured as
+``expected_loss_share_of_cover_max``).
 
 References
 ----------

@@ -17,7 +17,8 @@ import pandas as pd  # noqa: E402
 HEADLINE = [
     "vpp.revenue_eur", "vpp.penalties_eur", "vpp.delivered_kwh", "vpp.declared_kwh", "vpp.periods_with_penalty",
     "physics.import_kwh", "physics.export_kwh", "physics.trafo_loading_max_percent",
-    "insurance.loss_ratio", "insurance.target_loss_ratio", "insurance.payouts_over_expected",
+    "insurance.loss_ratio", "insurance.incurred_loss_ratio", "insurance.target_loss_ratio",
+    "insurance.payouts_over_expected",
     "insurance.premiums_eur", "insurance.payouts_eur", "insurance.owed_eur",
 ]
 

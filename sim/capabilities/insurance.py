@@ -5,6 +5,8 @@ Producers (PV and wind sites, each of ``units`` independently failing units) pay
 potential at full availability, the same pvlib/windpowerlib models as the certificates), the sites' meters post
 measured production (VEE-validated, signed), producers with units down report the outage and claim, and the
 insurer records solvency. A dark week lowers expected and measured alike: no claim; an outage does.
+Premiums are priced on the expected production series before the clock starts: the expected claimable loss
+(``agents.insurer``; which readings VEE would accept from ``reading_accepted``) / the target loss ratio.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def reading_accepted(expected_wh: np.ndarray, n_units: int, max_wh: int, period_
     readings) lower every period's acceptance by (1 - drop) x (1 - spike)."""
     e = np.asarray(expected_wh, dtype=float)
     out = np.ones((len(e), n_units + 1))
-    for k in range(1, n_units + 1):
+    for k in range(1, n_units):  # k = n: every reading is 0, which VEE always accepts
         vee = MeterVee("pricing", max_wh, period_s)
         for period, wh in enumerate(np.floor(e * (n_units - k) / n_units)):
             vee.receive(RawReading("pricing", period, float(wh)))
