@@ -15,9 +15,10 @@ with m_t,k = 1 when VEE would accept the site's reading in period t with k units
 every reading counts) and f(r) = clip((trigger - r) / (trigger - exit), 0, 1) the parametric index. Then the
 expected loss ratio (payouts / premiums) is the target. Assumptions: units stay up or down for a whole period
 (exact at hourly steps and periods, close when MTTR >> period); the steady state holds from the first period
-(units start up, which lowers the first MTTR-long stretch a little); the sum insured is not reached, so
-E[min(loss, cover)] ~ E[loss] (the run reports the largest expected annual loss / sum insured as
-``expected_loss_share_of_cover_max``).
+(units start up, which lowers the first MTTR-long stretch a little). The sum insured caps what a member is
+paid over the run: L is multiplied by E[min(L, SI)] / E[L], estimated on seeded outage paths
+(``sum_insured_factor``; 1 when no path reaches it, as for the indemnity variant's half-year-of-revenue cover;
+well below 1 for a parametric cover of a day's share per period, which a long outage of a one-unit site exhausts).
 
 References
 ----------
@@ -58,6 +59,22 @@ def _claimable(expected_wh, n_units: int, threshold: float, measurable) -> tuple
     return e, down_share, opens * mask * (e[:, None] > 0)
 
 
+def indemnity_loss_table_wh(expected_wh, n_units: int, threshold: float, measurable=None) -> np.ndarray:
+    """Lost energy the indemnity variant pays in each period if k units are down, shape (periods, n_units + 1)
+    [Wh]: E_t x k/n where a claim opens (E_t > 0, k/n > ``threshold``) x ``measurable``, else 0."""
+    e, down_share, weight = _claimable(expected_wh, n_units, threshold, measurable)
+    return e[:, None] * weight * down_share[None, :]
+
+
+def parametric_index_table(expected_wh, n_units: int, threshold: float, *, trigger: float, exit: float,
+                           measurable=None) -> np.ndarray:
+    """Share of the cover the parametric variant pays in each period if k units are down, shape
+    (periods, n_units + 1) [1]: clip((trigger - r) / (trigger - exit), 0, 1) at r = 1 - k/n where a claim opens."""
+    _, down_share, weight = _claimable(expected_wh, n_units, threshold, measurable)
+    index = np.clip((trigger - (1.0 - down_share)) / (trigger - exit), 0.0, 1.0)
+    return weight * index[None, :]
+
+
 def expected_claimable_loss_wh(expected_wh, n_units: int, unavailability: float, threshold: float,
                                measurable=None) -> float:
     """Expected lost energy the indemnity variant pays over the periods of ``expected_wh`` [Wh].
@@ -65,19 +82,31 @@ def expected_claimable_loss_wh(expected_wh, n_units: int, unavailability: float,
     ``expected_wh``: the site's expected production per period at full availability [Wh]; ``threshold``:
     shortfall share below which no claim opens [1]; ``measurable``: optional (periods, n_units + 1) 0/1 mask,
     1 where a reading with k units down would be accepted."""
-    e, down_share, weight = _claimable(expected_wh, n_units, threshold, measurable)
-    pmf = units_down_pmf(n_units, unavailability)
-    return float(np.sum(e[:, None] * weight * (pmf * down_share)[None, :]))
+    table = indemnity_loss_table_wh(expected_wh, n_units, threshold, measurable)
+    return float(np.sum(table * units_down_pmf(n_units, unavailability)[None, :]))
 
 
 def expected_parametric_payout_ueur(expected_wh, n_units: int, unavailability: float, threshold: float, *,
                                     trigger: float, exit: float, cover_ueur: float, measurable=None) -> float:
     """Expected parametric payout over the periods of ``expected_wh`` [ueur]: ``cover_ueur`` x the index
     clip((trigger - r) / (trigger - exit), 0, 1) at the measured ratio r = 1 - k/n (shares [1])."""
-    e, down_share, weight = _claimable(expected_wh, n_units, threshold, measurable)
-    index = np.clip((trigger - (1.0 - down_share)) / (trigger - exit), 0.0, 1.0)
-    pmf = units_down_pmf(n_units, unavailability)
-    return float(cover_ueur * np.sum(weight * (pmf * index)[None, :]))
+    table = parametric_index_table(expected_wh, n_units, threshold, trigger=trigger, exit=exit,
+                                   measurable=measurable)
+    return float(cover_ueur * np.sum(table * units_down_pmf(n_units, unavailability)[None, :]))
+
+
+def sum_insured_factor(payout_table_ueur: np.ndarray, units_down_paths: np.ndarray, sum_insured_ueur: float
+                       ) -> float:
+    """E[min(L, sum insured)] / E[L] over sampled outage paths [1], L = sum_t payout_table[t, k_t] the payout
+    of one path (``units_down_paths``: units down per draw and period, shape (draws, periods)). 1 when no path
+    reaches the sum insured; the analytic expected payout times this factor is what the capped contract pays."""
+    table = np.asarray(payout_table_ueur, dtype=float)
+    paths = np.asarray(units_down_paths)
+    if paths.ndim != 2 or paths.shape[1] != table.shape[0]:
+        raise ValueError(f"units_down_paths must have shape (draws, {table.shape[0]}), got {paths.shape}")
+    totals = table[np.arange(table.shape[0])[None, :], paths].sum(axis=1)
+    mean = totals.mean()
+    return float(np.minimum(totals, sum_insured_ueur).mean() / mean) if mean > 0 else 1.0
 
 
 def premium_ueur(expected_claimable_loss_ueur: float, target_loss_ratio: float, periods: int) -> int:

@@ -75,8 +75,8 @@ def main() -> None:
     print(f"{args.years} simulated years, seed {scenario.run.seed}, variant {cap.spec.variant}: priced expected "
           f"payouts {expected / premiums:.4f} of premiums (target {target})")
     print(f"loss ratio: mean {ratios.mean():.4f} ± {ratios.std(ddof=1) / np.sqrt(len(ratios)):.4f} (standard "
-          f"error), sd {ratios.std(ddof=1):.4f}, 5-95 % {np.quantile(ratios, 0.05):.3f}-{np.quantile(ratios, 0.95):.3f}, "
-          f"min-max {ratios.min():.3f}-{ratios.max():.3f}")
+          f"error), sd {ratios.std(ddof=1):.4f}, 5-95 % {np.quantile(ratios, 0.05):.3f}-"
+          f"{np.quantile(ratios, 0.95):.3f}, min-max {ratios.min():.3f}-{ratios.max():.3f}")
 
 
 if __name__ == "__main__":

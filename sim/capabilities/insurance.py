@@ -16,12 +16,12 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from agents.insurer import (Insurer, InsuredProducer, expected_claimable_loss_wh, expected_parametric_payout_ueur,
-                            premium_ueur)
+from agents.insurer import (Insurer, InsuredProducer, indemnity_loss_table_wh, parametric_index_table,
+                            premium_ueur, sum_insured_factor, units_down_pmf)
 from contracts.eip712 import QUALITY_MEASURED, key_for
 from contracts.insurance import MutualInsurance
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
-from grid_models.outages import forced_unavailability, units_availability
+from grid_models.outages import forced_unavailability, units_availability, units_down_paths
 from sim.capabilities import Capability
 from sim.generation import site_series
 from sim.meters import RawReading, VirtualMeter
@@ -30,6 +30,7 @@ from sim.vee import MeterVee
 
 HOURS_PER_YEAR = 8760.0
 PREMIUM_FLOAT_PERIODS = 4.0  # each producer starts with money for a year of premiums, times this
+PRICING_DRAWS = 200  # outage paths per member for the sum-insured factor (own RNG stream "insurance_pricing")
 
 
 def reading_accepted(expected_wh: np.ndarray, n_units: int, max_wh: int, period_s: int, *,
@@ -82,6 +83,8 @@ class InsuranceCapability(Capability):
         self.meters, self.producers, self.accounts, self.premiums = [], [], [], []
         self.expected_payout_ueur: list[float] = []  # priced: expected claimable payout over the run, per member
         self.expected_loss_share_of_cover: list[float] = []
+        self.sum_insured_factors: list[float] = []
+        rng_pricing = twin.rngs["insurance_pricing"]
         for j, site in enumerate(spec.producers):
             meter = VirtualMeter(f"meter/{site.name}", key_for(seed, f"meter/{site.name}"), site.nameplate_kw,
                                  period_s)
@@ -95,14 +98,19 @@ class InsuranceCapability(Capability):
                                             spike_probability=faults.spike_probability)
             u = forced_unavailability(site.mtbf_h, site.mttr_h)
             if spec.variant == "parametric":
-                expected_ueur = expected_parametric_payout_ueur(
-                    self.series[j].caps_wh, site.units, u, spec.threshold_percent / 100.0,
-                    trigger=spec.trigger_percent / 100.0, exit=spec.exit_percent / 100.0, cover_ueur=cover,
-                    measurable=accepted)
+                table_ueur = cover * parametric_index_table(
+                    self.series[j].caps_wh, site.units, spec.threshold_percent / 100.0,
+                    trigger=spec.trigger_percent / 100.0, exit=spec.exit_percent / 100.0, measurable=accepted)
             else:
-                expected_ueur = expected_claimable_loss_wh(self.series[j].caps_wh, site.units, u,
-                                                           spec.threshold_percent / 100.0,
-                                                           measurable=accepted) / 1000.0 * self.price
+                table_ueur = indemnity_loss_table_wh(self.series[j].caps_wh, site.units, spec.threshold_percent / 100.0,
+                                                     measurable=accepted) / 1000.0 * self.price
+            expected_uncapped_ueur = float(np.sum(table_ueur * units_down_pmf(site.units, u)[None, :]))
+            with twin.timed("physics"):
+                paths = units_down_paths(site.units, twin.n_periods, period_s, rng_pricing, draws=PRICING_DRAWS,
+                                         mtbf_h=site.mtbf_h, mttr_h=site.mttr_h)
+            cap_factor = sum_insured_factor(table_ueur, paths, sum_insured)
+            expected_ueur = expected_uncapped_ueur * cap_factor
+            self.sum_insured_factors.append(cap_factor)
             premium = premium_ueur(expected_ueur, spec.target_loss_ratio, twin.n_periods)
             self.expected_payout_ueur.append(expected_ueur)
             self.expected_loss_share_of_cover.append(expected_ueur * HOURS_PER_YEAR / horizon_h / sum_insured)
@@ -204,6 +212,7 @@ class InsuranceCapability(Capability):
             "expected_payouts_eur": expected / UEUR_PER_EUR,
             "payouts_over_expected": paid / expected if expected else 0.0,
             "expected_loss_share_of_cover_max": max(self.expected_loss_share_of_cover),
+            "sum_insured_factor_min": min(self.sum_insured_factors),
             "claims_paid": int(self.ins.call("claims_paid")),
             "claims_queued": int((claims.queued_ueur > 0).sum()) if len(claims) else 0,
             "owed_eur": owed / UEUR_PER_EUR,

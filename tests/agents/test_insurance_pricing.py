@@ -1,6 +1,6 @@
 """The premium formula against hand-computed cases: expected claimable loss of a member with a constant
 expected production and known outage rates, the threshold, the VEE mask, the parametric index, and the
-binomial steady state against the outage process the twin samples."""
+binomial steady state against the outage process the twin samples, and the sum-insured factor."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from agents.insurer import (expected_claimable_loss_wh, expected_parametric_payout_ueur, premium_ueur,
-                            units_down_pmf)
-from grid_models.outages import forced_unavailability, units_availability
+                            sum_insured_factor, units_down_pmf)
+from grid_models.outages import forced_unavailability, units_availability, units_down_paths
 from sim.capabilities.insurance import reading_accepted
 
 U = forced_unavailability(mtbf_h=90.0, mttr_h=10.0)  # = 0.1
@@ -86,3 +86,20 @@ def test_vee_mask_rated_output_plateau_with_a_unit_down():
     assert m[:, 0].all() and m[:, 2].all()
     assert list(m[:, 1]) == [1, 1, 1, 1, 0, 0, 0, 0, 0, 1]
     assert_allclose(reading_accepted(e, 2, 2_200_000, 3600, drop_probability=0.1)[:, 2], 0.9)
+
+
+def test_sum_insured_factor_hand_computed():
+    # 3 periods paying 10, 20, 30 ueur with one unit down; two paths: down in every period (60) or never (0)
+    table = np.array([[0.0, 10.0], [0.0, 20.0], [0.0, 30.0]])
+    paths = np.array([[1, 1, 1], [0, 0, 0]])
+    assert sum_insured_factor(table, paths, 100.0) == 1.0  # the cap is never reached
+    assert_allclose(sum_insured_factor(table, paths, 45.0), (45.0 + 0.0) / 2 / 30.0)  # E[min(L, 45)] / E[L]
+    with pytest.raises(ValueError, match="units_down_paths"):
+        sum_insured_factor(table, paths[:, :2], 45.0)
+
+
+def test_units_down_paths_match_the_steady_state():
+    paths = units_down_paths(3, 20_000, 3600, np.random.default_rng(5), draws=20, mtbf_h=90.0, mttr_h=10.0)
+    assert paths.shape == (20, 20_000) and paths.min() >= 0 and paths.max() <= 3
+    counts = np.bincount(paths.ravel(), minlength=4) / paths.size
+    assert_allclose(counts, units_down_pmf(3, U), atol=0.01)
