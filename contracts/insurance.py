@@ -3,15 +3,15 @@ production, outages, claims and solvency."""
 
 from __future__ import annotations
 
-from contracts.chain import BaseChain, ChainRevert, Contract
-from contracts.eip712 import SignedReading, domain_separator
+from contracts.batch import post_in_batches
+from contracts.chain import BaseChain
+from contracts.eip712 import SignedReading
+from contracts.wrapper import ContractWrapper
+
+MAX_BATCH = 128  # MutualInsurance.vy's MAX_BATCH (DynArray bound of submit_readings)
 
 
-class MutualInsurance:
-    def __init__(self, chain: BaseChain, contract: Contract):
-        self.chain, self.contract = chain, contract
-        self.domain_separator = domain_separator(chain.chain_id, contract.address)
-
+class MutualInsurance(ContractWrapper):
     @classmethod
     def deploy(cls, chain: BaseChain, *, insurer: str, token: str, oracle: str, t0_s: int, period_s: int,
                price_ueur_per_kwh: int, threshold_bps: int, parametric: bool = False, trigger_bps: int = 0,
@@ -19,16 +19,6 @@ class MutualInsurance:
         contract = chain.deploy("MutualInsurance", token, oracle, t0_s, period_s, price_ueur_per_kwh, threshold_bps,
                                 parametric, trigger_bps, exit_bps, sender=insurer)
         return cls(chain, contract)
-
-    @property
-    def address(self) -> str:
-        return self.contract.address
-
-    def _tx(self, fn: str, *args, sender: str):
-        return self.chain.transact(self.contract, fn, *args, sender=sender)
-
-    def call(self, fn: str, *args):
-        return self.chain.call(self.contract, fn, *args)
 
     def join(self, member: str, meter: str, sum_insured_ueur: int, premium_ueur: int, cover_per_period_ueur: int,
              *, sender: str):
@@ -42,18 +32,10 @@ class MutualInsurance:
         self._tx("post_expected", period, members, expected_wh, weather_hash, sender=sender)
 
     def submit_readings(self, readings: list[SignedReading], *, sender: str) -> list[tuple[SignedReading, str]]:
-        """Post signed readings; a reverting batch is retried one by one. Returns the refused ones with reasons."""
-        try:
-            self._tx("submit_readings", [r.as_tuple() for r in readings], sender=sender)
-            return []
-        except ChainRevert:
-            refused = []
-            for r in readings:
-                try:
-                    self._tx("submit_readings", [r.as_tuple()], sender=sender)
-                except ChainRevert as exc:
-                    refused.append((r, exc.reason))
-            return refused
+        """Post signed readings in batches of ``MAX_BATCH``; a reverting batch is retried one by one. Returns the
+        refused ones with the contract's reasons."""
+        return post_in_batches(lambda batch: self._tx("submit_readings", [r.as_tuple() for r in batch],
+                                                      sender=sender), readings, MAX_BATCH)
 
     def report_outage(self, period: int, available_bps: int, *, sender: str):
         self._tx("report_outage", period, available_bps, sender=sender)

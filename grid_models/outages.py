@@ -35,3 +35,19 @@ def units_availability(n_units: int, n_steps: int, step_s: int, rng: np.random.G
 def forced_unavailability(mtbf_h: float, mttr_h: float) -> float:
     """Steady-state share of time a two-state unit is down: MTTR / (MTBF + MTTR)."""
     return mttr_h / (mtbf_h + mttr_h)
+
+
+def units_down_paths(n_units: int, n_periods: int, period_s: int, rng: np.random.Generator, *, draws: int,
+                     mtbf_h: float, mttr_h: float) -> np.ndarray:
+    """``draws`` independent paths of the number of ``n_units`` units down per period [count], shape
+    (draws, n_periods): the two-state process of ``availability`` at period resolution, all units up at the
+    start, vectorised over draws and units."""
+    p_fail = 1.0 - np.exp(-period_s / 3600.0 / mtbf_h)
+    p_repair = 1.0 - np.exp(-period_s / 3600.0 / mttr_h)
+    up = np.ones((draws, n_units), dtype=bool)
+    out = np.empty((draws, n_periods), dtype=np.int64)
+    for t in range(n_periods):
+        u = rng.random((draws, n_units))
+        up = np.where(up, u >= p_fail, u < p_repair)
+        out[:, t] = n_units - up.sum(axis=1)
+    return out

@@ -17,6 +17,9 @@ import pandas as pd  # noqa: E402
 HEADLINE = [
     "vpp.revenue_eur", "vpp.penalties_eur", "vpp.delivered_kwh", "vpp.declared_kwh", "vpp.periods_with_penalty",
     "physics.import_kwh", "physics.export_kwh", "physics.trafo_loading_max_percent",
+    "insurance.loss_ratio", "insurance.incurred_loss_ratio", "insurance.target_loss_ratio",
+    "insurance.payouts_over_expected",
+    "insurance.premiums_eur", "insurance.payouts_eur", "insurance.owed_eur",
 ]
 
 
@@ -48,12 +51,12 @@ def write_sweep_report(folder: Path) -> Path:
         "font-size:13px;text-align:right}th{background:#f4f4f4}img{max-width:100%}</style></head><body>",
         f"<h1>Sweep {html.escape(meta['name'])}</h1>",
         f"<p>{meta['runs']} runs: {table.point.nunique()} points × {table.seed_index.nunique()} seeds "
-        f"(the same seeds for every point). Mean ± standard deviation over seeds.</p>",
+        f"(the same seeds for every point). Mean ± standard deviation over seeds, [min – max] below.</p>",
         "<table><tr><th>point</th>" + "".join(f"<th>{html.escape(c)}</th>" for c in cols) + "</tr>",
     ]
     for point, row in stats.iterrows():
-        cells = "".join(f"<td>{row[(c, 'mean')]:,.4g} ± {0 if pd.isna(row[(c, 'std')]) else row[(c, 'std')]:,.2g}</td>"
-                        for c in cols)
+        cells = "".join(f"<td>{row[(c, 'mean')]:,.4g} ± {0 if pd.isna(row[(c, 'std')]) else row[(c, 'std')]:,.2g}"
+                        f"<br><small>[{row[(c, 'min')]:,.4g} – {row[(c, 'max')]:,.4g}]</small></td>" for c in cols)
         parts.append(f"<tr><th>{html.escape(str(point))}</th>{cells}</tr>")
     parts.append("</table>")
     for c in cols:

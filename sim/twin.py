@@ -34,7 +34,8 @@ from sim.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
-RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance", "heat")  # append only: earlier streams keep their seeds
+RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance", "heat",
+               "insurance_pricing")  # append only: earlier streams keep their seeds
 
 
 class Twin(mesa.Model):

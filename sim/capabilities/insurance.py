@@ -5,6 +5,8 @@ Producers (PV and wind sites, each of ``units`` independently failing units) pay
 potential at full availability, the same pvlib/windpowerlib models as the certificates), the sites' meters post
 measured production (VEE-validated, signed), producers with units down report the outage and claim, and the
 insurer records solvency. A dark week lowers expected and measured alike: no claim; an outage does.
+Premiums are priced on the expected production series before the clock starts: the expected claimable loss
+(``agents.insurer``; which readings VEE would accept from ``reading_accepted``) / the target loss ratio.
 """
 
 from __future__ import annotations
@@ -14,18 +16,40 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from agents.insurer import Insurer, InsuredProducer, premium_ueur
+from agents.insurer import (Insurer, InsuredProducer, indemnity_loss_table_wh, parametric_index_table,
+                            premium_ueur, sum_insured_factor, units_down_pmf)
 from contracts.eip712 import QUALITY_MEASURED, key_for
 from contracts.insurance import MutualInsurance
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
-from grid_models.outages import forced_unavailability, units_availability
+from grid_models.outages import forced_unavailability, units_availability, units_down_paths
 from sim.capabilities import Capability
 from sim.generation import site_series
-from sim.meters import VirtualMeter
+from sim.meters import RawReading, VirtualMeter
 from sim.summary import event_args
+from sim.vee import MeterVee
 
 HOURS_PER_YEAR = 8760.0
 PREMIUM_FLOAT_PERIODS = 4.0  # each producer starts with money for a year of premiums, times this
+PRICING_DRAWS = 200  # outage paths per member for the sum-insured factor (own RNG stream "insurance_pricing")
+
+
+def reading_accepted(expected_wh: np.ndarray, n_units: int, max_wh: int, period_s: int, *,
+                     drop_probability: float = 0.0, spike_probability: float = 0.0) -> np.ndarray:
+    """Probability that the site's reading of each period is accepted by VEE (and so can back a claim) when
+    k of ``n_units`` units are down, shape (periods, n_units + 1) [1].
+
+    The readings floor(E_t x (1 - k/n)) [Wh] go through the run's own VEE (``sim.vee.MeterVee``), k held for
+    the whole series (outages last days, periods an hour): a site at rated output with a unit down reads the
+    same Wh hour after hour, which VEE's ``frozen`` rule rejects. Injected meter faults (dropped or spiked
+    readings) lower every period's acceptance by (1 - drop) x (1 - spike)."""
+    e = np.asarray(expected_wh, dtype=float)
+    out = np.ones((len(e), n_units + 1))
+    for k in range(1, n_units):  # k = n: every reading is 0, which VEE always accepts
+        vee = MeterVee("pricing", max_wh, period_s)
+        for period, wh in enumerate(np.floor(e * (n_units - k) / n_units)):
+            vee.receive(RawReading("pricing", period, float(wh)))
+        out[:, k] = [v.quality == QUALITY_MEASURED for v in vee.finalise_through(len(e) - 1)]
+    return out * (1.0 - drop_probability) * (1.0 - spike_probability)
 
 
 class InsuranceCapability(Capability):
@@ -55,16 +79,41 @@ class InsuranceCapability(Capability):
             trigger_bps=round(spec.trigger_percent * 100), exit_bps=round(spec.exit_percent * 100))
         horizon_h = twin.n_steps * step_s / 3600.0
         periods_per_year = HOURS_PER_YEAR * 3600.0 / period_s
+        faults = twin.scenario.meters
         self.meters, self.producers, self.accounts, self.premiums = [], [], [], []
+        self.expected_payout_ueur: list[float] = []  # priced: expected claimable payout over the run, per member
+        self.expected_loss_share_of_cover: list[float] = []
+        self.sum_insured_factors: list[float] = []
+        rng_pricing = twin.rngs["insurance_pricing"]
         for j, site in enumerate(spec.producers):
             meter = VirtualMeter(f"meter/{site.name}", key_for(seed, f"meter/{site.name}"), site.nameplate_kw,
                                  period_s)
             account = bank.open_account(f"producer/{site.name}")
             year_wh = float(self.potential_kw[:, j].sum() * step_s / 3.6) * HOURS_PER_YEAR / horizon_h
-            premium = premium_ueur(year_wh, forced_unavailability(site.mtbf_h, site.mttr_h), self.price,
-                                   spec.loading_percent / 100.0, periods_per_year)
             sum_insured = max(1, round(year_wh / 1000.0 * self.price * spec.sum_insured_share))
             cover = max(1, round(sum_insured / periods_per_year * 24))  # a day's share of the cover per period
+            with twin.timed("physics"):
+                accepted = reading_accepted(self.series[j].caps_wh, site.units, meter.max_wh_per_period, period_s,
+                                            drop_probability=faults.drop_probability,
+                                            spike_probability=faults.spike_probability)
+            u = forced_unavailability(site.mtbf_h, site.mttr_h)
+            if spec.variant == "parametric":
+                table_ueur = cover * parametric_index_table(
+                    self.series[j].caps_wh, site.units, spec.threshold_percent / 100.0,
+                    trigger=spec.trigger_percent / 100.0, exit=spec.exit_percent / 100.0, measurable=accepted)
+            else:
+                table_ueur = indemnity_loss_table_wh(self.series[j].caps_wh, site.units, spec.threshold_percent / 100.0,
+                                                     measurable=accepted) / 1000.0 * self.price
+            expected_uncapped_ueur = float(np.sum(table_ueur * units_down_pmf(site.units, u)[None, :]))
+            with twin.timed("physics"):
+                paths = units_down_paths(site.units, twin.n_periods, period_s, rng_pricing, draws=PRICING_DRAWS,
+                                         mtbf_h=site.mtbf_h, mttr_h=site.mttr_h)
+            cap_factor = sum_insured_factor(table_ueur, paths, sum_insured)
+            expected_ueur = expected_uncapped_ueur * cap_factor
+            self.sum_insured_factors.append(cap_factor)
+            premium = premium_ueur(expected_ueur, spec.target_loss_ratio, twin.n_periods)
+            self.expected_payout_ueur.append(expected_ueur)
+            self.expected_loss_share_of_cover.append(expected_ueur * HOURS_PER_YEAR / horizon_h / sum_insured)
             self.ins.join(account, meter.address, sum_insured, premium, cover, sender=self.insurer_account)
             bank.mint_eur(account, premium * periods_per_year * PREMIUM_FLOAT_PERIODS / UEUR_PER_EUR)
             bank.token.approve(self.ins.address, 2**255, sender=account)
@@ -135,6 +184,8 @@ class InsuranceCapability(Capability):
         prem = float(premiums.amount_ueur.sum()) if len(premiums) else 0.0
         paid = float(claims.paid_ueur.sum() + (queued_paid.amount_ueur.sum() if len(queued_paid) else 0)) \
             if len(claims) else 0.0
+        owed = float(self.ins.call("total_owed_ueur"))
+        expected = float(sum(self.expected_payout_ueur))
         ratio = solvency.pool_ueur / solvency.exposure_ueur.where(solvency.exposure_ueur > 0) if len(solvency) \
             else pd.Series(dtype=float)
         per = {}
@@ -142,6 +193,7 @@ class InsuranceCapability(Capability):
             mine = claims[claims.member == account] if len(claims) else claims
             per[site.name] = {
                 "premiums_eur": float(premiums[premiums.member == account].amount_ueur.sum()) / UEUR_PER_EUR,
+                "expected_payouts_eur": self.expected_payout_ueur[self.accounts.index(account)] / UEUR_PER_EUR,
                 "claims": int(len(mine)),
                 "paid_eur": float(self.ins.call("paid_out_ueur", account)) / UEUR_PER_EUR,
                 "owed_eur": float(self.ins.call("owed_ueur", account)) / UEUR_PER_EUR,
@@ -154,10 +206,16 @@ class InsuranceCapability(Capability):
             "premiums_eur": prem / UEUR_PER_EUR,
             "payouts_eur": paid / UEUR_PER_EUR,
             "loss_ratio": paid / prem if prem else 0.0,
-            "target_loss_ratio": 1.0 / (1.0 + self.spec.loading_percent / 100.0),
+            "incurred_loss_ratio": (paid + owed) / prem if prem else 0.0,
+            "target_loss_ratio": self.spec.target_loss_ratio,
+            "loading_percent": 100.0 * (1.0 / self.spec.target_loss_ratio - 1.0),
+            "expected_payouts_eur": expected / UEUR_PER_EUR,
+            "payouts_over_expected": paid / expected if expected else 0.0,
+            "expected_loss_share_of_cover_max": max(self.expected_loss_share_of_cover),
+            "sum_insured_factor_min": min(self.sum_insured_factors),
             "claims_paid": int(self.ins.call("claims_paid")),
             "claims_queued": int((claims.queued_ueur > 0).sum()) if len(claims) else 0,
-            "owed_eur": float(self.ins.call("total_owed_ueur")) / UEUR_PER_EUR,
+            "owed_eur": owed / UEUR_PER_EUR,
             "pool_eur": float(self.ins.pool_ueur()) / UEUR_PER_EUR,
             "pool_never_negative": bool((solvency.pool_ueur >= 0).all()) if len(solvency) else True,
             "solvency_ratio_min": float(ratio.min()) if len(ratio.dropna()) else 0.0,

@@ -18,13 +18,15 @@ class InsuredSite(GeneratorSite):
 
 
 class InsuranceSpec(_Frozen):
-    """Mutual insurance of generation (see sim/capabilities/insurance.py for the premium formula)."""
+    """Mutual insurance of generation. Premiums = expected claimable loss / ``target_loss_ratio`` (the formula
+    is in agents/insurer.py), so the loss ratio (payouts / premiums) the pool aims for is ``target_loss_ratio``;
+    the solvency loading is 1 / target - 1 (0.8 -> 25 %)."""
 
     variant: Literal["indemnity", "parametric"] = "indemnity"
     producers: Annotated[list[InsuredSite], Field(min_length=1)]
     price_eur_per_kwh: Pos = 0.08
     threshold_percent: Annotated[float, Field(ge=0, lt=100)] = 20.0
-    loading_percent: Annotated[float, Field(ge=0, le=500)] = 25.0
+    target_loss_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
     sum_insured_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     trigger_percent: Annotated[float, Field(gt=0, le=100)] = 80.0
     exit_percent: Annotated[float, Field(ge=0, lt=100)] = 30.0

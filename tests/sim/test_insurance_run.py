@@ -90,3 +90,13 @@ def test_parametric_variant_and_reproducibility(run):
     claims = event_args(para.ledger, "MutualInsurance", "ClaimPaid")
     assert len(claims) > 0 and (claims.loss_wh == 0).all()
     assert para.summary["insurance"]["variant"] == "parametric"
+
+
+def test_premiums_price_the_expected_claimable_loss_at_the_target(run):
+    s = run.summary["insurance"]
+    assert s["target_loss_ratio"] == run.scenario.insurance.target_loss_ratio == 0.8
+    # premiums (read from the ledger) = expected claimable payouts / target, up to whole-ueur rounding per period
+    rounding_eur = 0.5e-6 * s["members"] * run.scenario.n_periods
+    assert abs(s["premiums_eur"] - s["expected_payouts_eur"] / s["target_loss_ratio"]) <= rounding_eur
+    assert s["expected_payouts_eur"] > 0 and s["loss_ratio"] == pytest.approx(s["payouts_eur"] / s["premiums_eur"])
+    assert s["expected_loss_share_of_cover_max"] < 0.1  # the cap is far: E[min(loss, cover)] ~ E[loss]
