@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import eth_abi
 import pytest
-from eth_account.messages import encode_typed_data
 from eth_keys import keys
 from eth_utils import keccak
 
@@ -12,6 +11,7 @@ from contracts.chain import ChainRevert
 from contracts.eip712 import delay_digest
 from contracts.flex import OutletSpec
 from tests.contracts.flex_fixtures import OUTLETS, TOKENS_PER_KWH, make_flex
+from tests.contracts.typed_data import eth_account_digest
 
 FORGER = keys.PrivateKey(b"\x42" * 32)
 
@@ -23,23 +23,12 @@ def f(backend):
 
 def test_digest_matches_eth_account_typed_data(f):
     outlet = f.outlet_keys[0].public_key.to_checksum_address()
-    typed = {
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-            "Delay": [{"name": "outlet", "type": "address"}, {"name": "event_id", "type": "uint256"},
-                      {"name": "start_min", "type": "uint256"}, {"name": "delay_min", "type": "uint256"},
-                      {"name": "shifted_wh", "type": "uint256"}, {"name": "appliance", "type": "uint8"}],
-        },
-        "primaryType": "Delay",
-        "domain": {"name": "gridledger", "version": "1", "chainId": f.chain.chain_id,
-                   "verifyingContract": f.flex.address},
-        "message": {"outlet": outlet, "event_id": 3, "start_min": 1000, "delay_min": 25, "shifted_wh": 4321,
-                    "appliance": 6},
-    }
-    msg = encode_typed_data(full_message=typed)
-    assert delay_digest(f.flex.domain_separator, outlet, 3, 1000, 25, 4321, 6) == keccak(
-        b"\x19" + msg.version + msg.header + msg.body)
+    expected = eth_account_digest(
+        "Delay",
+        "address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance",
+        {"outlet": outlet, "event_id": 3, "start_min": 1000, "delay_min": 25, "shifted_wh": 4321, "appliance": 6},
+        chain_id=f.chain.chain_id, contract=f.flex.address)
+    assert delay_digest(f.flex.domain_separator, outlet, 3, 1000, 25, 4321, 6) == expected
 
 
 def test_a_delay_is_logged_counted_and_paid_in_tokens(f):

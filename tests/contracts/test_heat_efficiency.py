@@ -4,13 +4,23 @@ refused with its reason."""
 from __future__ import annotations
 
 import pytest
-from eth_account.messages import encode_typed_data
 from eth_keys import keys
-from eth_utils import keccak
 
 from contracts.chain import ChainRevert
-from contracts.eip712 import SignedHeatReading, domain_separator, heat_reading_digest
-from tests.contracts.conftest import HEAT_MAX_WH, OPERATOR_FLOAT_UEUR, PERIOD_S, T0_S, make_heat
+from contracts.eip712 import (
+    HEAT_READING_TYPE,
+    SignedHeatReading,
+    domain_separator,
+    heat_reading_digest,
+)
+from tests.contracts.conftest import (
+    HEAT_MAX_WH,
+    OPERATOR_FLOAT_UEUR,
+    PERIOD_S,
+    T0_S,
+    make_heat,
+)
+from tests.contracts.typed_data import eth_account_digest
 
 
 def _submit(h, readings):
@@ -27,34 +37,11 @@ def _events(receipt, name):
 
 def test_heat_reading_digest_matches_eth_account_typed_data(h):
     r = h.sign(0, 3, 250, 75.5, 38.25)
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "HeatReading": [
-                {"name": "meter", "type": "address"},
-                {"name": "consumer", "type": "address"},
-                {"name": "period", "type": "uint256"},
-                {"name": "heat_wh", "type": "uint256"},
-                {"name": "volume_ml", "type": "uint256"},
-                {"name": "vt_supply_mlmc", "type": "uint256"},
-                {"name": "vt_return_mlmc", "type": "uint256"},
-                {"name": "quality", "type": "uint8"},
-            ],
-        },
-        "primaryType": "HeatReading",
-        "domain": {"name": "gridledger", "version": "1", "chainId": h.chain.chain_id,
-                   "verifyingContract": h.heat.address},
-        "message": dict(zip(("meter", "consumer", "period", "heat_wh", "volume_ml", "vt_supply_mlmc",
-                             "vt_return_mlmc", "quality"), r.fields())),
-    }
-    msg = encode_typed_data(full_message=typed)
-    assert heat_reading_digest(h.heat.domain_separator, *r.fields()) == keccak(b"\x19" + msg.version + msg.header
-                                                                                + msg.body)
+    expected = eth_account_digest("HeatReading", HEAT_READING_TYPE.removeprefix("HeatReading(").removesuffix(")"),
+                                  dict(zip(("meter", "consumer", "period", "heat_wh", "volume_ml", "vt_supply_mlmc",
+                                            "vt_return_mlmc", "quality"), r.fields())),
+                                  chain_id=h.chain.chain_id, contract=h.heat.address)
+    assert heat_reading_digest(h.heat.domain_separator, *r.fields()) == expected
     assert h.heat.call("DOMAIN_SEPARATOR") == h.heat.domain_separator
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from eth_account.messages import encode_typed_data
 from eth_keys import keys
-from eth_utils import keccak
 
 from contracts.chain import ChainRevert
 from contracts.eip712 import reading_batch_digest, sign_reading, sign_reading_batch
 from tests.contracts.conftest import MAX_WH, make_vpp
+from tests.contracts.typed_data import eth_account_digest
 
 
 def _batch(v, i, first, values, quality=None, key=None):
@@ -26,20 +25,10 @@ def _post(v, batches):
 
 def test_batch_digest_matches_eth_account_typed_data(v):
     meter = v.meter_keys[0].public_key.to_checksum_address()
-    typed = {
-        "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-            "ReadingBatch": [{"name": "meter", "type": "address"}, {"name": "first_period", "type": "uint256"},
-                             {"name": "energy_wh", "type": "uint256[]"}, {"name": "quality", "type": "uint8[]"}],
-        },
-        "primaryType": "ReadingBatch",
-        "domain": {"name": "gridledger", "version": "1", "chainId": v.chain.chain_id,
-                   "verifyingContract": v.vpp.address},
-        "message": {"meter": meter, "first_period": 3, "energy_wh": [10, 0, 4321], "quality": [0, 1, 0]},
-    }
-    msg = encode_typed_data(full_message=typed)
-    expected = keccak(b"\x19" + msg.version + msg.header + msg.body)
+    expected = eth_account_digest("ReadingBatch",
+                                  "address meter,uint256 first_period,uint256[] energy_wh,uint8[] quality",
+                                  {"meter": meter, "first_period": 3, "energy_wh": [10, 0, 4321], "quality": [0, 1, 0]},
+                                  chain_id=v.chain.chain_id, contract=v.vpp.address)
     assert reading_batch_digest(v.vpp.domain_separator, meter, 3, [10, 0, 4321], [0, 1, 0]) == expected
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from eth_account.messages import encode_typed_data
 from eth_keys import keys
-from eth_utils import keccak
 
 from contracts.chain import ChainRevert
 from contracts.eip712 import reading_digest, sign_reading
 from tests.contracts.conftest import MAX_WH, PENALTY, PRICE, TOL_BPS, make_vpp
+from tests.contracts.typed_data import eth_account_digest
 
 
 def _sign(v, i, period, wh, quality=0, key=None, domain=None):
@@ -22,28 +21,9 @@ def _submit(v, readings):
 
 def test_digest_matches_eth_account_typed_data(v):
     meter = v.meter_keys[0].public_key.to_checksum_address()
-    typed = {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "Reading": [
-                {"name": "meter", "type": "address"},
-                {"name": "period", "type": "uint256"},
-                {"name": "energy_wh", "type": "uint256"},
-                {"name": "quality", "type": "uint8"},
-            ],
-        },
-        "primaryType": "Reading",
-        "domain": {"name": "gridledger", "version": "1", "chainId": v.chain.chain_id,
-                   "verifyingContract": v.vpp.address},
-        "message": {"meter": meter, "period": 7, "energy_wh": 1234, "quality": 0},
-    }
-    msg = encode_typed_data(full_message=typed)
-    expected = keccak(b"\x19" + msg.version + msg.header + msg.body)
+    expected = eth_account_digest("Reading", "address meter,uint256 period,uint256 energy_wh,uint8 quality",
+                                  {"meter": meter, "period": 7, "energy_wh": 1234, "quality": 0},
+                                  chain_id=v.chain.chain_id, contract=v.vpp.address)
     assert reading_digest(v.vpp.domain_separator, meter, 7, 1234, 0) == expected
     assert v.vpp.call("DOMAIN_SEPARATOR") == v.vpp.domain_separator
 
