@@ -28,7 +28,8 @@ def _simulator(devices, factor):
 @pytest.fixture(scope="module")
 def clean_run(tmp_path_factory):
     """06:50-07:20, 5-minute periods at 300x: the VPP declares nothing for MEMBER until 07:10, then > 0."""
-    devices = [meter(poll_s=5.0), relay(poll_s=5.0, watchdog_s=60.0)]
+    # a generous request timeout: on a loaded machine a 0.2 s one turned a late reply into a gap once
+    devices = [meter(poll_s=5.0, timeout_s=1.0), relay(poll_s=5.0, watchdog_s=60.0, timeout_s=1.0)]
     sim = _simulator(devices, 300.0)
     try:
         scenario = hil_scenario([bound(sim, d) for d in devices], factor=300.0, duration_s=1800, step_s=60,
