@@ -66,7 +66,7 @@ def test_token_supply_equals_balances_equals_rate_times_shifted_energy(f):
         f.flex.transfer(c0, 10**12, sender=f.stranger)
 
 
-@pytest.mark.parametrize("case, reason", [
+BAD_REPORTS = [  # (case, the contract's revert reason)
     ("beyond_event_limit", "flex: delay exceeds the per-event limit"),
     ("beyond_daily_limit", "flex: delay exceeds the daily limit"),
     ("no_delay_hour", "flex: delay in a no-delay hour"),
@@ -78,7 +78,9 @@ def test_token_supply_equals_balances_equals_rate_times_shifted_energy(f):
     ("not_over", "flex: delay not over"),
     ("above_rated_power", "flex: shifted energy above rated power"),
     ("wrong_appliance", "flex: wrong appliance"),
-])
+]
+
+
 def _bad_report(f, case):
     """Set the chain up for ``case`` and return (the bad report, delays logged before it)."""
     e = f.event(600)  # 10:00-12:00 on day 0
@@ -110,19 +112,7 @@ def _bad_report(f, case):
     }[case](), 0
 
 
-@pytest.mark.parametrize("case, reason", [
-    ("beyond_event_limit", "flex: delay exceeds the per-event limit"),
-    ("beyond_daily_limit", "flex: delay exceeds the daily limit"),
-    ("no_delay_hour", "flex: delay in a no-delay hour"),
-    ("no_such_event", "flex: no such DR event"),
-    ("someone_else", "flex: bad signature"),
-    ("replay", "flex: delay already reported"),
-    ("unregistered", "flex: unregistered outlet"),
-    ("outside_event", "flex: delay outside the DR event"),
-    ("not_over", "flex: delay not over"),
-    ("above_rated_power", "flex: shifted energy above rated power"),
-    ("wrong_appliance", "flex: wrong appliance"),
-])
+@pytest.mark.parametrize("case, reason", BAD_REPORTS)
 def test_each_bad_report_reverts_with_its_reason(f, case, reason):
     bad, logged_before = _bad_report(f, case)
     supply = f.flex.total_supply()
