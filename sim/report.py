@@ -14,15 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.capabilities.dsr_plots import plot_dsr  # noqa: E402
+from sim.plotting import save as _save  # noqa: E402
 from sim.report_heat import PLOTTERS as HEAT_PLOTTERS  # noqa: E402
 from sim.summary import event_args  # noqa: E402
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
 
 
 def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:

@@ -13,16 +13,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.plotting import save as _save  # noqa: E402
 from sim.summary import event_args  # noqa: E402
 
 NETWORK = "heat-network"
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
 
 
 def _network(ts: pd.DataFrame) -> pd.DataFrame | None:

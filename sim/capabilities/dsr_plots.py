@@ -9,13 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.audit import customer_totals, rebuild
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return path
+from sim.plotting import save as _save
 
 
 def plot_dsr(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
