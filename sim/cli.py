@@ -10,6 +10,16 @@ from sim.hil.pacing import DeadlineMissed
 from sim.scenario import ScenarioError, load_scenario
 
 
+def _complete(folder: Path) -> bool:
+    """Whether ``folder`` is a complete results folder; if not, say so on stderr."""
+    from sim.results import is_complete
+
+    if is_complete(folder):
+        return True
+    print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+    return False
+
+
 def _cmd_validate(args) -> int:
     s = load_scenario(args.file)
     parts = [f"{len(s.prosumer_ids())} prosumers on {s.feeder.network}"] if s.feeder else []
@@ -75,7 +85,6 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_report(args) -> int:
     from sim.report import make_plots, write_report
-    from sim.results import is_complete
 
     folder = Path(args.results_dir)
     if (folder / "sweep.parquet").exists():
@@ -83,8 +92,7 @@ def _cmd_report(args) -> int:
 
         print(write_sweep_report(folder))
         return 0
-    if not is_complete(folder):
-        print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+    if not _complete(folder):
         return 2
     make_plots(folder)
     print(write_report(folder))
@@ -92,12 +100,10 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_trace(args) -> int:
-    from sim.results import is_complete
     from sim.trace import TraceError, format_trace, parse_certificate, trace
 
     folder = Path(args.results_dir)
-    if not is_complete(folder):
-        print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+    if not _complete(folder):
         return 2
     try:
         t = trace(folder, parse_certificate(args.certificate, folder))
@@ -110,11 +116,9 @@ def _cmd_trace(args) -> int:
 
 def _cmd_audit(args) -> int:
     from sim.audit import audit_folder
-    from sim.results import is_complete
 
     folder = Path(args.results_dir)
-    if not is_complete(folder):
-        print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+    if not _complete(folder):
         return 2
     try:
         passed, table, problems = audit_folder(folder)

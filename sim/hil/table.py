@@ -12,7 +12,6 @@ network round trip does not speed up with the simulation.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -246,21 +245,12 @@ def _check_outlet_relay(d: DeviceSpec, where: str, prosumer_ids: list[str], step
                          "claimed only when the polls in that minute read the relay back off")
 
 
-def _load_toml(path: Path, what: str) -> dict[str, Any]:
-    from sim.scenario import ScenarioError
-
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such {what} file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
-
-
 def load_device_table(path: str | Path) -> DeviceTable:
     """Read and validate a device-table file; errors name the file, the field and what was expected."""
+    from sim.scenario import read_toml  # sim.scenario imports this module
+
     path = Path(path)
-    return validate_device_table(_load_toml(path, "device-table"), source=str(path))
+    return validate_device_table(read_toml(path, "device-table"), source=str(path))
 
 
 def validate_device_table(data: Any, *, source: str = "<devices>") -> DeviceTable:
