@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from contracts.chain import ChainRevert
+
 if TYPE_CHECKING:
     from sim.scenario import Scenario
 
@@ -72,8 +74,6 @@ def log_posted(signed: list, rows: list[dict], refused: list, log: list[dict]) -
 
 def settle_each(periods: range, settle, unsettled: dict[int, str]) -> None:
     """Call ``settle(period)`` for each period; a revert leaves the period unsettled with its reason."""
-    from contracts.chain import ChainRevert
-
     for period in periods:
         try:
             settle(period)
