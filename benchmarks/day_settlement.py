@@ -71,16 +71,24 @@ def run(backend: str, path: str, n_members: int, n_periods: int, days: int) -> d
     chain, token, vpp, operator, buyer, members, keys = setup(backend, n_members, n_periods * days)
     gas0, tx0 = chain.gas_used, chain.n_transactions
     chain_s = sign_s = 0.0
-    for day in range(days):
-        first = day * n_periods
-        declared, delivered = day_data(n_members, n_periods, day)
+    data = [day_data(n_members, n_periods, day) for day in range(days)]
+
+    def declare(day: int) -> float:
         t = time.perf_counter()
         if path == "day":
-            vpp.commit_declarations(first, declared, sender=operator)
+            vpp.commit_declarations(day * n_periods, data[day][0], sender=operator)
         else:
             for k in range(n_periods):
-                vpp.declare(first + k, declared[k], sender=operator)
-        chain_s += time.perf_counter() - t
+                vpp.declare(day * n_periods + k, data[day][0][k], sender=operator)
+        return time.perf_counter() - t
+
+    chain_s += declare(0)  # at genesis, before period 0
+    for day in range(days):
+        first = day * n_periods
+        declared, delivered = data[day]
+        if day + 1 < days:  # the next day's declarations go in during this day's last period
+            chain.set_time(T0_S + (first + n_periods) * PERIOD_S - 600)
+            chain_s += declare(day + 1)
         chain.set_time(T0_S + (first + n_periods) * PERIOD_S + 60)
         t = time.perf_counter()
         batches = [sign_reading_batch(keys[i], vpp.domain_separator, first, delivered[i], [0] * n_periods,

@@ -548,11 +548,16 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
             assert e <= max_wh, "vpp: reading out of range"
             if q == signed_reading.QUALITY_ESTIMATED:
                 estimated_m[i] += 1
-            d: uint256 = convert(slice(declared_wh, 4 * (k * n_members + i), 4), uint256)
-            declared_p[k] += d
+            at: uint256 = unsafe_mul(4, unsafe_add(unsafe_mul(k, n_members), i))
+            d: uint256 = 0
+            if unsafe_add(at, 32) <= len(declared_wh):
+                d = convert(extract32(declared_wh, at), uint256) >> 224
+            else:
+                d = convert(slice(declared_wh, at, 4), uint256)
+            declared_p[k] = unsafe_add(declared_p[k], d)  # d < 2**32, at most 256 members
             delivered_p[k] += e
             delivered_m[i] += e
-            floor_wh: uint256 = d - d * tol // SHARE_TOTAL_BPS
+            floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
             if e < floor_wh:
                 shortfall: uint256 = floor_wh - e
                 amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
@@ -580,14 +585,17 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
         assert extcall self.token.transferFrom(self.buyer, self, revenue_total), "vpp: buyer payment failed"
 
     i: uint256 = 0
+    last: uint256 = n_members - 1
     for member: address in self.members:
         share: uint256 = self.share_bps[member]
         amount: uint256 = 0
         for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-            a: uint256 = pool_p[k] * share // SHARE_TOTAL_BPS
-            if i == n_members - 1:
-                a = pool_p[k] - paid_p[k]
-            paid_p[k] += a
+            a: uint256 = 0
+            if i == last:
+                a = unsafe_sub(pool_p[k], paid_p[k])  # paid_p[k] <= pool_p[k]: shares sum to 10 000 bps
+            else:
+                a = unsafe_div(pool_p[k] * share, SHARE_TOTAL_BPS)
+            paid_p[k] = unsafe_add(paid_p[k], a)  # <= pool_p[k]
             amount += a
         if amount > 0:
             assert extcall self.token.transfer(member, amount), "vpp: payout failed"
