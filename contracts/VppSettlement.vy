@@ -81,6 +81,7 @@ event MeterDaySettled:
 
 MAX_MEMBERS: constant(uint256) = 256
 MAX_DAY_PERIODS: constant(uint256) = signed_reading.MAX_DAY_VALUES  # a day of hourly periods per commitment
+MAX_DAY_WH: constant(uint256) = 2**64  # settle_day refuses larger readings (its sums are unchecked)
 MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x MAX_DAY_PERIODS declarations of 4 bytes per commitment
 MAX_BATCH: constant(uint256) = 256
 MAX_METER_BATCHES: constant(uint256) = 128
@@ -539,40 +540,49 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
         assert len(b.energy_wh) == n and len(b.quality) == n, "vpp: batch does not cover the day"
         assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
         assert signed_reading.day_batch_signer(self.DOMAIN_SEPARATOR, b) == b.meter, "vpp: bad signature"
-        max_wh: uint256 = self.max_wh_per_period[b.meter]
+        # values above 2**64 Wh are refused outright, so that the sums below cannot overflow unchecked
+        max_wh: uint256 = min(self.max_wh_per_period[b.meter], MAX_DAY_WH)
         collateral: uint256 = self.collateral_ueur[member]
+        delivered_wh: uint256 = 0
+        shortfall_wh: uint256 = 0
+        penalty_ueur: uint256 = 0
+        n_estimated: uint256 = 0
         for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
             e: uint256 = b.energy_wh[k]
             q: uint8 = b.quality[k]
             assert q <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
             assert e <= max_wh, "vpp: reading out of range"
-            if q == signed_reading.QUALITY_ESTIMATED:
-                estimated_m[i] += 1
+            n_estimated = unsafe_add(n_estimated, convert(q, uint256))
             at: uint256 = unsafe_mul(4, unsafe_add(unsafe_mul(k, n_members), i))
             d: uint256 = 0
             if unsafe_add(at, 32) <= len(declared_wh):
                 d = convert(extract32(declared_wh, at), uint256) >> 224
             else:
                 d = convert(slice(declared_wh, at, 4), uint256)
-            declared_p[k] = unsafe_add(declared_p[k], d)  # d < 2**32, at most 256 members
-            delivered_p[k] += e
-            delivered_m[i] += e
+            # d < 2**32 and e <= 2**64, at most 256 members and 24 periods: no sum below can overflow
+            declared_p[k] = unsafe_add(declared_p[k], d)
+            delivered_p[k] = unsafe_add(delivered_p[k], e)
+            delivered_wh = unsafe_add(delivered_wh, e)
             floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
             if e < floor_wh:
-                shortfall: uint256 = floor_wh - e
+                shortfall: uint256 = unsafe_sub(floor_wh, e)
                 amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
-                collateral -= amount
+                collateral = unsafe_sub(collateral, amount)
                 penalties_p[k] += amount
-                penalty_m[i] += amount
-                shortfall_m[i] += shortfall
-        if penalty_m[i] > 0:
+                penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
+                shortfall_wh = unsafe_add(shortfall_wh, shortfall)
+        if penalty_ueur > 0:
             self.collateral_ueur[member] = collateral
+        delivered_m[i] = delivered_wh
+        shortfall_m[i] = shortfall_wh
+        penalty_m[i] = penalty_ueur
+        estimated_m[i] = n_estimated
 
     # per period: revenue at the period's price, pool = revenue + penalties, paid by share (dust to the last)
     revenue_total: uint256 = 0
     penalties_total: uint256 = 0
+    pool_total: uint256 = 0
     pool_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
-    paid_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     price_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
         price: uint256 = self._price_of(first_period + k)
@@ -581,22 +591,24 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
         pool_p[k] = revenue + penalties_p[k]
         revenue_total += revenue
         penalties_total += penalties_p[k]
+        pool_total += pool_p[k]
     if revenue_total > 0:
         assert extcall self.token.transferFrom(self.buyer, self, revenue_total), "vpp: buyer payment failed"
 
+    # every member but the last: the sum over periods of floor(pool x share); the last gets the rest, which is
+    # the sum over periods of each period's dust-bearing remainder (as `settle` pays it)
     i: uint256 = 0
     last: uint256 = n_members - 1
+    paid_others: uint256 = 0
     for member: address in self.members:
-        share: uint256 = self.share_bps[member]
         amount: uint256 = 0
-        for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-            a: uint256 = 0
-            if i == last:
-                a = unsafe_sub(pool_p[k], paid_p[k])  # paid_p[k] <= pool_p[k]: shares sum to 10 000 bps
-            else:
-                a = unsafe_div(pool_p[k] * share, SHARE_TOTAL_BPS)
-            paid_p[k] = unsafe_add(paid_p[k], a)  # <= pool_p[k]
-            amount += a
+        if i == last:
+            amount = pool_total - paid_others
+        else:
+            share: uint256 = self.share_bps[member]
+            for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+                amount = unsafe_add(amount, pool_p[k] * share // SHARE_TOTAL_BPS)  # <= pool_total
+            paid_others += amount
         if amount > 0:
             assert extcall self.token.transfer(member, amount), "vpp: payout failed"
         log MeterDaySettled(first_period=first_period, meter=batches[i].meter, member=member,
@@ -604,9 +616,7 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
                             payout_ueur=amount, n_estimated=estimated_m[i])
         i += 1
 
-    paid_total: uint256 = 0
     for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-        paid_total += paid_p[k]
         log PeriodSettled(
             period=first_period + k,
             price_ueur_per_kwh=price_p[k],
@@ -614,9 +624,9 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
             delivered_wh=delivered_p[k],
             revenue_ueur=pool_p[k] - penalties_p[k],
             penalties_ueur=penalties_p[k],
-            paid_ueur=paid_p[k],
+            paid_ueur=pool_p[k],
         )
     self.total_revenue_ueur += revenue_total
     self.total_penalties_ueur += penalties_total
-    self.total_paid_ueur += paid_total
+    self.total_paid_ueur += pool_total
     self.readings_accepted += n * n_members
