@@ -512,7 +512,8 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
     n_members: uint256 = len(self.members)
     n: uint256 = len(declared_wh) // (4 * n_members)
     assert n > 0 and n <= MAX_DAY_PERIODS, "vpp: declarations do not match the commitment"
-    assert self._declarations_root(first_period, n, declared_wh) == root, "vpp: declarations do not match the commitment"
+    assert self._declarations_root(first_period, n, declared_wh) == root, \
+        "vpp: declarations do not match the commitment"
     assert block.timestamp >= self.t0 + (first_period + n) * self.period_s, "vpp: period not over"
     w0: uint256 = first_period // 256
     for w: uint256 in range(w0, w0 + 2, bound=2):
