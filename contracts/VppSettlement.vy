@@ -64,7 +64,25 @@ event PeriodSettled:
     penalties_ueur: uint256
     paid_ueur: uint256
 
+event DeclarationsCommitted:
+    first_period: indexed(uint256)
+    n_periods: uint256
+    root: bytes32
+
+event MeterDaySettled:
+    first_period: indexed(uint256)
+    meter: indexed(address)
+    member: indexed(address)
+    delivered_wh: uint256
+    shortfall_wh: uint256
+    penalty_ueur: uint256
+    payout_ueur: uint256
+    n_estimated: uint256
+
 MAX_MEMBERS: constant(uint256) = 256
+MAX_DAY_PERIODS: constant(uint256) = signed_reading.MAX_DAY_VALUES  # a day of hourly periods per commitment
+MAX_DAY_WH: constant(uint256) = 2**64  # settle_day refuses larger readings (its sums are unchecked)
+MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x MAX_DAY_PERIODS declarations of 4 bytes per commitment
 MAX_BATCH: constant(uint256) = 256
 MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
@@ -100,6 +118,11 @@ total_revenue_ueur: public(uint256)
 total_penalties_ueur: public(uint256)
 total_paid_ueur: public(uint256)
 readings_accepted: public(uint256)
+
+# day settlement: one slot per committed day, two packed bitmaps of periods (bit p % 256 of word p // 256)
+day_root: public(HashMap[uint256, bytes32])
+committed_bits: public(HashMap[uint256, uint256])
+day_settled_bits: public(HashMap[uint256, uint256])
 
 
 @deploy
@@ -204,6 +227,7 @@ def declare(period: uint256, energy_wh: DynArray[uint256, MAX_MEMBERS]):
     assert period < self.n_periods, "vpp: period out of range"
     assert block.timestamp < self.t0 + period * self.period_s, "vpp: late declaration"
     assert not self.declared[period], "vpp: period already declared"
+    assert not self._is_committed(period), "vpp: period is committed for day settlement"
     assert len(energy_wh) == len(self.members), "vpp: one declaration per member"
     self.declared[period] = True
     i: uint256 = 0
@@ -293,6 +317,7 @@ def _check(meter: address, period: uint256, energy_wh: uint256, quality: uint8) 
     assert period < self.n_periods, "vpp: period out of range"
     assert block.timestamp >= self.t0 + (period + 1) * self.period_s, "vpp: period not over"
     assert not self.settled[period], "vpp: period already settled"
+    assert not self._is_committed(period), "vpp: period is committed for day settlement"
     assert not self.reported[period][meter], "vpp: reading already recorded"
     assert quality <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
     assert energy_wh <= self.max_wh_per_period[meter], "vpp: reading out of range"
@@ -323,6 +348,7 @@ def settle(period: uint256):
     assert period < self.n_periods, "vpp: period out of range"
     assert not self.settled[period], "vpp: period already settled"
     assert self.n_reported[period] == len(self.members), "vpp: readings missing"
+    assert not self._is_committed(period), "vpp: period is committed for day settlement"
     self.settled[period] = True
 
     declared_total: uint256 = 0
@@ -372,3 +398,236 @@ def settle(period: uint256):
         penalties_ueur=penalties,
         paid_ueur=paid,
     )
+
+
+# --- day settlement ----------------------------------------------------------------------------------------------
+@internal
+@view
+def _is_committed(period: uint256) -> bool:
+    return (self.committed_bits[period // 256] >> (period % 256)) & 1 == 1
+
+
+@internal
+@pure
+def _range_mask(first_period: uint256, n: uint256, word: uint256) -> uint256:
+    """
+    @notice Bits of periods [first_period, first_period + n) that fall in bitmap word `word`.
+    """
+    lo: uint256 = max(first_period, word * 256)
+    hi: uint256 = min(first_period + n, word * 256 + 256)
+    if hi <= lo:
+        return 0
+    width: uint256 = hi - lo
+    ones: uint256 = max_value(uint256)
+    if width < 256:
+        ones = (1 << width) - 1
+    return ones << (lo - word * 256)
+
+
+@internal
+@pure
+def _declarations_root(first_period: uint256, n_periods: uint256, declared_wh: Bytes[MAX_DAY_BYTES]) -> bytes32:
+    """
+    @notice keccak256(abi_encode(first_period, n_periods, keccak256(declared_wh))): the commitment of a day's
+            declarations. `declared_wh` packs the matrix period-major as 4-byte big-endian unsigned values [Wh]:
+            bytes [4 * (k * n_members + i), +4) are member i's (registration order) energy in first_period + k.
+    @dev Packed bytes rather than uint256[]: vyper copies an argument into memory at its full bound and memory
+         costs grow quadratically; 4 bytes per value also quarter the calldata.
+    """
+    return keccak256(abi_encode(first_period, n_periods, keccak256(declared_wh)))
+
+
+@external
+@view
+def declarations_root(first_period: uint256, n_periods: uint256, declared_wh: Bytes[MAX_DAY_BYTES]) -> bytes32:
+    """
+    @notice The commitment `commit_declarations` stores for these declarations (for auditors and wrappers).
+    @param first_period First period of the day.
+    @param n_periods Number of periods in the day.
+    @param declared_wh Declared energy, period-major, members in registration order, 4 bytes each [Wh].
+    """
+    return self._declarations_root(first_period, n_periods, declared_wh)
+
+
+@external
+@view
+def period_settled(period: uint256) -> bool:
+    """
+    @notice True once `period` is settled, by `settle` or by `settle_day`.
+    @param period Period index.
+    """
+    return self.settled[period] or (self.day_settled_bits[period // 256] >> (period % 256)) & 1 == 1
+
+
+@external
+def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: Bytes[MAX_DAY_BYTES]):
+    """
+    @notice Declare every member's energy for the `n_periods` periods from `first_period`, before the first
+            starts, in one commitment: one slot holds the root of the matrix; the values stay in this call's
+            calldata (anyone can audit them against the root logged in DeclarationsCommitted). Committed
+            periods settle only through `settle_day`, never through `declare`/`settle`.
+    @param first_period First period of the day.
+    @param n_periods Number of periods (1..24).
+    @param declared_wh Declared energy, period-major, members in registration order, 4-byte big-endian each [Wh].
+    """
+    self._only_operator()
+    assert self.sealed, "vpp: membership not sealed"
+    assert n_periods > 0 and n_periods <= MAX_DAY_PERIODS, "vpp: 1 to 24 periods per day"
+    assert first_period + n_periods <= self.n_periods, "vpp: period out of range"
+    assert block.timestamp < self.t0 + first_period * self.period_s, "vpp: late declaration"
+    assert len(declared_wh) == 4 * n_periods * len(self.members), "vpp: one declaration per member and period"
+    for k: uint256 in range(n_periods, bound=MAX_DAY_PERIODS):
+        assert not self.declared[first_period + k], "vpp: period already declared"
+    w0: uint256 = first_period // 256
+    for w: uint256 in range(w0, w0 + 2, bound=2):
+        mask: uint256 = self._range_mask(first_period, n_periods, w)
+        if mask != 0:
+            assert self.committed_bits[w] & mask == 0, "vpp: period already committed"
+            self.committed_bits[w] |= mask
+    root: bytes32 = self._declarations_root(first_period, n_periods, declared_wh)
+    self.day_root[first_period] = root
+    log DeclarationsCommitted(first_period=first_period, n_periods=n_periods, root=root)
+
+
+@external
+def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
+               batches: DynArray[signed_reading.DayBatch, MAX_MEMBERS]):
+    """
+    @notice Settle a committed day at once, with one signed ReadingBatch per member's meter (in registration
+            order, each covering exactly the day's periods; a meter whose data is missing signs estimates with
+            the quality flag set: a day settles only with every member's batch). Per member and period the
+            checks, penalties (from collateral), revenue at the period's price and pool redistribution by share
+            (dust to the last member) are those of `settle`, so every per-member total equals the sum of what
+            settling each period would pay; the buyer pays the day's revenue in one transfer, each member is
+            paid once, its collateral written once. Logs one PeriodSettled per period and one MeterDaySettled
+            per meter.
+    @param first_period First period of the committed day.
+    @param declared_wh The committed declarations, packed as for `commit_declarations` [Wh].
+    @param batches Per member, in registration order: (meter, first_period, energy_wh[], quality[]) signed as a
+           ReadingBatch, with v, r, s.
+    """
+    self._only_operator()
+    root: bytes32 = self.day_root[first_period]
+    assert root != empty(bytes32), "vpp: day not committed"
+    n_members: uint256 = len(self.members)
+    n: uint256 = len(declared_wh) // (4 * n_members)
+    assert n > 0 and n <= MAX_DAY_PERIODS, "vpp: declarations do not match the commitment"
+    assert self._declarations_root(first_period, n, declared_wh) == root, \
+        "vpp: declarations do not match the commitment"
+    assert block.timestamp >= self.t0 + (first_period + n) * self.period_s, "vpp: period not over"
+    w0: uint256 = first_period // 256
+    for w: uint256 in range(w0, w0 + 2, bound=2):
+        mask: uint256 = self._range_mask(first_period, n, w)
+        if mask != 0:
+            assert self.day_settled_bits[w] & mask == 0, "vpp: day already settled"
+            self.day_settled_bits[w] |= mask
+    assert len(batches) == n_members, "vpp: one batch per member"
+
+    tol: uint256 = self.tolerance_bps
+    penalty_rate: uint256 = self.penalty_ueur_per_kwh
+    declared_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    delivered_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    penalties_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    penalty_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
+    delivered_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
+    shortfall_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
+    estimated_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
+    for i: uint256 in range(n_members, bound=MAX_MEMBERS):
+        b: signed_reading.DayBatch = batches[i]
+        member: address = self.members[i]
+        assert self.member_of_meter[b.meter] != empty(address), "vpp: unregistered meter"
+        assert self.meter_of[member] == b.meter, "vpp: batches not in registration order"
+        assert b.first_period == first_period, "vpp: batch does not cover the day"
+        assert len(b.energy_wh) == n and len(b.quality) == n, "vpp: batch does not cover the day"
+        assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
+        assert signed_reading.day_batch_signer(self.DOMAIN_SEPARATOR, b) == b.meter, "vpp: bad signature"
+        # values above 2**64 Wh are refused outright, so that the sums below cannot overflow unchecked
+        max_wh: uint256 = min(self.max_wh_per_period[b.meter], MAX_DAY_WH)
+        collateral: uint256 = self.collateral_ueur[member]
+        delivered_wh: uint256 = 0
+        shortfall_wh: uint256 = 0
+        penalty_ueur: uint256 = 0
+        n_estimated: uint256 = 0
+        for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+            e: uint256 = b.energy_wh[k]
+            q: uint8 = b.quality[k]
+            assert q <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
+            assert e <= max_wh, "vpp: reading out of range"
+            n_estimated = unsafe_add(n_estimated, convert(q, uint256))
+            at: uint256 = unsafe_mul(4, unsafe_add(unsafe_mul(k, n_members), i))
+            d: uint256 = 0
+            if unsafe_add(at, 32) <= len(declared_wh):
+                d = convert(extract32(declared_wh, at), uint256) >> 224
+            else:
+                d = convert(slice(declared_wh, at, 4), uint256)
+            # d < 2**32 and e <= 2**64, at most 256 members and 24 periods: no sum below can overflow
+            declared_p[k] = unsafe_add(declared_p[k], d)
+            delivered_p[k] = unsafe_add(delivered_p[k], e)
+            delivered_wh = unsafe_add(delivered_wh, e)
+            floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
+            if e < floor_wh:
+                shortfall: uint256 = unsafe_sub(floor_wh, e)
+                amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
+                collateral = unsafe_sub(collateral, amount)
+                penalties_p[k] += amount
+                penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
+                shortfall_wh = unsafe_add(shortfall_wh, shortfall)
+        if penalty_ueur > 0:
+            self.collateral_ueur[member] = collateral
+        delivered_m[i] = delivered_wh
+        shortfall_m[i] = shortfall_wh
+        penalty_m[i] = penalty_ueur
+        estimated_m[i] = n_estimated
+
+    # per period: revenue at the period's price, pool = revenue + penalties, paid by share (dust to the last)
+    revenue_total: uint256 = 0
+    penalties_total: uint256 = 0
+    pool_total: uint256 = 0
+    pool_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    price_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+        price: uint256 = self._price_of(first_period + k)
+        revenue: uint256 = delivered_p[k] * price // 1000
+        price_p[k] = price
+        pool_p[k] = revenue + penalties_p[k]
+        revenue_total += revenue
+        penalties_total += penalties_p[k]
+        pool_total += pool_p[k]
+    if revenue_total > 0:
+        assert extcall self.token.transferFrom(self.buyer, self, revenue_total), "vpp: buyer payment failed"
+
+    # every member but the last: the sum over periods of floor(pool x share); the last gets the rest, which is
+    # the sum over periods of each period's dust-bearing remainder (as `settle` pays it)
+    i: uint256 = 0
+    last: uint256 = n_members - 1
+    paid_others: uint256 = 0
+    for member: address in self.members:
+        amount: uint256 = 0
+        if i == last:
+            amount = pool_total - paid_others
+        else:
+            share: uint256 = self.share_bps[member]
+            for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+                amount = unsafe_add(amount, pool_p[k] * share // SHARE_TOTAL_BPS)  # <= pool_total
+            paid_others += amount
+        if amount > 0:
+            assert extcall self.token.transfer(member, amount), "vpp: payout failed"
+        log MeterDaySettled(first_period=first_period, meter=batches[i].meter, member=member,
+                            delivered_wh=delivered_m[i], shortfall_wh=shortfall_m[i], penalty_ueur=penalty_m[i],
+                            payout_ueur=amount, n_estimated=estimated_m[i])
+        i += 1
+
+    for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+        log PeriodSettled(
+            period=first_period + k,
+            price_ueur_per_kwh=price_p[k],
+            declared_wh=declared_p[k],
+            delivered_wh=delivered_p[k],
+            revenue_ueur=pool_p[k] - penalties_p[k],
+            penalties_ueur=penalties_p[k],
+            paid_ueur=pool_p[k],
+        )
+    self.total_revenue_ueur += revenue_total
+    self.total_penalties_ueur += penalties_total
+    self.total_paid_ueur += pool_total
+    self.readings_accepted += n * n_members

@@ -31,6 +31,20 @@ struct ReadingBatch:
     r: bytes32
     s: bytes32
 
+MAX_DAY_VALUES: constant(uint256) = 24  # a day of hourly values
+
+# The same EIP-712 ReadingBatch (same type hash, same digest: bounds are not part of the type), bounded to a day
+# so that an array of one batch per member stays small in memory (vyper copies a calldata array of structs with
+# dynamic members into memory at its full bound, and memory costs grow quadratically).
+struct DayBatch:
+    meter: address
+    first_period: uint256
+    energy_wh: DynArray[uint256, MAX_DAY_VALUES]
+    quality: DynArray[uint8, MAX_DAY_VALUES]
+    v: uint8
+    r: bytes32
+    s: bytes32
+
 QUALITY_ESTIMATED: constant(uint8) = 1
 SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
 DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
@@ -99,6 +113,31 @@ def batch_signer(domain: bytes32, b: ReadingBatch) -> address:
     """
     n: uint256 = len(b.energy_wh)
     energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 32, 32 * n))
+    quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 32, 32 * len(b.quality)))
+    struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, b.meter, b.first_period, energy_hash,
+                                                quality_hash))
+    return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), b.v, b.r, b.s)
+
+
+@internal
+@pure
+def day_batch_is_high_s(b: DayBatch) -> bool:
+    """
+    @notice True for a malleable signature (s in the upper half of the curve order) or a bad v.
+    @param b The signed batch.
+    """
+    return convert(b.s, uint256) > SECP256K1_HALF_N or (b.v != 27 and b.v != 28)
+
+
+@internal
+@pure
+def day_batch_signer(domain: bytes32, b: DayBatch) -> address:
+    """
+    @notice The address whose key signed `b` as a ReadingBatch in `domain` (the digest of `batch_signer`).
+    @param domain EIP-712 domain separator.
+    @param b The signed batch, at most a day of values.
+    """
+    energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 32, 32 * len(b.energy_wh)))
     quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 32, 32 * len(b.quality)))
     struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, b.meter, b.first_period, energy_hash,
                                                 quality_hash))

@@ -14,6 +14,7 @@ __all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSett
 
 MAX_METER_BATCHES = 128  # the contract's bound on meter batches per call
 MAX_VALUES_PER_TX = 150  # ~55 kgas of checks and storage per value: a call stays under the 12 Mgas we give it
+DAY_GAS = 20_000_000  # settle_day of 100 members x 24 periods uses ~7-10 Mgas (WIP.md); 256 members need more
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,26 @@ class VppSettlement(ContractWrapper):
                         refused.append(RefusedBatch(b, exc.reason))
         return refused
 
+    # day settlement -----------------------------------------------------------------------------------------
+    def commit_declarations(self, first_period: int, declared_wh: list[list[int]], *, sender: str) -> bytes:
+        """Commit a day's declarations before ``first_period`` starts: ``declared_wh[k][i]`` is member i's
+        (registration order) energy in period ``first_period + k`` [Wh]. Returns the root stored on chain."""
+        receipt = self._tx("commit_declarations", first_period, len(declared_wh), pack_declarations(declared_wh),
+                           sender=sender)
+        return next(e.args["root"] for e in receipt.events if e.event == "DeclarationsCommitted")
+
+    def settle_day(self, first_period: int, declared_wh: list[list[int]], batches: list[SignedReadingBatch], *,
+                   sender: str, gas: int = DAY_GAS):
+        """Settle a committed day in one transaction: ``declared_wh`` as committed (periods x members [Wh]),
+        ``batches`` one signed ReadingBatch per member's meter in registration order, each over the day's periods.
+        Returns the receipt (one PeriodSettled per period, one MeterDaySettled per meter)."""
+        return self.chain.transact(self.contract, "settle_day", first_period, pack_declarations(declared_wh),
+                                   [b.as_tuple() for b in batches], sender=sender, gas=gas)
+
+    def period_settled(self, period: int) -> bool:
+        """True once ``period`` is settled, per period or by its day."""
+        return self.call("period_settled", period)
+
     # reads ------------------------------------------------------------------------------------------------
     def declared_wh(self, period: int, member: str) -> int:
         """Energy declared for ``member`` in ``period`` [Wh]: as logged by this wrapper's declaration, else read."""
@@ -165,3 +186,17 @@ def _groups(batches: list[SignedReadingBatch]) -> list[list[SignedReadingBatch]]
     if current:
         groups.append(current)
     return groups
+
+
+def pack_declarations(declared_wh: list[list[int]]) -> bytes:
+    """Periods x members [Wh] -> the contract's packed matrix: period-major, 4-byte big-endian values."""
+    widths = {len(row) for row in declared_wh}
+    if len(widths) > 1:
+        raise ValueError(f"declared_wh: every period needs one value per member, got row widths {sorted(widths)}")
+    out = bytearray()
+    for k, row in enumerate(declared_wh):
+        for i, e in enumerate(row):
+            if not 0 <= int(e) < 2**32:
+                raise ValueError(f"declared_wh[{k}][{i}]: {e} Wh outside 0..2**32-1")
+            out += int(e).to_bytes(4, "big")
+    return bytes(out)
