@@ -50,20 +50,41 @@ class VppOperator(mesa.Agent):
         sun = np.flatnonzero(self.ghi_clear[:before_step] > SUN_UP_GHI_CLEAR_W_PER_M2)
         return float(self.observed_kc[sun[-1]]) if sun.size else self.prior_kc
 
-    def forecast_wh(self, period: int, now_step: int) -> list[int]:
+    def forecast_wh(self, periods: range, now_step: int) -> list[list[int]]:
+        """Each member's expected export in each of ``periods``, as known at step ``now_step`` [Wh]."""
         m = self.model
-        steps = slice(period * m.steps_per_period, (period + 1) * m.steps_per_period)
+        steps = slice(periods.start * m.steps_per_period, periods.stop * m.steps_per_period)
         export_kw = np.clip(self.pv_clear_kw[steps] * self.kc_estimate(now_step) - self.expected_load_kw[steps],
                             0.0, None)
-        wh = export_kw.sum(axis=0) * m.step_s / 3.6 * self.derate
-        return [int(x) for x in np.floor(wh)]
+        wh = export_kw.reshape(len(periods), m.steps_per_period, -1).sum(axis=1) * m.step_s / 3.6 * self.derate
+        return np.floor(wh).astype(np.int64).tolist()
 
     def declare(self, period: int, now_step: int) -> None:
+        """Declare one period (``declare``)."""
         if 0 <= period < self.model.n_periods:
-            self._vpp.declare(period, self.forecast_wh(period, now_step), sender=self.account)
+            self._vpp.declare(period, self.forecast_wh(range(period, period + 1), now_step)[0], sender=self.account)
+
+    def declare_day(self, first_period: int, n_periods: int, now_step: int, *, commit: bool) -> None:
+        """Declare ``n_periods`` periods from ``first_period`` with one forecast: committed as one hash
+        (``commit_declarations``) or each period on its own (``declare``)."""
+        periods = range(first_period, min(first_period + n_periods, self.model.n_periods))
+        if not len(periods):
+            return
+        forecasts = self.forecast_wh(periods, now_step)
+        if commit:
+            self._vpp.commit_declarations(periods.start, forecasts, sender=self.account)
+            return
+        for period, wh in zip(periods, forecasts):
+            self._vpp.declare(period, wh, sender=self.account)
 
     def settle(self, period: int) -> None:
         self._vpp.settle(period, sender=self.account)
+
+    def settle_day(self, first_period: int, batches: list) -> None:
+        """Settle ``len(batch.energy_wh)`` committed periods from ``first_period`` with every member's signed
+        batch of them (registration order)."""
+        n = len(batches[0].energy_wh)
+        self._vpp.settle_day(first_period, self._vpp.committed_wh(first_period, n), batches, sender=self.account)
 
 
 class EnergyBuyer(mesa.Agent):

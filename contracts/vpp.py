@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from contracts.batch import MAX_BATCH, Refused, post_in_batches
 from contracts.chain import BaseChain as Chain
 from contracts.chain import ChainRevert, Contract
@@ -29,6 +31,8 @@ class VppSettlement(ContractWrapper):
         # What this wrapper's own receipts logged (Declared, PricePublished): the contract accepts each once and
         # only before its period starts, so a logged value is final and reads of it need no call.
         self._declared: dict[tuple[int, str], int] = {}
+        self._committed: dict[int, np.ndarray] = {}  # period -> Wh per member (registration order), as committed
+        self._member_index: dict[str, int] = {}  # member -> registration order, as this wrapper registered them
         self._prices: dict[int, int] = {}
         self._default_price: int | None = None
         self._memo: dict[tuple, int] = {}  # reads at the current block: nothing changes them until the next one
@@ -57,6 +61,7 @@ class VppSettlement(ContractWrapper):
 
     def register_member(self, member: str, meter: str, share_bps: int, max_wh_per_period: int, *, sender: str):
         self._tx("register_member", member, meter, share_bps, max_wh_per_period, sender=sender)
+        self._member_index[member] = len(self._member_index)
 
     def seal(self, *, sender: str):
         self._tx("seal", sender=sender)
@@ -131,7 +136,14 @@ class VppSettlement(ContractWrapper):
         (registration order) energy in period ``first_period + k`` [Wh]. Returns the root stored on chain."""
         receipt = self._tx("commit_declarations", first_period, len(declared_wh), pack_declarations(declared_wh),
                            sender=sender)
+        for k, row in enumerate(declared_wh):
+            self._committed[first_period + k] = np.asarray(row, dtype=np.int64)
         return next(e.args["root"] for e in receipt.events if e.event == "DeclarationsCommitted")
+
+    def committed_wh(self, first_period: int, n_periods: int) -> list[list[int]]:
+        """The declarations this wrapper committed for ``n_periods`` periods from ``first_period`` [Wh], periods x
+        members: what ``settle_day`` must present again (the chain keeps only their hash and the calldata)."""
+        return [self._committed[first_period + k].tolist() for k in range(n_periods)]
 
     def settle_day(self, first_period: int, declared_wh: list[list[int]], batches: list[SignedReadingBatch], *,
                    sender: str, gas: int = DAY_GAS):
@@ -147,7 +159,10 @@ class VppSettlement(ContractWrapper):
 
     # reads ------------------------------------------------------------------------------------------------
     def declared_wh(self, period: int, member: str) -> int:
-        """Energy declared for ``member`` in ``period`` [Wh]: as logged by this wrapper's declaration, else read."""
+        """Energy declared for ``member`` in ``period`` [Wh]: as logged by this wrapper's declaration or
+        commitment, else read (a committed period's values are not in the contract's storage: only its hash)."""
+        if period in self._committed:
+            return int(self._committed[period][self._member_index[member]])
         logged = self._declared.get((period, member))
         return logged if logged is not None else self._read_at_block("declared_wh", period, member)
 

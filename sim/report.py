@@ -17,6 +17,7 @@ from sim.capabilities.dsr_plots import plot_dsr  # noqa: E402
 from sim.plotting import save as _save  # noqa: E402
 from sim.report_heat import PLOTTERS as HEAT_PLOTTERS  # noqa: E402
 from sim.summary import event_args  # noqa: E402
+from sim.vpp_ledger import member_flows  # noqa: E402
 
 
 def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
@@ -51,8 +52,7 @@ def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     ax.legend(loc="upper right", fontsize=8)
     out = [_save(fig, plots / "vpp_declared_vs_delivered.png")]
 
-    payouts = event_args(ledger, "VppSettlement", "Payout")
-    penalties = event_args(ledger, "VppSettlement", "Penalty")
+    payouts, penalties, _ = member_flows(ledger)
     paid = payouts.groupby("member").amount_ueur.sum() / 1e6
     pen = pd.Series(0.0, index=paid.index)
     if len(penalties):

@@ -125,6 +125,14 @@ class VppSpec(_Frozen):
     more than 1, each meter signs its run of consecutive values once (an EIP-712 ``ReadingBatch``: every value
     is still signed and verified on chain, with one signature per run instead of one per value). Each period
     is still settled on its own; only the posting is batched.
+
+    ``declaration``: ``"rolling"`` declares each period two periods before it starts (the forecast of that
+    moment); ``"day_ahead"`` declares a whole day's periods at once, two periods before the day starts (days
+    count from ``run.start``). ``settlement = "day"`` (day-ahead declarations, the default with it) commits a
+    day's declarations on chain as one hash and settles the day in one transaction: each member's meter signs
+    its day of values once (an EIP-712 ``ReadingBatch``), the contract checks every value, settles every
+    period by the same rules as ``"period"`` and pays each member once for the day. A day settles only with
+    every member's batch; a refused batch leaves the whole day unsettled, with the contract's reason.
     """
 
     members: list[str] | None = None
@@ -134,9 +142,21 @@ class VppSpec(_Frozen):
     forecast: Literal["smart_persistence", "clear_sky"] = "smart_persistence"
     forecast_derate: Annotated[float, Field(gt=0, le=2)] = 0.9
     post_every_periods: Annotated[int, Field(ge=1, le=168)] = 1
+    settlement: Literal["period", "day"] = "period"
+    declaration: Literal["rolling", "day_ahead"] | None = None  # default: day_ahead with settlement = "day"
+
+    @property
+    def declares_day_ahead(self) -> bool:
+        return (self.declaration or ("day_ahead" if self.settlement == "day" else "rolling")) == "day_ahead"
 
     @model_validator(mode="after")
     def _shares(self) -> VppSpec:
+        if self.settlement == "day" and self.declaration == "rolling":
+            raise ValueError("declaration = 'rolling' cannot go with settlement = 'day' (a day settles against "
+                             "declarations committed before it starts: use 'day_ahead')")
+        if self.settlement == "day" and self.post_every_periods != 1:
+            raise ValueError("post_every_periods is not read with settlement = 'day' (a day's readings go with "
+                             "its settlement): leave it out")
         if self.share_rule == "explicit":
             if not self.shares_percent:
                 raise ValueError("share_rule = 'explicit' needs a shares_percent table")
@@ -279,6 +299,9 @@ class Scenario(_Frozen):
         for m in self.vpp.members or []:
             if m not in ids:
                 raise ValueError(f"vpp.members: {m!r} is not a prosumer id (ids look like '{names[0]}-01')")
+        if self.vpp.declares_day_ahead and (86_400 % self.run.settlement_s or self.run.settlement_s < 3600):
+            raise ValueError(f"run.settlement_s ({self.run.settlement_s}) must divide a day into at most 24 periods "
+                             "(3600, 7200, … 86400) for vpp day-ahead declarations or day settlement")
         if self.vpp.shares_percent:
             members = set(self.vpp_member_ids())
             if set(self.vpp.shares_percent) != members:

@@ -65,6 +65,14 @@ def physics_summary(twin) -> dict:
     }
 
 
+def readings_verified(events) -> int:
+    """Values whose signature and range were checked on chain: one per ReadingAccepted, and every value of a
+    meter's day settled by day (MeterDaySettled; the day's length from its DeclarationsCommitted)."""
+    day_periods = {e.args["first_period"]: e.args["n_periods"] for e in events if e.event == "DeclarationsCommitted"}
+    return sum(1 if e.event == "ReadingAccepted" else day_periods[e.args["first_period"]]
+               for e in events if e.event in ("ReadingAccepted", "MeterDaySettled"))
+
+
 def chain_summary(twin) -> dict:
     chain = twin.chain
     return {
@@ -75,7 +83,7 @@ def chain_summary(twin) -> dict:
         "blocks": chain.block_number,
         "gas_used": chain.gas_used,
         "events": len(chain.events),
-        "readings_verified": sum(1 for e in chain.events if e.event == "ReadingAccepted"),  # signature checked on chain
+        "readings_verified": readings_verified(chain.events),
         "contracts": chain.deployed(),
         "accounts": dict(twin.bank.accounts),  # label -> address, for reading the ledger
     }

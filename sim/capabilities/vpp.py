@@ -14,11 +14,13 @@ import numpy as np
 
 from agents import tariffs
 from agents.operators import EnergyBuyer, VppOperator
+from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities import Capability, log_posted, settle_each
 from sim.shares import member_weights, shares_bps
 from sim.summary import event_args
+from sim.vpp_ledger import member_flows, money_conserved
 
 DECLARE_AHEAD_PERIODS = 2
 MAX_RUN_VALUES = 168  # the contract's bound on values under one ReadingBatch signature (signed_reading.MAX_VALUES)
@@ -75,10 +77,16 @@ class VppCapability(Capability):
         )
         self.buyer_agent = EnergyBuyer(twin, account=self.buyer, vpp=self.vpp,
                                        price_ueur_per_kwh=self._price_schedule_ueur())
+        self.by_day, self.day_ahead = spec.settlement == "day", spec.declares_day_ahead
+        self.periods_per_day = 86_400 // twin.settlement_s
         twin.chain.set_time(twin.inputs.t0_s - twin.settlement_s)
         for p in range(DECLARE_AHEAD_PERIODS):
             self.buyer_agent.publish(p)
-            self.operator.declare(p, now_step=0)
+        if self.day_ahead:
+            self.operator.declare_day(0, self.periods_per_day, now_step=0, commit=self.by_day)
+        else:
+            for p in range(DECLARE_AHEAD_PERIODS):
+                self.operator.declare(p, now_step=0)
         self.readings_log: list[dict] = []
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
@@ -126,13 +134,19 @@ class VppCapability(Capability):
         return declared_w
 
     def period_closed(self, period: int) -> None:
-        self.buyer_agent.publish(period + DECLARE_AHEAD_PERIODS)
-        self.operator.declare(period + DECLARE_AHEAD_PERIODS,
-                              now_step=(period + 1) * self.twin.steps_per_period)
+        ahead, now_step = period + DECLARE_AHEAD_PERIODS, (period + 1) * self.twin.steps_per_period
+        self.buyer_agent.publish(ahead)
+        if not self.day_ahead:
+            self.operator.declare(ahead, now_step=now_step)
+        elif ahead % self.periods_per_day == 0:
+            self.operator.declare_day(ahead, self.periods_per_day, now_step=now_step, commit=self.by_day)
 
     def settle(self, validated: dict[str, list], through_period: int) -> None:
         """Sign and post the members' validated readings up to ``through_period``, then settle those periods
-        (every ``post_every_periods`` periods, and at the end of the horizon)."""
+        (every ``post_every_periods`` periods, and at the end of the horizon); by day: each day once it is over."""
+        if self.by_day:
+            self._settle_days(validated, through_period)
+            return
         if self.post_every == 1:
             self._post_readings(validated)
         else:
@@ -144,6 +158,44 @@ class VppCapability(Capability):
             self._buffer = {}
         settle_each(range(self._settled_through + 1, through_period + 1), self.operator.settle, self.unsettled)
         self._settled_through = max(self._settled_through, through_period)
+
+    def _settle_days(self, validated: dict[str, list], through_period: int) -> None:
+        """Settle every day that is over through ``through_period`` (the horizon's last day may be short) with
+        one ``settle_day``: each member's meter signs its day of validated values once. A day that cannot settle
+        (a member without a value for every period, or a revert) stays unsettled with the reason, and its
+        readings are logged refused with it."""
+        twin = self.twin
+        for meter_id, values in validated.items():
+            self._buffer.setdefault(meter_id, []).extend(values)
+        while True:
+            first = self._settled_through + 1
+            last = min(first + self.periods_per_day, twin.n_periods) - 1
+            if first >= twin.n_periods or last > through_period:
+                return
+            batches, rows, missing = [], [], []
+            for j in self.member_cols:
+                meter = twin.meters[j]
+                buffered = self._buffer.get(meter.meter_id, [])
+                day = [v for v in buffered if first <= v.period <= last]
+                self._buffer[meter.meter_id] = [v for v in buffered if v.period > last]
+                rows.extend(self._row(meter, v) for v in day)
+                if [v.period for v in day] != list(range(first, last + 1)):
+                    missing.append(meter.meter_id)
+                    continue
+                batches.append(meter.sign_batch(self.vpp.domain_separator, first, [v.energy_wh for v in day],
+                                                [v.quality for v in day]))
+            reason = f"vpp: no value for every period from {len(missing)} meter(s): {missing[:3]}" if missing else ""
+            if not reason:
+                try:
+                    self.operator.settle_day(first, batches)
+                except ChainRevert as exc:
+                    reason = exc.reason
+            for row in rows:
+                row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
+            self.readings_log.extend(rows)
+            if reason:
+                self.unsettled.update(dict.fromkeys(range(first, last + 1), reason))
+            self._settled_through = last
 
     @staticmethod
     def _row(meter, v) -> dict:
@@ -197,19 +249,14 @@ class VppCapability(Capability):
     def summary(self, ledger: pd.DataFrame) -> dict:
         twin = self.twin
         settled = event_args(ledger, "VppSettlement", "PeriodSettled")
-        payouts = event_args(ledger, "VppSettlement", "Payout")
-        penalties = event_args(ledger, "VppSettlement", "Penalty")
-        accepted = event_args(ledger, "VppSettlement", "ReadingAccepted")
-        paid_by_period = payouts.groupby("period").amount_ueur.sum() if len(payouts) else pd.Series(dtype=int)
-        conserved = bool(len(settled)) and all(
-            paid_by_period.get(r.period, 0) == r.revenue_ueur + r.penalties_ueur for r in settled.itertuples()
-        )
+        payouts, penalties, delivered = member_flows(ledger)
+        conserved = bool(len(settled)) and money_conserved(settled, payouts, self.periods_per_day if self.by_day else 1)
 
         def by_member(frame, col):
             return frame.groupby("member")[col].sum() if len(frame) else pd.Series(dtype=int)
 
         paid_by, pen_by, deliv_by = by_member(payouts, "amount_ueur"), by_member(penalties, "amount_ueur"), \
-            by_member(accepted, "energy_wh")
+            by_member(delivered, "energy_wh")
         members = {}
         for m in self.members:
             address = twin.accounts[m]
@@ -251,3 +298,4 @@ class VppCapability(Capability):
             },
             "member_detail": members,
         }
+
