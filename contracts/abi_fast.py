@@ -1,6 +1,6 @@
 """ABI encoding of call arguments without eth_abi's per-value machinery, for the types the contracts take:
-``uintN``, ``intN``, ``address``, ``bool``, ``bytes1..32``, dynamic arrays ``T[]`` and tuples (structs). Any
-other type (``string``, ``bytes``, fixed-size arrays) returns None from ``encoder_for`` and the caller uses
+``uintN``, ``intN``, ``address``, ``bool``, ``bytes1..32``, ``bytes``, dynamic arrays ``T[]`` and tuples
+(structs). Any other type (``string``, fixed-size arrays) returns None from ``encoder_for`` and the caller uses
 eth_abi. Tests check the output against eth_abi byte for byte."""
 
 from __future__ import annotations
@@ -73,6 +73,15 @@ def _node(t: str):
         return False, 32, enc_address
     if t == "bool":
         return False, 32, lambda v: (1 if v else 0).to_bytes(32, "big")
+    if t == "bytes":
+
+        def enc_dynamic_bytes(v):
+            if not isinstance(v, bytes | bytearray):
+                raise ValueError(f"{v!r} is not bytes")
+            raw = bytes(v)
+            return len(raw).to_bytes(32, "big") + raw + bytes(-len(raw) % 32)
+
+        return True, None, enc_dynamic_bytes
     if t.startswith("bytes") and t[5:].isdigit():
         size = int(t[5:])
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import coincurve
 import eth_abi
 from eth_keys import keys
 from eth_utils import keccak
@@ -173,9 +174,16 @@ def typed_digest(domain_sep: bytes, typehash: bytes, abi_types: list[str], value
 
 
 def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
-    """Signature of ``digest`` as the contracts take it: low-s (eth-keys signs canonically), v in {27, 28}."""
-    sig = key.sign_msg_hash(digest)
-    return sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+    """Signature of ``digest`` as the contracts take it: low-s, v in {27, 28}. libsecp256k1 through coincurve
+    directly (RFC 6979 nonces: the same signature eth-keys gives, ~2.5x faster without its wrapping)."""
+    signer = _SIGNERS.get(key)
+    if signer is None:
+        signer = _SIGNERS[key] = coincurve.PrivateKey(key.to_bytes())
+    sig = signer.sign_recoverable(digest, hasher=None)
+    return sig[64] + 27, sig[:32], sig[32:64]
+
+
+_SIGNERS: dict[keys.PrivateKey, coincurve.PrivateKey] = {}
 
 
 @dataclass(frozen=True)

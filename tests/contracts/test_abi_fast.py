@@ -29,6 +29,8 @@ def _value(t: str, rng: random.Random):
         return to_checksum_address(rng.getrandbits(160).to_bytes(20, "big"))
     if t == "bool":
         return rng.random() < 0.5
+    if t == "bytes":
+        return bytes(rng.getrandbits(8) for _ in range(rng.choice([0, 1, 31, 32, 33, 100])))
     if t.startswith("bytes"):
         return rng.getrandbits(8 * int(t[5:])).to_bytes(int(t[5:]), "big")
     raise AssertionError(t)
@@ -59,9 +61,19 @@ def test_nested_dynamic_structs():
     assert encoder_for(types)(args) == eth_abi.encode(types, args)
 
 
+def test_dynamic_bytes_beside_structs():  # settle_day's arguments
+    types = ["uint256", "bytes", "(address,uint256,uint256[],uint8[],uint8,bytes32,bytes32)[]"]
+    for n in (0, 4, 32, 33, 400):
+        args = [24, bytes(range(n % 256)) * (n // 256 + 1) if n else b"",
+                [("0x" + "11" * 20, 5, [1, 2, 3], [0, 1, 0], 27, b"\x01" * 32, b"\x02" * 32)]]
+        assert encoder_for(types)(args) == eth_abi.encode(types, args)
+
+
 def test_refuses_what_eth_abi_refuses():
     enc = encoder_for(["uint8", "address"])
     for bad in ([256, "0x" + "11" * 20], [-1, "0x" + "11" * 20], [1, "0x1234"], [True, "0x" + "11" * 20]):
         with pytest.raises(ValueError):
             enc(bad)
+    with pytest.raises(ValueError):
+        encoder_for(["bytes"])([12])
     assert encoder_for(["string"]) is None and encoder_for(["uint256[2]"]) is None
