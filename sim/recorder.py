@@ -58,16 +58,18 @@ class Recorder:
             parts.append({"time": t_utc, "entity": "site", "quantity": q, "value": vals, "unit": unit})
         frames = list(more or [])
         sizes = [len(p["value"]) for p in parts] + [len(f) for f in frames]
+        entity, quantity, unit = (_categorical([p[col] for p in parts] + [f[col] for f in frames], sizes)
+                                  for col in ("entity", "quantity", "unit"))
         columns = {
             "time": pd.concat([pd.Series(p["time"]) for p in parts] + [f["time"] for f in frames],
                               ignore_index=True),
-            **{col: _categorical([p[col] for p in parts] + [f[col] for f in frames], sizes)
-               for col in ("entity", "quantity", "unit")},
+            "entity": entity,
+            "quantity": quantity,
             "value": pd.concat([pd.Series(p["value"]) for p in parts] + [f["value"] for f in frames],
                                ignore_index=True),
+            "unit": unit,
         }
-        return pd.DataFrame(columns)[["time", "entity", "quantity", "value", "unit"]]
-
+        return pd.DataFrame(columns, copy=False)
 
 def _categorical(pieces: list, sizes: list[int]) -> pd.Series:
     """One categorical column (sorted categories) from pieces that are each a label repeated ``size`` times, a
