@@ -99,16 +99,23 @@ class MeterVee:
         value = self.pending.pop(period, None)
         if value is None:
             return None
-        prev = self.final.get(period - 1)
-        neighbours = [x for x in (prev.energy_wh if prev and prev.quality == QUALITY_MEASURED else None,
-                                  self.pending.get(period + 1)) if x is not None]
-        if neighbours and value > SPIKE_FACTOR * max(neighbours) and value > 0.25 * self.max_wh:
+        if value > 0.25 * self.max_wh and self._spikes(period, value):
             self.rejected.append(Rejected(self.meter_id, period, value, "spike"))
             return None
-        if value > 0 and all(self.raw.get(period - i) == value for i in range(1, FROZEN_N)):
+        raw = self.raw
+        if value > 0 and raw.get(period - 1) == value and all(raw.get(period - i) == value
+                                                              for i in range(2, FROZEN_N)):
             self.rejected.append(Rejected(self.meter_id, period, value, "frozen"))
             return None
         return Validated(self.meter_id, period, int(value), QUALITY_MEASURED, "measured", value)
+
+    def _spikes(self, period: int, value: float) -> bool:
+        """``value`` is above ``SPIKE_FACTOR`` x both neighbouring readings (the previous measured one and the
+        next received one, those that exist)."""
+        prev = self.final.get(period - 1)
+        neighbours = [x for x in (prev.energy_wh if prev and prev.quality == QUALITY_MEASURED else None,
+                                  self.pending.get(period + 1)) if x is not None]
+        return bool(neighbours) and value > SPIKE_FACTOR * max(neighbours)
 
     def _estimate(self, period: int) -> Validated:
         before = next((p for p in range(period - 1, max(-1, period - 1 - self.max_interp_periods) , -1)
