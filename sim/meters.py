@@ -108,16 +108,19 @@ def fault_draws(rng: np.random.Generator, n_readings: int) -> np.ndarray:
     return rng.random((n_readings, 2))
 
 
-def apply_faults(reading, u: np.ndarray, drop_p: float, spike_p: float):
-    """Drop ``reading`` (None) if ``u[0] < drop_p``, else multiply its energy into a spike if ``u[1] < spike_p``."""
-    if u[0] < drop_p:
-        return None
-    if u[1] < spike_p:
-        return replace(reading, energy_wh=reading.energy_wh * 25.0 + 5000.0)
-    return reading
+def fault_masks(u: np.ndarray, drop_p: float, spike_p: float) -> tuple[list[bool], list[bool]]:
+    """Which readings of a row of draws ``u`` (shape (n, 2)) are dropped, and which of the others are spiked."""
+    dropped = u[:, 0] < drop_p
+    return dropped.tolist(), (~dropped & (u[:, 1] < spike_p)).tolist()
+
+
+def spiked(reading):
+    """``reading`` with its energy multiplied into a spike."""
+    return replace(reading, energy_wh=reading.energy_wh * 25.0 + 5000.0)
 
 
 def corrupt(reading, rng: np.random.Generator, drop_p: float, spike_p: float):
     """Fault injection for VEE experiments: drop a reading or multiply its energy into a spike (seeded).
     Works on any frozen reading dataclass with an ``energy_wh`` field (electricity or heat)."""
-    return apply_faults(reading, rng.random(2), drop_p, spike_p)
+    (dropped,), (spike,) = fault_masks(rng.random((1, 2)), drop_p, spike_p)
+    return None if dropped else spiked(reading) if spike else reading

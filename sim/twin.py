@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from contextlib import contextmanager
 
 import mesa
 import numpy as np
@@ -27,7 +26,7 @@ from sim.bank import Bank
 from sim.capabilities import Capability, enabled
 from sim.hil.pacing import PacedEnvironment, make_environment
 from sim.inputs import compute_inputs, prosumer_params
-from sim.meters import MeterGroup, VirtualMeter, apply_faults, fault_draws
+from sim.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spiked
 from sim.recorder import Recorder
 from sim.scenario import Scenario
 from sim.vee import MeterVee
@@ -36,6 +35,33 @@ SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
 RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance", "heat",
                "insurance_pricing")  # append only: earlier streams keep their seeds
+
+
+class PhaseTimer:
+    """``with timer:`` adds the wall time inside to ``timers[concern]`` [s]; ``stack`` holds the open concerns
+    with the time each last resumed, so that an inner concern pauses the outer one. Reusable and re-entrant
+    (one object per concern; a plain class, as it runs several times per step)."""
+
+    __slots__ = ("concern", "timers", "stack")
+
+    def __init__(self, concern: str, timers: dict[str, float], stack: list[tuple[str, float]]):
+        self.concern, self.timers, self.stack = concern, timers, stack
+
+    def __enter__(self) -> None:
+        now = time.perf_counter()
+        stack = self.stack
+        if stack:
+            outer, since = stack[-1]
+            self.timers[outer] += now - since
+        stack.append((self.concern, now))
+
+    def __exit__(self, *exc) -> None:
+        end = time.perf_counter()
+        stack = self.stack
+        concern, since = stack.pop()
+        self.timers[concern] += end - since
+        if stack:
+            stack[-1] = (stack[-1][0], end)
 
 
 class Twin(mesa.Model):
@@ -51,6 +77,7 @@ class Twin(mesa.Model):
         self.steps_per_period = self.settlement_s // self.step_s
         self.timers: dict[str, float] = defaultdict(float)
         self._timing: list[tuple[str, float]] = []
+        self._timers_by_concern: dict[str, PhaseTimer] = {}
         self.progress = progress
         self.k = 0
 
@@ -104,23 +131,14 @@ class Twin(mesa.Model):
         self._finalised_through = -1
 
     # helpers -------------------------------------------------------------------------------------------
-    @contextmanager
-    def timed(self, concern: str):
-        """Add the time spent inside to ``timers[concern]``; a nested concern pauses the enclosing one, so
-        that no second is counted twice (a capability's physics set-up runs inside the chain set-up)."""
-        now = time.perf_counter()
-        if self._timing:
-            outer, since = self._timing[-1]
-            self.timers[outer] += now - since
-        self._timing.append((concern, now))
-        try:
-            yield
-        finally:
-            end = time.perf_counter()
-            _, since = self._timing.pop()
-            self.timers[concern] += end - since
-            if self._timing:
-                self._timing[-1] = (self._timing[-1][0], end)
+    def timed(self, concern: str) -> PhaseTimer:
+        """A context that adds the time spent inside to ``timers[concern]``; a nested concern pauses the
+        enclosing one, so that no second is counted twice (a capability's physics set-up runs inside the chain
+        set-up)."""
+        timer = self._timers_by_concern.get(concern)
+        if timer is None:
+            timer = self._timers_by_concern[concern] = PhaseTimer(concern, self.timers, self._timing)
+        return timer
 
     def capability(self, name: str) -> Capability | None:
         return next((c for c in self.capabilities if c.name == name), None)
@@ -195,10 +213,11 @@ class Twin(mesa.Model):
         pairs = [(next(closed) if id(meter) in grouped else meter.close_period(period), vee)
                  for meter, vee in zip(self.meters, self.vee) if meter.source == "virtual"]
         faults = self.scenario.meters
-        for (raw, vee), u in zip(pairs, fault_draws(self.rngs["meters"], len(pairs))):
-            raw = apply_faults(raw, u, faults.drop_probability, faults.spike_probability)
-            if raw is not None:
-                vee.receive(raw)
+        dropped, spikes = fault_masks(fault_draws(self.rngs["meters"], len(pairs)), faults.drop_probability,
+                                      faults.spike_probability)
+        for (raw, vee), drop, spike in zip(pairs, dropped, spikes):
+            if not drop:
+                vee.receive(spiked(raw) if spike else raw)
 
     def _settlement_process(self):
         yield self.env.timeout(self.settlement_s + SETTLEMENT_DELAY_S)
