@@ -12,7 +12,6 @@ capability, which signs, posts and settles them on chain.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
 
 import mesa
@@ -27,6 +26,7 @@ from sim.capabilities import Capability, enabled
 from sim.hil.pacing import PacedEnvironment, make_environment
 from sim.inputs import compute_inputs, prosumer_params
 from sim.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spiked
+from sim.phase_timer import PhaseTimer
 from sim.recorder import Recorder
 from sim.scenario import Scenario
 from sim.vee import MeterVee
@@ -35,33 +35,6 @@ SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
 RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance", "heat",
                "insurance_pricing")  # append only: earlier streams keep their seeds
-
-
-class PhaseTimer:
-    """``with timer:`` adds the wall time inside to ``timers[concern]`` [s]; ``stack`` holds the open concerns
-    with the time each last resumed, so that an inner concern pauses the outer one. Reusable and re-entrant
-    (one object per concern; a plain class, as it runs several times per step)."""
-
-    __slots__ = ("concern", "timers", "stack")
-
-    def __init__(self, concern: str, timers: dict[str, float], stack: list[tuple[str, float]]):
-        self.concern, self.timers, self.stack = concern, timers, stack
-
-    def __enter__(self) -> None:
-        now = time.perf_counter()
-        stack = self.stack
-        if stack:
-            outer, since = stack[-1]
-            self.timers[outer] += now - since
-        stack.append((self.concern, now))
-
-    def __exit__(self, *exc) -> None:
-        end = time.perf_counter()
-        stack = self.stack
-        concern, since = stack.pop()
-        self.timers[concern] += end - since
-        if stack:
-            stack[-1] = (stack[-1][0], end)
 
 
 class Twin(mesa.Model):
