@@ -32,7 +32,7 @@ class ChainRevert(RuntimeError):
         self.contract, self.fn, self.reason = contract, fn, reason
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """A decoded contract event, in chain order."""
 
@@ -44,7 +44,7 @@ class Event:
     args: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Receipt:
     tx_hash: str
     block: int

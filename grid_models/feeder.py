@@ -14,9 +14,12 @@ generation; ``res_ext_grid.p_mw`` positive = import from the upstream grid.
 from __future__ import annotations
 
 import copy
+import os
+import pickle
 import random
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandapower as pp
@@ -33,6 +36,14 @@ FEEDER_BUILDERS = {
 
 
 _BUILT: dict[str, object] = {}
+CACHE_FORMAT = 1  # bump when the way a network is built changes (seeding, builder arguments)
+
+
+def network_cache_file(network: str) -> Path:
+    """Where a built network is kept between processes: ``$GRIDLEDGER_CACHE`` (or ``~/.cache/gridledger``)
+    ``/feeders/<network>-pandapower<version>-v<CACHE_FORMAT>.pkl``."""
+    root = Path(os.environ.get("GRIDLEDGER_CACHE") or Path.home() / ".cache" / "gridledger")
+    return root / "feeders" / f"{network}-pandapower{pp.__version__}-v{CACHE_FORMAT}.pkl"
 
 
 def build_network(network: str):
@@ -40,17 +51,38 @@ def build_network(network: str):
 
     pandapower's Kerber builders draw the branch-out cable types from Python's global ``random`` module; we
     seed it from the feeder's name for the build (and restore its state), so a feeder is the same every run.
-    A build takes seconds of pandas bookkeeping (~6 s for the Vorstadtnetz), so each network is built once per
-    process and deep-copied.
+    A build takes seconds of pandas bookkeeping (~6 s for the Vorstadtnetz), so each network is built once:
+    kept in the process and pickled to ``network_cache_file`` (keyed by the pandapower version), then
+    deep-copied for each caller.
     """
     if network not in _BUILT:
-        state = random.getstate()
-        random.seed(f"gridledger/feeder/{network}")
-        try:
-            _BUILT[network] = FEEDER_BUILDERS[network]()
-        finally:
-            random.setstate(state)
+        _BUILT[network] = _load_or_build(network)
     return copy.deepcopy(_BUILT[network])
+
+
+def _load_or_build(network: str):
+    builder = FEEDER_BUILDERS[network]  # an unknown name fails here, before any file is touched
+    cached = network_cache_file(network)
+    try:
+        with open(cached, "rb") as f:
+            return pickle.load(f)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass  # missing or unreadable: build it again
+    state = random.getstate()
+    random.seed(f"gridledger/feeder/{network}")
+    try:
+        net = builder()
+    finally:
+        random.setstate(state)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".tmp{os.getpid()}")
+        with open(tmp, "wb") as f:
+            pickle.dump(net, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    except OSError:
+        pass  # a read-only cache only costs the build next time
+    return net
 
 
 def replace_transformer(net, std_type: str) -> None:
@@ -220,8 +252,7 @@ class _GridModelFlow:
     def _change(self, name: str, setter, positions: np.ndarray, values_mw: np.ndarray) -> None:
         last = self._last.get(name)
         changed = np.arange(len(values_mw)) if last is None else np.flatnonzero(values_mw != last)
-        for pos, value in zip(positions[changed].tolist(), values_mw[changed].tolist()):
-            setter(pos, value)
+        list(map(setter, positions[changed].tolist(), values_mw[changed].tolist()))  # one native call each
         self._last[name] = values_mw.copy()
 
     def set_injections(self, load_mw: np.ndarray, pv_mw: np.ndarray, storage_mw: np.ndarray) -> None:

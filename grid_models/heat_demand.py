@@ -76,11 +76,11 @@ def building_heat_w(
     """Heat demand of each building [W], shape (steps, buildings): its type's profile per kWh/a (``base_kw``,
     shape (steps, buildings)) times its annual demand times a unit-mean log-normal AR(1) factor."""
     phi = float(np.exp(-step_s / 3600.0 / tau_h))
-    out = np.empty_like(base_kw, dtype=float)
-    for j in range(base_kw.shape[1]):
-        factor = np.exp(sigma * ar1(rng, base_kw.shape[0], phi) - sigma**2 / 2)
-        out[:, j] = base_kw[:, j] * annual_kwh[j] * factor * 1000.0
-    return out
+    annual_kwh = np.asarray(annual_kwh, dtype=float)
+    if annual_kwh.size == 0:
+        return np.empty_like(base_kw, dtype=float)
+    factor = np.exp(sigma * ar1(rng, base_kw.shape[0], phi, n_series=base_kw.shape[1]).T - sigma**2 / 2)
+    return np.ascontiguousarray(np.asarray(base_kw, dtype=float) * annual_kwh[None, :] * factor * 1000.0)
 
 
 def design_heat_w(annual_kwh) -> np.ndarray:

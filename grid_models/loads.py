@@ -62,8 +62,8 @@ def household_loads_kw(
     base = slp_profile_kw(times, profile, annual_kwh=1.0)
     step_s = (times[1] - times[0]).total_seconds() if len(times) > 1 else 900.0
     phi = float(np.exp(-step_s / 3600.0 / HOUSEHOLD_TAU_H))
-    out = np.empty((len(times), len(annual_kwh)))
-    for j, kwh in enumerate(annual_kwh):
-        factor = np.exp(HOUSEHOLD_SIGMA * ar1(rng, len(times), phi) - HOUSEHOLD_SIGMA**2 / 2)
-        out[:, j] = base * kwh * factor
-    return out
+    annual_kwh = np.asarray(annual_kwh, dtype=float)
+    if annual_kwh.size == 0:
+        return np.empty((len(times), 0))
+    factor = np.exp(HOUSEHOLD_SIGMA * ar1(rng, len(times), phi, n_series=annual_kwh.size).T - HOUSEHOLD_SIGMA**2 / 2)
+    return np.ascontiguousarray(base[:, None] * annual_kwh[None, :] * factor)

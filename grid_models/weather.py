@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pvlib
-from scipy import stats
+from scipy import signal, stats
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,16 @@ class Weather:
         return h.hexdigest()
 
 
-def ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    """Stationary AR(1) series with unit variance and lag-1 autocorrelation ``phi``."""
-    eps = rng.standard_normal(n)
-    x = np.empty(n)
-    x[0] = eps[0]
-    scale = np.sqrt(1.0 - phi * phi)
-    for i in range(1, n):
-        x[i] = phi * x[i - 1] + scale * eps[i]
-    return x
+def ar1(rng: np.random.Generator, n: int, phi: float, n_series: int | None = None) -> np.ndarray:
+    """Stationary AR(1) series with unit variance and lag-1 autocorrelation ``phi``: ``x[0] = e[0]``,
+    ``x[i] = phi x[i-1] + sqrt(1 - phi^2) e[i]`` with standard normal ``e``. Shape (n,), or (n_series, n) for
+    ``n_series`` independent series (drawn one after the other: the same numbers as ``n_series`` calls).
+
+    The recursion runs in scipy's ``lfilter`` (compiled), which performs exactly these additions and products."""
+    eps = rng.standard_normal(n if n_series is None else (n_series, n))
+    drive = np.sqrt(1.0 - phi * phi) * eps
+    drive[..., :1] = eps[..., :1]
+    return signal.lfilter([1.0], [1.0, -phi], drive, axis=-1)
 
 
 def _hourly_to_steps(hourly: np.ndarray, n_steps: int, step_s: int) -> np.ndarray:

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
+_ARGS_JSON = json.JSONEncoder(sort_keys=True).encode  # what json.dumps(args, sort_keys=True) gives, built once
 
 
 def ledger_frame(events) -> pd.DataFrame:
     """Decoded contract events as a table: block, log_index, tx_hash, contract, event, args (JSON text)."""
-    import json
-
     return pd.DataFrame({
         "block": [e.block for e in events],
         "log_index": [e.log_index for e in events],
         "tx_hash": [e.tx_hash for e in events],
         "contract": [e.contract for e in events],
         "event": [e.event for e in events],
-        "args": [json.dumps(e.args, sort_keys=True) for e in events],
+        "args": [_ARGS_JSON(e.args) for e in events],
     })
 
 
 def event_args(ledger: pd.DataFrame, contract: str, event: str) -> pd.DataFrame:
-    """The arguments of one kind of event as columns, in chain order."""
-    import json
-
+    """The arguments of one kind of event as columns, in chain order (the JSON texts parsed in one call)."""
     rows = ledger[(ledger.contract == contract) & (ledger.event == event)]
-    return pd.DataFrame([json.loads(a) for a in rows.args], index=rows.index)
+    return pd.DataFrame(json.loads("[" + ",".join(rows.args) + "]"), index=rows.index)
 
 
 def vee_summary(twin) -> dict:

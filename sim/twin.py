@@ -12,9 +12,7 @@ capability, which signs, posts and settles them on chain.
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from contextlib import contextmanager
 
 import mesa
 import numpy as np
@@ -27,7 +25,8 @@ from sim.bank import Bank
 from sim.capabilities import Capability, enabled
 from sim.hil.pacing import PacedEnvironment, make_environment
 from sim.inputs import compute_inputs, prosumer_params
-from sim.meters import VirtualMeter, corrupt
+from sim.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spiked
+from sim.phase_timer import PhaseTimer
 from sim.recorder import Recorder
 from sim.scenario import Scenario
 from sim.vee import MeterVee
@@ -51,6 +50,7 @@ class Twin(mesa.Model):
         self.steps_per_period = self.settlement_s // self.step_s
         self.timers: dict[str, float] = defaultdict(float)
         self._timing: list[tuple[str, float]] = []
+        self._timers_by_concern: dict[str, PhaseTimer] = {}
         self.progress = progress
         self.k = 0
 
@@ -104,23 +104,14 @@ class Twin(mesa.Model):
         self._finalised_through = -1
 
     # helpers -------------------------------------------------------------------------------------------
-    @contextmanager
-    def timed(self, concern: str):
-        """Add the time spent inside to ``timers[concern]``; a nested concern pauses the enclosing one, so
-        that no second is counted twice (a capability's physics set-up runs inside the chain set-up)."""
-        now = time.perf_counter()
-        if self._timing:
-            outer, since = self._timing[-1]
-            self.timers[outer] += now - since
-        self._timing.append((concern, now))
-        try:
-            yield
-        finally:
-            end = time.perf_counter()
-            _, since = self._timing.pop()
-            self.timers[concern] += end - since
-            if self._timing:
-                self._timing[-1] = (self._timing[-1][0], end)
+    def timed(self, concern: str) -> PhaseTimer:
+        """A context that adds the time spent inside to ``timers[concern]``; a nested concern pauses the
+        enclosing one, so that no second is counted twice (a capability's physics set-up runs inside the chain
+        set-up)."""
+        timer = self._timers_by_concern.get(concern)
+        if timer is None:
+            timer = self._timers_by_concern[concern] = PhaseTimer(concern, self.timers, self._timing)
+        return timer
 
     def capability(self, name: str) -> Capability | None:
         return next((c for c in self.capabilities if c.name == name), None)
@@ -144,9 +135,11 @@ class Twin(mesa.Model):
     # processes -----------------------------------------------------------------------------------------
     def _step_process(self):
         inputs, feeder, rec = self.inputs, self.feeder, self.recorder
-        rng_meters, faults = self.rngs["meters"], self.scenario.meters
         battery_kw = np.zeros(len(self.prosumers))
         order = list(range(len(self.prosumers)))
+        n_prosumer_meters = len(self.prosumers) if feeder is not None else 0
+        prosumer_meters = MeterGroup([m for m in self.meters[:n_prosumer_meters] if m.source == "virtual"])
+        reads_physics = np.array([m.source == "virtual" for m in self.meters[:n_prosumer_meters]], dtype=bool)
         for k in range(self.n_steps):
             self.k = k
             with self.timed("agents"):
@@ -168,10 +161,9 @@ class Twin(mesa.Model):
                     flow = feeder.solve()
                     export_kw = feeder.prosumer_net_export_kw()
                 with self.timed("measurement"):
-                    for meter, p_kw in zip(self.meters[: len(export_kw)], export_kw):  # the prosumers' meters
-                        meter.record(p_kw, self.step_s)  # a HIL meter ignores the physics
+                    prosumer_meters.record(export_kw[reads_physics], self.step_s)  # a HIL meter reads its device
                     rec.record_step(k, flow, inputs.pv_kw[k], load_kw[feeder.prosumer_pos],
-                                    battery_kw, [p.soc_kwh for p in self.prosumers], export_kw)
+                                    battery_kw, self.fleet.soc_kwh, export_kw)
             with self.timed("physics"):
                 for cap in self.capabilities:
                     cap.solve(k)
@@ -179,19 +171,26 @@ class Twin(mesa.Model):
                 for cap in self.capabilities:
                     cap.measure(k, flow)
                 if (k + 1) % self.steps_per_period == 0:
-                    period = self.period_of_step(k)
-                    for meter, vee in zip(self.meters, self.vee):
-                        if meter.source != "virtual":
-                            continue  # closed by the HIL bridge at the period boundary
-                        raw = corrupt(meter.close_period(period), rng_meters, faults.drop_probability,
-                                      faults.spike_probability)
-                        if raw is not None:
-                            vee.receive(raw)
+                    self._close_period(self.period_of_step(k), prosumer_meters)
             if self.progress is not None:
                 self.progress.update(1)
             if self.paced:
                 self.env.step_finished(self.env.now)
             yield self.env.timeout(self.step_s)
+
+    def _close_period(self, period: int, prosumer_meters: MeterGroup) -> None:
+        """Close every virtual meter's reading of ``period``, inject the scenario's faults (a pair of seeded
+        draws per reading, in meter order) and hand the readings to VEE. HIL meters are closed by the bridge."""
+        closed = iter(prosumer_meters.close_period(period))
+        grouped = set(map(id, prosumer_meters.meters))
+        pairs = [(next(closed) if id(meter) in grouped else meter.close_period(period), vee)
+                 for meter, vee in zip(self.meters, self.vee) if meter.source == "virtual"]
+        faults = self.scenario.meters
+        dropped, spikes = fault_masks(fault_draws(self.rngs["meters"], len(pairs)), faults.drop_probability,
+                                      faults.spike_probability)
+        for (raw, vee), drop, spike in zip(pairs, dropped, spikes):
+            if not drop:
+                vee.receive(spiked(raw) if spike else raw)
 
     def _settlement_process(self):
         yield self.env.timeout(self.settlement_s + SETTLEMENT_DELAY_S)

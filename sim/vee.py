@@ -13,6 +13,10 @@ earlier (proxy day), else 0. Estimated values are flagged (quality 1) and never 
 
 Accounting, always: readings received = accepted + rejected, and periods = accepted + estimated.
 
+Memory: a meter's VEE keeps the finalised values and raw readings of the last ``window_periods`` periods only
+(what the spike, frozen, interpolation and proxy-day rules look back at), so it does not grow with the horizon;
+the counts are running totals.
+
 References
 ----------
 Ontario IESO, "Meter Data Management/Repository: VEE standard"; AEIC Guidelines for VEE (2012).
@@ -31,7 +35,7 @@ FROZEN_N = 4
 MAX_CLOCK_SKEW_S = 60.0  # a minute: ~7 % of a 15-min interval's energy; meters keep time to ~0.5 s/day (IEC 62054-21)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Validated:
     """The value settled for one meter and period [Wh], with its quality flag and how it was obtained."""
 
@@ -43,7 +47,7 @@ class Validated:
     raw_wh: float | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rejected:
     meter_id: str
     period: int
@@ -59,11 +63,13 @@ class MeterVee:
         self.max_wh = max_wh
         self.periods_per_day = max(1, 86_400 // period_s)
         self.max_interp_periods = max_interp_s // period_s
+        self.window_periods = self.periods_per_day + self.max_interp_periods + FROZEN_N
         self.pending: dict[int, float] = {}
-        self.raw: dict[int, float] = {}  # every reading that passed the receive checks, by period
-        self.final: dict[int, Validated] = {}
+        self.raw: dict[int, float] = {}  # readings that passed the receive checks, by period (recent window)
+        self.final: dict[int, Validated] = {}  # finalised values of the last ``window_periods`` periods
         self.rejected: list[Rejected] = []
         self.n_received = 0
+        self.n_measured = 0
         self.next_period = 0
 
     @property
@@ -93,16 +99,23 @@ class MeterVee:
         value = self.pending.pop(period, None)
         if value is None:
             return None
-        prev = self.final.get(period - 1)
-        neighbours = [x for x in (prev.energy_wh if prev and prev.quality == QUALITY_MEASURED else None,
-                                  self.pending.get(period + 1)) if x is not None]
-        if neighbours and value > SPIKE_FACTOR * max(neighbours) and value > 0.25 * self.max_wh:
+        if value > 0.25 * self.max_wh and self._spikes(period, value):
             self.rejected.append(Rejected(self.meter_id, period, value, "spike"))
             return None
-        if value > 0 and all(self.raw.get(period - i) == value for i in range(1, FROZEN_N)):
+        raw = self.raw
+        if value > 0 and raw.get(period - 1) == value and all(raw.get(period - i) == value
+                                                              for i in range(2, FROZEN_N)):
             self.rejected.append(Rejected(self.meter_id, period, value, "frozen"))
             return None
         return Validated(self.meter_id, period, int(value), QUALITY_MEASURED, "measured", value)
+
+    def _spikes(self, period: int, value: float) -> bool:
+        """``value`` is above ``SPIKE_FACTOR`` x both neighbouring readings (the previous measured one and the
+        next received one, those that exist)."""
+        prev = self.final.get(period - 1)
+        neighbours = [x for x in (prev.energy_wh if prev and prev.quality == QUALITY_MEASURED else None,
+                                  self.pending.get(period + 1)) if x is not None]
+        return bool(neighbours) and value > SPIKE_FACTOR * max(neighbours)
 
     def _estimate(self, period: int) -> Validated:
         before = next((p for p in range(period - 1, max(-1, period - 1 - self.max_interp_periods) , -1)
@@ -123,17 +136,19 @@ class MeterVee:
             p = self.next_period
             v = self._measured(p) or self._estimate(p)
             self.final[p] = v
+            self.n_measured += v.quality == QUALITY_MEASURED
             out.append(v)
             self.next_period += 1
+            self.final.pop(p - self.window_periods, None)
+            self.raw.pop(p - self.window_periods, None)
         return out
 
     def counts(self) -> dict[str, int]:
-        measured = sum(v.quality == QUALITY_MEASURED for v in self.final.values())
         return {
             "received": self.n_received,
-            "accepted": measured,
+            "accepted": self.n_measured,
             "rejected": len(self.rejected),
-            "estimated": len(self.final) - measured,
-            "periods": len(self.final),
+            "estimated": self.next_period - self.n_measured,
+            "periods": self.next_period,
             "pending": len(self.pending),
         }

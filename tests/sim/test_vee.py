@@ -17,13 +17,13 @@ def _pv_like(n: int) -> np.ndarray:
     return np.clip(np.sin((hours - 6) / 12 * np.pi), 0, None) * 5000 + np.arange(n) % 7  # never frozen
 
 
-def _run(values: list[tuple], n_periods: int) -> MeterVee:
-    """Feed ``(period, wh)`` or ``(period, wh, clock_offset_s)`` readings, then finalise every period."""
+def _run(values: list[tuple], n_periods: int) -> tuple[MeterVee, dict]:
+    """Feed ``(period, wh)`` or ``(period, wh, clock_offset_s)`` readings, then finalise every period; returns
+    the VEE and its finalised values by period."""
     vee = MeterVee("m", MAX_WH, PERIOD_S)
     for period, wh, *offset in values:
         vee.receive(RawReading("m", period, wh, *offset))
-    vee.finalise_through(n_periods - 1)
-    return vee
+    return vee, {v.period: v for v in vee.finalise_through(n_periods - 1)}
 
 
 def _accounting(vee: MeterVee, n_periods: int) -> None:
@@ -35,10 +35,10 @@ def _accounting(vee: MeterVee, n_periods: int) -> None:
 def test_clean_stream_is_all_measured():
     n = 72
     vals = _pv_like(n)
-    vee = _run(list(enumerate(vals)), n)
+    vee, final = _run(list(enumerate(vals)), n)
     _accounting(vee, n)
     assert vee.counts()["accepted"] == n and not vee.rejected
-    assert [v.energy_wh for v in vee.final.values()] == [int(x) for x in vals]
+    assert [v.energy_wh for v in final.values()] == [int(x) for x in vals]
 
 
 @pytest.mark.parametrize(
@@ -58,18 +58,18 @@ def test_each_corruption_is_detected_and_the_period_estimated(corrupt, rule):
     n = 72
     stream = list(enumerate(_pv_like(n)))
     corrupt(stream)
-    vee = _run(stream, n)
+    vee, final = _run(stream, n)
     _accounting(vee, n)
     assert [r.rule for r in vee.rejected] == [rule]
     if rule != "duplicate":
-        assert vee.final[40].quality == 1 and vee.final[40].rule == "interpolated"
-        assert vee.final[40].energy_wh == int((vee.final[39].energy_wh + vee.final[41].energy_wh) / 2)
+        assert final[40].quality == 1 and final[40].rule == "interpolated"
+        assert final[40].energy_wh == int((final[39].energy_wh + final[41].energy_wh) / 2)
 
 
 def test_clock_within_a_minute_is_accepted():
     n = 72
     stream = [(p, wh, (-1) ** p * 59.0) for p, wh in enumerate(_pv_like(n))]
-    vee = _run(stream, n)
+    vee, final = _run(stream, n)
     _accounting(vee, n)
     assert vee.counts()["accepted"] == n and not vee.rejected
 
@@ -79,7 +79,7 @@ def test_frozen_value_is_rejected():
     stream = list(enumerate(_pv_like(n)))
     for p in range(32, 38):  # 10:00 to 15:00
         stream[p] = (p, 3333.0)
-    vee = _run(stream, n)
+    vee, final = _run(stream, n)
     _accounting(vee, n)
     assert {r.rule for r in vee.rejected} == {"frozen"}
     assert [r.period for r in vee.rejected] == [35, 36, 37]  # the first three equal values are plausible
@@ -99,15 +99,15 @@ def test_short_gap_interpolated_long_gap_from_proxy_day():
     n = 96
     vals = _pv_like(n)
     short = [(p, v) for p, v in enumerate(vals) if p not in (50, 51)]  # 2 h
-    vee = _run(short, n)
+    vee, final = _run(short, n)
     _accounting(vee, n)
-    assert [vee.final[p].rule for p in (50, 51)] == ["interpolated"] * 2
+    assert [final[p].rule for p in (50, 51)] == ["interpolated"] * 2
     long = [(p, v) for p, v in enumerate(vals) if not 50 <= p < 56]  # 6 h
-    vee = _run(long, n)
+    vee, final = _run(long, n)
     _accounting(vee, n)
     for p in range(50, 56):
-        assert vee.final[p].rule == "proxy_day" and vee.final[p].quality == 1
-        assert vee.final[p].energy_wh == vee.final[p - 24].energy_wh
+        assert final[p].rule == "proxy_day" and final[p].quality == 1
+        assert final[p].energy_wh == final[p - 24].energy_wh
 
 
 def test_clean_physics_output_is_almost_never_flagged(small_run):
@@ -131,3 +131,19 @@ def test_meter_register_loses_nothing_to_rounding():
             readings.append(m.close_period(i // 4).energy_wh)
     assert sum(readings) == np.floor(total)
     assert m.max_wh_per_period == 5500
+
+
+def test_memory_is_a_window_and_the_counts_run_on():
+    """A year of hourly periods: VEE keeps only the recent periods its rules look back at, and still counts all."""
+    n = 24 * 365
+    vee = MeterVee("m", MAX_WH, PERIOD_S)
+    vals = _pv_like(n)
+    for period in range(n):
+        if period != 5000:  # one gap, estimated
+            vee.receive(RawReading("m", period, vals[period]))
+        vee.finalise_through(period - vee.lag_periods)
+    vee.finalise_through(n - 1)
+    _accounting(vee, n)
+    assert vee.counts()["estimated"] == 1
+    assert len(vee.final) <= vee.window_periods and len(vee.raw) <= vee.window_periods
+    assert max(vee.final) == n - 1
