@@ -129,7 +129,7 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
         }
     frame = pd.DataFrame(detail).T
     gains = [d["expected_gain_eur_per_year"] for c in cap.consumers for d in c.decisions]
-    log = pd.DataFrame(cap.readings_log)
+    log = cap.readings_log.frame()
     posted = log[log.status != "rejected_vee"] if len(log) else log
     vee = {"received": 0, "accepted": 0, "rejected": 0, "estimated": 0, "periods": 0, "pending": 0}
     for v in cap.vee:

@@ -149,7 +149,9 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         more=more,
     )
     ledger = ledger_frame(twin.chain.events)
-    readings = pd.DataFrame([row for cap in twin.capabilities for row in getattr(cap, "readings_log", [])])
+    logs = [cap.readings_log.frame() for cap in twin.capabilities if hasattr(cap, "readings_log")]
+    logs = [log for log in logs if len(log)]
+    readings = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
     rejected = pd.DataFrame([{"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh, "energy_wh": None,
                               "quality": None, "rule": r.rule, "status": "rejected_vee", "reason": r.rule}
                              for v in twin.vee for r in v.rejected])

@@ -31,6 +31,7 @@ from sim.capabilities import Capability
 from sim.certledger import consumer_scores, replay, site_totals
 from sim.generation import consumer_series, site_series
 from sim.meters import VirtualMeter
+from sim.readings_log import ReadingsLog
 
 SITE_QUANTITIES = {"ghi": "W/m2", "dni": "W/m2", "dhi": "W/m2", "temp_air": "degC", "wind_speed": "m/s"}
 
@@ -87,7 +88,7 @@ class CertificatesCapability(Capability):
         self.periods_per_day = max(1, 86_400 // period_s)
         self._consumed: dict[int, dict[str, int]] = {}  # period -> consumer account -> Wh, until retired
         self._bought: set[tuple[str, int, int]] = set()  # (consumer account, period, id), until retired
-        self.readings_log: list[dict] = []
+        self.readings_log = ReadingsLog()
         self.refusals: list[dict] = []
         self._settled_through = self._caps_through = -1
 
@@ -199,7 +200,7 @@ class CertificatesCapability(Capability):
     def summary(self, ledger: pd.DataFrame) -> dict:
         state = replay(ledger)
         sites, scores = site_totals(ledger), consumer_scores(ledger)
-        log = pd.DataFrame(self.readings_log)
+        log = self.readings_log.frame()
         site_detail = {}
         for site, p in zip(self.sites, self.producers):
             t = sites.loc[site.name]

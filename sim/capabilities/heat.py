@@ -30,6 +30,7 @@ from sim.heat_summary import HeatRecorder, heat_summary
 from sim.heat_tariff import expected_return_c
 from sim.heat_vee import HeatVee
 from sim.meters import corrupt
+from sim.readings_log import ReadingsLog
 
 PUBLISH_AHEAD_PERIODS = 2
 OPERATOR_FLOAT_EUR = 1_000_000_000.0  # the operator's money: never the binding limit
@@ -121,7 +122,7 @@ class HeatCapability(Capability):
         self.pipe_flows = 0
         self.t_supply_c = net.supply_max_c
         self.t_supply_local_c = np.full(len(self.ids), net.supply_max_c)
-        self.readings_log: list[dict] = []
+        self.readings_log = ReadingsLog()
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self._decided_through = -1

@@ -25,6 +25,7 @@ from grid_models.outages import forced_unavailability, units_availability, units
 from sim.capabilities import Capability
 from sim.generation import site_series
 from sim.meters import RawReading, VirtualMeter
+from sim.readings_log import ReadingsLog
 from sim.summary import event_args
 from sim.vee import MeterVee
 
@@ -125,7 +126,7 @@ class InsuranceCapability(Capability):
                                                   parametric=spec.variant == "parametric"))
         self.insurer = Insurer(twin, account=self.insurer_account, insurance=self.ins)
         self.refusals: list[dict] = []
-        self.readings_log: list[dict] = []
+        self.readings_log = ReadingsLog()
         self._settled_through = -1
 
     def measure(self, k: int, flow) -> None:

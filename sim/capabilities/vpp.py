@@ -18,6 +18,7 @@ from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities import Capability, log_posted, settle_each
+from sim.readings_log import ReadingsLog
 from sim.shares import member_weights, shares_bps
 from sim.summary import event_args
 from sim.vpp_ledger import member_flows, money_conserved
@@ -87,7 +88,7 @@ class VppCapability(Capability):
         else:
             for p in range(DECLARE_AHEAD_PERIODS):
                 self.operator.declare(p, now_step=0)
-        self.readings_log: list[dict] = []
+        self.readings_log = ReadingsLog()
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self.post_every = spec.post_every_periods
@@ -268,7 +269,7 @@ class VppCapability(Capability):
                 "token_balance_eur": twin.bank.token.balance_of(address) / UEUR_PER_EUR,
                 "collateral_eur": self.vpp.collateral_ueur(address) / UEUR_PER_EUR,
             }
-        log = pd.DataFrame(self.readings_log)
+        log = self.readings_log.frame()
 
         def total(col, scale):
             return float(settled[col].sum()) / scale if len(settled) else 0.0
