@@ -86,6 +86,10 @@ MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x MAX_DAY_PERIODS declar
 MAX_BATCH: constant(uint256) = 256
 MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
+PAYOUT_WORDS: constant(uint256) = 6  # MAX_DAY_PERIODS / 4: pool remainders of 4 periods per word
+PAYOUT_MAGIC: constant(uint256) = 109951163  # ceil(2**40 / 10 000)
+PAYOUT_QUOTIENT_BITS: constant(uint256) = (2**24 - 1) * 2**40 * (1 + 2**64 + 2**128 + 2**192)  # bits [40, 64) of each lane
+LANES_ONES: constant(uint256) = 1 + 2**64 + 2**128 + 2**192
 
 operator: public(address)
 buyer: public(address)
@@ -489,6 +493,27 @@ def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: 
     log DeclarationsCommitted(first_period=first_period, n_periods=n_periods, root=root)
 
 
+@internal
+@pure
+def _pool_lo_payout(pool_lo_w: uint256[PAYOUT_WORDS], share: uint256) -> uint256:
+    """
+    @notice Sum over the day's periods of floor(pool_lo x share / 10 000), pool_lo < 10 000 packed 4 periods per
+            word (64-bit lanes, unused lanes 0), share <= 10 000 [bps].
+    @dev Per lane floor(x / 10 000) = floor(x x PAYOUT_MAGIC / 2**40) for x = pool_lo x share < 10**8 (exact:
+         PAYOUT_MAGIC x 10 000 - 2**40 = 2 224 and 10**8 x 2 224 < 2**40); the product < 2**54 stays in its lane,
+         its bits [40, 64) are the quotient (< 10 000). Six words summed stay < 2**56 per lane; the lanes are then
+         added by one multiplication (the top lane of x * (1 + 2**64 + 2**128 + 2**192) is the sum of the lanes).
+    """
+    m: uint256 = unsafe_mul(share, PAYOUT_MAGIC)
+    acc: uint256 = unsafe_mul(pool_lo_w[0], m) & PAYOUT_QUOTIENT_BITS
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[1], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[2], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[3], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[4], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[5], m) & PAYOUT_QUOTIENT_BITS)
+    return unsafe_mul(acc >> 40, LANES_ONES) >> 192
+
+
 @external
 def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
                batches: DynArray[signed_reading.DayBatch, MAX_MEMBERS]):
@@ -585,14 +610,21 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
     pool_total: uint256 = 0
     pool_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     price_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    # pool = 10 000 x pool_hi + pool_lo, so floor(pool x share / 10 000) = pool_hi x share + floor(pool_lo x share /
+    # 10 000): the first sums over periods at once; the second is done 4 periods per word (see _pool_lo_payout)
+    pool_hi_total: uint256 = 0
+    pool_lo_w: uint256[PAYOUT_WORDS] = empty(uint256[PAYOUT_WORDS])
     for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
         price: uint256 = self._price_of(first_period + k)
         revenue: uint256 = delivered_p[k] * price // 1000
         price_p[k] = price
-        pool_p[k] = revenue + penalties_p[k]
+        pool: uint256 = revenue + penalties_p[k]
+        pool_p[k] = pool
         revenue_total += revenue
         penalties_total += penalties_p[k]
-        pool_total += pool_p[k]
+        pool_total += pool
+        pool_hi_total = unsafe_add(pool_hi_total, pool // SHARE_TOTAL_BPS)  # <= pool_total
+        pool_lo_w[k // 4] |= (pool % SHARE_TOTAL_BPS) << (64 * (k % 4))
     if revenue_total > 0:
         assert extcall self.token.transferFrom(self.buyer, self, revenue_total), "vpp: buyer payment failed"
 
@@ -607,8 +639,7 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
             amount = pool_total - paid_others
         else:
             share: uint256 = self.share_bps[member]
-            for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-                amount = unsafe_add(amount, pool_p[k] * share // SHARE_TOTAL_BPS)  # <= pool_total
+            amount = pool_hi_total * share + self._pool_lo_payout(pool_lo_w, share)
             paid_others += amount
         if amount > 0:
             assert extcall self.token.transfer(member, amount), "vpp: payout failed"
