@@ -94,6 +94,9 @@ LANES_ONES: constant(uint256) = 1 + 2**64 + 2**128 + 2**192  # 1 in each 64-bit 
 LANES_HIGH: constant(uint256) = 2**63 * LANES_ONES  # bit 63 of each lane
 LANES_LO32: constant(uint256) = (2**32 - 1) * LANES_ONES  # bits [0, 32) of each lane
 LANE_MASK: constant(uint256) = 2**64 - 1
+DIV10K_MAGIC: constant(uint256) = 3518437209  # ceil(2**45 / 10 000)
+DIV1K_MAGIC: constant(uint256) = 2199023256  # ceil(2**41 / 1000)
+DIV1K_SMALL_MAGIC: constant(uint256) = 1073742  # ceil(2**30 / 1000)
 
 operator: public(address)
 buyer: public(address)
@@ -532,6 +535,34 @@ def _pool_lo_payout(pool_lo_w: uint256[PAYOUT_WORDS], share: uint256) -> uint256
     return unsafe_mul(acc >> 40, LANES_ONES) >> 192
 
 
+@internal
+@pure
+def _lane_penalties(d: uint256, e: uint256, g: uint256, tol: uint256, rate_hi: uint256, rate_lo: uint256) \
+        -> (uint256, uint256):
+    """
+    @notice Shortfall [Wh] and uncapped penalty [ueur] of 4 periods in 64-bit lanes: per lane whose bit 63 of `g`
+            is clear (short beyond tolerance), shortfall = d - floor(d x tol / 10 000) - e and amount =
+            floor(shortfall x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes.
+    @dev d, e < 2**32, tol <= 10 000, rate_hi < 2**20, rate_lo < 1000. Each division by a constant runs per lane
+         as a multiplication by a rounded-up reciprocal and a shift, exact for the lane's range (x * err < 2**shift,
+         err = reciprocal x divisor - 2**shift): d // 10 000 (d < 2**32, 2**45), (d % 10 000) x tol // 10 000
+         (< 10**8, 2**40), shortfall // 1000 (< 2**32, 2**41), (shortfall % 1000) x rate_lo // 1000 (< 10**6,
+         2**30); every product stays < 2**64 in its lane.
+    """
+    short: uint256 = (~g) & LANES_HIGH
+    short = unsafe_sub(short, short >> 63)  # 2**63 - 1 in short lanes
+    d_hi: uint256 = (unsafe_mul(d, DIV10K_MAGIC) >> 45) & (2**19 - 1) * LANES_ONES
+    d_lo: uint256 = unsafe_sub(d, unsafe_mul(d_hi, SHARE_TOTAL_BPS))
+    floor_wh: uint256 = unsafe_sub(d, unsafe_add(unsafe_mul(d_hi, tol),
+                                                 (unsafe_mul(d_lo, unsafe_mul(tol, PAYOUT_MAGIC)) & PAYOUT_QUOTIENT_BITS) >> 40))
+    shortfall: uint256 = unsafe_sub(floor_wh | LANES_HIGH, e) & short
+    s_hi: uint256 = (unsafe_mul(shortfall, DIV1K_MAGIC) >> 41) & (2**23 - 1) * LANES_ONES
+    s_lo: uint256 = unsafe_sub(shortfall, unsafe_mul(s_hi, 1000))
+    amount: uint256 = unsafe_add(unsafe_add(unsafe_mul(shortfall, rate_hi), unsafe_mul(s_hi, rate_lo)),
+                                 (unsafe_mul(s_lo, unsafe_mul(rate_lo, DIV1K_SMALL_MAGIC)) >> 30) & 1023 * LANES_ONES)
+    return shortfall, amount
+
+
 @external
 def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
                batches: DynArray[signed_reading.DayBatch, MAX_MEMBERS]):
@@ -558,9 +589,8 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     root: bytes32 = self.day_root[first_period]
     assert root != empty(bytes32), "vpp: day not committed"
     n_members: uint256 = len(self.members)
-    assert n > 0 and n <= MAX_DAY_PERIODS, "vpp: declarations do not match the commitment"
-    assert len(declared_wh) == DAY_ROW_BYTES * n_members, "vpp: declarations do not match the commitment"
-    assert self._declarations_root(first_period, n, declared_wh) == root, \
+    assert n > 0 and n <= MAX_DAY_PERIODS and len(declared_wh) == DAY_ROW_BYTES * n_members \
+        and self._declarations_root(first_period, n, declared_wh) == root, \
         "vpp: declarations do not match the commitment"
     assert block.timestamp >= self.t0 + (first_period + n) * self.period_s, "vpp: period not over"
     w0: uint256 = first_period // 256
@@ -574,10 +604,15 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     tol: uint256 = self.tolerance_bps
     keep: uint256 = unsafe_sub(SHARE_TOTAL_BPS, tol)  # tol <= 10 000 (constructor)
     penalty_rate: uint256 = self.penalty_ueur_per_kwh
+    rate_hi: uint256 = penalty_rate // 1000
+    rate_lo: uint256 = penalty_rate % 1000
+    rate_fits_lanes: bool = rate_hi < 2**20  # amounts < 2**53 per lane, sums of 256 members < 2**61
     domain: bytes32 = self.DOMAIN_SEPARATOR
     n_bytes: uint256 = unsafe_mul(n, 32)
     zero_quality_hash: bytes32 = keccak256(slice(abi_encode(empty(uint256[MAX_DAY_PERIODS]), ensure_tuple=False),
                                                  0, n_bytes))
+    high: uint256 = LANES_HIGH  # lane constants in memory: a PUSH32 per use would not fit EIP-170
+    lo32: uint256 = LANES_LO32
     dp0: uint256 = 0
     dp1: uint256 = 0
     dp2: uint256 = 0
@@ -590,6 +625,12 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     ep3: uint256 = 0
     ep4: uint256 = 0
     ep5: uint256 = 0
+    pp0: uint256 = 0
+    pp1: uint256 = 0
+    pp2: uint256 = 0
+    pp3: uint256 = 0
+    pp4: uint256 = 0
+    pp5: uint256 = 0
     penalties_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     penalty_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     delivered_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
@@ -600,35 +641,37 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         member: address = self.members[i]
         assert self.member_of_meter[b.meter] != empty(address), "vpp: unregistered meter"
         assert self.meter_of[member] == b.meter, "vpp: batches not in registration order"
-        assert b.first_period == first_period and b.n_values == n, "vpp: batch does not cover the day"
+        beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
+        if n < MAX_DAY_PERIODS:
+            for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
+                beyond |= b.energy_wh[k]
+        assert b.first_period == first_period and b.n_values == n and beyond == 0, "vpp: batch does not cover the day"
         assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
         energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
         quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
         assert signed_reading.day_batch_signer(domain, b.meter, first_period, energy_hash, quality_hash, b.v, b.r,
                                                b.s) == b.meter, "vpp: bad signature"
-        if n < MAX_DAY_PERIODS:
-            for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
-                assert b.energy_wh[k] == 0, "vpp: batch does not cover the day"
-        n_estimated: uint256 = 0
         if quality_hash != zero_quality_hash:  # else every flag is 0 (MEASURED)
+            n_estimated: uint256 = 0
             for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
                 q: uint256 = b.quality[k]
                 assert q <= convert(signed_reading.QUALITY_ESTIMATED, uint256), "vpp: unknown quality flag"
                 n_estimated = unsafe_add(n_estimated, q)
+            estimated_m[i] = n_estimated
         # settle_day refuses readings of 2**32 Wh or more, so that the lanes below stay clean
         max_wh: uint256 = min(self.max_wh_per_period[b.meter], MAX_DAY_WH)
-        # declarations: 3 words of 8 x 4 bytes, split into 6 words of 4 periods in 64-bit lanes (lane j of
-        # word w = period 4w + j; see _declarations_root for the byte order)
+        # declarations: 3 words of 8 x 4 bytes, split into 6 words of 4 periods in 64-bit lanes (lane j of word w =
+        # period 4w + j; see _declarations_root for the byte order)
         at: uint256 = unsafe_mul(i, DAY_ROW_BYTES)
         x0: uint256 = convert(extract32(declared_wh, unsafe_add(at, 0)), uint256)
         x1: uint256 = convert(extract32(declared_wh, unsafe_add(at, 32)), uint256)
         x2: uint256 = convert(extract32(declared_wh, unsafe_add(at, 64)), uint256)
-        d0: uint256 = (x0 >> 32) & LANES_LO32
-        d1: uint256 = x0 & LANES_LO32
-        d2: uint256 = (x1 >> 32) & LANES_LO32
-        d3: uint256 = x1 & LANES_LO32
-        d4: uint256 = (x2 >> 32) & LANES_LO32
-        d5: uint256 = x2 & LANES_LO32
+        d0: uint256 = (x0 >> 32) & lo32
+        d1: uint256 = x0 & lo32
+        d2: uint256 = (x1 >> 32) & lo32
+        d3: uint256 = x1 & lo32
+        d4: uint256 = (x2 >> 32) & lo32
+        d5: uint256 = x2 & lo32
         # the signed values, 4 periods per word in 64-bit lanes (clean once every value is < 2**32, checked next)
         e0: uint256 = b.energy_wh[0] | (b.energy_wh[1] << 64) | (b.energy_wh[2] << 128) | (b.energy_wh[3] << 192)
         e1: uint256 = b.energy_wh[4] | (b.energy_wh[5] << 64) | (b.energy_wh[6] << 128) | (b.energy_wh[7] << 192)
@@ -639,10 +682,9 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         e_or: uint256 = b.energy_wh[0] | b.energy_wh[1] | b.energy_wh[2] | b.energy_wh[3] | b.energy_wh[4] | b.energy_wh[5] | b.energy_wh[6] | b.energy_wh[7] | b.energy_wh[8] | b.energy_wh[9] | b.energy_wh[10] | b.energy_wh[11]
         e_or = e_or | b.energy_wh[12] | b.energy_wh[13] | b.energy_wh[14] | b.energy_wh[15] | b.energy_wh[16] | b.energy_wh[17] | b.energy_wh[18] | b.energy_wh[19] | b.energy_wh[20] | b.energy_wh[21] | b.energy_wh[22] | b.energy_wh[23]
         if e_or > max_wh:  # some value may exceed max_wh: compare every lane (exact, max_wh < 2**32)
-            assert e_or < 2**32, "vpp: reading out of range"
-            top: uint256 = unsafe_mul(max_wh, LANES_ONES) | LANES_HIGH  # lane: 2**63 + max_wh - e keeps bit 63 iff e <= max_wh
-            assert unsafe_sub(top, e0) & unsafe_sub(top, e1) & unsafe_sub(top, e2) & unsafe_sub(top, e3) \
-                & unsafe_sub(top, e4) & unsafe_sub(top, e5) & LANES_HIGH == LANES_HIGH, "vpp: reading out of range"
+            top: uint256 = unsafe_mul(max_wh, LANES_ONES) | high  # lane: 2**63 + max_wh - e keeps bit 63 iff e <= max_wh
+            assert e_or < 2**32 and unsafe_sub(top, e0) & unsafe_sub(top, e1) & unsafe_sub(top, e2) & unsafe_sub(top, e3) \
+                & unsafe_sub(top, e4) & unsafe_sub(top, e5) & high == high, "vpp: reading out of range"
         # per-period sums (lanes < 256 x 2**32) and the member's delivered energy (lanes < 6 x 2**32)
         dp0 = unsafe_add(dp0, d0)
         ep0 = unsafe_add(ep0, e0)
@@ -659,34 +701,73 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         delivered_wh: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(e0, e1), unsafe_add(e2, e3)), unsafe_add(e4, e5)), LANES_ONES) >> 192
         # short beyond tolerance <=> e < d - floor(d x tol / 10 000) <=> e x 10 000 < d x (10 000 - tol) (integers);
         # per lane 2**63 + e x 10 000 - d x keep keeps bit 63 iff not short (both < 2**46)
-        not_short: uint256 = unsafe_sub(unsafe_mul(e0, SHARE_TOTAL_BPS) | LANES_HIGH, unsafe_mul(d0, keep)) & unsafe_sub(unsafe_mul(e1, SHARE_TOTAL_BPS) | LANES_HIGH, unsafe_mul(d1, keep)) & unsafe_sub(unsafe_mul(e2, SHARE_TOTAL_BPS) | LANES_HIGH, unsafe_mul(d2, keep))
-        not_short = not_short & unsafe_sub(unsafe_mul(e3, SHARE_TOTAL_BPS) | LANES_HIGH, unsafe_mul(d3, keep)) & unsafe_sub(unsafe_mul(e4, SHARE_TOTAL_BPS) | LANES_HIGH, unsafe_mul(d4, keep)) & unsafe_sub(unsafe_mul(e5, SHARE_TOTAL_BPS) | LANES_HIGH, unsafe_mul(d5, keep))
-        if not_short & LANES_HIGH != LANES_HIGH:
-            # some period is short beyond tolerance: the penalty rule of `settle`, in period order
+        g0: uint256 = unsafe_sub(unsafe_mul(e0, SHARE_TOTAL_BPS) | high, unsafe_mul(d0, keep))
+        g1: uint256 = unsafe_sub(unsafe_mul(e1, SHARE_TOTAL_BPS) | high, unsafe_mul(d1, keep))
+        g2: uint256 = unsafe_sub(unsafe_mul(e2, SHARE_TOTAL_BPS) | high, unsafe_mul(d2, keep))
+        g3: uint256 = unsafe_sub(unsafe_mul(e3, SHARE_TOTAL_BPS) | high, unsafe_mul(d3, keep))
+        g4: uint256 = unsafe_sub(unsafe_mul(e4, SHARE_TOTAL_BPS) | high, unsafe_mul(d4, keep))
+        g5: uint256 = unsafe_sub(unsafe_mul(e5, SHARE_TOTAL_BPS) | high, unsafe_mul(d5, keep))
+        if g0 & g1 & g2 & g3 & g4 & g5 & high != high:
             collateral: uint256 = self.collateral_ueur[member]
-            shortfall_wh: uint256 = 0
-            penalty_ueur: uint256 = 0
-            dw: uint256[PAYOUT_WORDS] = [d0, d1, d2, d3, d4, d5]
-            for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-                d: uint256 = (dw[k // 4] >> (64 * (k % 4))) & LANE_MASK
-                e: uint256 = b.energy_wh[k]
-                floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
-                if e < floor_wh:
-                    shortfall: uint256 = unsafe_sub(floor_wh, e)
-                    amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
-                    collateral = unsafe_sub(collateral, amount)
-                    penalties_p[k] += amount
-                    penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
-                    shortfall_wh = unsafe_add(shortfall_wh, shortfall)
-            if penalty_ueur > 0:
-                self.collateral_ueur[member] = collateral
-            shortfall_m[i] = shortfall_wh
-            penalty_m[i] = penalty_ueur
+            settled_in_lanes: bool = False
+            if rate_fits_lanes:
+                # per short lane: floor_wh = d - floor(d x tol / 10 000), shortfall = floor_wh - e, amount = floor(shortfall x
+                # rate / 1000), each division exact by splitting (see _lane_penalties); the others 0
+                s0: uint256 = 0
+                a0: uint256 = 0
+                s0, a0 = self._lane_penalties(d0, e0, g0, tol, rate_hi, rate_lo)
+                s1: uint256 = 0
+                a1: uint256 = 0
+                s1, a1 = self._lane_penalties(d1, e1, g1, tol, rate_hi, rate_lo)
+                s2: uint256 = 0
+                a2: uint256 = 0
+                s2, a2 = self._lane_penalties(d2, e2, g2, tol, rate_hi, rate_lo)
+                s3: uint256 = 0
+                a3: uint256 = 0
+                s3, a3 = self._lane_penalties(d3, e3, g3, tol, rate_hi, rate_lo)
+                s4: uint256 = 0
+                a4: uint256 = 0
+                s4, a4 = self._lane_penalties(d4, e4, g4, tol, rate_hi, rate_lo)
+                s5: uint256 = 0
+                a5: uint256 = 0
+                s5, a5 = self._lane_penalties(d5, e5, g5, tol, rate_hi, rate_lo)
+                total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)), unsafe_add(a4, a5)), LANES_ONES) >> 192
+                if total <= collateral:  # no amount is capped: the lanes are the penalties of `settle`
+                    settled_in_lanes = True
+                    pp0 = unsafe_add(pp0, a0)
+                    pp1 = unsafe_add(pp1, a1)
+                    pp2 = unsafe_add(pp2, a2)
+                    pp3 = unsafe_add(pp3, a3)
+                    pp4 = unsafe_add(pp4, a4)
+                    pp5 = unsafe_add(pp5, a5)
+                    self.collateral_ueur[member] = unsafe_sub(collateral, total)
+                    penalty_m[i] = total
+                    shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)), unsafe_add(s4, s5)), LANES_ONES) >> 192
+            if not settled_in_lanes:
+                # the penalty rule of `settle`, period by period (collateral drawn in period order, capped by what is left)
+                shortfall_wh: uint256 = 0
+                penalty_ueur: uint256 = 0
+                dw: uint256[PAYOUT_WORDS] = [d0, d1, d2, d3, d4, d5]
+                for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+                    d: uint256 = (dw[k // 4] >> (64 * (k % 4))) & LANE_MASK
+                    e: uint256 = b.energy_wh[k]
+                    floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
+                    if e < floor_wh:
+                        shortfall: uint256 = unsafe_sub(floor_wh, e)
+                        amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
+                        collateral = unsafe_sub(collateral, amount)
+                        penalties_p[k] += amount
+                        penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
+                        shortfall_wh = unsafe_add(shortfall_wh, shortfall)
+                if penalty_ueur > 0:
+                    self.collateral_ueur[member] = collateral
+                shortfall_m[i] = shortfall_wh
+                penalty_m[i] = penalty_ueur
         delivered_m[i] = delivered_wh
-        estimated_m[i] = n_estimated
 
     dp_w: uint256[PAYOUT_WORDS] = [dp0, dp1, dp2, dp3, dp4, dp5]
     ep_w: uint256[PAYOUT_WORDS] = [ep0, ep1, ep2, ep3, ep4, ep5]
+    pp_w: uint256[PAYOUT_WORDS] = [pp0, pp1, pp2, pp3, pp4, pp5]
     # per period: revenue at the period's price, pool = revenue + penalties, paid by share (dust to the last)
     revenue_total: uint256 = 0
     penalties_total: uint256 = 0
@@ -706,6 +787,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         delivered_k: uint256 = (ep_w[k // 4] >> lane_bits) & LANE_MASK
         declared_p[k] = declared_k
         delivered_p[k] = delivered_k
+        penalties_p[k] = unsafe_add(penalties_p[k], (pp_w[k // 4] >> lane_bits) & LANE_MASK)  # < 2**62: lanes or capped
         revenue: uint256 = delivered_k * price // 1000
         price_p[k] = price
         pool: uint256 = revenue + penalties_p[k]
