@@ -638,9 +638,10 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     estimated_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     for i: uint256 in range(n_members, bound=MAX_MEMBERS):
         b: signed_reading.DayBatch = batches[i]
+        meter: address = convert(b.meter, address)  # reverts above 2**160
         member: address = self.members[i]
-        assert self.member_of_meter[b.meter] != empty(address), "vpp: unregistered meter"
-        assert self.meter_of[member] == b.meter, "vpp: batches not in registration order"
+        assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
+        assert self.meter_of[member] == meter, "vpp: batches not in registration order"
         beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
         if n < MAX_DAY_PERIODS:
             for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
@@ -649,8 +650,8 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
         energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
         quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
-        assert signed_reading.day_batch_signer(domain, b.meter, first_period, energy_hash, quality_hash, b.v, b.r,
-                                               b.s) == b.meter, "vpp: bad signature"
+        assert signed_reading.day_batch_signer(domain, meter, first_period, energy_hash, quality_hash, b.v, b.r,
+                                               b.s) == meter, "vpp: bad signature"
         if quality_hash != zero_quality_hash:  # else every flag is 0 (MEASURED)
             n_estimated: uint256 = 0
             for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
@@ -659,7 +660,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
                 n_estimated = unsafe_add(n_estimated, q)
             estimated_m[i] = n_estimated
         # settle_day refuses readings of 2**32 Wh or more, so that the lanes below stay clean
-        max_wh: uint256 = min(self.max_wh_per_period[b.meter], MAX_DAY_WH)
+        max_wh: uint256 = min(self.max_wh_per_period[meter], MAX_DAY_WH)
         # declarations: 3 words of 8 x 4 bytes, split into 6 words of 4 periods in 64-bit lanes (lane j of word w =
         # period 4w + j; see _declarations_root for the byte order)
         at: uint256 = unsafe_mul(i, DAY_ROW_BYTES)
@@ -815,7 +816,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             paid_others += amount
         if amount > 0:
             assert extcall self.token.transfer(member, amount), "vpp: payout failed"
-        log MeterDaySettled(first_period=first_period, meter=batches[i].meter, member=member,
+        log MeterDaySettled(first_period=first_period, meter=convert(batches[i].meter, address), member=member,
                             delivered_wh=delivered_m[i], shortfall_wh=shortfall_m[i], penalty_ueur=penalty_m[i],
                             payout_ueur=amount, n_estimated=estimated_m[i])
         i += 1

@@ -34,17 +34,18 @@ struct ReadingBatch:
 MAX_DAY_VALUES: constant(uint256) = 24  # a day of hourly values
 
 # The same EIP-712 ReadingBatch (same type hash, same digest: bounds are not part of the type) for a day: the
-# first n_values of fixed arrays of a day's values, the rest 0. Fixed arrays of words stay one block in memory
-# (vyper copies a calldata array of structs with dynamic members element by element, at its full bound), so the
-# arrays hash without a copy loop; quality travels as words (EIP-712 encodes a uint8 as its 32-byte word, so the
-# digest is the same; the contract checks each flag's range).
+# first n_values of fixed arrays of a day's values, the rest 0. Every field is a plain word (the meter's address
+# and v too; the contract converts them with range checks), so that vyper copies a calldata array of these in one
+# CALLDATACOPY instead of element by element with clamps, and each array hashes without a copy loop. quality
+# travels as words: EIP-712 encodes a uint8 as its 32-byte word, so the digest is the same (the contract checks
+# each flag's range).
 struct DayBatch:
-    meter: address
+    meter: uint256
     first_period: uint256
     n_values: uint256
     energy_wh: uint256[MAX_DAY_VALUES]
     quality: uint256[MAX_DAY_VALUES]
-    v: uint8
+    v: uint256
     r: bytes32
     s: bytes32
 
@@ -135,7 +136,7 @@ def day_batch_is_high_s(b: DayBatch) -> bool:
 @internal
 @pure
 def day_batch_signer(domain: bytes32, meter: address, first_period: uint256, energy_hash: bytes32,
-                     quality_hash: bytes32, v: uint8, r: bytes32, s: bytes32) -> address:
+                     quality_hash: bytes32, v: uint256, r: bytes32, s: bytes32) -> address:
     """
     @notice The address whose key signed, as a ReadingBatch in `domain`, the values whose EIP-712 array hashes
             are `energy_hash` and `quality_hash` (the digest of `batch_signer`; empty if the signature is invalid).

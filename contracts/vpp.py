@@ -218,7 +218,8 @@ def pack_declarations(declared_wh: list[list[int]]) -> bytes:
 
 def day_batch_tuple(batch: SignedReadingBatch) -> tuple:
     """A signed ReadingBatch as VppSettlement's DayBatch: (meter, first_period, n_values, energy_wh[24],
-    quality[24], v, r, s), the arrays padded with 0 (the signature covers the first n_values)."""
+    quality[24], v, r, s), every field a plain word (the meter's address as an integer), the arrays padded with 0
+    (the signature covers the first n_values)."""
     n = len(batch.energy_wh)
     if max(n, len(batch.quality)) > DAY_PERIODS:
         raise ValueError(f"batch of meter {batch.meter}: {n} energy values and {len(batch.quality)} quality flags, "
@@ -226,5 +227,5 @@ def day_batch_tuple(batch: SignedReadingBatch) -> tuple:
     # a batch with fewer flags than values travels as signed; the contract hashes n_values of each array, so its
     # signature does not verify
     quality = [int(q) for q in batch.quality]
-    return (batch.meter, batch.first_period, n, [int(e) for e in batch.energy_wh] + [0] * (DAY_PERIODS - n),
+    return (int(batch.meter, 16), batch.first_period, n, [int(e) for e in batch.energy_wh] + [0] * (DAY_PERIODS - n),
             quality + [0] * (DAY_PERIODS - len(quality)), batch.v, batch.r, batch.s)
