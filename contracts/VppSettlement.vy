@@ -535,34 +535,6 @@ def _pool_lo_payout(pool_lo_w: uint256[PAYOUT_WORDS], share: uint256) -> uint256
     return unsafe_mul(acc >> 40, LANES_ONES) >> 192
 
 
-@internal
-@pure
-def _lane_penalties(d: uint256, e: uint256, g: uint256, tol: uint256, rate_hi: uint256, rate_lo: uint256) \
-        -> (uint256, uint256):
-    """
-    @notice Shortfall [Wh] and uncapped penalty [ueur] of 4 periods in 64-bit lanes: per lane whose bit 63 of `g`
-            is clear (short beyond tolerance), shortfall = d - floor(d x tol / 10 000) - e and amount =
-            floor(shortfall x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes.
-    @dev d, e < 2**32, tol <= 10 000, rate_hi < 2**20, rate_lo < 1000. Each division by a constant runs per lane
-         as a multiplication by a rounded-up reciprocal and a shift, exact for the lane's range (x * err < 2**shift,
-         err = reciprocal x divisor - 2**shift): d // 10 000 (d < 2**32, 2**45), (d % 10 000) x tol // 10 000
-         (< 10**8, 2**40), shortfall // 1000 (< 2**32, 2**41), (shortfall % 1000) x rate_lo // 1000 (< 10**6,
-         2**30); every product stays < 2**64 in its lane.
-    """
-    short: uint256 = (~g) & LANES_HIGH
-    short = unsafe_sub(short, short >> 63)  # 2**63 - 1 in short lanes
-    d_hi: uint256 = (unsafe_mul(d, DIV10K_MAGIC) >> 45) & (2**19 - 1) * LANES_ONES
-    d_lo: uint256 = unsafe_sub(d, unsafe_mul(d_hi, SHARE_TOTAL_BPS))
-    floor_wh: uint256 = unsafe_sub(d, unsafe_add(unsafe_mul(d_hi, tol),
-                                                 (unsafe_mul(d_lo, unsafe_mul(tol, PAYOUT_MAGIC)) & PAYOUT_QUOTIENT_BITS) >> 40))
-    shortfall: uint256 = unsafe_sub(floor_wh | LANES_HIGH, e) & short
-    s_hi: uint256 = (unsafe_mul(shortfall, DIV1K_MAGIC) >> 41) & (2**23 - 1) * LANES_ONES
-    s_lo: uint256 = unsafe_sub(shortfall, unsafe_mul(s_hi, 1000))
-    amount: uint256 = unsafe_add(unsafe_add(unsafe_mul(shortfall, rate_hi), unsafe_mul(s_hi, rate_lo)),
-                                 (unsafe_mul(s_lo, unsafe_mul(rate_lo, DIV1K_SMALL_MAGIC)) >> 30) & 1023 * LANES_ONES)
-    return shortfall, amount
-
-
 @external
 def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
                batches: DynArray[signed_reading.DayBatch, MAX_MEMBERS]):
@@ -613,6 +585,12 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
                                                  0, n_bytes))
     high: uint256 = LANES_HIGH  # lane constants in memory: a PUSH32 per use would not fit EIP-170
     lo32: uint256 = LANES_LO32
+    quotient_bits: uint256 = PAYOUT_QUOTIENT_BITS
+    m19: uint256 = (2**19 - 1) * LANES_ONES
+    m23: uint256 = (2**23 - 1) * LANES_ONES
+    m10: uint256 = 1023 * LANES_ONES
+    tol_magic: uint256 = unsafe_mul(tol, PAYOUT_MAGIC)
+    rate_lo_magic: uint256 = unsafe_mul(rate_lo, DIV1K_SMALL_MAGIC)
     dp0: uint256 = 0
     dp1: uint256 = 0
     dp2: uint256 = 0
@@ -712,26 +690,50 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             collateral: uint256 = self.collateral_ueur[member]
             settled_in_lanes: bool = False
             if rate_fits_lanes:
-                # per short lane: floor_wh = d - floor(d x tol / 10 000), shortfall = floor_wh - e, amount = floor(shortfall x
-                # rate / 1000), each division exact by splitting (see _lane_penalties); the others 0
-                s0: uint256 = 0
-                a0: uint256 = 0
-                s0, a0 = self._lane_penalties(d0, e0, g0, tol, rate_hi, rate_lo)
-                s1: uint256 = 0
-                a1: uint256 = 0
-                s1, a1 = self._lane_penalties(d1, e1, g1, tol, rate_hi, rate_lo)
-                s2: uint256 = 0
-                a2: uint256 = 0
-                s2, a2 = self._lane_penalties(d2, e2, g2, tol, rate_hi, rate_lo)
-                s3: uint256 = 0
-                a3: uint256 = 0
-                s3, a3 = self._lane_penalties(d3, e3, g3, tol, rate_hi, rate_lo)
-                s4: uint256 = 0
-                a4: uint256 = 0
-                s4, a4 = self._lane_penalties(d4, e4, g4, tol, rate_hi, rate_lo)
-                s5: uint256 = 0
-                a5: uint256 = 0
-                s5, a5 = self._lane_penalties(d5, e5, g5, tol, rate_hi, rate_lo)
+                # per lane whose bit 63 of g is clear (short): shortfall s = d - floor(d x tol / 10 000) - e and amount
+                # a = floor(s x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes. Each division by a constant
+                # runs per lane as a multiplication by a rounded-up reciprocal and a shift, exact for the lane's range
+                # (x * err < 2**shift, err = reciprocal x divisor - 2**shift): d // 10 000 (d < 2**32, shift 45),
+                # (d % 10 000) x tol // 10 000 (< 10**8, 40), s // 1000 (< 2**32, 41), (s % 1000) x rate_lo // 1000 (< 10**6,
+                # 30); every product stays < 2**64 in its lane (rate_hi < 2**20).
+                short: uint256 = 0
+                q_hi: uint256 = 0
+                short = (~g0) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
+                s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e0) & short
+                q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
+                a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g1) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
+                s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e1) & short
+                q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
+                a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g2) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
+                s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e2) & short
+                q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
+                a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g3) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
+                s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e3) & short
+                q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
+                a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g4) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
+                s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e4) & short
+                q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
+                a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g5) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
+                s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e5) & short
+                q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
+                a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
                 total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)), unsafe_add(a4, a5)), LANES_ONES) >> 192
                 if total <= collateral:  # no amount is capped: the lanes are the penalties of `settle`
                     settled_in_lanes = True
