@@ -581,6 +581,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     rate_fits_lanes: bool = rate_hi < 2**20  # amounts < 2**53 per lane, sums of 256 members < 2**61
     domain: bytes32 = self.DOMAIN_SEPARATOR
     n_bytes: uint256 = unsafe_mul(n, 32)
+    full_day: bool = n == MAX_DAY_PERIODS
     zero_quality_hash: bytes32 = keccak256(slice(abi_encode(empty(uint256[MAX_DAY_PERIODS]), ensure_tuple=False),
                                                  0, n_bytes))
     high: uint256 = LANES_HIGH  # lane constants in memory: a PUSH32 per use would not fit EIP-170
@@ -618,16 +619,23 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         b: signed_reading.DayBatch = batches[i]
         meter: address = convert(b.meter, address)  # reverts above 2**160
         member: address = self.members[i]
-        assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
-        assert self.meter_of[member] == meter, "vpp: batches not in registration order"
+        if self.meter_of[member] != meter:  # (a member's meter is registered: one storage read when in order)
+            assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
+            raise "vpp: batches not in registration order"
         beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
         if n < MAX_DAY_PERIODS:
             for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
                 beyond |= b.energy_wh[k]
         assert b.first_period == first_period and b.n_values == n and beyond == 0, "vpp: batch does not cover the day"
         assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
-        energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
-        quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
+        energy_hash: bytes32 = empty(bytes32)
+        quality_hash: bytes32 = empty(bytes32)
+        if full_day:
+            energy_hash = keccak256(abi_encode(b.energy_wh, ensure_tuple=False))
+            quality_hash = keccak256(abi_encode(b.quality, ensure_tuple=False))
+        else:
+            energy_hash = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
+            quality_hash = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
         assert signed_reading.day_batch_signer(domain, meter, first_period, energy_hash, quality_hash, b.v, b.r,
                                                b.s) == meter, "vpp: bad signature"
         if quality_hash != zero_quality_hash:  # else every flag is 0 (MEASURED)
