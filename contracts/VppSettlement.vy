@@ -89,7 +89,8 @@ MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
 PAYOUT_WORDS: constant(uint256) = 6  # MAX_DAY_PERIODS / 4: pool remainders of 4 periods per word
 PAYOUT_MAGIC: constant(uint256) = 109951163  # ceil(2**40 / 10 000)
-PAYOUT_QUOTIENT_BITS: constant(uint256) = (2**24 - 1) * 2**40 * (1 + 2**64 + 2**128 + 2**192)  # bits [40, 64) of each lane
+# bits [40, 64) of each 64-bit lane
+PAYOUT_QUOTIENT_BITS: constant(uint256) = (2**24 - 1) * 2**40 * (1 + 2**64 + 2**128 + 2**192)
 LANES_ONES: constant(uint256) = 1 + 2**64 + 2**128 + 2**192  # 1 in each 64-bit lane
 LANES_HIGH: constant(uint256) = 2**63 * LANES_ONES  # bit 63 of each lane
 LANES_LO32: constant(uint256) = (2**32 - 1) * LANES_ONES  # bits [0, 32) of each lane
@@ -549,8 +550,9 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             per meter.
     @dev The day's arithmetic runs on words of 4 periods in 64-bit lanes (declarations < 2**32 by their packing,
          readings < 2**32 checked: settle_day refuses readings of 2**32 Wh or more even if a meter's registered
-         range is larger; sums of 256 members stay < 2**40 per lane). Only a member with a shortfall beyond
-         tolerance, or an estimated value, takes the per-period path.
+         range is larger; sums of 256 members stay < 2**40 per lane); penalties too, unless a member's collateral
+         caps them or the penalty rate is >= 2**20 x 1000 ueur/kWh: then that member goes period by period as in
+         `settle`. Quality flags are read one by one only when some flag is not 0 (known from their hash).
     @param first_period First period of the committed day.
     @param n Number of periods of the day, as committed.
     @param declared_wh The committed declarations, packed as for `commit_declarations` [Wh].
@@ -666,12 +668,18 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         e3: uint256 = b.energy_wh[12] | (b.energy_wh[13] << 64) | (b.energy_wh[14] << 128) | (b.energy_wh[15] << 192)
         e4: uint256 = b.energy_wh[16] | (b.energy_wh[17] << 64) | (b.energy_wh[18] << 128) | (b.energy_wh[19] << 192)
         e5: uint256 = b.energy_wh[20] | (b.energy_wh[21] << 64) | (b.energy_wh[22] << 128) | (b.energy_wh[23] << 192)
-        e_or: uint256 = b.energy_wh[0] | b.energy_wh[1] | b.energy_wh[2] | b.energy_wh[3] | b.energy_wh[4] | b.energy_wh[5] | b.energy_wh[6] | b.energy_wh[7] | b.energy_wh[8] | b.energy_wh[9] | b.energy_wh[10] | b.energy_wh[11]
-        e_or = e_or | b.energy_wh[12] | b.energy_wh[13] | b.energy_wh[14] | b.energy_wh[15] | b.energy_wh[16] | b.energy_wh[17] | b.energy_wh[18] | b.energy_wh[19] | b.energy_wh[20] | b.energy_wh[21] | b.energy_wh[22] | b.energy_wh[23]
+        e_or: uint256 = (b.energy_wh[0] | b.energy_wh[1] | b.energy_wh[2] | b.energy_wh[3]
+                         | b.energy_wh[4] | b.energy_wh[5] | b.energy_wh[6] | b.energy_wh[7]
+                         | b.energy_wh[8] | b.energy_wh[9] | b.energy_wh[10] | b.energy_wh[11])
+        e_or = (e_or | b.energy_wh[12] | b.energy_wh[13] | b.energy_wh[14] | b.energy_wh[15]
+                | b.energy_wh[16] | b.energy_wh[17] | b.energy_wh[18] | b.energy_wh[19]
+                | b.energy_wh[20] | b.energy_wh[21] | b.energy_wh[22] | b.energy_wh[23])
         if e_or > max_wh:  # some value may exceed max_wh: compare every lane (exact, max_wh < 2**32)
-            top: uint256 = unsafe_mul(max_wh, LANES_ONES) | high  # lane: 2**63 + max_wh - e keeps bit 63 iff e <= max_wh
-            assert e_or < 2**32 and unsafe_sub(top, e0) & unsafe_sub(top, e1) & unsafe_sub(top, e2) & unsafe_sub(top, e3) \
-                & unsafe_sub(top, e4) & unsafe_sub(top, e5) & high == high, "vpp: reading out of range"
+            # per lane 2**63 + max_wh - e keeps bit 63 iff e <= max_wh
+            top: uint256 = unsafe_mul(max_wh, LANES_ONES) | high
+            assert e_or < 2**32 and (unsafe_sub(top, e0) & unsafe_sub(top, e1) & unsafe_sub(top, e2)
+                                     & unsafe_sub(top, e3) & unsafe_sub(top, e4) & unsafe_sub(top, e5)
+                                     & high == high), "vpp: reading out of range"
         # per-period sums (lanes < 256 x 2**32) and the member's delivered energy (lanes < 6 x 2**32)
         dp0 = unsafe_add(dp0, d0)
         ep0 = unsafe_add(ep0, e0)
@@ -685,7 +693,8 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         ep4 = unsafe_add(ep4, e4)
         dp5 = unsafe_add(dp5, d5)
         ep5 = unsafe_add(ep5, e5)
-        delivered_wh: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(e0, e1), unsafe_add(e2, e3)), unsafe_add(e4, e5)), LANES_ONES) >> 192
+        delivered_wh: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(e0, e1), unsafe_add(e2, e3)),
+                                unsafe_add(e4, e5)), LANES_ONES) >> 192
         # short beyond tolerance <=> e < d - floor(d x tol / 10 000) <=> e x 10 000 < d x (10 000 - tol) (integers);
         # per lane 2**63 + e x 10 000 - d x keep keeps bit 63 iff not short (both < 2**46)
         g0: uint256 = unsafe_sub(unsafe_mul(e0, SHARE_TOTAL_BPS) | high, unsafe_mul(d0, keep))
@@ -698,51 +707,83 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             collateral: uint256 = self.collateral_ueur[member]
             settled_in_lanes: bool = False
             if rate_fits_lanes:
-                # per lane whose bit 63 of g is clear (short): shortfall s = d - floor(d x tol / 10 000) - e and amount
-                # a = floor(s x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes. Each division by a constant
-                # runs per lane as a multiplication by a rounded-up reciprocal and a shift, exact for the lane's range
-                # (x * err < 2**shift, err = reciprocal x divisor - 2**shift): d // 10 000 (d < 2**32, shift 45),
-                # (d % 10 000) x tol // 10 000 (< 10**8, 40), s // 1000 (< 2**32, 41), (s % 1000) x rate_lo // 1000 (< 10**6,
-                # 30); every product stays < 2**64 in its lane (rate_hi < 2**20).
+                # per lane whose bit 63 of g is clear (short): shortfall s = d - floor(d x tol / 10 000) - e and
+                # amount a = floor(s x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes. Each
+                # division by a constant runs per lane as a multiplication by a rounded-up reciprocal and a shift,
+                # exact for the lane's range (x * err < 2**shift, err = reciprocal x divisor - 2**shift):
+                # d // 10 000 (d < 2**32, shift 45), (d % 10 000) x tol // 10 000 (< 10**8, 40), s // 1000 (< 2**32,
+                # 41), (s % 1000) x rate_lo // 1000 (< 10**6, 30); every product stays < 2**64 in its lane
+                # (rate_hi < 2**20).
                 short: uint256 = 0
                 q_hi: uint256 = 0
                 short = (~g0) & high
                 short = unsafe_sub(short, short >> 63)
                 q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
-                s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e0) & short
+                s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e0) & short
                 q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
-                a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
                 short = (~g1) & high
                 short = unsafe_sub(short, short >> 63)
                 q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
-                s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e1) & short
+                s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e1) & short
                 q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
-                a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
                 short = (~g2) & high
                 short = unsafe_sub(short, short >> 63)
                 q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
-                s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e2) & short
+                s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e2) & short
                 q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
-                a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
                 short = (~g3) & high
                 short = unsafe_sub(short, short >> 63)
                 q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
-                s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e3) & short
+                s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e3) & short
                 q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
-                a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
                 short = (~g4) & high
                 short = unsafe_sub(short, short >> 63)
                 q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
-                s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e4) & short
+                s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e4) & short
                 q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
-                a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
                 short = (~g5) & high
                 short = unsafe_sub(short, short >> 63)
                 q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
-                s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(unsafe_mul(q_hi, tol), (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits) >> 40)) | high, e5) & short
+                s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e5) & short
                 q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
-                a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)), (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)), unsafe_add(a4, a5)), LANES_ONES) >> 192
+                a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)),
+                                 unsafe_add(a4, a5)), LANES_ONES) >> 192
                 if total <= collateral:  # no amount is capped: the lanes are the penalties of `settle`
                     settled_in_lanes = True
                     pp0 = unsafe_add(pp0, a0)
@@ -753,9 +794,11 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
                     pp5 = unsafe_add(pp5, a5)
                     self.collateral_ueur[member] = unsafe_sub(collateral, total)
                     penalty_m[i] = total
-                    shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)), unsafe_add(s4, s5)), LANES_ONES) >> 192
+                    shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)),
+                                     unsafe_add(s4, s5)), LANES_ONES) >> 192
             if not settled_in_lanes:
-                # the penalty rule of `settle`, period by period (collateral drawn in period order, capped by what is left)
+                # the penalty rule of `settle`, period by period (collateral drawn in period order, capped by
+                # what is left)
                 shortfall_wh: uint256 = 0
                 penalty_ueur: uint256 = 0
                 dw: uint256[PAYOUT_WORDS] = [d0, d1, d2, d3, d4, d5]

@@ -14,7 +14,7 @@ __all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSett
 
 MAX_METER_BATCHES = 128  # the contract's bound on meter batches per call
 MAX_VALUES_PER_TX = 150  # ~55 kgas of checks and storage per value: a call stays under the 12 Mgas we give it
-DAY_GAS = 20_000_000  # settle_day of 100 members x 24 periods uses ~7-10 Mgas (WIP.md); 256 members need more
+DAY_GAS = 20_000_000  # settle_day of 100 members x 24 periods uses ~6-7 Mgas (docs/day_settlement.md); 256 need more
 
 
 @dataclass(frozen=True)
