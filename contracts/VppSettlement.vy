@@ -841,7 +841,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         delivered_k: uint256 = (ep_w[k // 4] >> lane_bits) & LANE_MASK
         declared_p[k] = declared_k
         delivered_p[k] = delivered_k
-        penalties_p[k] = unsafe_add(penalties_p[k], (pp_w[k // 4] >> lane_bits) & LANE_MASK)  # < 2**62: lanes or capped
+        penalties_p[k] += (pp_w[k // 4] >> lane_bits) & LANE_MASK  # members on lanes + members period by period
         revenue: uint256 = delivered_k * price // 1000
         price_p[k] = price
         pool: uint256 = revenue + penalties_p[k]
