@@ -35,6 +35,8 @@ def main() -> int:
     ap.add_argument("--members", type=int, default=100)
     ap.add_argument("--periods", type=int, default=24)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--all", action="store_true",
+                    help="count the token's code too (transferFrom/transfer calls); lines then mix both contracts")
     a = ap.parse_args()
     src = (SOURCE_DIR / "VppSettlement.vy").read_text()
     pos = compile_code(src, output_formats=["source_map_runtime"], contract_path="VppSettlement.vy",
@@ -65,7 +67,7 @@ def main() -> int:
         return run
 
     def apply(cls, state, message, transaction_context, *rest, **kw):
-        if message.code_address == target:
+        if message.code_address == target or a.all:
             cls = type("Counted", (cls,), {"opcodes": {op: counted(fn) for op, fn in cls.opcodes.items()}})
         return original(cls, state, message, transaction_context, *rest, **kw)
 

@@ -81,11 +81,23 @@ event MeterDaySettled:
 
 MAX_MEMBERS: constant(uint256) = 256
 MAX_DAY_PERIODS: constant(uint256) = signed_reading.MAX_DAY_VALUES  # a day of hourly periods per commitment
-MAX_DAY_WH: constant(uint256) = 2**64  # settle_day refuses larger readings (its sums are unchecked)
-MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x MAX_DAY_PERIODS declarations of 4 bytes per commitment
+MAX_DAY_WH: constant(uint256) = 2**32 - 1  # settle_day refuses larger readings (they run in 64-bit lanes)
+DAY_ROW_BYTES: constant(uint256) = 96  # one member's day of declarations: MAX_DAY_PERIODS x 4 bytes
+MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x DAY_ROW_BYTES
 MAX_BATCH: constant(uint256) = 256
 MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
+PAYOUT_WORDS: constant(uint256) = 6  # MAX_DAY_PERIODS / 4: pool remainders of 4 periods per word
+PAYOUT_MAGIC: constant(uint256) = 109951163  # ceil(2**40 / 10 000)
+# bits [40, 64) of each 64-bit lane
+PAYOUT_QUOTIENT_BITS: constant(uint256) = (2**24 - 1) * 2**40 * (1 + 2**64 + 2**128 + 2**192)
+LANES_ONES: constant(uint256) = 1 + 2**64 + 2**128 + 2**192  # 1 in each 64-bit lane
+LANES_HIGH: constant(uint256) = 2**63 * LANES_ONES  # bit 63 of each lane
+LANES_LO32: constant(uint256) = (2**32 - 1) * LANES_ONES  # bits [0, 32) of each lane
+LANE_MASK: constant(uint256) = 2**64 - 1
+DIV10K_MAGIC: constant(uint256) = 3518437209  # ceil(2**45 / 10 000)
+DIV1K_MAGIC: constant(uint256) = 2199023256  # ceil(2**41 / 1000)
+DIV1K_SMALL_MAGIC: constant(uint256) = 1073742  # ceil(2**30 / 1000)
 
 operator: public(address)
 buyer: public(address)
@@ -429,8 +441,11 @@ def _range_mask(first_period: uint256, n: uint256, word: uint256) -> uint256:
 def _declarations_root(first_period: uint256, n_periods: uint256, declared_wh: Bytes[MAX_DAY_BYTES]) -> bytes32:
     """
     @notice keccak256(abi_encode(first_period, n_periods, keccak256(declared_wh))): the commitment of a day's
-            declarations. `declared_wh` packs the matrix period-major as 4-byte big-endian unsigned values [Wh]:
-            bytes [4 * (k * n_members + i), +4) are member i's (registration order) energy in first_period + k.
+            declarations. `declared_wh` packs the matrix member-major, one row of DAY_ROW_BYTES (96) per member in
+            registration order: 3 words of 8 periods, 4-byte big-endian unsigned values [Wh]; within word j the
+            8 values are periods 8j + (3, 7, 2, 6, 1, 5, 0, 4) in this order, so that splitting the word into its
+            high and low 32 bits of each 64-bit lane gives periods 8j..8j+3 and 8j+4..8j+7 in lane order. Periods
+            beyond n_periods are 0.
     @dev Packed bytes rather than uint256[]: vyper copies an argument into memory at its full bound and memory
          costs grow quadratically; 4 bytes per value also quarter the calldata.
     """
@@ -444,7 +459,7 @@ def declarations_root(first_period: uint256, n_periods: uint256, declared_wh: By
     @notice The commitment `commit_declarations` stores for these declarations (for auditors and wrappers).
     @param first_period First period of the day.
     @param n_periods Number of periods in the day.
-    @param declared_wh Declared energy, period-major, members in registration order, 4 bytes each [Wh].
+    @param declared_wh Declared energy, member-major rows of 96 bytes (see _declarations_root) [Wh].
     """
     return self._declarations_root(first_period, n_periods, declared_wh)
 
@@ -468,14 +483,25 @@ def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: 
             periods settle only through `settle_day`, never through `declare`/`settle`.
     @param first_period First period of the day.
     @param n_periods Number of periods (1..24).
-    @param declared_wh Declared energy, period-major, members in registration order, 4-byte big-endian each [Wh].
+    @param declared_wh Declared energy, member-major rows of 96 bytes (see _declarations_root) [Wh].
     """
     self._only_operator()
     assert self.sealed, "vpp: membership not sealed"
     assert n_periods > 0 and n_periods <= MAX_DAY_PERIODS, "vpp: 1 to 24 periods per day"
     assert first_period + n_periods <= self.n_periods, "vpp: period out of range"
     assert block.timestamp < self.t0 + first_period * self.period_s, "vpp: late declaration"
-    assert len(declared_wh) == 4 * n_periods * len(self.members), "vpp: one declaration per member and period"
+    n_members: uint256 = len(self.members)
+    assert len(declared_wh) == DAY_ROW_BYTES * n_members, "vpp: one declaration per member and period"
+    if n_periods < MAX_DAY_PERIODS:
+        # a row's bytes beyond the day must be 0: settle_day runs on every lane
+        pad: uint256[PAYOUT_WORDS] = empty(uint256[PAYOUT_WORDS])
+        for k: uint256 in range(n_periods, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
+            pad[k // 4] |= LANE_MASK << (64 * (k % 4))
+        for i: uint256 in range(n_members, bound=MAX_MEMBERS):
+            for j: uint256 in range(3):
+                x: uint256 = convert(extract32(declared_wh, i * DAY_ROW_BYTES + 32 * j), uint256)
+                assert ((x >> 32) & LANES_LO32) & pad[2 * j] == 0 and (x & LANES_LO32) & pad[2 * j + 1] == 0, \
+                    "vpp: one declaration per member and period"
     for k: uint256 in range(n_periods, bound=MAX_DAY_PERIODS):
         assert not self.declared[first_period + k], "vpp: period already declared"
     w0: uint256 = first_period // 256
@@ -489,8 +515,29 @@ def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: 
     log DeclarationsCommitted(first_period=first_period, n_periods=n_periods, root=root)
 
 
+@internal
+@pure
+def _pool_lo_payout(pool_lo_w: uint256[PAYOUT_WORDS], share: uint256) -> uint256:
+    """
+    @notice Sum over the day's periods of floor(pool_lo x share / 10 000), pool_lo < 10 000 packed 4 periods per
+            word (64-bit lanes, unused lanes 0), share <= 10 000 [bps].
+    @dev Per lane floor(x / 10 000) = floor(x x PAYOUT_MAGIC / 2**40) for x = pool_lo x share < 10**8 (exact:
+         PAYOUT_MAGIC x 10 000 - 2**40 = 2 224 and 10**8 x 2 224 < 2**40); the product < 2**54 stays in its lane,
+         its bits [40, 64) are the quotient (< 10 000). Six words summed stay < 2**56 per lane; the lanes are then
+         added by one multiplication (the top lane of x * (1 + 2**64 + 2**128 + 2**192) is the sum of the lanes).
+    """
+    m: uint256 = unsafe_mul(share, PAYOUT_MAGIC)
+    acc: uint256 = unsafe_mul(pool_lo_w[0], m) & PAYOUT_QUOTIENT_BITS
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[1], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[2], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[3], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[4], m) & PAYOUT_QUOTIENT_BITS)
+    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[5], m) & PAYOUT_QUOTIENT_BITS)
+    return unsafe_mul(acc >> 40, LANES_ONES) >> 192
+
+
 @external
-def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
+def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
                batches: DynArray[signed_reading.DayBatch, MAX_MEMBERS]):
     """
     @notice Settle a committed day at once, with one signed ReadingBatch per member's meter (in registration
@@ -501,18 +548,23 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
             settling each period would pay; the buyer pays the day's revenue in one transfer, each member is
             paid once, its collateral written once. Logs one PeriodSettled per period and one MeterDaySettled
             per meter.
+    @dev The day's arithmetic runs on words of 4 periods in 64-bit lanes (declarations < 2**32 by their packing,
+         readings < 2**32 checked: settle_day refuses readings of 2**32 Wh or more even if a meter's registered
+         range is larger; sums of 256 members stay < 2**40 per lane); penalties too, unless a member's collateral
+         caps them or the penalty rate is >= 2**20 x 1000 ueur/kWh: then that member goes period by period as in
+         `settle`. Quality flags are read one by one only when some flag is not 0 (known from their hash).
     @param first_period First period of the committed day.
+    @param n Number of periods of the day, as committed.
     @param declared_wh The committed declarations, packed as for `commit_declarations` [Wh].
-    @param batches Per member, in registration order: (meter, first_period, energy_wh[], quality[]) signed as a
-           ReadingBatch, with v, r, s.
+    @param batches Per member, in registration order: (meter, first_period, n_values, energy_wh[24], quality[24],
+           v, r, s), the first n_values of each array signed as a ReadingBatch, the rest 0.
     """
     self._only_operator()
     root: bytes32 = self.day_root[first_period]
     assert root != empty(bytes32), "vpp: day not committed"
     n_members: uint256 = len(self.members)
-    n: uint256 = len(declared_wh) // (4 * n_members)
-    assert n > 0 and n <= MAX_DAY_PERIODS, "vpp: declarations do not match the commitment"
-    assert self._declarations_root(first_period, n, declared_wh) == root, \
+    assert n > 0 and n <= MAX_DAY_PERIODS and len(declared_wh) == DAY_ROW_BYTES * n_members \
+        and self._declarations_root(first_period, n, declared_wh) == root, \
         "vpp: declarations do not match the commitment"
     assert block.timestamp >= self.t0 + (first_period + n) * self.period_s, "vpp: period not over"
     w0: uint256 = first_period // 256
@@ -524,9 +576,42 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
     assert len(batches) == n_members, "vpp: one batch per member"
 
     tol: uint256 = self.tolerance_bps
+    keep: uint256 = unsafe_sub(SHARE_TOTAL_BPS, tol)  # tol <= 10 000 (constructor)
     penalty_rate: uint256 = self.penalty_ueur_per_kwh
-    declared_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
-    delivered_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    rate_hi: uint256 = penalty_rate // 1000
+    rate_lo: uint256 = penalty_rate % 1000
+    rate_fits_lanes: bool = rate_hi < 2**20  # amounts < 2**53 per lane, sums of 256 members < 2**61
+    domain: bytes32 = self.DOMAIN_SEPARATOR
+    n_bytes: uint256 = unsafe_mul(n, 32)
+    full_day: bool = n == MAX_DAY_PERIODS
+    zero_quality_hash: bytes32 = keccak256(slice(abi_encode(empty(uint256[MAX_DAY_PERIODS]), ensure_tuple=False),
+                                                 0, n_bytes))
+    high: uint256 = LANES_HIGH  # lane constants in memory: a PUSH32 per use would not fit EIP-170
+    lo32: uint256 = LANES_LO32
+    quotient_bits: uint256 = PAYOUT_QUOTIENT_BITS
+    m19: uint256 = (2**19 - 1) * LANES_ONES
+    m23: uint256 = (2**23 - 1) * LANES_ONES
+    m10: uint256 = 1023 * LANES_ONES
+    tol_magic: uint256 = unsafe_mul(tol, PAYOUT_MAGIC)
+    rate_lo_magic: uint256 = unsafe_mul(rate_lo, DIV1K_SMALL_MAGIC)
+    dp0: uint256 = 0
+    dp1: uint256 = 0
+    dp2: uint256 = 0
+    dp3: uint256 = 0
+    dp4: uint256 = 0
+    dp5: uint256 = 0
+    ep0: uint256 = 0
+    ep1: uint256 = 0
+    ep2: uint256 = 0
+    ep3: uint256 = 0
+    ep4: uint256 = 0
+    ep5: uint256 = 0
+    pp0: uint256 = 0
+    pp1: uint256 = 0
+    pp2: uint256 = 0
+    pp3: uint256 = 0
+    pp4: uint256 = 0
+    pp5: uint256 = 0
     penalties_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     penalty_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     delivered_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
@@ -534,65 +619,238 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
     estimated_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     for i: uint256 in range(n_members, bound=MAX_MEMBERS):
         b: signed_reading.DayBatch = batches[i]
+        meter: address = convert(b.meter, address)  # reverts above 2**160
         member: address = self.members[i]
-        assert self.member_of_meter[b.meter] != empty(address), "vpp: unregistered meter"
-        assert self.meter_of[member] == b.meter, "vpp: batches not in registration order"
-        assert b.first_period == first_period, "vpp: batch does not cover the day"
-        assert len(b.energy_wh) == n and len(b.quality) == n, "vpp: batch does not cover the day"
+        if self.meter_of[member] != meter:  # (a member's meter is registered: one storage read when in order)
+            assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
+            raise "vpp: batches not in registration order"
+        beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
+        if n < MAX_DAY_PERIODS:
+            for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
+                beyond |= b.energy_wh[k]
+        assert b.first_period == first_period and b.n_values == n and beyond == 0, "vpp: batch does not cover the day"
         assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
-        assert signed_reading.day_batch_signer(self.DOMAIN_SEPARATOR, b) == b.meter, "vpp: bad signature"
-        # values above 2**64 Wh are refused outright, so that the sums below cannot overflow unchecked
-        max_wh: uint256 = min(self.max_wh_per_period[b.meter], MAX_DAY_WH)
-        collateral: uint256 = self.collateral_ueur[member]
-        delivered_wh: uint256 = 0
-        shortfall_wh: uint256 = 0
-        penalty_ueur: uint256 = 0
-        n_estimated: uint256 = 0
-        for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-            e: uint256 = b.energy_wh[k]
-            q: uint8 = b.quality[k]
-            assert q <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
-            assert e <= max_wh, "vpp: reading out of range"
-            n_estimated = unsafe_add(n_estimated, convert(q, uint256))
-            at: uint256 = unsafe_mul(4, unsafe_add(unsafe_mul(k, n_members), i))
-            d: uint256 = 0
-            if unsafe_add(at, 32) <= len(declared_wh):
-                d = convert(extract32(declared_wh, at), uint256) >> 224
-            else:
-                d = convert(slice(declared_wh, at, 4), uint256)
-            # d < 2**32 and e <= 2**64, at most 256 members and 24 periods: no sum below can overflow
-            declared_p[k] = unsafe_add(declared_p[k], d)
-            delivered_p[k] = unsafe_add(delivered_p[k], e)
-            delivered_wh = unsafe_add(delivered_wh, e)
-            floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
-            if e < floor_wh:
-                shortfall: uint256 = unsafe_sub(floor_wh, e)
-                amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
-                collateral = unsafe_sub(collateral, amount)
-                penalties_p[k] += amount
-                penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
-                shortfall_wh = unsafe_add(shortfall_wh, shortfall)
-        if penalty_ueur > 0:
-            self.collateral_ueur[member] = collateral
+        energy_hash: bytes32 = empty(bytes32)
+        quality_hash: bytes32 = empty(bytes32)
+        if full_day:
+            energy_hash = keccak256(abi_encode(b.energy_wh, ensure_tuple=False))
+            quality_hash = keccak256(abi_encode(b.quality, ensure_tuple=False))
+        else:
+            energy_hash = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
+            quality_hash = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
+        assert signed_reading.day_batch_signer(domain, meter, first_period, energy_hash, quality_hash, b.v, b.r,
+                                               b.s) == meter, "vpp: bad signature"
+        if quality_hash != zero_quality_hash:  # else every flag is 0 (MEASURED)
+            n_estimated: uint256 = 0
+            for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+                q: uint256 = b.quality[k]
+                assert q <= convert(signed_reading.QUALITY_ESTIMATED, uint256), "vpp: unknown quality flag"
+                n_estimated = unsafe_add(n_estimated, q)
+            estimated_m[i] = n_estimated
+        # settle_day refuses readings of 2**32 Wh or more, so that the lanes below stay clean
+        max_wh: uint256 = min(self.max_wh_per_period[meter], MAX_DAY_WH)
+        # declarations: 3 words of 8 x 4 bytes, split into 6 words of 4 periods in 64-bit lanes (lane j of word w =
+        # period 4w + j; see _declarations_root for the byte order)
+        at: uint256 = unsafe_mul(i, DAY_ROW_BYTES)
+        x0: uint256 = convert(extract32(declared_wh, unsafe_add(at, 0)), uint256)
+        x1: uint256 = convert(extract32(declared_wh, unsafe_add(at, 32)), uint256)
+        x2: uint256 = convert(extract32(declared_wh, unsafe_add(at, 64)), uint256)
+        d0: uint256 = (x0 >> 32) & lo32
+        d1: uint256 = x0 & lo32
+        d2: uint256 = (x1 >> 32) & lo32
+        d3: uint256 = x1 & lo32
+        d4: uint256 = (x2 >> 32) & lo32
+        d5: uint256 = x2 & lo32
+        # the signed values, 4 periods per word in 64-bit lanes (clean once every value is < 2**32, checked next)
+        e0: uint256 = b.energy_wh[0] | (b.energy_wh[1] << 64) | (b.energy_wh[2] << 128) | (b.energy_wh[3] << 192)
+        e1: uint256 = b.energy_wh[4] | (b.energy_wh[5] << 64) | (b.energy_wh[6] << 128) | (b.energy_wh[7] << 192)
+        e2: uint256 = b.energy_wh[8] | (b.energy_wh[9] << 64) | (b.energy_wh[10] << 128) | (b.energy_wh[11] << 192)
+        e3: uint256 = b.energy_wh[12] | (b.energy_wh[13] << 64) | (b.energy_wh[14] << 128) | (b.energy_wh[15] << 192)
+        e4: uint256 = b.energy_wh[16] | (b.energy_wh[17] << 64) | (b.energy_wh[18] << 128) | (b.energy_wh[19] << 192)
+        e5: uint256 = b.energy_wh[20] | (b.energy_wh[21] << 64) | (b.energy_wh[22] << 128) | (b.energy_wh[23] << 192)
+        e_or: uint256 = (b.energy_wh[0] | b.energy_wh[1] | b.energy_wh[2] | b.energy_wh[3]
+                         | b.energy_wh[4] | b.energy_wh[5] | b.energy_wh[6] | b.energy_wh[7]
+                         | b.energy_wh[8] | b.energy_wh[9] | b.energy_wh[10] | b.energy_wh[11])
+        e_or = (e_or | b.energy_wh[12] | b.energy_wh[13] | b.energy_wh[14] | b.energy_wh[15]
+                | b.energy_wh[16] | b.energy_wh[17] | b.energy_wh[18] | b.energy_wh[19]
+                | b.energy_wh[20] | b.energy_wh[21] | b.energy_wh[22] | b.energy_wh[23])
+        if e_or > max_wh:  # some value may exceed max_wh: compare every lane (exact, max_wh < 2**32)
+            # per lane 2**63 + max_wh - e keeps bit 63 iff e <= max_wh
+            top: uint256 = unsafe_mul(max_wh, LANES_ONES) | high
+            assert e_or < 2**32 and (unsafe_sub(top, e0) & unsafe_sub(top, e1) & unsafe_sub(top, e2)
+                                     & unsafe_sub(top, e3) & unsafe_sub(top, e4) & unsafe_sub(top, e5)
+                                     & high == high), "vpp: reading out of range"
+        # per-period sums (lanes < 256 x 2**32) and the member's delivered energy (lanes < 6 x 2**32)
+        dp0 = unsafe_add(dp0, d0)
+        ep0 = unsafe_add(ep0, e0)
+        dp1 = unsafe_add(dp1, d1)
+        ep1 = unsafe_add(ep1, e1)
+        dp2 = unsafe_add(dp2, d2)
+        ep2 = unsafe_add(ep2, e2)
+        dp3 = unsafe_add(dp3, d3)
+        ep3 = unsafe_add(ep3, e3)
+        dp4 = unsafe_add(dp4, d4)
+        ep4 = unsafe_add(ep4, e4)
+        dp5 = unsafe_add(dp5, d5)
+        ep5 = unsafe_add(ep5, e5)
+        delivered_wh: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(e0, e1), unsafe_add(e2, e3)),
+                                unsafe_add(e4, e5)), LANES_ONES) >> 192
+        # short beyond tolerance <=> e < d - floor(d x tol / 10 000) <=> e x 10 000 < d x (10 000 - tol) (integers);
+        # per lane 2**63 + e x 10 000 - d x keep keeps bit 63 iff not short (both < 2**46)
+        g0: uint256 = unsafe_sub(unsafe_mul(e0, SHARE_TOTAL_BPS) | high, unsafe_mul(d0, keep))
+        g1: uint256 = unsafe_sub(unsafe_mul(e1, SHARE_TOTAL_BPS) | high, unsafe_mul(d1, keep))
+        g2: uint256 = unsafe_sub(unsafe_mul(e2, SHARE_TOTAL_BPS) | high, unsafe_mul(d2, keep))
+        g3: uint256 = unsafe_sub(unsafe_mul(e3, SHARE_TOTAL_BPS) | high, unsafe_mul(d3, keep))
+        g4: uint256 = unsafe_sub(unsafe_mul(e4, SHARE_TOTAL_BPS) | high, unsafe_mul(d4, keep))
+        g5: uint256 = unsafe_sub(unsafe_mul(e5, SHARE_TOTAL_BPS) | high, unsafe_mul(d5, keep))
+        if g0 & g1 & g2 & g3 & g4 & g5 & high != high:
+            collateral: uint256 = self.collateral_ueur[member]
+            settled_in_lanes: bool = False
+            if rate_fits_lanes:
+                # per lane whose bit 63 of g is clear (short): shortfall s = d - floor(d x tol / 10 000) - e and
+                # amount a = floor(s x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes. Each
+                # division by a constant runs per lane as a multiplication by a rounded-up reciprocal and a shift,
+                # exact for the lane's range (x * err < 2**shift, err = reciprocal x divisor - 2**shift):
+                # d // 10 000 (d < 2**32, shift 45), (d % 10 000) x tol // 10 000 (< 10**8, 40), s // 1000 (< 2**32,
+                # 41), (s % 1000) x rate_lo // 1000 (< 10**6, 30); every product stays < 2**64 in its lane
+                # (rate_hi < 2**20).
+                short: uint256 = 0
+                q_hi: uint256 = 0
+                short = (~g0) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
+                s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e0) & short
+                q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
+                a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g1) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
+                s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e1) & short
+                q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
+                a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g2) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
+                s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e2) & short
+                q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
+                a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g3) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
+                s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e3) & short
+                q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
+                a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g4) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
+                s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e4) & short
+                q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
+                a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                short = (~g5) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
+                s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e5) & short
+                q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
+                a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                        (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+                total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)),
+                                 unsafe_add(a4, a5)), LANES_ONES) >> 192
+                if total <= collateral:  # no amount is capped: the lanes are the penalties of `settle`
+                    settled_in_lanes = True
+                    pp0 = unsafe_add(pp0, a0)
+                    pp1 = unsafe_add(pp1, a1)
+                    pp2 = unsafe_add(pp2, a2)
+                    pp3 = unsafe_add(pp3, a3)
+                    pp4 = unsafe_add(pp4, a4)
+                    pp5 = unsafe_add(pp5, a5)
+                    self.collateral_ueur[member] = unsafe_sub(collateral, total)
+                    penalty_m[i] = total
+                    shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)),
+                                     unsafe_add(s4, s5)), LANES_ONES) >> 192
+            if not settled_in_lanes:
+                # the penalty rule of `settle`, period by period (collateral drawn in period order, capped by
+                # what is left)
+                shortfall_wh: uint256 = 0
+                penalty_ueur: uint256 = 0
+                dw: uint256[PAYOUT_WORDS] = [d0, d1, d2, d3, d4, d5]
+                for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
+                    d: uint256 = (dw[k // 4] >> (64 * (k % 4))) & LANE_MASK
+                    e: uint256 = b.energy_wh[k]
+                    floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
+                    if e < floor_wh:
+                        shortfall: uint256 = unsafe_sub(floor_wh, e)
+                        amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
+                        collateral = unsafe_sub(collateral, amount)
+                        penalties_p[k] += amount
+                        penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
+                        shortfall_wh = unsafe_add(shortfall_wh, shortfall)
+                if penalty_ueur > 0:
+                    self.collateral_ueur[member] = collateral
+                shortfall_m[i] = shortfall_wh
+                penalty_m[i] = penalty_ueur
         delivered_m[i] = delivered_wh
-        shortfall_m[i] = shortfall_wh
-        penalty_m[i] = penalty_ueur
-        estimated_m[i] = n_estimated
 
+    dp_w: uint256[PAYOUT_WORDS] = [dp0, dp1, dp2, dp3, dp4, dp5]
+    ep_w: uint256[PAYOUT_WORDS] = [ep0, ep1, ep2, ep3, ep4, ep5]
+    pp_w: uint256[PAYOUT_WORDS] = [pp0, pp1, pp2, pp3, pp4, pp5]
     # per period: revenue at the period's price, pool = revenue + penalties, paid by share (dust to the last)
     revenue_total: uint256 = 0
     penalties_total: uint256 = 0
     pool_total: uint256 = 0
     pool_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    declared_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    delivered_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     price_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
+    # pool = 10 000 x pool_hi + pool_lo, so floor(pool x share / 10 000) = pool_hi x share + floor(pool_lo x share /
+    # 10 000): the first sums over periods at once; the second is done 4 periods per word (see _pool_lo_payout)
+    pool_hi_total: uint256 = 0
+    pool_lo_w: uint256[PAYOUT_WORDS] = empty(uint256[PAYOUT_WORDS])
     for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
         price: uint256 = self._price_of(first_period + k)
-        revenue: uint256 = delivered_p[k] * price // 1000
+        lane_bits: uint256 = 64 * (k % 4)
+        declared_k: uint256 = (dp_w[k // 4] >> lane_bits) & LANE_MASK
+        delivered_k: uint256 = (ep_w[k // 4] >> lane_bits) & LANE_MASK
+        declared_p[k] = declared_k
+        delivered_p[k] = delivered_k
+        penalties_p[k] += (pp_w[k // 4] >> lane_bits) & LANE_MASK  # members on lanes + members period by period
+        revenue: uint256 = delivered_k * price // 1000
         price_p[k] = price
-        pool_p[k] = revenue + penalties_p[k]
+        pool: uint256 = revenue + penalties_p[k]
+        pool_p[k] = pool
         revenue_total += revenue
         penalties_total += penalties_p[k]
-        pool_total += pool_p[k]
+        pool_total += pool
+        pool_hi_total = unsafe_add(pool_hi_total, pool // SHARE_TOTAL_BPS)  # <= pool_total
+        pool_lo_w[k // 4] |= (pool % SHARE_TOTAL_BPS) << (64 * (k % 4))
     if revenue_total > 0:
         assert extcall self.token.transferFrom(self.buyer, self, revenue_total), "vpp: buyer payment failed"
 
@@ -607,12 +865,11 @@ def settle_day(first_period: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
             amount = pool_total - paid_others
         else:
             share: uint256 = self.share_bps[member]
-            for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-                amount = unsafe_add(amount, pool_p[k] * share // SHARE_TOTAL_BPS)  # <= pool_total
+            amount = pool_hi_total * share + self._pool_lo_payout(pool_lo_w, share)
             paid_others += amount
         if amount > 0:
             assert extcall self.token.transfer(member, amount), "vpp: payout failed"
-        log MeterDaySettled(first_period=first_period, meter=batches[i].meter, member=member,
+        log MeterDaySettled(first_period=first_period, meter=convert(batches[i].meter, address), member=member,
                             delivered_wh=delivered_m[i], shortfall_wh=shortfall_m[i], penalty_ueur=penalty_m[i],
                             payout_ueur=amount, n_estimated=estimated_m[i])
         i += 1

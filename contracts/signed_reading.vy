@@ -33,15 +33,19 @@ struct ReadingBatch:
 
 MAX_DAY_VALUES: constant(uint256) = 24  # a day of hourly values
 
-# The same EIP-712 ReadingBatch (same type hash, same digest: bounds are not part of the type), bounded to a day
-# so that an array of one batch per member stays small in memory (vyper copies a calldata array of structs with
-# dynamic members into memory at its full bound, and memory costs grow quadratically).
+# The same EIP-712 ReadingBatch (same type hash, same digest: bounds are not part of the type) for a day: the
+# first n_values of fixed arrays of a day's values, the rest 0. Every field is a plain word (the meter's address
+# and v too; the contract converts them with range checks), so that vyper copies a calldata array of these in one
+# CALLDATACOPY instead of element by element with clamps, and each array hashes without a copy loop. quality
+# travels as words: EIP-712 encodes a uint8 as its 32-byte word, so the digest is the same (the contract checks
+# each flag's range).
 struct DayBatch:
-    meter: address
+    meter: uint256
     first_period: uint256
-    energy_wh: DynArray[uint256, MAX_DAY_VALUES]
-    quality: DynArray[uint8, MAX_DAY_VALUES]
-    v: uint8
+    n_values: uint256
+    energy_wh: uint256[MAX_DAY_VALUES]
+    quality: uint256[MAX_DAY_VALUES]
+    v: uint256
     r: bytes32
     s: bytes32
 
@@ -131,14 +135,17 @@ def day_batch_is_high_s(b: DayBatch) -> bool:
 
 @internal
 @pure
-def day_batch_signer(domain: bytes32, b: DayBatch) -> address:
+def day_batch_signer(domain: bytes32, meter: address, first_period: uint256, energy_hash: bytes32,
+                     quality_hash: bytes32, v: uint256, r: bytes32, s: bytes32) -> address:
     """
-    @notice The address whose key signed `b` as a ReadingBatch in `domain` (the digest of `batch_signer`).
+    @notice The address whose key signed, as a ReadingBatch in `domain`, the values whose EIP-712 array hashes
+            are `energy_hash` and `quality_hash` (the digest of `batch_signer`; empty if the signature is invalid).
     @param domain EIP-712 domain separator.
-    @param b The signed batch, at most a day of values.
+    @param meter The batch's meter.
+    @param first_period The batch's first period.
+    @param energy_hash keccak256 of the energy values' 32-byte words.
+    @param quality_hash keccak256 of the quality flags' 32-byte words.
     """
-    energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 32, 32 * len(b.energy_wh)))
-    quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 32, 32 * len(b.quality)))
-    struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, b.meter, b.first_period, energy_hash,
+    struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, meter, first_period, energy_hash,
                                                 quality_hash))
-    return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), b.v, b.r, b.s)
+    return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), v, r, s)

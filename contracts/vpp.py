@@ -16,7 +16,7 @@ __all__ = ["MAX_BATCH", "MAX_VALUES_PER_TX", "Refused", "RefusedBatch", "VppSett
 
 MAX_METER_BATCHES = 128  # the contract's bound on meter batches per call
 MAX_VALUES_PER_TX = 150  # ~55 kgas of checks and storage per value: a call stays under the 12 Mgas we give it
-DAY_GAS = 20_000_000  # settle_day of 100 members x 24 periods uses ~7-10 Mgas (WIP.md); 256 members need more
+DAY_GAS = 20_000_000  # settle_day of 100 members x 24 periods uses ~6-7 Mgas (docs/day_settlement.md); 256 need more
 
 
 @dataclass(frozen=True)
@@ -150,8 +150,9 @@ class VppSettlement(ContractWrapper):
         """Settle a committed day in one transaction: ``declared_wh`` as committed (periods x members [Wh]),
         ``batches`` one signed ReadingBatch per member's meter in registration order, each over the day's periods.
         Returns the receipt (one PeriodSettled per period, one MeterDaySettled per meter)."""
-        return self.chain.transact(self.contract, "settle_day", first_period, pack_declarations(declared_wh),
-                                   [b.as_tuple() for b in batches], sender=sender, gas=gas)
+        return self.chain.transact(self.contract, "settle_day", first_period, len(declared_wh),
+                                   pack_declarations(declared_wh), [day_batch_tuple(b) for b in batches],
+                                   sender=sender, gas=gas)
 
     def period_settled(self, period: int) -> bool:
         """True once ``period`` is settled, per period or by its day."""
@@ -203,15 +204,43 @@ def _groups(batches: list[SignedReadingBatch]) -> list[list[SignedReadingBatch]]
     return groups
 
 
+DAY_PERIODS = 24  # MAX_DAY_PERIODS of VppSettlement: periods per commitment and values per DayBatch
+_DAY_ORDER = (3, 7, 2, 6, 1, 5, 0, 4)  # period (within 8) of each 4-byte value of a declaration word
+
+
 def pack_declarations(declared_wh: list[list[int]]) -> bytes:
-    """Periods x members [Wh] -> the contract's packed matrix: period-major, 4-byte big-endian values."""
+    """Periods x members [Wh] -> the contract's packed matrix: member-major rows of 96 bytes (24 periods, 0 beyond
+    the day), per 8 periods the 4-byte big-endian values of periods (3, 7, 2, 6, 1, 5, 0, 4) (see
+    VppSettlement._declarations_root)."""
     widths = {len(row) for row in declared_wh}
     if len(widths) > 1:
         raise ValueError(f"declared_wh: every period needs one value per member, got row widths {sorted(widths)}")
-    out = bytearray()
+    if not 0 < len(declared_wh) <= DAY_PERIODS:
+        raise ValueError(f"declared_wh: 1 to {DAY_PERIODS} periods per day, got {len(declared_wh)}")
+    n_members = widths.pop()
     for k, row in enumerate(declared_wh):
         for i, e in enumerate(row):
             if not 0 <= int(e) < 2**32:
                 raise ValueError(f"declared_wh[{k}][{i}]: {e} Wh outside 0..2**32-1")
-            out += int(e).to_bytes(4, "big")
+    out = bytearray()
+    for i in range(n_members):
+        day = [int(declared_wh[k][i]) if k < len(declared_wh) else 0 for k in range(DAY_PERIODS)]
+        for j in range(0, DAY_PERIODS, 8):
+            for t in _DAY_ORDER:
+                out += day[j + t].to_bytes(4, "big")
     return bytes(out)
+
+
+def day_batch_tuple(batch: SignedReadingBatch) -> tuple:
+    """A signed ReadingBatch as VppSettlement's DayBatch: (meter, first_period, n_values, energy_wh[24],
+    quality[24], v, r, s), every field a plain word (the meter's address as an integer), the arrays padded with 0
+    (the signature covers the first n_values)."""
+    n = len(batch.energy_wh)
+    if max(n, len(batch.quality)) > DAY_PERIODS:
+        raise ValueError(f"batch of meter {batch.meter}: {n} energy values and {len(batch.quality)} quality flags, "
+                         f"at most {DAY_PERIODS} each")
+    # a batch with fewer flags than values travels as signed; the contract hashes n_values of each array, so its
+    # signature does not verify
+    quality = [int(q) for q in batch.quality]
+    return (int(batch.meter, 16), batch.first_period, n, [int(e) for e in batch.energy_wh] + [0] * (DAY_PERIODS - n),
+            quality + [0] * (DAY_PERIODS - len(quality)), batch.v, batch.r, batch.s)

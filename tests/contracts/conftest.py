@@ -41,7 +41,8 @@ class Vpp:
         self.chain.set_time(T0_S + (period + 1) * PERIOD_S + offset_s)
 
 
-def make_vpp(shares=(5000, 3000, 2000), seal=True, seed=0, backend="py-evm") -> Vpp:
+def make_vpp(shares=(5000, 3000, 2000), seal=True, seed=0, backend="py-evm", penalty_ueur_per_kwh=PENALTY,
+             collateral_ueur=COLLATERAL) -> Vpp:
     chain = make_chain(backend, GENESIS_S, seed=seed)
     bank = chain.new_account(key_for(seed, "bank"))
     operator = chain.new_account(key_for(seed, "operator"))
@@ -51,18 +52,18 @@ def make_vpp(shares=(5000, 3000, 2000), seal=True, seed=0, backend="py-evm") -> 
     token = EuroToken.deploy(chain, minter=bank)
     vpp = VppSettlement.deploy(
         chain, operator=operator, token=token.address, buyer=buyer, t0_s=T0_S, period_s=PERIOD_S, n_periods=48,
-        price_ueur_per_kwh=PRICE, penalty_ueur_per_kwh=PENALTY, tolerance_bps=TOL_BPS,
+        price_ueur_per_kwh=PRICE, penalty_ueur_per_kwh=penalty_ueur_per_kwh, tolerance_bps=TOL_BPS,
     )
     token.mint(buyer, 10**12, sender=bank)
     token.approve(vpp.address, 10**12, sender=buyer)
     for m, k, s in zip(members, meter_keys, shares):
         vpp.register_member(m, k.public_key.to_checksum_address(), s, MAX_WH, sender=operator)
-        token.mint(m, COLLATERAL, sender=bank)
-        token.approve(vpp.address, COLLATERAL, sender=m)
+        token.mint(m, collateral_ueur, sender=bank)
+        token.approve(vpp.address, collateral_ueur, sender=m)
     if seal:
         vpp.seal(sender=operator)
         for m in members:
-            vpp.deposit_collateral(COLLATERAL, sender=m)
+            vpp.deposit_collateral(collateral_ueur, sender=m)
     return Vpp(chain, token, vpp, bank, operator, buyer, members, meter_keys, list(shares))
 
 

@@ -12,6 +12,7 @@ from eth_keys import keys
 
 from contracts.chain import ChainRevert
 from contracts.eip712 import sign_reading_batch
+from contracts.vpp import DAY_GAS, day_batch_tuple, pack_declarations
 from tests.contracts.conftest import MAX_WH, make_vpp
 
 SHARES = (2500, 1700, 1300, 1200, 1111, 1089, 1100)  # uneven: every period leaves rounding dust
@@ -101,6 +102,50 @@ def test_day_settles_as_the_periods_do(backend):
         if e.event == "Penalty":
             penalties[e.args["member"]] += e.args["amount_ueur"]
     assert [e.args["penalty_ueur"] for e in meters] == [penalties[m] for m in per.members]
+
+
+@pytest.mark.parametrize("n_periods, penalty, collateral", [
+    (7, 300_000, 5_000_000),  # a day shorter than 24 periods: the unused lanes stay 0
+    (N_PERIODS, 2**20 * 1000 + 7, 10**15),  # a penalty rate beyond the 64-bit lanes: per period, nothing capped
+])
+def test_short_day_and_large_rate_settle_as_the_periods_do(backend, n_periods, penalty, collateral):
+    declared, delivered, quality = _day()
+    declared = declared[:n_periods]
+    delivered, quality = [d[:n_periods] for d in delivered], [q[:n_periods] for q in quality]
+    paths = [make_vpp(shares=SHARES, backend=backend, penalty_ueur_per_kwh=penalty, collateral_ueur=collateral)
+             for _ in range(2)]
+    per, day = paths
+    for p in range(n_periods):
+        per.vpp.declare(p, declared[p], sender=per.operator)
+    day.vpp.commit_declarations(0, declared, sender=day.operator)
+    for v in paths:
+        _publish(v)
+        v.at_period_end(n_periods - 1)
+    assert per.vpp.submit_reading_batches(_batches(per, delivered, quality), sender=per.operator) == []
+    for p in range(n_periods):
+        per.vpp.settle(p, sender=per.operator)
+    day.vpp.settle_day(0, declared, _batches(day, delivered, quality), sender=day.operator)
+    assert len(_period_settled(day)) == n_periods and sum(row[5] for row in _period_settled(day)) > 0
+    assert _period_settled(day) == _period_settled(per)
+    assert _state(day) == _state(per)
+
+
+def test_values_beyond_the_day_are_refused(backend):
+    """A batch's arrays are fixed at 24 words; beyond the committed periods they must be 0 (they are not signed)."""
+    v = make_vpp(shares=SHARES, backend=backend)
+    declared, delivered, quality = _day()
+    declared, delivered, quality = declared[:5], [d[:5] for d in delivered], [q[:5] for q in quality]
+    packed = bytearray(pack_declarations(declared))
+    packed[96 * 3 + 40] = 1  # member 3, a period beyond the 5 committed
+    with pytest.raises(ChainRevert, match="vpp: one declaration per member and period"):
+        v.vpp._tx("commit_declarations", 0, 5, bytes(packed), sender=v.operator)
+    v.vpp.commit_declarations(0, declared, sender=v.operator)
+    v.at_period_end(4)
+    rows = [day_batch_tuple(b) for b in _batches(v, delivered, quality)]
+    rows[2] = (*rows[2][:3], rows[2][3][:5] + [1] + [0] * 18, *rows[2][4:])
+    with pytest.raises(ChainRevert, match="vpp: batch does not cover the day"):
+        v.chain.transact(v.vpp.contract, "settle_day", 0, 5, pack_declarations(declared), rows, sender=v.operator,
+                         gas=DAY_GAS)
 
 
 def test_replayed_day_reverts(backend):
