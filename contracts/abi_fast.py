@@ -1,7 +1,6 @@
 """ABI encoding of call arguments without eth_abi's per-value machinery, for the types the contracts take:
-``uintN``, ``intN``, ``address``, ``bool``, ``bytes1..32``, ``bytes``, dynamic arrays ``T[]`` and tuples
-(structs). Any other type (``string``, fixed-size arrays) returns None from ``encoder_for`` and the caller uses
-eth_abi. Tests check the output against eth_abi byte for byte."""
+``uintN``, ``intN``, ``address``, ``bool``, ``bytes1..32``, ``bytes``, arrays ``T[]`` and ``T[k]`` and tuples
+(structs). Any other type (``string``) returns None from ``encoder_for`` and the caller uses eth_abi. Tests check the output against eth_abi byte for byte."""
 
 from __future__ import annotations
 
@@ -36,8 +35,13 @@ def _node(t: str):
             return None
         enc = _tuple_encoder([inner], repeat=True)
         return True, None, lambda v: len(v).to_bytes(32, "big") + enc(v)
-    if t.endswith("]"):
-        return None  # fixed-size arrays: not used by the contracts
+    if t.endswith("]"):  # T[k]: k elements in place, as a tuple of k T
+        base, _, k = t[:-1].rpartition("[")
+        inner = _node(base)
+        if inner is None or not k.isdigit():
+            return None
+        dynamic, size, _ = inner
+        return dynamic, None if dynamic else size * int(k), _tuple_encoder([inner] * int(k))
     if t.startswith("("):
         children = [_node(c) for c in _split_tuple(t)]
         if any(c is None for c in children):

@@ -217,18 +217,15 @@ def pack_declarations(declared_wh: list[list[int]]) -> bytes:
         raise ValueError(f"declared_wh: every period needs one value per member, got row widths {sorted(widths)}")
     if not 0 < len(declared_wh) <= DAY_PERIODS:
         raise ValueError(f"declared_wh: 1 to {DAY_PERIODS} periods per day, got {len(declared_wh)}")
-    n_members = widths.pop()
-    for k, row in enumerate(declared_wh):
-        for i, e in enumerate(row):
-            if not 0 <= int(e) < 2**32:
-                raise ValueError(f"declared_wh[{k}][{i}]: {e} Wh outside 0..2**32-1")
-    out = bytearray()
-    for i in range(n_members):
-        day = [int(declared_wh[k][i]) if k < len(declared_wh) else 0 for k in range(DAY_PERIODS)]
-        for j in range(0, DAY_PERIODS, 8):
-            for t in _DAY_ORDER:
-                out += day[j + t].to_bytes(4, "big")
-    return bytes(out)
+    wh = np.asarray(declared_wh, dtype=object).astype(float)  # exact below 2**53; checked against 2**32 first
+    bad = np.argwhere((wh < 0) | (wh >= 2**32) | (wh != np.floor(wh)))
+    if len(bad):
+        k, i = bad[0]
+        raise ValueError(f"declared_wh[{k}][{i}]: {declared_wh[k][i]} Wh outside 0..2**32-1")
+    day = np.zeros((wh.shape[1], DAY_PERIODS), dtype=">u4")  # members x periods, 0 beyond the day
+    day[:, : wh.shape[0]] = wh.T
+    order = (np.arange(0, DAY_PERIODS, 8)[:, None] + np.asarray(_DAY_ORDER)[None, :]).ravel()
+    return day[:, order].tobytes()
 
 
 def day_batch_tuple(batch: SignedReadingBatch) -> tuple:

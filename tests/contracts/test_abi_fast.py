@@ -17,6 +17,9 @@ from contracts.lock import contract_names
 def _value(t: str, rng: random.Random):
     if t.endswith("[]"):
         return [_value(t[:-2], rng) for _ in range(rng.choice([0, 1, 3]))]
+    if t.endswith("]"):
+        base, _, k = t[:-1].rpartition("[")
+        return [_value(base, rng) for _ in range(int(k))]
     if t.startswith("("):
         return tuple(_value(c, rng) for c in _split_tuple(t))
     if t.startswith("uint"):
@@ -61,6 +64,13 @@ def test_nested_dynamic_structs():
     assert encoder_for(types)(args) == eth_abi.encode(types, args)
 
 
+def test_fixed_arrays_static_and_dynamic():
+    types = ["uint256[3]", "(uint256,uint8[2])[2]", "uint256[][2]", "(uint256,uint256[24],uint256[24],bytes32)[]"]
+    args = [[1, 2, 3], [(4, [5, 6]), (7, [8, 9])], [[1], [2, 3]],
+            [(1, list(range(24)), [0] * 24, b"\x05" * 32), (2, [7] * 24, [1] * 24, b"\x06" * 32)]]
+    assert encoder_for(types)(args) == eth_abi.encode(types, args)
+
+
 def test_dynamic_bytes_beside_structs():  # settle_day's arguments
     types = ["uint256", "bytes", "(address,uint256,uint256[],uint8[],uint8,bytes32,bytes32)[]"]
     for n in (0, 4, 32, 33, 400):
@@ -76,4 +86,6 @@ def test_refuses_what_eth_abi_refuses():
             enc(bad)
     with pytest.raises(ValueError):
         encoder_for(["bytes"])([12])
-    assert encoder_for(["string"]) is None and encoder_for(["uint256[2]"]) is None
+    with pytest.raises(ValueError):
+        encoder_for(["uint256[2]"])([[1, 2, 3]])
+    assert encoder_for(["string"]) is None and encoder_for(["string[2]"]) is None
