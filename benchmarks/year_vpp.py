@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -150,12 +152,18 @@ def main() -> int:
           f"{TARGET_PEAK_MIB:.0f} MiB); at 1/4, 1/2, 3/4, end of the run: "
           + ", ".join(f"{m:.0f}" for m in quarters) + " MiB")
     print(f"             getrusage max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    setup_s = result.manifest["timings"]["setup_s"]
-    running = [(t, m) for t, m in samples if t >= setup_s]
-    if len(running) >= 2 and running[-1][0] > running[0][0]:
-        mib_per_day = (running[-1][1] - running[0][1]) / args.days
-        print(f"             growth while the clock runs: {mib_per_day:.1f} MiB per simulated day "
-              f"({'flat' if mib_per_day * 365 < 100 else 'NOT FLAT'}; x365 = {mib_per_day * 365:.0f} MiB)")
+    timings = result.manifest["timings"]
+    clock = (timings["setup_s"], wall - timings.get("results_s", 0.0))  # the clock runs between set-up and results
+    running = [(t, m) for t, m in samples if clock[0] <= t <= clock[1]]
+    if len(running) >= 3:
+        t_s, mib = zip(*running)
+        slope_mib_per_s = float(np.polyfit(t_s, mib, 1)[0])
+        mib_per_day = slope_mib_per_s * (clock[1] - clock[0]) / args.days
+        after = [m for t, m in samples if t > clock[1]] or [running[-1][1]]
+        print(f"             growth while the clock runs (least-squares slope of {len(running)} samples between "
+              f"set-up and results): {mib_per_day:.2f} MiB per simulated day "
+              f"({'flat' if mib_per_day * 365 < 100 else 'NOT FLAT'}: x365 = {mib_per_day * 365:.0f} MiB); "
+              f"assembling the results at the end: {max(after) - running[-1][1]:+.0f} MiB")
     del result
     gc.collect()
     if args.no_reference:
