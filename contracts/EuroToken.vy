@@ -29,6 +29,8 @@ allowance: public(HashMap[address, HashMap[address, uint256]])
 totalSupply: public(uint256)
 minter: public(address)
 
+MAX_BATCH: constant(uint256) = 256  # receivers per transfer_many / mint_many call
+
 
 @deploy
 def __init__():
@@ -47,6 +49,51 @@ def mint(receiver: address, amount: uint256):
     self.totalSupply += amount
     self.balanceOf[receiver] += amount
     log Transfer(sender=empty(address), receiver=receiver, value=amount)
+
+
+@external
+def mint_many(receivers: DynArray[address, MAX_BATCH], amounts: DynArray[uint256, MAX_BATCH]):
+    """
+    @notice Create `amounts[i]` ueur for `receivers[i]`, one Transfer from the zero address each (as `mint`).
+    @param receivers Accounts credited (no zero address).
+    @param amounts Micro-euros created per receiver, same length as `receivers`.
+    """
+    assert msg.sender == self.minter, "token: caller is not the minter"
+    assert len(receivers) == len(amounts), "token: receivers and amounts differ in length"
+    total: uint256 = 0
+    for i: uint256 in range(len(receivers), bound=MAX_BATCH):
+        receiver: address = receivers[i]
+        assert receiver != empty(address), "token: mint to the zero address"
+        amount: uint256 = amounts[i]
+        total += amount
+        self.balanceOf[receiver] = unsafe_add(self.balanceOf[receiver], amount)  # <= totalSupply, checked below
+        log Transfer(sender=empty(address), receiver=receiver, value=amount)
+    self.totalSupply += total
+
+
+@external
+def transfer_many(receivers: DynArray[address, MAX_BATCH], amounts: DynArray[uint256, MAX_BATCH]) -> bool:
+    """
+    @notice Move `amounts[i]` ueur from the caller to `receivers[i]`: the caller's balance is debited once by
+            the sum, each receiver credited, one Transfer per receiver (as `transfer`, in the given order).
+            Reverts if the caller's balance is below the sum.
+    @param receivers Accounts credited (no zero address; an account may appear more than once).
+    @param amounts Micro-euros per receiver, same length as `receivers`.
+    """
+    assert len(receivers) == len(amounts), "token: receivers and amounts differ in length"
+    total: uint256 = 0
+    for amount: uint256 in amounts:
+        total += amount
+    balance: uint256 = self.balanceOf[msg.sender]
+    assert balance >= total, "token: balance too low"
+    self.balanceOf[msg.sender] = unsafe_sub(balance, total)
+    for i: uint256 in range(len(receivers), bound=MAX_BATCH):
+        receiver: address = receivers[i]
+        assert receiver != empty(address), "token: transfer to the zero address"
+        amount: uint256 = amounts[i]
+        self.balanceOf[receiver] = unsafe_add(self.balanceOf[receiver], amount)  # sum of balances = totalSupply
+        log Transfer(sender=msg.sender, receiver=receiver, value=amount)
+    return True
 
 
 @internal
