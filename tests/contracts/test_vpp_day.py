@@ -102,6 +102,13 @@ def test_day_settles_as_the_periods_do(backend):
         if e.event == "Penalty":
             penalties[e.args["member"]] += e.args["amount_ueur"]
     assert [e.args["penalty_ueur"] for e in meters] == [penalties[m] for m in per.members]
+    # the buyer pays once; every member with a payout gets one Transfer from the VPP (one transfer_many call)
+    transfers = [(e.args["sender"], e.args["receiver"], e.args["value"]) for e in receipt.events
+                 if e.event == "Transfer"]
+    assert transfers[0] == (day.buyer, day.vpp.address, sum(row[4] for row in expected))
+    assert transfers[1:] == [(day.vpp.address, e.args["member"], e.args["payout_ueur"]) for e in meters
+                             if e.args["payout_ueur"] > 0]
+    assert len(transfers) > len(day.members) - 1
 
 
 @pytest.mark.parametrize("n_periods, penalty, collateral", [
