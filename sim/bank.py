@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contracts.chain import BaseChain as Chain
 from contracts.eip712 import key_for
-from contracts.token import EuroToken, eur_to_ueur
+from contracts.token import MAX_BATCH, EuroToken, eur_to_ueur
 
 
 class Bank:
@@ -25,7 +25,18 @@ class Bank:
         return address
 
     def mint_eur(self, account: str, eur: float) -> int:
+        """Mint ``eur`` (rounded to ueur) to ``account``; returns the amount [ueur]."""
         amount = eur_to_ueur(eur)
         if amount:
             self.token.mint(account, amount, sender=self.address)
+        return amount
+
+    def mint_many_eur(self, accounts: list[str], eur: float) -> int:
+        """Mint ``eur`` (rounded to ueur) to each of ``accounts``, one transaction per 256 accounts (EuroToken's
+        ``mint_many``); the same balances and Transfer events as ``mint_eur`` for each. Returns ueur per account."""
+        amount = eur_to_ueur(eur)
+        if amount:
+            for at in range(0, len(accounts), MAX_BATCH):
+                chunk = list(accounts[at:at + MAX_BATCH])
+                self.token.mint_many(chunk, [amount] * len(chunk), sender=self.address)
         return amount

@@ -62,9 +62,8 @@ class VppCapability(Capability):
                                      sender=self.operator_account)
         self.vpp.seal(sender=self.operator_account)
         if prices.member_collateral_eur:
-            collateral = eur_to_ueur(prices.member_collateral_eur)
+            collateral = bank.mint_many_eur([twin.accounts[m] for m in self.members], prices.member_collateral_eur)
             for m in self.members:
-                bank.mint_eur(twin.accounts[m], prices.member_collateral_eur)
                 bank.token.approve(self.vpp.address, collateral, sender=twin.accounts[m])
                 self.vpp.deposit_collateral(collateral, sender=twin.accounts[m])
 
