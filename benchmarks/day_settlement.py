@@ -6,7 +6,7 @@ prototype, same members, same signed readings, on a fresh chain each.
 Per-period path (what the simulation runs today): ``declare`` each period, every meter's day as one signed
 ReadingBatch through ``submit_reading_batches`` (calls of <= 150 values), ``settle`` each period.
 Day path: ``commit_declarations`` once before the day, ``settle_day`` once after it (one ReadingBatch per
-meter, one PeriodSettled per period, one transfer per member). Prints gas and chain wall time per simulated
+meter, one PeriodSettled per period, one token call paying every member). Prints gas and chain wall time per simulated
 day (signing excluded: the meters sign in the simulation's agents either way) and checks that both paths end
 with the same balances, collateral and PeriodSettled figures for day 0 (exit 1 otherwise). No target asserted.
 """
