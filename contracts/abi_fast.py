@@ -1,6 +1,7 @@
 """ABI encoding of call arguments without eth_abi's per-value machinery, for the types the contracts take:
 ``uintN``, ``intN``, ``address``, ``bool``, ``bytes1..32``, ``bytes``, arrays ``T[]`` and ``T[k]`` and tuples
-(structs). Any other type (``string``) returns None from ``encoder_for`` and the caller uses eth_abi. Tests check the output against eth_abi byte for byte."""
+(structs). Any other type (``string``) returns None from ``encoder_for`` and the caller uses eth_abi. Tests
+check the output against eth_abi byte for byte."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ of utility meter-data management systems.
 Validation rules (a failing reading is rejected and kept with its rule id):
 ``out_of_order`` (period already finalised), ``duplicate`` (second reading for a period), ``negative``,
 ``range`` (above rated power x period x 1.1), ``clock_skew`` (the meter stamped the period's end more than
-``MAX_CLOCK_SKEW_S`` away from the head-end's clock, so its energy covers another interval), ``spike`` (above ``SPIKE_FACTOR`` x both neighbouring readings, the
-previous accepted one and the next received one, and above a quarter of the range limit), ``frozen`` (the same non-zero value for
-``FROZEN_N`` periods running).
+``MAX_CLOCK_SKEW_S`` away from the head-end's clock, so its energy covers another interval), ``spike`` (above
+``SPIKE_FACTOR`` x both neighbouring readings, the previous accepted one and the next received one, and above a
+quarter of the range limit), ``frozen`` (the same non-zero value for ``FROZEN_N`` periods running).
 Estimation of a period with no accepted reading: linear interpolation between the neighbouring accepted
 values when the gap spans at most ``max_interp_s`` (default 2 h), else the value of the same period one day
 earlier (proxy day), else 0. Estimated values are flagged (quality 1) and never minted as certificates.
