@@ -328,9 +328,13 @@ class Chain(BaseChain):
         self._send({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
         return address
 
-    def _send(self, tx: dict) -> dict:
+    def _stamp(self) -> None:
+        """Stamp the pending block with the next block time."""
         chain = self._backend.chain
         chain.header = chain.header.copy(timestamp=self._next_block_time())
+
+    def _send(self, tx: dict) -> dict:
+        self._stamp()
         return self.tester.get_transaction_receipt(self.tester.send_transaction(tx))
 
     def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:

@@ -11,36 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 from eth_keys import keys
-from eth_tester import EthereumTester, PyEVMBackend
 
-from contracts.chain import FUNDING_WEI, BaseChain, ChainRevert, Contract, Receipt
+from contracts.chain import FUNDING_WEI, Chain, ChainRevert, Contract, Receipt
 
 
-class Web3Chain(BaseChain):
+class Web3Chain(Chain):
+    """eth-tester on py-evm as ``Chain`` sets it up; every transaction and call through web3 instead."""
+
     backend_name = "web3"
 
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         from web3 import EthereumTesterProvider, Web3  # only this benchmark path needs web3
 
         super().__init__(genesis_timestamp, seed)
-        params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
-        self._backend = PyEVMBackend(genesis_parameters=params)
-        self.tester = EthereumTester(self._backend)
         self.w3 = Web3(EthereumTesterProvider(self.tester))
         self._faucet = self.w3.eth.accounts[0]
         self._contracts: dict[str, Any] = {}
 
     @property
-    def timestamp(self) -> int:
-        return int(self._backend.chain.get_canonical_head().timestamp)
-
-    @property
     def block_number(self) -> int:
         return int(self.w3.eth.block_number)
-
-    def _stamp(self) -> None:
-        chain = self._backend.chain
-        chain.header = chain.header.copy(timestamp=self._next_block_time())
 
     def _register(self, key: keys.PrivateKey) -> str:
         address = key.public_key.to_checksum_address()
