@@ -122,5 +122,5 @@ def spiked(reading):
 def corrupt(reading, rng: np.random.Generator, drop_p: float, spike_p: float):
     """Fault injection for VEE experiments: drop a reading or multiply its energy into a spike (seeded).
     Works on any frozen reading dataclass with an ``energy_wh`` field (electricity or heat)."""
-    (dropped,), (spike,) = fault_masks(rng.random((1, 2)), drop_p, spike_p)
+    (dropped,), (spike,) = fault_masks(fault_draws(rng, 1), drop_p, spike_p)
     return None if dropped else spiked(reading) if spike else reading

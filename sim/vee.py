@@ -102,9 +102,7 @@ class MeterVee:
         if value > 0.25 * self.max_wh and self._spikes(period, value):
             self.rejected.append(Rejected(self.meter_id, period, value, "spike"))
             return None
-        raw = self.raw
-        if value > 0 and raw.get(period - 1) == value and all(raw.get(period - i) == value
-                                                              for i in range(2, FROZEN_N)):
+        if value > 0 and all(self.raw.get(period - i) == value for i in range(1, FROZEN_N)):
             self.rejected.append(Rejected(self.meter_id, period, value, "frozen"))
             return None
         return Validated(self.meter_id, period, int(value), QUALITY_MEASURED, "measured", value)
