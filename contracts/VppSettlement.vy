@@ -86,6 +86,7 @@ event MeterDaySettled:
 MAX_MEMBERS: constant(uint256) = 256
 MAX_DAY_PERIODS: constant(uint256) = signed_reading.MAX_DAY_VALUES  # a day of hourly periods per commitment
 MAX_DAY_WH: constant(uint256) = 2**32 - 1  # settle_day refuses larger readings (they run in 64-bit lanes)
+MAX_PENALTY_UEUR_PER_KWH: constant(uint256) = 2**20 * 1000  # ~1049 EUR/kWh: settle_day's penalty lanes stay exact
 DAY_ROW_BYTES: constant(uint256) = 96  # one member's day of declarations: MAX_DAY_PERIODS x 4 bytes
 MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x DAY_ROW_BYTES
 MAX_BATCH: constant(uint256) = 256
@@ -159,11 +160,12 @@ def __init__(
     @param period_s Settlement period length [s].
     @param n_periods Number of periods in the horizon.
     @param price_ueur_per_kwh Price paid for delivered energy [ueur/kWh].
-    @param penalty_ueur_per_kwh Penalty on shortfall beyond tolerance [ueur/kWh].
+    @param penalty_ueur_per_kwh Penalty on shortfall beyond tolerance [ueur/kWh], below 2**20 x 1000.
     @param tolerance_bps Shortfall tolerated without penalty, share of the declaration [bps].
     """
     assert period_s > 0, "vpp: period_s must be positive"
     assert tolerance_bps <= SHARE_TOTAL_BPS, "vpp: tolerance above 100 %"
+    assert penalty_ueur_per_kwh < MAX_PENALTY_UEUR_PER_KWH, "vpp: penalty rate too high"
     self.operator = msg.sender
     self.token = token
     self.buyer = buyer
@@ -554,9 +556,9 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             per meter.
     @dev The day's arithmetic runs on words of 4 periods in 64-bit lanes (declarations < 2**32 by their packing,
          readings < 2**32 checked: settle_day refuses readings of 2**32 Wh or more even if a meter's registered
-         range is larger; sums of 256 members stay < 2**40 per lane); penalties too, unless a member's collateral
-         caps them or the penalty rate is >= 2**20 x 1000 ueur/kWh: then that member goes period by period as in
-         `settle`. Quality flags are read one by one only when some flag is not 0 (known from their hash).
+         range is larger; sums of 256 members stay < 2**40 per lane); penalties too (the constructor bounds the
+         rate). A member whose collateral caps the day's penalties has it drawn in period order, lane by lane, as
+         `settle` draws it. Quality flags are read one by one only when some flag is not 0 (known from their hash).
     @param first_period First period of the committed day.
     @param n Number of periods of the day, as committed.
     @param declared_wh The committed declarations, packed as for `commit_declarations` [Wh].
@@ -582,9 +584,8 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     tol: uint256 = self.tolerance_bps
     keep: uint256 = unsafe_sub(SHARE_TOTAL_BPS, tol)  # tol <= 10 000 (constructor)
     penalty_rate: uint256 = self.penalty_ueur_per_kwh
-    rate_hi: uint256 = penalty_rate // 1000
+    rate_hi: uint256 = penalty_rate // 1000  # < 2**20 (constructor): amounts < 2**53 per lane, 256 members < 2**61
     rate_lo: uint256 = penalty_rate % 1000
-    rate_fits_lanes: bool = rate_hi < 2**20  # amounts < 2**53 per lane, sums of 256 members < 2**61
     domain: bytes32 = self.DOMAIN_SEPARATOR
     n_bytes: uint256 = unsafe_mul(n, 32)
     full_day: bool = n == MAX_DAY_PERIODS
@@ -709,118 +710,107 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         g5: uint256 = unsafe_sub(unsafe_mul(e5, SHARE_TOTAL_BPS) | high, unsafe_mul(d5, keep))
         if g0 & g1 & g2 & g3 & g4 & g5 & high != high:
             collateral: uint256 = self.collateral_ueur[member]
-            settled_in_lanes: bool = False
-            if rate_fits_lanes:
-                # per lane whose bit 63 of g is clear (short): shortfall s = d - floor(d x tol / 10 000) - e and
-                # amount a = floor(s x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes. Each
-                # division by a constant runs per lane as a multiplication by a rounded-up reciprocal and a shift,
-                # exact for the lane's range (x * err < 2**shift, err = reciprocal x divisor - 2**shift):
-                # d // 10 000 (d < 2**32, shift 45), (d % 10 000) x tol // 10 000 (< 10**8, 40), s // 1000 (< 2**32,
-                # 41), (s % 1000) x rate_lo // 1000 (< 10**6, 30); every product stays < 2**64 in its lane
-                # (rate_hi < 2**20).
-                short: uint256 = 0
-                q_hi: uint256 = 0
-                short = (~g0) & high
-                short = unsafe_sub(short, short >> 63)
-                q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
-                s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(
-                    unsafe_mul(q_hi, tol),
-                    (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                    >> 40)) | high,
-                    e0) & short
-                q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
-                a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                        (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                short = (~g1) & high
-                short = unsafe_sub(short, short >> 63)
-                q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
-                s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(
-                    unsafe_mul(q_hi, tol),
-                    (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                    >> 40)) | high,
-                    e1) & short
-                q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
-                a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                        (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                short = (~g2) & high
-                short = unsafe_sub(short, short >> 63)
-                q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
-                s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(
-                    unsafe_mul(q_hi, tol),
-                    (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                    >> 40)) | high,
-                    e2) & short
-                q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
-                a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                        (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                short = (~g3) & high
-                short = unsafe_sub(short, short >> 63)
-                q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
-                s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(
-                    unsafe_mul(q_hi, tol),
-                    (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                    >> 40)) | high,
-                    e3) & short
-                q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
-                a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                        (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                short = (~g4) & high
-                short = unsafe_sub(short, short >> 63)
-                q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
-                s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(
-                    unsafe_mul(q_hi, tol),
-                    (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                    >> 40)) | high,
-                    e4) & short
-                q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
-                a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                        (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                short = (~g5) & high
-                short = unsafe_sub(short, short >> 63)
-                q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
-                s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(
-                    unsafe_mul(q_hi, tol),
-                    (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                    >> 40)) | high,
-                    e5) & short
-                q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
-                a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                        (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-                total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)),
-                                 unsafe_add(a4, a5)), LANES_ONES) >> 192
-                if total <= collateral:  # no amount is capped: the lanes are the penalties of `settle`
-                    settled_in_lanes = True
-                    pp0 = unsafe_add(pp0, a0)
-                    pp1 = unsafe_add(pp1, a1)
-                    pp2 = unsafe_add(pp2, a2)
-                    pp3 = unsafe_add(pp3, a3)
-                    pp4 = unsafe_add(pp4, a4)
-                    pp5 = unsafe_add(pp5, a5)
-                    self.collateral_ueur[member] = unsafe_sub(collateral, total)
-                    penalty_m[i] = total
-                    shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)),
-                                     unsafe_add(s4, s5)), LANES_ONES) >> 192
-            if not settled_in_lanes:
-                # the penalty rule of `settle`, period by period (collateral drawn in period order, capped by
-                # what is left)
-                shortfall_wh: uint256 = 0
-                penalty_ueur: uint256 = 0
-                dw: uint256[PAYOUT_WORDS] = [d0, d1, d2, d3, d4, d5]
+            # per lane whose bit 63 of g is clear (short): shortfall s = d - floor(d x tol / 10 000) - e and
+            # amount a = floor(s x rate / 1000), rate = 1000 x rate_hi + rate_lo; 0 in the other lanes. Each
+            # division by a constant runs per lane as a multiplication by a rounded-up reciprocal and a shift,
+            # exact for the lane's range (x * err < 2**shift, err = reciprocal x divisor - 2**shift):
+            # d // 10 000 (d < 2**32, shift 45), (d % 10 000) x tol // 10 000 (< 10**8, 40), s // 1000 (< 2**32,
+            # 41), (s % 1000) x rate_lo // 1000 (< 10**6, 30); every product stays < 2**64 in its lane
+            # (rate_hi < 2**20).
+            short: uint256 = 0
+            q_hi: uint256 = 0
+            short = (~g0) & high
+            short = unsafe_sub(short, short >> 63)
+            q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
+            s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(
+                unsafe_mul(q_hi, tol),
+                (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                >> 40)) | high,
+                e0) & short
+            q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
+            a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                    (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            short = (~g1) & high
+            short = unsafe_sub(short, short >> 63)
+            q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
+            s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(
+                unsafe_mul(q_hi, tol),
+                (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                >> 40)) | high,
+                e1) & short
+            q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
+            a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                    (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            short = (~g2) & high
+            short = unsafe_sub(short, short >> 63)
+            q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
+            s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(
+                unsafe_mul(q_hi, tol),
+                (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                >> 40)) | high,
+                e2) & short
+            q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
+            a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                    (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            short = (~g3) & high
+            short = unsafe_sub(short, short >> 63)
+            q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
+            s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(
+                unsafe_mul(q_hi, tol),
+                (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                >> 40)) | high,
+                e3) & short
+            q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
+            a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                    (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            short = (~g4) & high
+            short = unsafe_sub(short, short >> 63)
+            q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
+            s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(
+                unsafe_mul(q_hi, tol),
+                (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                >> 40)) | high,
+                e4) & short
+            q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
+            a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                    (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            short = (~g5) & high
+            short = unsafe_sub(short, short >> 63)
+            q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
+            s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(
+                unsafe_mul(q_hi, tol),
+                (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                >> 40)) | high,
+                e5) & short
+            q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
+            a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                    (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)),
+                             unsafe_add(a4, a5)), LANES_ONES) >> 192
+            shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)),
+                             unsafe_add(s4, s5)), LANES_ONES) >> 192
+            if total <= collateral:  # no amount is capped: the lanes are the penalties of `settle`
+                pp0 = unsafe_add(pp0, a0)
+                pp1 = unsafe_add(pp1, a1)
+                pp2 = unsafe_add(pp2, a2)
+                pp3 = unsafe_add(pp3, a3)
+                pp4 = unsafe_add(pp4, a4)
+                pp5 = unsafe_add(pp5, a5)
+                self.collateral_ueur[member] = unsafe_sub(collateral, total)
+                penalty_m[i] = total
+            elif collateral > 0:
+                # the collateral caps the day's penalties: drawn in period order as `settle` draws it, until used up
+                # (the amounts sum to total > collateral, so the loop ends on a period that empties it)
+                aw: uint256[PAYOUT_WORDS] = [a0, a1, a2, a3, a4, a5]
+                left: uint256 = collateral
                 for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
-                    d: uint256 = (dw[k // 4] >> (64 * (k % 4))) & LANE_MASK
-                    e: uint256 = b.energy_wh[k]
-                    floor_wh: uint256 = unsafe_sub(d, unsafe_div(unsafe_mul(d, tol), SHARE_TOTAL_BPS))  # tol <= 10 000
-                    if e < floor_wh:
-                        shortfall: uint256 = unsafe_sub(floor_wh, e)
-                        amount: uint256 = min(shortfall * penalty_rate // 1000, collateral)
-                        collateral = unsafe_sub(collateral, amount)
-                        penalties_p[k] += amount
-                        penalty_ueur = unsafe_add(penalty_ueur, amount)  # <= the collateral read above
-                        shortfall_wh = unsafe_add(shortfall_wh, shortfall)
-                if penalty_ueur > 0:
-                    self.collateral_ueur[member] = collateral
-                shortfall_m[i] = shortfall_wh
-                penalty_m[i] = penalty_ueur
+                    amount: uint256 = min((aw[k // 4] >> (64 * (k % 4))) & LANE_MASK, left)
+                    penalties_p[k] = unsafe_add(penalties_p[k], amount)
+                    left = unsafe_sub(left, amount)
+                    if left == 0:
+                        break
+                self.collateral_ueur[member] = 0
+                penalty_m[i] = collateral
         delivered_m[i] = delivered_wh
 
     dp_w: uint256[PAYOUT_WORDS] = [dp0, dp1, dp2, dp3, dp4, dp5]
@@ -845,7 +835,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         delivered_k: uint256 = (ep_w[k // 4] >> lane_bits) & LANE_MASK
         declared_p[k] = declared_k
         delivered_p[k] = delivered_k
-        penalties_p[k] += (pp_w[k // 4] >> lane_bits) & LANE_MASK  # members on lanes + members period by period
+        penalties_p[k] += (pp_w[k // 4] >> lane_bits) & LANE_MASK  # uncapped members' lanes + capped members' draws
         revenue: uint256 = delivered_k * price // 1000
         price_p[k] = price
         pool: uint256 = revenue + penalties_p[k]

@@ -42,6 +42,7 @@ class Event:
     contract: str
     event: str
     args: dict[str, Any]
+    address: str = ""  # the emitting contract's checksum address
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,7 @@ class BaseChain:
         self.seed = seed
         self.chain_id: int = self.DEFAULT_CHAIN_ID
         self.events: list[Event] = []
+        self.n_reverts = 0  # reverts to a snapshot so far: readers of ``events`` start again after one
         self.n_transactions = 0
         self.gas_used = 0
         self._by_address: dict[str, Contract] = {}
@@ -225,7 +227,8 @@ class BaseChain:
                 for name, kind, where, i in plan:
                     word = topics[i] if where == "topic" else data[32 * i : 32 * i + 32]
                     args[name] = _WORD_DECODERS[kind](word)
-                out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], args))
+                out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], args,
+                                 contract.address))
                 continue
             indexed = [i for i in item["inputs"] if i["indexed"]]
             plain = [i for i in item["inputs"] if not i["indexed"]]
@@ -244,7 +247,8 @@ class BaseChain:
                 if inp["type"] == "address":
                     args[inp["name"]] = _checksum(args[inp["name"]])
             ordered = {i["name"]: _plain(args[i["name"]]) for i in item["inputs"]}
-            out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], ordered))
+            out.append(Event(raw["block"], log_index, raw["tx_hash"], contract.name, item["name"], ordered,
+                             contract.address))
         self.events.extend(out)
         return out
 
@@ -321,6 +325,7 @@ class Chain(BaseChain):
         snapshot_id, self._now_s, n_events, self.n_transactions, self.gas_used = snap
         self.tester.revert_to_snapshot(snapshot_id)
         del self.events[n_events:]
+        self.n_reverts += 1
 
     def _register(self, key: keys.PrivateKey) -> str:
         address = key.public_key.to_checksum_address()

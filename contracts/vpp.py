@@ -28,13 +28,15 @@ class RefusedBatch:
 class VppSettlement(ContractWrapper):
     def __init__(self, chain: Chain, contract: Contract):
         super().__init__(chain, contract)
-        # What this wrapper's own receipts logged (Declared, PricePublished): the contract accepts each once and
-        # only before its period starts, so a logged value is final and reads of it need no call.
+        # What was logged (Declared by this wrapper's receipts, PricePublished by any on this chain): the contract
+        # accepts each once and only before its period starts, so a logged value is final and needs no call.
         self._declared: dict[tuple[int, str], int] = {}
         self._committed: dict[int, np.ndarray] = {}  # period -> Wh per member (registration order), as committed
         self._member_index: dict[str, int] = {}  # member -> registration order, as this wrapper registered them
         self._prices: dict[int, int] = {}
         self._default_price: int | None = None
+        self._events_seen = 0  # how many of the chain's decoded events _catch_up_prices has looked at
+        self._reverts_seen = chain.n_reverts
         self._memo: dict[tuple, int] = {}  # reads at the current block: nothing changes them until the next one
         self._memo_block = -1
 
@@ -76,31 +78,31 @@ class VppSettlement(ContractWrapper):
                 self._declared[(e.args["period"], e.args["member"])] = e.args["energy_wh"]
 
     def publish_price(self, period: int, price_ueur_per_kwh: int, *, sender: str):
-        receipt = self._tx("publish_price", period, price_ueur_per_kwh, sender=sender)
-        for e in receipt.events:
-            if e.event == "PricePublished":
-                self._prices[e.args["period"]] = e.args["price_ueur_per_kwh"]
+        self._tx("publish_price", period, price_ueur_per_kwh, sender=sender)
 
     def price_of(self, period: int) -> int:
-        """Price that settles ``period`` [ueur/kWh]: as logged when published; else, once the period has
-        started on chain (no price can be published any more), the contract's answer, remembered."""
-        if period in self._prices:
-            return self._prices[period]
-        price = self._read_at_block("price_of", period)
-        if self.chain.timestamp >= self._period_start_s(period):
-            self._prices[period] = price
-        return price
+        """Price that settles ``period`` [ueur/kWh], as the contract's ``price_of`` answers now: the published
+        one, else the default. Read from the PricePublished events the chain has decoded from every receipt (a
+        price is published once and never changes; the default is fixed at deployment), so it needs no call."""
+        if self.chain.n_reverts != self._reverts_seen:  # the chain went back to a snapshot: read all again
+            self._prices, self._events_seen, self._reverts_seen = {}, 0, self.chain.n_reverts
+        if period not in self._prices:
+            self._catch_up_prices()
+        return self._prices.get(period) or self.default_price_ueur_per_kwh()
+
+    def _catch_up_prices(self) -> None:
+        """Take the PricePublished events of this contract decoded since the last look."""
+        events = self.chain.events
+        for e in events[self._events_seen:]:
+            if e.event == "PricePublished" and e.address == self.contract.address:
+                self._prices[e.args["period"]] = e.args["price_ueur_per_kwh"]
+        self._events_seen = len(events)
 
     def default_price_ueur_per_kwh(self) -> int:
         """The price of periods without a published one [ueur/kWh] (fixed at deployment)."""
         if self._default_price is None:
             self._default_price = self.call("price_ueur_per_kwh")
         return self._default_price
-
-    def _period_start_s(self, period: int) -> int:
-        if not hasattr(self, "_t0_s"):
-            self._t0_s, self._period_s = self.call("t0"), self.call("period_s")
-        return self._t0_s + period * self._period_s
 
     def settle(self, period: int, *, sender: str):
         return self._tx("settle", period, sender=sender)

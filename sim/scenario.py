@@ -186,7 +186,7 @@ class PriceSpec(_Frozen):
     """Energy price (base), penalty, collateral and the tariff design (see agents/tariffs.py)."""
 
     energy_eur_per_kwh: NonNeg
-    penalty_eur_per_kwh: NonNeg
+    penalty_eur_per_kwh: Annotated[float, Field(ge=0, lt=1048.576)]  # VppSettlement's bound: 2**20 x 1000 ueur/kWh
     member_collateral_eur: NonNeg = 50.0
     tariff: Literal["flat", "time_of_use", "dynamic"] = "flat"
     tou_windows: list[TouWindow] = [

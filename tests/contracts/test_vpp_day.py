@@ -113,7 +113,9 @@ def test_day_settles_as_the_periods_do(backend):
 
 @pytest.mark.parametrize("n_periods, penalty, collateral", [
     (7, 300_000, 5_000_000),  # a day shorter than 24 periods: the unused lanes stay 0
-    (N_PERIODS, 2**20 * 1000 + 7, 10**15),  # a penalty rate beyond the 64-bit lanes: per period, nothing capped
+    (N_PERIODS, 2**20 * 1000 - 1, 10**15),  # the largest penalty rate the lanes take, nothing capped
+    (N_PERIODS, 2**20 * 1000 - 1, 10**9),  # every short member's collateral runs out on some period of the day
+    (N_PERIODS, 300_000, 0),  # no collateral: shortfalls, no penalties
 ])
 def test_short_day_and_large_rate_settle_as_the_periods_do(backend, n_periods, penalty, collateral):
     declared, delivered, quality = _day()
@@ -132,9 +134,17 @@ def test_short_day_and_large_rate_settle_as_the_periods_do(backend, n_periods, p
     for p in range(n_periods):
         per.vpp.settle(p, sender=per.operator)
     day.vpp.settle_day(0, declared, _batches(day, delivered, quality), sender=day.operator)
-    assert len(_period_settled(day)) == n_periods and sum(row[5] for row in _period_settled(day)) > 0
+    assert len(_period_settled(day)) == n_periods
+    assert (sum(row[5] for row in _period_settled(day)) > 0) == (collateral > 0)
     assert _period_settled(day) == _period_settled(per)
     assert _state(day) == _state(per)
+    if collateral == 10**9:  # capped: members short early in the day keep nothing
+        assert sum(day.vpp.collateral_ueur(m) == 0 for m in day.members) >= 2
+
+
+def test_a_penalty_rate_beyond_the_lanes_is_refused_at_deployment(backend):
+    with pytest.raises(ChainRevert, match="penalty rate too high"):
+        make_vpp(shares=SHARES, backend=backend, penalty_ueur_per_kwh=2**20 * 1000)
 
 
 def test_values_beyond_the_day_are_refused(backend):

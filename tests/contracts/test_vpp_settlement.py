@@ -165,3 +165,26 @@ def test_published_price_settles_the_period_and_must_be_early(v):
     settled = next(e for e in v.vpp.settle(1, sender=v.operator).events if e.event == "PeriodSettled").args
     assert settled["price_ueur_per_kwh"] == 2 * PRICE
     assert settled["revenue_ueur"] == 3000 * 2 * PRICE // 1000
+
+
+def test_price_read_from_the_chain_log_agrees_with_the_contract(v):
+    from contracts.vpp import VppSettlement
+
+    other = VppSettlement(v.chain, v.vpp.contract)  # a second reader: it sent none of the prices
+    assert [other.price_of(p) for p in range(4)] == [PRICE] * 4
+    v.vpp.publish_price(2, 3 * PRICE + 1, sender=v.buyer)
+    other.publish_price(3, 5, sender=v.buyer)
+    for reader in (v.vpp, other):
+        assert [reader.price_of(p) for p in range(5)] == [reader.call("price_of", p) for p in range(5)] \
+            == [PRICE, PRICE, 3 * PRICE + 1, 5, PRICE]
+
+
+def test_price_read_after_a_revert_to_a_snapshot():
+    v = make_vpp()
+    snap = v.chain.snapshot()
+    v.vpp.publish_price(2, 7 * PRICE, sender=v.buyer)
+    assert v.vpp.price_of(2) == 7 * PRICE
+    v.chain.revert(snap)
+    assert v.vpp.price_of(2) == v.vpp.call("price_of", 2) == PRICE
+    v.vpp.publish_price(2, 9 * PRICE, sender=v.buyer)
+    assert v.vpp.price_of(2) == v.vpp.call("price_of", 2) == 9 * PRICE
