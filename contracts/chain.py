@@ -111,6 +111,9 @@ class BaseChain:
     """
 
     backend_name = "base"
+    # Wrappers may answer some reads from the events this chain decodes from every receipt (``events``); the
+    # straightforward reference path (web3) reads contract state by a call instead, as a plain web3 client would.
+    reads_by_call = False
     DEFAULT_CHAIN_ID = 131277322940537  # eth-tester's; both backends use it, so signatures agree
 
     def __init__(self, genesis_timestamp: int, seed: int = 0):

@@ -83,7 +83,10 @@ class VppSettlement(ContractWrapper):
     def price_of(self, period: int) -> int:
         """Price that settles ``period`` [ueur/kWh], as the contract's ``price_of`` answers now: the published
         one, else the default. Read from the PricePublished events the chain has decoded from every receipt (a
-        price is published once and never changes; the default is fixed at deployment), so it needs no call."""
+        price is published once and never changes; the default is fixed at deployment), so it needs no call;
+        on a chain that ``reads_by_call`` (the web3 reference path), a call per period and block."""
+        if self.chain.reads_by_call:
+            return self._read_at_block("price_of", period)
         if self.chain.n_reverts != self._reverts_seen:  # the chain went back to a snapshot: read all again
             self._prices, self._events_seen, self._reverts_seen = {}, 0, self.chain.n_reverts
         if period not in self._prices:

@@ -19,6 +19,7 @@ class Web3Chain(Chain):
     """eth-tester on py-evm as ``Chain`` sets it up; every transaction and call through web3 instead."""
 
     backend_name = "web3"
+    reads_by_call = True
 
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         from web3 import EthereumTesterProvider, Web3  # only this benchmark path needs web3
