@@ -719,72 +719,90 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             # (rate_hi < 2**20).
             short: uint256 = 0
             q_hi: uint256 = 0
-            short = (~g0) & high
-            short = unsafe_sub(short, short >> 63)
-            q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
-            s0: uint256 = unsafe_sub(unsafe_sub(d0, unsafe_add(
-                unsafe_mul(q_hi, tol),
-                (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                >> 40)) | high,
-                e0) & short
-            q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
-            a0: uint256 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                    (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-            short = (~g1) & high
-            short = unsafe_sub(short, short >> 63)
-            q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
-            s1: uint256 = unsafe_sub(unsafe_sub(d1, unsafe_add(
-                unsafe_mul(q_hi, tol),
-                (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                >> 40)) | high,
-                e1) & short
-            q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
-            a1: uint256 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                    (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-            short = (~g2) & high
-            short = unsafe_sub(short, short >> 63)
-            q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
-            s2: uint256 = unsafe_sub(unsafe_sub(d2, unsafe_add(
-                unsafe_mul(q_hi, tol),
-                (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                >> 40)) | high,
-                e2) & short
-            q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
-            a2: uint256 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                    (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-            short = (~g3) & high
-            short = unsafe_sub(short, short >> 63)
-            q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
-            s3: uint256 = unsafe_sub(unsafe_sub(d3, unsafe_add(
-                unsafe_mul(q_hi, tol),
-                (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                >> 40)) | high,
-                e3) & short
-            q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
-            a3: uint256 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                    (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-            short = (~g4) & high
-            short = unsafe_sub(short, short >> 63)
-            q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
-            s4: uint256 = unsafe_sub(unsafe_sub(d4, unsafe_add(
-                unsafe_mul(q_hi, tol),
-                (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                >> 40)) | high,
-                e4) & short
-            q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
-            a4: uint256 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                    (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
-            short = (~g5) & high
-            short = unsafe_sub(short, short >> 63)
-            q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
-            s5: uint256 = unsafe_sub(unsafe_sub(d5, unsafe_add(
-                unsafe_mul(q_hi, tol),
-                (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
-                >> 40)) | high,
-                e5) & short
-            q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
-            a5: uint256 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)),
-                                    (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            s0: uint256 = 0
+            a0: uint256 = 0
+            if g0 & high != high:  # a lane of periods 0..3 is short
+                short = (~g0) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d0, DIV10K_MAGIC) >> 45) & m19
+                s0 = unsafe_sub(unsafe_sub(d0, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d0, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e0) & short
+                q_hi = (unsafe_mul(s0, DIV1K_MAGIC) >> 41) & m23
+                a0 = unsafe_add(unsafe_add(unsafe_mul(s0, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                (unsafe_mul(unsafe_sub(s0, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            s1: uint256 = 0
+            a1: uint256 = 0
+            if g1 & high != high:  # a lane of periods 4..7 is short
+                short = (~g1) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d1, DIV10K_MAGIC) >> 45) & m19
+                s1 = unsafe_sub(unsafe_sub(d1, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d1, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e1) & short
+                q_hi = (unsafe_mul(s1, DIV1K_MAGIC) >> 41) & m23
+                a1 = unsafe_add(unsafe_add(unsafe_mul(s1, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                (unsafe_mul(unsafe_sub(s1, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            s2: uint256 = 0
+            a2: uint256 = 0
+            if g2 & high != high:  # a lane of periods 8..11 is short
+                short = (~g2) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d2, DIV10K_MAGIC) >> 45) & m19
+                s2 = unsafe_sub(unsafe_sub(d2, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d2, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e2) & short
+                q_hi = (unsafe_mul(s2, DIV1K_MAGIC) >> 41) & m23
+                a2 = unsafe_add(unsafe_add(unsafe_mul(s2, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                (unsafe_mul(unsafe_sub(s2, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            s3: uint256 = 0
+            a3: uint256 = 0
+            if g3 & high != high:  # a lane of periods 12..15 is short
+                short = (~g3) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d3, DIV10K_MAGIC) >> 45) & m19
+                s3 = unsafe_sub(unsafe_sub(d3, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d3, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e3) & short
+                q_hi = (unsafe_mul(s3, DIV1K_MAGIC) >> 41) & m23
+                a3 = unsafe_add(unsafe_add(unsafe_mul(s3, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                (unsafe_mul(unsafe_sub(s3, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            s4: uint256 = 0
+            a4: uint256 = 0
+            if g4 & high != high:  # a lane of periods 16..19 is short
+                short = (~g4) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d4, DIV10K_MAGIC) >> 45) & m19
+                s4 = unsafe_sub(unsafe_sub(d4, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d4, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e4) & short
+                q_hi = (unsafe_mul(s4, DIV1K_MAGIC) >> 41) & m23
+                a4 = unsafe_add(unsafe_add(unsafe_mul(s4, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                (unsafe_mul(unsafe_sub(s4, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
+            s5: uint256 = 0
+            a5: uint256 = 0
+            if g5 & high != high:  # a lane of periods 20..23 is short
+                short = (~g5) & high
+                short = unsafe_sub(short, short >> 63)
+                q_hi = (unsafe_mul(d5, DIV10K_MAGIC) >> 45) & m19
+                s5 = unsafe_sub(unsafe_sub(d5, unsafe_add(
+                    unsafe_mul(q_hi, tol),
+                    (unsafe_mul(unsafe_sub(d5, unsafe_mul(q_hi, SHARE_TOTAL_BPS)), tol_magic) & quotient_bits)
+                    >> 40)) | high,
+                    e5) & short
+                q_hi = (unsafe_mul(s5, DIV1K_MAGIC) >> 41) & m23
+                a5 = unsafe_add(unsafe_add(unsafe_mul(s5, rate_hi), unsafe_mul(q_hi, rate_lo)),
+                                (unsafe_mul(unsafe_sub(s5, unsafe_mul(q_hi, 1000)), rate_lo_magic) >> 30) & m10)
             total: uint256 = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(a0, a1), unsafe_add(a2, a3)),
                              unsafe_add(a4, a5)), LANES_ONES) >> 192
             shortfall_m[i] = unsafe_mul(unsafe_add(unsafe_add(unsafe_add(s0, s1), unsafe_add(s2, s3)),
