@@ -1,5 +1,6 @@
 """Electric LV feeder on pandapower: households as loads, PV as static generators, batteries as storage;
-one AC power flow per step.
+one AC power flow per step. A district (``*_district_<n>``) is n LV feeders as secondary substations on one
+10 kV cable feeder (``grid_models.district``).
 
 Solvers: ``"lightsim2grid"`` (default) solves pandapower's first power flow, then drives lightsim2grid's
 ``GridModel`` directly (``ac_pf`` warm-started from the previous step's voltages, ~0.1 ms per step instead of
@@ -14,6 +15,7 @@ generation; ``res_ext_grid.p_mw`` positive = import from the upstream grid.
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import pickle
 import random
@@ -25,6 +27,7 @@ import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
 
+from grid_models.district import create_district
 from grid_models.units import kw_to_mw, mw_to_kw
 
 FEEDER_BUILDERS = {
@@ -32,6 +35,8 @@ FEEDER_BUILDERS = {
     "kerber_landnetz_kabel_2": pn.create_kerber_landnetz_kabel_2,
     "kerber_dorfnetz": pn.create_kerber_dorfnetz,
     "kerber_vorstadtnetz_kabel_1": pn.create_kerber_vorstadtnetz_kabel_1,  # 146 households: 100-prosumer runs
+    # 7 x 146 = 1022 households on one 10 kV feeder: 1000-prosumer runs
+    "kerber_vorstadtnetz_district_7": functools.partial(create_district, pn.create_kerber_vorstadtnetz_kabel_1, 7),
 }
 
 

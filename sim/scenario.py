@@ -27,10 +27,11 @@ from sim.specs.heat import HeatSpec
 from sim.specs.insurance import InsuranceSpec
 
 FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57,
-                     "kerber_vorstadtnetz_kabel_1": 146}
+                     "kerber_vorstadtnetz_kabel_1": 146, "kerber_vorstadtnetz_district_7": 1022}
 FEEDERS = tuple(FEEDER_HOUSEHOLDS)
 TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV", "0.4 MVA 10/0.4 kV",
                 "0.63 MVA 10/0.4 kV")  # pandapower standard types that fit the Kerber feeders' 10 kV side
+# (on a district, every substation's transformer is replaced)
 SHARE_TOTAL_BPS = 10_000
 
 

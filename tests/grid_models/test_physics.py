@@ -73,17 +73,18 @@ def test_feeder_build_is_reproducible():
     pd.testing.assert_frame_equal(a.line, b.line)
 
 
-def test_feeder_from_the_disk_cache_equals_a_fresh_build(tmp_path, monkeypatch):
+@pytest.mark.parametrize("network", ["kerber_landnetz_kabel_1", "kerber_vorstadtnetz_district_7"])
+def test_feeder_from_the_disk_cache_equals_a_fresh_build(tmp_path, monkeypatch, network):
     """A network read back from the cache file has every table of a fresh build, values and dtypes."""
     from grid_models import feeder
 
     monkeypatch.setenv("GRIDLEDGER_CACHE", str(tmp_path))
     monkeypatch.setattr(feeder, "_BUILT", {})
-    fresh = build_network("kerber_landnetz_kabel_1")  # built, then written to the cache
-    assert feeder.network_cache_file("kerber_landnetz_kabel_1").is_file()
+    fresh = build_network(network)  # built, then written to the cache
+    assert feeder.network_cache_file(network).is_file()
     monkeypatch.setattr(feeder, "_BUILT", {})
-    monkeypatch.setitem(feeder.FEEDER_BUILDERS, "kerber_landnetz_kabel_1", None)  # building again would fail
-    cached = build_network("kerber_landnetz_kabel_1")
+    monkeypatch.setitem(feeder.FEEDER_BUILDERS, network, None)  # building again would fail
+    cached = build_network(network)
     tables = [k for k, v in fresh.items() if isinstance(v, pd.DataFrame)]
     assert "line" in tables and "load" in tables
     for name in tables:

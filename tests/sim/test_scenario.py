@@ -111,3 +111,50 @@ def test_weather_only_scenario_runs_without_feeder(tmp_path):
         load_scenario(_write(tmp_path, GOOD.replace("[[population]]", "[[ignored]]", 2)
                              .split("[[ignored]]")[0] + "\n[vpp]\n[prices]\nenergy_eur_per_kwh = 0.1\n"
                              "penalty_eur_per_kwh = 0.1\n"))
+
+
+THOUSAND = {"chain.backend": "revm", "feeder.network": "kerber_vorstadtnetz_district_7",
+            "population.0.count": 640, "population.1.count": 360}  # the year scenario's 64 % / 36 % mix
+
+
+def test_feeder_households_are_the_networks_loads():
+    from grid_models.feeder import build_network
+    from sim.scenario import FEEDER_HOUSEHOLDS
+
+    assert {name: len(build_network(name).load) for name in FEEDER_HOUSEHOLDS} == FEEDER_HOUSEHOLDS
+
+
+def test_thousand_prosumers_fit_the_district():
+    year = load_scenario(ROOT / "scenarios" / "vpp_year_100_prosumers.toml")
+    s = year.with_overrides({**THOUSAND, "feeder.transformer": "0.4 MVA 10/0.4 kV"})
+    assert len(s.prosumer_ids()) == 1000 and s.feeder.transformer == "0.4 MVA 10/0.4 kV"
+    with pytest.raises(ScenarioError, match="1023 prosumers do not fit .*1022 households"):
+        year.with_overrides({**THOUSAND, "population.1.count": 383})
+
+
+def test_thousand_prosumer_run_gets_as_far_as_the_vpp(monkeypatch):
+    """One hour of the year scenario with 1000 prosumers on the district: the feeder and the prosumers' inputs are
+    built; VppSettlement (at most 256 members while its MAX_MEMBERS stands) refuses the 257th registration."""
+    from contracts.chain import ChainRevert
+    from grid_models.feeder import Feeder
+    from sim import twin
+    from sim.runner import run_scenario
+
+    built = []
+
+    class RecordedFeeder(Feeder):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            built.append(self)
+
+    monkeypatch.setattr(twin, "Feeder", RecordedFeeder)
+    s = load_scenario(ROOT / "scenarios" / "vpp_year_100_prosumers.toml").with_overrides(
+        {**THOUSAND, "run.duration_s": 3600})
+    try:
+        result = run_scenario(s)
+    except ChainRevert as exc:
+        assert str(exc) == "VppSettlement.register_member reverted: reverted"
+    else:  # once the VPP takes a community of 1000
+        assert "vpp" in result.summary
+    (feeder,) = built
+    assert feeder.n_households == 1022 and len(feeder.pv_idx) == len(feeder.storage_idx) == 1000
