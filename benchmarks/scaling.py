@@ -16,7 +16,6 @@ import json
 import math
 import os
 import platform
-import re
 import resource
 import subprocess
 import sys
@@ -31,19 +30,16 @@ SCENARIO = ROOT / "scenarios" / "vpp_year_100_prosumers.toml"
 
 def one(n: int, days: float, chain: str) -> dict:
     """Run one size in this process; returns its figures."""
-    from contracts.compiler import SOURCE_DIR
     from sim.runner import run_scenario
-    from sim.scenario import FEEDER_HOUSEHOLDS, load_scenario
+    from sim.scenario import FEEDER_HOUSEHOLDS, MAX_VPP_MEMBERS, load_scenario
 
     feeders = sorted(FEEDER_HOUSEHOLDS.items(), key=lambda kv: kv[1])
     feeder = next((name for name, room in feeders if room >= n), None)
     if feeder is None:
         return {"n": n, "skipped": f"no feeder hosts {n} prosumers (largest: {feeders[-1][0]}, "
                                    f"{feeders[-1][1]} households)"}
-    source = (SOURCE_DIR / "VppSettlement.vy").read_text()
-    max_members = int(re.search(r"^MAX_MEMBERS: constant\(uint256\) = (\d+)", source, re.M).group(1))
-    if n > max_members:
-        return {"n": n, "skipped": f"VppSettlement holds at most {max_members} members"}
+    if n > MAX_VPP_MEMBERS:
+        return {"n": n, "skipped": f"VppSettlement holds at most {MAX_VPP_MEMBERS} members"}
     with_battery = round(n * 0.64)
     scenario = load_scenario(SCENARIO).with_overrides({
         "chain.backend": chain, "run.duration_s": int(days * 86_400), "feeder.network": feeder,

@@ -33,6 +33,7 @@ TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV",
                 "0.63 MVA 10/0.4 kV")  # pandapower standard types that fit the Kerber feeders' 10 kV side
 # (on a district, every substation's transformer is replaced)
 SHARE_TOTAL_BPS = 10_000
+MAX_VPP_MEMBERS = 256  # VppSettlement's MAX_MEMBERS (and EuroToken's transfer_many bound)
 
 
 class ScenarioError(ValueError):
@@ -300,6 +301,9 @@ class Scenario(_Frozen):
         for m in self.vpp.members or []:
             if m not in ids:
                 raise ValueError(f"vpp.members: {m!r} is not a prosumer id (ids look like '{names[0]}-01')")
+        if len(self.vpp_member_ids()) > MAX_VPP_MEMBERS:
+            raise ValueError(f"vpp: {len(self.vpp_member_ids())} members, but one VppSettlement holds at most "
+                             f"{MAX_VPP_MEMBERS} (set vpp.members to at most {MAX_VPP_MEMBERS} prosumer ids)")
         if self.vpp.declares_day_ahead and (86_400 % self.run.settlement_s or self.run.settlement_s < 3600):
             raise ValueError(f"run.settlement_s ({self.run.settlement_s}) must divide a day into at most 24 periods "
                              "(3600, 7200, … 86400) for vpp day-ahead declarations or day settlement")

@@ -126,35 +126,23 @@ def test_feeder_households_are_the_networks_loads():
 
 def test_thousand_prosumers_fit_the_district():
     year = load_scenario(ROOT / "scenarios" / "vpp_year_100_prosumers.toml")
-    s = year.with_overrides({**THOUSAND, "feeder.transformer": "0.4 MVA 10/0.4 kV"})
+    s = year.with_overrides({**THOUSAND, "vpp": None, "feeder.transformer": "0.4 MVA 10/0.4 kV"})
     assert len(s.prosumer_ids()) == 1000 and s.feeder.transformer == "0.4 MVA 10/0.4 kV"
     with pytest.raises(ScenarioError, match="1023 prosumers do not fit .*1022 households"):
-        year.with_overrides({**THOUSAND, "population.1.count": 383})
+        year.with_overrides({**THOUSAND, "vpp": None, "population.1.count": 383})
 
 
-def test_thousand_prosumer_run_gets_as_far_as_the_vpp(monkeypatch):
-    """One hour of the year scenario with 1000 prosumers on the district: the feeder and the prosumers' inputs are
-    built; VppSettlement (at most 256 members while its MAX_MEMBERS stands) refuses the 257th registration."""
-    from contracts.chain import ChainRevert
-    from grid_models.feeder import Feeder
-    from sim import twin
-    from sim.runner import run_scenario
+def test_a_vpp_beyond_the_contracts_bound_is_refused_with_its_field():
+    """1000 prosumers fit the district, but one VppSettlement holds at most 256 members: the scenario says so
+    (naming the section and the bound) before anything is built, and 256 named members are accepted."""
+    from contracts.compiler import SOURCE_DIR
+    from sim.scenario import MAX_VPP_MEMBERS
 
-    built = []
-
-    class RecordedFeeder(Feeder):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            built.append(self)
-
-    monkeypatch.setattr(twin, "Feeder", RecordedFeeder)
-    s = load_scenario(ROOT / "scenarios" / "vpp_year_100_prosumers.toml").with_overrides(
-        {**THOUSAND, "run.duration_s": 3600})
-    try:
-        result = run_scenario(s)
-    except ChainRevert as exc:
-        assert str(exc) == "VppSettlement.register_member reverted: reverted"
-    else:  # once the VPP takes a community of 1000
-        assert "vpp" in result.summary
-    (feeder,) = built
-    assert feeder.n_households == 1022 and len(feeder.pv_idx) == len(feeder.storage_idx) == 1000
+    source = (SOURCE_DIR / "VppSettlement.vy").read_text()
+    assert re.search(r"^MAX_MEMBERS: constant\(uint256\) = (\d+)", source, re.M).group(1) == str(MAX_VPP_MEMBERS)
+    year = load_scenario(ROOT / "scenarios" / "vpp_year_100_prosumers.toml")
+    with pytest.raises(ScenarioError, match=r"vpp: 1000 members, but one VppSettlement holds at most 256"):
+        year.with_overrides(THOUSAND)
+    ids = year.with_overrides({**THOUSAND, "vpp": None}).prosumer_ids()
+    s = year.with_overrides({**THOUSAND, "vpp.members": ids[:256]})
+    assert len(s.vpp_member_ids()) == 256 and len(s.prosumer_ids()) == 1000
