@@ -80,13 +80,25 @@ class Certificates(ContractWrapper):
     # writes -----------------------------------------------------------------------------------------------
     def register_device(self, owner: str, meter: str, name: str, technology: str, lat: float, lon: float,
                         nameplate_w: int, *, sender: str) -> int:
-        """Register a production device; returns its id (from 1), read from the DeviceRegistered event."""
-        receipt = self._tx("register_device", owner, meter, name, technology, round(lat * 1e6), round(lon * 1e6),
-                           nameplate_w, sender=sender)
-        return next(e.args["device_id"] for e in receipt.events if e.event == "DeviceRegistered")
+        """Register a production device (lat, lon in degrees, nameplate in W); returns its id (from 1), read from
+        the DeviceRegistered event."""
+        return self.register_devices([(owner, meter, name, technology, lat, lon, nameplate_w)], sender=sender)[0]
+
+    def register_devices(self, devices: list[tuple[str, str, str, str, float, float, int]], *, sender: str
+                         ) -> list[int]:
+        """``register_device`` for each ``(owner, meter, name, technology, lat, lon, nameplate_w)``, in order, all
+        in one block; their ids."""
+        receipts = self._tx_many("register_device", [(owner, meter, name, tech, round(lat * 1e6), round(lon * 1e6), w)
+                                                     for owner, meter, name, tech, lat, lon, w in devices],
+                                 sender=sender)
+        return [next(e.args["device_id"] for e in r.events if e.event == "DeviceRegistered") for r in receipts]
 
     def register_consumer(self, consumer: str, meter: str, name: str, *, sender: str) -> None:
-        self._tx("register_consumer", consumer, meter, name, sender=sender)
+        self.register_consumers([(consumer, meter, name)], sender=sender)
+
+    def register_consumers(self, consumers: list[tuple[str, str, str]], *, sender: str) -> None:
+        """``register_consumer`` for each ``(consumer, meter, name)``, in order, all in one block."""
+        self._tx_many("register_consumer", consumers, sender=sender)
 
     def post_caps(self, caps: list[CapPost], *, sender: str) -> list[tuple[CapPost, str]]:
         return self._batched("post_caps", caps, sender)

@@ -7,6 +7,7 @@ from each receipt as it comes (never from ``eth_getLogs`` over the whole history
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -47,6 +48,8 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
+    """A mined transaction: its hash, block number, gas used [gas units] and decoded events in log order."""
+
     tx_hash: str
     block: int
     gas_used: int
@@ -78,6 +81,18 @@ class Contract:
                 self.plans[topic] = _static_plan(item)
 
 
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One transaction for ``BaseChain.transact_many``: ``contract.fn(*args)`` sent by ``sender`` with a gas
+    limit of ``gas`` [gas units]."""
+
+    contract: Contract
+    fn: str
+    args: tuple
+    sender: str
+    gas: int = DEFAULT_GAS
+
+
 def _abi_type(item: dict) -> str:
     """ABI type string, with tuples (structs) expanded."""
     t = item["type"]
@@ -107,7 +122,8 @@ class BaseChain:
     """What both backends share: accounts, deployment, transactions, calls and event decoding.
 
     Block time follows simulation time: every transaction is executed in a block of its own stamped with the
-    time the caller set (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds.
+    time the caller set (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds;
+    ``transact_many`` and ``new_accounts`` put many transactions in one such block.
     """
 
     backend_name = "base"
@@ -137,12 +153,18 @@ class BaseChain:
     def block_number(self) -> int:
         raise NotImplementedError
 
-    def _register(self, key: keys.PrivateKey) -> str:
+    def _register_many(self, keys_: list[keys.PrivateKey]) -> list[str]:
+        """Accounts for ``keys_``, able to pay for gas, opened in one new block; their checksum addresses."""
         raise NotImplementedError
 
     def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
         """Run one transaction in a new block; returns ``{ok, tx_hash, block, gas_used, logs, address,
         reason}`` with logs as ``(address, [topic bytes], data bytes, log_index)``."""
+        raise NotImplementedError
+
+    def _execute_many(self, txs: list[tuple[str, str, bytes, int]]) -> list[dict]:
+        """Run ``(sender, to, calldata, gas)`` calls in order in one new block, each whether or not an earlier
+        one reverted; returns one ``_execute`` result per call."""
         raise NotImplementedError
 
     def _static_call(self, to: str, data: bytes) -> bytes:
@@ -165,8 +187,13 @@ class BaseChain:
 
     # accounts ---------------------------------------------------------------------------------------------
     def new_account(self, key: keys.PrivateKey) -> str:
-        """An account for ``key``, able to pay for gas; returns its checksum address."""
-        return self._register(key)
+        """An account for ``key``, able to pay for gas (opened in a block of its own); its checksum address."""
+        return self._register_many([key])[0]
+
+    def new_accounts(self, keys_: Sequence[keys.PrivateKey]) -> list[str]:
+        """Accounts for ``keys_``, able to pay for gas, all opened in one block (none for no keys); their
+        checksum addresses in the same order."""
+        return self._register_many(list(keys_)) if keys_ else []
 
     # contracts --------------------------------------------------------------------------------------------
     def deploy(self, name: str, *args: Any, sender: str) -> Contract:
@@ -181,9 +208,19 @@ class BaseChain:
 
     def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = DEFAULT_GAS) -> Receipt:
         """Send a transaction; raise ChainRevert with the contract's reason if it reverts."""
-        raw = self._run(sender, contract.address, self._calldata(contract, fn, args), gas, contract.name, fn)
-        events = self._decode_into(raw)
-        return Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], events)
+        raw = self._execute(sender, contract.address, self._calldata(contract, fn, args), gas)
+        return self._receipts([Call(contract, fn, args, sender, gas)], [raw])[0]
+
+    def transact_many(self, calls: Sequence[Call]) -> list[Receipt]:
+        """Send ``calls`` in order, all in one block (none for no calls), as many transactions: the same
+        state, receipts and events, in the same order, as ``transact`` one by one, but one block number and
+        timestamp. Every call is mined; if any reverted, ChainRevert is raised for the first of them with the
+        contract's reason (the events of the others are decoded all the same). Returns the receipts in order."""
+        calls = list(calls)
+        if not calls:
+            return []
+        txs = [(c.sender, c.contract.address, self._calldata(c.contract, c.fn, c.args), c.gas) for c in calls]
+        return self._receipts(calls, self._execute_many(txs))
 
     def call(self, contract: Contract, fn: str, *args: Any) -> Any:
         """Read-only call at the latest block; a single output is returned bare."""
@@ -209,11 +246,24 @@ class BaseChain:
 
     def _run(self, sender: str, to: str | None, data: bytes, gas: int, contract: str, fn: str) -> dict:
         raw = self._execute(sender, to, data, gas)
-        self.n_transactions += 1
-        self.gas_used += raw["gas_used"]
+        self._count([raw])
         if not raw["ok"]:
             raise ChainRevert(contract, fn, raw["reason"])
         return raw
+
+    def _count(self, raws: list[dict]) -> None:
+        self.n_transactions += len(raws)
+        self.gas_used += sum(raw["gas_used"] for raw in raws)
+
+    def _receipts(self, calls: list[Call], raws: list[dict]) -> list[Receipt]:
+        """Count the executed ``calls``, decode their events in order (a reverted one has none) and raise
+        ChainRevert for the first that reverted."""
+        self._count(raws)
+        receipts = [Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], self._decode_into(raw)) for raw in raws]
+        for call, raw in zip(calls, raws):
+            if not raw["ok"]:
+                raise ChainRevert(call.contract.name, call.fn, raw["reason"])
+        return receipts
 
     def _decode_into(self, raw: dict) -> list[Event]:
         out = []
@@ -330,11 +380,21 @@ class Chain(BaseChain):
         del self.events[n_events:]
         self.n_reverts += 1
 
-    def _register(self, key: keys.PrivateKey) -> str:
-        address = key.public_key.to_checksum_address()
-        self.tester.add_account("0x" + key.to_bytes().hex())
-        self._send({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
-        return address
+    def _register_many(self, keys_: list[keys.PrivateKey]) -> list[str]:
+        """eth-tester's backend signs for the new accounts (each key once: ``EthereumTester.add_account`` would
+        check every key against all others); the faucet funds each with ``FUNDING_WEI`` [wei] (one ether
+        transfer each), all in one block."""
+        addresses = [key.public_key.to_checksum_address() for key in keys_]
+        known = set(self._backend.get_accounts())
+        for key in keys_:
+            if key.public_key.to_canonical_address() in known:
+                raise ValueError(f"account {key.public_key.to_checksum_address()} already open")
+            known.add(key.public_key.to_canonical_address())
+            self._backend.add_account(key.to_bytes())
+        funding = [{"from": self._faucet, "to": a, "value": FUNDING_WEI, "gas": 21_000} for a in addresses]
+        if not all(raw["ok"] for raw in self._mine(funding)):
+            raise RuntimeError("funding a new account failed")
+        return addresses
 
     def _stamp(self) -> None:
         """Stamp the pending block with the next block time."""
@@ -345,10 +405,38 @@ class Chain(BaseChain):
         self._stamp()
         return self.tester.get_transaction_receipt(self.tester.send_transaction(tx))
 
+    def _mine(self, txs: list[dict]) -> list[dict]:
+        """Sign eth-tester transaction dicts (hex strings, no nonce) as eth-tester would and mine them, in
+        order, in one block through py-evm's ``MiningChain.mine_all``; one ``_execute`` result each (a revert's
+        reason decoded from its return data)."""
+        self._stamp()
+        chain, backend = self._backend.chain, self._backend
+        signing_keys, state, nonces = backend._key_lookup, chain.get_vm().state, {}
+        signed = []
+        for tx in txs:
+            raw_tx = self.tester.normalizer.normalize_inbound_transaction(tx)
+            sender = raw_tx["from"]
+            if sender not in nonces:
+                nonces[sender] = state.get_nonce(sender)
+            raw_tx["nonce"], nonces[sender] = nonces[sender], nonces[sender] + 1
+            unsigned = backend._get_normalized_and_unsigned_evm_transaction(raw_tx)
+            signed.append(unsigned.as_signed_transaction(signing_keys[sender]))
+        result, receipts, computations = chain.mine_all(signed)
+        block, cumulative, out = result.imported_block.number, 0, []
+        for tx, receipt, computation in zip(signed, receipts, computations):
+            logs = [("0x" + log.address.hex(), [t.to_bytes(32, "big") for t in log.topics], log.data, i)
+                    for i, log in enumerate(receipt.logs)]
+            out.append({"ok": not computation.is_error, "tx_hash": "0x" + tx.hash.hex(), "block": block,
+                        "gas_used": receipt.gas_used - cumulative, "logs": logs, "address": None,
+                        "reason": _error_string(computation.output) if computation.is_error else ""})
+            cumulative = receipt.gas_used
+        return out
+
+    def _execute_many(self, txs: list[tuple[str, str, bytes, int]]) -> list[dict]:
+        return self._mine([_tx_dict(sender, to, data, gas) for sender, to, data, gas in txs])
+
     def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
-        tx = {"from": sender, "data": "0x" + data.hex(), "gas": gas, "value": 0}
-        if to is not None:
-            tx["to"] = to
+        tx = _tx_dict(sender, to, data, gas)
         raw = self._send(tx)
         reason = ""
         if raw["status"] != 1:
@@ -368,6 +456,14 @@ class Chain(BaseChain):
             return _bytes(self.tester.call({"from": self._faucet, "to": to, "data": "0x" + data.hex()}, "latest"))
         except TransactionFailed as exc:
             raise _Reverted(_reason(exc)) from None
+
+
+def _tx_dict(sender: str, to: str | None, data: bytes, gas: int) -> dict:
+    """An eth-tester transaction dict for a call (or a deployment, ``to`` None) of ``data`` with ``gas``."""
+    tx = {"from": sender, "data": "0x" + data.hex(), "gas": gas, "value": 0}
+    if to is not None:
+        tx["to"] = to
+    return tx
 
 
 def _reason(exc: TransactionFailed) -> str:

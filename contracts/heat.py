@@ -47,7 +47,11 @@ class HeatEfficiency(ContractWrapper):
         return cls(chain, chain.deploy("HeatEfficiency", token, t0_s, period_s, n_periods, sender=operator))
 
     def register_consumer(self, consumer: str, meter: str, max_heat_wh_per_period: int, *, sender: str):
-        self._tx("register_consumer", consumer, meter, max_heat_wh_per_period, sender=sender)
+        self.register_consumers([(consumer, meter, max_heat_wh_per_period)], sender=sender)
+
+    def register_consumers(self, consumers: list[tuple[str, str, int]], *, sender: str):
+        """``register_consumer`` for each ``(consumer, meter, max_heat_wh_per_period)``, in order, in one block."""
+        self._tx_many("register_consumer", consumers, sender=sender)
 
     def seal(self, *, sender: str):
         self._tx("seal", sender=sender)

@@ -1,9 +1,10 @@
 """The fast backend: the same vyper bytecode on revm (Rust, through pyrevm), in process.
 
-No signatures or mined blocks: each transaction runs in a block of its own (number and timestamp set as the
-py-evm backend would), its hash is a deterministic keccak of (chain id, sender, nonce, calldata), and gas is
-free (price 0). Contract addresses follow the senders' nonces exactly as on py-evm, so both backends give the
-same addresses, the same EIP-712 domains and the same events.
+No signatures or mined blocks: each transaction runs in a block of its own, or with the others of a
+``transact_many`` in one (number and timestamp set as the py-evm backend would), its hash is a deterministic
+keccak of (chain id, sender, nonce, calldata), and gas is free (price 0). Contract addresses follow the
+senders' nonces exactly as on py-evm, so both backends give the same addresses, the same EIP-712 domains and the
+same events.
 """
 
 from __future__ import annotations
@@ -49,16 +50,29 @@ class RevmChain(BaseChain):
     def revert(self, snap: tuple) -> None:
         raise NotImplementedError("the revm backend has no snapshots; deploy on a fresh RevmChain instead")
 
-    def _register(self, key: keys.PrivateKey) -> str:
-        address = key.public_key.to_checksum_address()
-        self._nonces.setdefault(address.lower(), 0)
-        # py-evm funds the account in a transaction (a block) of its own: keep block numbers in step
-        self._time, self._block = self._next_block_time(), self._block + 1
-        return address
+    def _register_many(self, keys_: list[keys.PrivateKey]) -> list[str]:
+        """Nothing to fund (gas is free); one block, as py-evm funds the accounts in one, keeps blocks in step."""
+        addresses = [key.public_key.to_checksum_address() for key in keys_]
+        for address in addresses:
+            self._nonces.setdefault(address.lower(), 0)
+        self._new_block()
+        return addresses
 
-    def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+    def _new_block(self) -> None:
+        """Open the next block: number + 1, stamped with the next block time."""
         self._time, self._block = self._next_block_time(), self._block + 1
         self.evm.set_block_env(self._block_env())
+
+    def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+        self._new_block()
+        return self._run_in_block(sender, to, data, gas)
+
+    def _execute_many(self, txs: list[tuple[str, str, bytes, int]]) -> list[dict]:
+        self._new_block()
+        return [self._run_in_block(sender, to, data, gas) for sender, to, data, gas in txs]
+
+    def _run_in_block(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+        """Run one transaction in the current block; the ``_execute`` result."""
         nonce = self._nonces.get(sender.lower(), 0)
         tx_hash = "0x" + keccak(eth_abi.encode(["uint256", "address", "uint256", "bytes"],
                                                [self.chain_id, sender, nonce, data])).hex()

@@ -62,8 +62,14 @@ class VppSettlement(ContractWrapper):
         return cls(chain, contract)
 
     def register_member(self, member: str, meter: str, share_bps: int, max_wh_per_period: int, *, sender: str):
-        self._tx("register_member", member, meter, share_bps, max_wh_per_period, sender=sender)
-        self._member_index[member] = len(self._member_index)
+        self.register_members([(member, meter, share_bps, max_wh_per_period)], sender=sender)
+
+    def register_members(self, members: list[tuple[str, str, int, int]], *, sender: str):
+        """``register_member`` for each ``(member, meter, share_bps, max_wh_per_period)``, in order, all in one
+        block."""
+        self._tx_many("register_member", members, sender=sender)
+        for member, *_ in members:
+            self._member_index[member] = len(self._member_index)
 
     def seal(self, *, sender: str):
         self._tx("seal", sender=sender)

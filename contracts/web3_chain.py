@@ -8,11 +8,12 @@ receipt's status is checked and the call replayed for the reason.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eth_keys import keys
 
-from contracts.chain import FUNDING_WEI, Chain, ChainRevert, Contract, Receipt
+from contracts.chain import FUNDING_WEI, Call, Chain, ChainRevert, Contract, Receipt
 
 
 class Web3Chain(Chain):
@@ -33,12 +34,14 @@ class Web3Chain(Chain):
     def block_number(self) -> int:
         return int(self.w3.eth.block_number)
 
-    def _register(self, key: keys.PrivateKey) -> str:
-        address = key.public_key.to_checksum_address()
-        self.tester.add_account("0x" + key.to_bytes().hex())
-        self._stamp()
-        self.w3.eth.send_transaction({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
-        return address
+    def _register_many(self, keys_: list[keys.PrivateKey]) -> list[str]:
+        """Each account funded by a web3 ether transfer in a block of its own."""
+        addresses = [key.public_key.to_checksum_address() for key in keys_]
+        for key, address in zip(keys_, addresses):
+            self.tester.add_account("0x" + key.to_bytes().hex())
+            self._stamp()
+            self.w3.eth.send_transaction({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
+        return addresses
 
     def _w3contract(self, contract: Contract):
         c = self._contracts.get(contract.address)
@@ -80,6 +83,19 @@ class Web3Chain(Chain):
             raise ChainRevert(contract.name, fn, reason)
         events = self._decode_into(raw)
         return Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], events)
+
+    def transact_many(self, calls: Sequence[Call]) -> list[Receipt]:
+        """``transact`` for each call, a block each (the reference path); every call is sent, then ChainRevert is
+        raised for the first that reverted."""
+        receipts, first_revert = [], None
+        for c in calls:
+            try:
+                receipts.append(self.transact(c.contract, c.fn, *c.args, sender=c.sender, gas=c.gas))
+            except ChainRevert as exc:
+                first_revert = first_revert or exc
+        if first_revert is not None:
+            raise first_revert
+        return receipts
 
     def call(self, contract: Contract, fn: str, *args: Any) -> Any:
         from web3.exceptions import ContractLogicError

@@ -83,7 +83,8 @@ class Twin(mesa.Model):
             self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
                                     seed=scenario.run.seed)
             self.bank = Bank(self.chain, scenario.run.seed)
-            self.accounts = {pid: self.bank.open_account(f"prosumer/{pid}") for pid in self.prosumer_ids}
+            self.accounts = dict(zip(self.prosumer_ids,
+                                     self.bank.open_accounts([f"prosumer/{pid}" for pid in self.prosumer_ids])))
             self.capabilities: list[Capability] = [cls(self) for cls in enabled(scenario)]
         declarations = self.capability("vpp").declarations() if self.capability("vpp") else None
         self.prosumers = [

@@ -55,26 +55,27 @@ class CertificatesCapability(Capability):
         self.certs = Certificates.deploy(twin.chain, issuer=self.issuer_account, oracle=self.oracle_account,
                                          t0_s=twin.inputs.t0_s, period_s=period_s, n_periods=twin.n_periods)
 
-        self.site_meters, self.producers = [], []
-        for site in spec.sites:
-            meter = VirtualMeter(f"meter/{site.name}", key_for(seed, f"meter/{site.name}"), site.nameplate_kw,
-                                 period_s)
-            account = bank.open_account(f"producer/{site.name}")
-            device_id = self.certs.register_device(account, meter.address, site.name, site.technology, site.lat,
-                                                   site.lon, round(site.nameplate_kw * 1000),
-                                                   sender=self.issuer_account)
+        # the producers' accounts in one block, their devices in the next; then the same for the consumers
+        self.site_meters = [VirtualMeter(f"meter/{site.name}", key_for(seed, f"meter/{site.name}"), site.nameplate_kw,
+                                         period_s) for site in spec.sites]
+        accounts = bank.open_accounts([f"producer/{site.name}" for site in spec.sites])
+        device_ids = self.certs.register_devices(
+            [(account, meter.address, site.name, site.technology, site.lat, site.lon, round(site.nameplate_kw * 1000))
+             for site, meter, account in zip(spec.sites, self.site_meters, accounts)], sender=self.issuer_account)
+        self.producers = [Producer(twin, site=site.name, technology=site.technology, account=account,
+                                   device_id=device_id, certificates=self.certs)
+                          for site, account, device_id in zip(spec.sites, accounts, device_ids)]
+        self.consumer_meters = [VirtualMeter(f"meter/{cid}", key_for(seed, f"meter/{cid}"), rated_kw, period_s,
+                                             register="import")
+                                for cid, rated_kw in zip(self.consumption.ids, self.consumption.rated_kw)]
+        accounts = bank.open_accounts([f"consumer/{cid}" for cid in self.consumption.ids])
+        self.certs.register_consumers([(account, meter.address, cid) for cid, meter, account in
+                                       zip(self.consumption.ids, self.consumer_meters, accounts)],
+                                      sender=self.issuer_account)
+        self.consumers = [CertificateConsumer(twin, name=cid, account=account, certificates=self.certs)
+                          for cid, account in zip(self.consumption.ids, accounts)]
+        for meter in self.site_meters + self.consumer_meters:
             twin.add_meter(meter)
-            self.site_meters.append(meter)
-            self.producers.append(Producer(twin, site=site.name, technology=site.technology, account=account,
-                                           device_id=device_id, certificates=self.certs))
-        self.consumer_meters, self.consumers = [], []
-        for cid, rated_kw in zip(self.consumption.ids, self.consumption.rated_kw):
-            meter = VirtualMeter(f"meter/{cid}", key_for(seed, f"meter/{cid}"), rated_kw, period_s, register="import")
-            account = bank.open_account(f"consumer/{cid}")
-            self.certs.register_consumer(account, meter.address, cid, sender=self.issuer_account)
-            twin.add_meter(meter)
-            self.consumer_meters.append(meter)
-            self.consumers.append(CertificateConsumer(twin, name=cid, account=account, certificates=self.certs))
 
         self.oracle = WeatherOracle(twin, account=self.oracle_account, certificates=self.certs,
                                     device_ids=[p.device_id for p in self.producers],

@@ -76,8 +76,8 @@ class HeatCapability(Capability):
         states, responsive = assign_states(spec, rngs["states"])
 
         with twin.timed("chain"):
-            self.operator_account = bank.open_account("heat-operator")
-            self.accounts = {b: bank.open_account(f"heat/{b}") for b in self.ids}
+            self.operator_account, *consumers = bank.open_accounts(["heat-operator", *(f"heat/{b}" for b in self.ids)])
+            self.accounts = dict(zip(self.ids, consumers))
             self.scheme = HeatEfficiency.deploy(twin.chain, operator=self.operator_account, token=bank.token.address,
                                                 t0_s=twin.inputs.t0_s, period_s=twin.settlement_s,
                                                 n_periods=twin.n_periods)
@@ -85,9 +85,8 @@ class HeatCapability(Capability):
             bank.token.approve(self.scheme.address, eur_to_ueur(OPERATOR_FLOAT_EUR), sender=self.operator_account)
             self.meters = [HeatMeter(f"heatmeter/{b}", key_for(scenario.run.seed, f"heatmeter/{b}"),
                                      self.accounts[b], w, twin.settlement_s) for b, w in zip(self.ids, self.design_w)]
-            for b, m in zip(self.ids, self.meters):
-                self.scheme.register_consumer(self.accounts[b], m.address, m.max_wh_per_period,
-                                              sender=self.operator_account)
+            self.scheme.register_consumers([(self.accounts[b], m.address, m.max_wh_per_period)
+                                            for b, m in zip(self.ids, self.meters)], sender=self.operator_account)
             self.scheme.seal(sender=self.operator_account)
         self.vee = [HeatVee(m.meter_id, m.max_wh_per_period, twin.settlement_s) for m in self.meters]
         self.vee_lag_periods = max(v.lag_periods for v in self.vee)

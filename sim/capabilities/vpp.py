@@ -14,7 +14,7 @@ import numpy as np
 
 from agents import tariffs
 from agents.operators import EnergyBuyer, VppOperator
-from contracts.chain import ChainRevert
+from contracts.chain import Call, ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities import Capability, log_posted, settle_each
@@ -38,8 +38,7 @@ class VppCapability(Capability):
         prices, spec = scenario.prices, scenario.vpp
         self.members = scenario.vpp_member_ids()
         self.member_cols = [twin.prosumer_ids.index(m) for m in self.members]
-        self.operator_account = bank.open_account("vpp-operator")
-        self.buyer = bank.open_account("energy-buyer")
+        self.operator_account, self.buyer = bank.open_accounts(["vpp-operator", "energy-buyer"])
         self.vpp = VppSettlement.deploy(
             twin.chain,
             operator=self.operator_account,
@@ -56,16 +55,16 @@ class VppCapability(Capability):
         bank.token.approve(self.vpp.address, eur_to_ueur(BUYER_FLOAT_EUR), sender=self.buyer)
         kwp = {pid: g.pv_kwp for pid, g in twin.prosumer_groups}
         self.shares_bps = dict(zip(self.members, shares_bps(member_weights(scenario, kwp))))
-        for m, j in zip(self.members, self.member_cols):
-            meter = twin.meters[j]
-            self.vpp.register_member(twin.accounts[m], meter.address, self.shares_bps[m], meter.max_wh_per_period,
-                                     sender=self.operator_account)
+        self.vpp.register_members([(twin.accounts[m], twin.meters[j].address, self.shares_bps[m],
+                                    twin.meters[j].max_wh_per_period) for m, j in zip(self.members, self.member_cols)],
+                                  sender=self.operator_account)
         self.vpp.seal(sender=self.operator_account)
         if prices.member_collateral_eur:
             collateral = bank.mint_many_eur([twin.accounts[m] for m in self.members], prices.member_collateral_eur)
-            for m in self.members:
-                bank.token.approve(self.vpp.address, collateral, sender=twin.accounts[m])
-                self.vpp.deposit_collateral(collateral, sender=twin.accounts[m])
+            twin.chain.transact_many([  # each member approves the contract, then deposits, all in one block
+                call for m in self.members for call in (
+                    Call(bank.token.contract, "approve", (self.vpp.address, collateral), twin.accounts[m]),
+                    Call(self.vpp.contract, "deposit_collateral", (collateral,), twin.accounts[m]))])
 
         weather = twin.inputs.weather
         self.operator = VppOperator(
