@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,13 +35,24 @@ def test_sigkill_leaves_incomplete_and_rerun_matches_undisturbed(tmp_path, small
     scenario = small_toml(tmp_path)
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "sim.cli", "run", str(scenario), "--out", str(out)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not (out / "manifest.json").exists():
-        time.sleep(0.05)
-    time.sleep(random.Random(os.getpid()).uniform(0.5, 3.0))  # somewhere inside the run
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    # somewhere inside the run: a random fraction of the undisturbed run's wall time after its folder appears,
+    # halved and tried again (at most 4 times) when the run was quicker than that and completed
+    wall_s = small_run.manifest["timings"]["wall_s"]
+    fraction = random.Random(os.getpid()).uniform(0.1, 0.8)
+    for attempt in range(4):
+        if out.exists():
+            shutil.rmtree(out)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (out / "manifest.json").exists():
+            time.sleep(0.01)
+        time.sleep(fraction * wall_s / 2**attempt)
+        finished = proc.poll() is not None
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        if not finished:
+            break
+    assert not finished, "the run always completed before it could be killed"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "incomplete"
 
