@@ -90,9 +90,15 @@ class VppSettlement(ContractWrapper):
         """Price that settles ``period`` [ueur/kWh], as the contract's ``price_of`` answers now: the published
         one, else the default. Read from the PricePublished events the chain has decoded from every receipt (a
         price is published once and never changes; the default is fixed at deployment), so it needs no call;
-        on a chain that ``reads_by_call`` (the web3 reference path), a call per period and block."""
+        on a chain that ``reads_by_call`` (the web3 reference path), the contract's answer, remembered once the
+        period has started on chain (no price can be published any more)."""
         if self.chain.reads_by_call:
-            return self._read_at_block("price_of", period)
+            if period not in self._prices:
+                price = self._read_at_block("price_of", period)
+                if self.chain.timestamp < self._period_start_s(period):
+                    return price
+                self._prices[period] = price
+            return self._prices[period]
         if self.chain.n_reverts != self._reverts_seen:  # the chain went back to a snapshot: read all again
             self._prices, self._events_seen, self._reverts_seen = {}, 0, self.chain.n_reverts
         if period not in self._prices:
@@ -112,6 +118,11 @@ class VppSettlement(ContractWrapper):
         if self._default_price is None:
             self._default_price = self.call("price_ueur_per_kwh")
         return self._default_price
+
+    def _period_start_s(self, period: int) -> int:
+        if not hasattr(self, "_t0_s"):
+            self._t0_s, self._period_s = self.call("t0"), self.call("period_s")
+        return self._t0_s + period * self._period_s
 
     def settle(self, period: int, *, sender: str):
         return self._tx("settle", period, sender=sender)
