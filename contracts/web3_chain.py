@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from eth_keys import keys
+from eth_tester.exceptions import TransactionFailed
 
-from contracts.chain import FUNDING_WEI, Call, Chain, ChainRevert, Contract, Receipt
+from contracts.chain import FUNDING_WEI, Call, Chain, ChainRevert, Contract, Receipt, _reason
 
 
 class Web3Chain(Chain):
@@ -80,6 +81,8 @@ class Web3Chain(Chain):
                 reason = "reverted"
             except ContractLogicError as exc:
                 reason = str(exc.message or exc).removeprefix("execution reverted: ")
+            except TransactionFailed as exc:  # what web3's EthereumTesterProvider lets through
+                reason = _reason(exc)
             raise ChainRevert(contract.name, fn, reason)
         events = self._decode_into(raw)
         return Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], events)

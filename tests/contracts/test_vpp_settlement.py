@@ -198,3 +198,9 @@ def test_the_web3_reference_path_reads_prices_by_call(monkeypatch):
     monkeypatch.setattr(type(v.chain), "call", lambda self, c, fn, *a: calls.append(fn) or real_call(self, c, fn, *a))
     assert [v.vpp.price_of(p) for p in range(4)] == [PRICE, PRICE, 3 * PRICE, PRICE]
     assert calls.count("price_of") == 4  # as a plain web3 client reads them (benchmarks/year_vpp.py's reference)
+
+
+def test_a_revert_on_the_web3_reference_path_raises_with_the_reason():
+    v = make_vpp(backend="web3")
+    with pytest.raises(ChainRevert, match="vpp: caller is not the buyer"):
+        v.vpp.publish_price(1, 2 * PRICE, sender=v.operator)
