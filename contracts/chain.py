@@ -43,7 +43,7 @@ class Event:
     contract: str
     event: str
     args: dict[str, Any]
-    address: str = ""  # the emitting contract's checksum address
+    address: str  # the emitting contract's checksum address
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,19 +73,15 @@ class Web3Chain(Chain):
         call = self._w3contract(contract).functions[fn](*args)
         self._stamp()
         raw = self._receipt_raw(call.transact({"from": sender, "gas": gas}), "")
-        self.n_transactions += 1
-        self.gas_used += raw["gas_used"]
-        if not raw["ok"]:
+        if not raw["ok"]:  # replayed as a call for the reason
             try:
                 call.call({"from": sender})
-                reason = "reverted"
+                raw["reason"] = "reverted"
             except ContractLogicError as exc:
-                reason = str(exc.message or exc).removeprefix("execution reverted: ")
+                raw["reason"] = str(exc.message or exc).removeprefix("execution reverted: ")
             except TransactionFailed as exc:  # what web3's EthereumTesterProvider lets through
-                reason = _reason(exc)
-            raise ChainRevert(contract.name, fn, reason)
-        events = self._decode_into(raw)
-        return Receipt(raw["tx_hash"], raw["block"], raw["gas_used"], events)
+                raw["reason"] = _reason(exc)
+        return self._receipts([Call(contract, fn, args, sender, gas)], [raw])[0]
 
     def transact_many(self, calls: Sequence[Call]) -> list[Receipt]:
         """``transact`` for each call, a block each (the reference path); every call is sent, then ChainRevert is
