@@ -22,7 +22,10 @@ from contracts.abi_fast import encoder_for
 from contracts.compiler import EVM_VERSION, Compiled, compile_contract
 
 DEFAULT_GAS = 12_000_000
-FUNDING_WEI = 10**21
+SETUP_GAS = 300_000  # gas limit of a registration, approval or deposit [gas units]; measured <= 184 k
+BLOCK_GAS_LIMIT = 30_000_000  # what ``transact_many`` and ``new_accounts`` put in one block, by gas limits
+TRANSFER_GAS = 21_000  # an ether transfer (funding a new account)
+FUNDING_WEI = 10**20  # 100 ether for gas: eth-tester's faucet (10**24 wei) funds 9 999 accounts; a year of settle_day < 2 ether
 
 
 class ChainRevert(RuntimeError):
@@ -93,6 +96,20 @@ class Call:
     gas: int = DEFAULT_GAS
 
 
+def gas_blocks(gas_limits: Sequence[int]) -> list[slice]:
+    """Consecutive runs of transactions, by their gas limits [gas units], each run's sum at most
+    ``BLOCK_GAS_LIMIT`` (a transaction alone may take a whole block)."""
+    runs, start, total = [], 0, 0
+    for i, gas in enumerate(gas_limits):
+        if total + gas > BLOCK_GAS_LIMIT and i > start:
+            runs.append(slice(start, i))
+            start, total = i, 0
+        total += gas
+    if start < len(gas_limits):
+        runs.append(slice(start, len(gas_limits)))
+    return runs
+
+
 def _abi_type(item: dict) -> str:
     """ABI type string, with tuples (structs) expanded."""
     t = item["type"]
@@ -123,7 +140,8 @@ class BaseChain:
 
     Block time follows simulation time: every transaction is executed in a block of its own stamped with the
     time the caller set (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds;
-    ``transact_many`` and ``new_accounts`` put many transactions in one such block.
+    ``transact_many`` and ``new_accounts`` put many transactions in one such block, as many as their gas limits
+    allow (``BLOCK_GAS_LIMIT``), then the next.
     """
 
     backend_name = "base"
@@ -191,9 +209,10 @@ class BaseChain:
         return self._register_many([key])[0]
 
     def new_accounts(self, keys_: Sequence[keys.PrivateKey]) -> list[str]:
-        """Accounts for ``keys_``, able to pay for gas, all opened in one block (none for no keys); their
-        checksum addresses in the same order."""
-        return self._register_many(list(keys_)) if keys_ else []
+        """Accounts for ``keys_``, able to pay for gas, opened in as few blocks as their funding transfers fit
+        (none for no keys); their checksum addresses in the same order."""
+        keys_ = list(keys_)
+        return [a for run in gas_blocks([TRANSFER_GAS] * len(keys_)) for a in self._register_many(keys_[run])]
 
     # contracts --------------------------------------------------------------------------------------------
     def deploy(self, name: str, *args: Any, sender: str) -> Contract:
@@ -212,15 +231,14 @@ class BaseChain:
         return self._receipts([Call(contract, fn, args, sender, gas)], [raw])[0]
 
     def transact_many(self, calls: Sequence[Call]) -> list[Receipt]:
-        """Send ``calls`` in order, all in one block (none for no calls), as many transactions: the same
-        state, receipts and events, in the same order, as ``transact`` one by one, but one block number and
-        timestamp. Every call is mined; if any reverted, ChainRevert is raised for the first of them with the
+        """Send ``calls`` in order, as many transactions in as few blocks as their gas limits fit
+        (``BLOCK_GAS_LIMIT``; none for no calls): the same state, receipts and events, in the same order, as
+        ``transact`` one by one, but fewer block numbers and timestamps. Every call is mined; if any reverted, ChainRevert is raised for the first of them with the
         contract's reason (the events of the others are decoded all the same). Returns the receipts in order."""
         calls = list(calls)
-        if not calls:
-            return []
         txs = [(c.sender, c.contract.address, self._calldata(c.contract, c.fn, c.args), c.gas) for c in calls]
-        return self._receipts(calls, self._execute_many(txs))
+        raws = [raw for run in gas_blocks([c.gas for c in calls]) for raw in self._execute_many(txs[run])]
+        return self._receipts(calls, raws)
 
     def call(self, contract: Contract, fn: str, *args: Any) -> Any:
         """Read-only call at the latest block; a single output is returned bare."""
@@ -391,7 +409,7 @@ class Chain(BaseChain):
                 raise ValueError(f"account {key.public_key.to_checksum_address()} already open")
             known.add(key.public_key.to_canonical_address())
             self._backend.add_account(key.to_bytes())
-        funding = [{"from": self._faucet, "to": a, "value": FUNDING_WEI, "gas": 21_000} for a in addresses]
+        funding = [{"from": self._faucet, "to": a, "value": FUNDING_WEI, "gas": TRANSFER_GAS} for a in addresses]
         if not all(raw["ok"] for raw in self._mine(funding)):
             raise RuntimeError("funding a new account failed")
         return addresses

@@ -51,7 +51,7 @@ class RevmChain(BaseChain):
         raise NotImplementedError("the revm backend has no snapshots; deploy on a fresh RevmChain instead")
 
     def _register_many(self, keys_: list[keys.PrivateKey]) -> list[str]:
-        """Nothing to fund (gas is free); one block, as py-evm funds the accounts in one, keeps blocks in step."""
+        """Nothing to fund (gas is free); one block, as py-evm funds these accounts in one, keeps blocks in step."""
         addresses = [key.public_key.to_checksum_address() for key in keys_]
         for address in addresses:
             self._nonces.setdefault(address.lower(), 0)

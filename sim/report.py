@@ -41,6 +41,7 @@ def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     settled = event_args(ledger, "VppSettlement", "PeriodSettled")
     if settled.empty:
         return []
+    settled = settled.groupby("period", as_index=False)[["declared_wh", "delivered_wh", "penalties_ueur"]].sum()
     fig, ax = plt.subplots(figsize=(10, 3.6))
     ax.step(settled.period, settled.declared_wh / 1000, where="mid", label="declared")
     ax.step(settled.period, settled.delivered_wh / 1000, where="mid", label="delivered (signed readings)")
@@ -48,7 +49,7 @@ def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     ax.scatter(pen.period, pen.delivered_wh / 1000, color="C3", s=12, zorder=3, label="period with penalty")
     ax.set_xlabel("settlement period")
     ax.set_ylabel("energy [kWh]")
-    ax.set_title("VPP: declared vs delivered, per period (from the ledger)")
+    ax.set_title("VPP: declared vs delivered, per period, every pool (from the ledger)")
     ax.legend(loc="upper right", fontsize=8)
     out = [_save(fig, plots / "vpp_declared_vs_delivered.png")]
 

@@ -33,7 +33,7 @@ TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV",
                 "0.63 MVA 10/0.4 kV")  # pandapower standard types that fit the Kerber feeders' 10 kV side
 # (on a district, every substation's transformer is replaced)
 SHARE_TOTAL_BPS = 10_000
-MAX_VPP_MEMBERS = 256  # VppSettlement's MAX_MEMBERS (and EuroToken's transfer_many bound)
+MAX_VPP_MEMBERS = 256  # members of one VppSettlement (its MAX_MEMBERS, and EuroToken's transfer_many bound)
 
 
 class ScenarioError(ValueError):
@@ -135,6 +135,13 @@ class VppSpec(_Frozen):
     its day of values once (an EIP-712 ``ReadingBatch``), the contract checks every value, settles every
     period by the same rules as ``"period"`` and pays each member once for the day. A day settles only with
     every member's batch; a refused batch leaves the whole day unsettled, with the contract's reason.
+
+    ``pool_members``: one VppSettlement contract settles at most this many members (at most 256, the contract's
+    bound). A larger VPP is split, in member order, into the fewest pools of at most that many members, their
+    sizes as even as possible (1000 members: 4 pools of 250). Each pool is its own contract with the same prices,
+    tolerance and collateral rules; shares are agreed within each pool (the share rule applied to the pool's
+    members, explicit shares scaled to the pool), declarations, readings and settlement go pool by pool, and a
+    pool's revenue and penalties are redistributed among its own members.
     """
 
     members: list[str] | None = None
@@ -146,6 +153,7 @@ class VppSpec(_Frozen):
     post_every_periods: Annotated[int, Field(ge=1, le=168)] = 1
     settlement: Literal["period", "day"] = "period"
     declaration: Literal["rolling", "day_ahead"] | None = None  # default: day_ahead with settlement = "day"
+    pool_members: Annotated[int, Field(ge=1, le=MAX_VPP_MEMBERS)] = MAX_VPP_MEMBERS
 
     @property
     def declares_day_ahead(self) -> bool:
@@ -301,9 +309,6 @@ class Scenario(_Frozen):
         for m in self.vpp.members or []:
             if m not in ids:
                 raise ValueError(f"vpp.members: {m!r} is not a prosumer id (ids look like '{names[0]}-01')")
-        if len(self.vpp_member_ids()) > MAX_VPP_MEMBERS:
-            raise ValueError(f"vpp: {len(self.vpp_member_ids())} members, but one VppSettlement holds at most "
-                             f"{MAX_VPP_MEMBERS} (set vpp.members to at most {MAX_VPP_MEMBERS} prosumer ids)")
         if self.vpp.declares_day_ahead and (86_400 % self.run.settlement_s or self.run.settlement_s < 3600):
             raise ValueError(f"run.settlement_s ({self.run.settlement_s}) must divide a day into at most 24 periods "
                              "(3600, 7200, … 86400) for vpp day-ahead declarations or day settlement")

@@ -11,12 +11,14 @@ _ARGS_JSON = json.JSONEncoder(sort_keys=True).encode  # what json.dumps(args, so
 
 
 def ledger_frame(events) -> pd.DataFrame:
-    """Decoded contract events as a table: block, log_index, tx_hash, contract, event, args (JSON text)."""
+    """Decoded contract events as a table: block, log_index, tx_hash, contract, address (the emitting contract's),
+    event, args (JSON text)."""
     return pd.DataFrame({
         "block": [e.block for e in events],
         "log_index": [e.log_index for e in events],
         "tx_hash": [e.tx_hash for e in events],
         "contract": [e.contract for e in events],
+        "address": [e.address for e in events],
         "event": [e.event for e in events],
         "args": [_ARGS_JSON(e.args) for e in events],
     })

@@ -86,11 +86,12 @@ class Twin(mesa.Model):
             self.accounts = dict(zip(self.prosumer_ids,
                                      self.bank.open_accounts([f"prosumer/{pid}" for pid in self.prosumer_ids])))
             self.capabilities: list[Capability] = [cls(self) for cls in enabled(scenario)]
-        declarations = self.capability("vpp").declarations() if self.capability("vpp") else None
+        vpp = self.capability("vpp")
         self.prosumers = [
             Prosumer(self, name=pid, index=j, account=self.accounts[pid], pv_kw=self.inputs.pv_kw[:, j],
                      load_kw=self.inputs.household_load_kw[:, self.feeder.prosumer_pos[j]],
-                     capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw, declarations=declarations)
+                     capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw,
+                     declarations=vpp.declarations(pid) if vpp else None)
             for j, (pid, g) in enumerate(self.prosumer_groups)
         ]
         self.fleet = ProsumerFleet(self.prosumers)

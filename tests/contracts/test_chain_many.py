@@ -1,13 +1,15 @@
 """Many transactions in one block (``BaseChain.transact_many``, ``BaseChain.new_accounts``) on py-evm and revm: one
-block for all, and the same receipts, events and state, in the same order, as one call at a time (block numbers
-aside); a revert inside raises with the contract's reason. web3 (the reference path) keeps a block per call."""
+block for all that fit its gas (the next block for the rest), and the same receipts, events and state, in the same
+order, as one call at a time (block numbers aside); a revert inside raises with the contract's reason. web3 (the
+reference path) keeps a block per call."""
 
 from __future__ import annotations
 
 import pytest
 
 from contracts.backends import make_chain
-from contracts.chain import FUNDING_WEI, Call, ChainRevert
+import contracts.chain
+from contracts.chain import BLOCK_GAS_LIMIT, FUNDING_WEI, SETUP_GAS, Call, ChainRevert, gas_blocks
 from contracts.eip712 import key_for
 from contracts.token import EuroToken
 
@@ -32,9 +34,9 @@ def calls_of(token, bank, members) -> list[Call]:
     """Approvals and transfers, two per member (one sender twice in a row), and a mint by the bank."""
     out = []
     for i, m in enumerate(members):
-        out.append(Call(token.contract, "approve", (bank, 10 + i), m))
-        out.append(Call(token.contract, "transfer", (members[(i + 1) % len(members)], 100 + i), m))
-    out.append(Call(token.contract, "mint", (members[0], 5), bank))
+        out.append(Call(token.contract, "approve", (bank, 10 + i), m, SETUP_GAS))
+        out.append(Call(token.contract, "transfer", (members[(i + 1) % len(members)], 100 + i), m, SETUP_GAS))
+    out.append(Call(token.contract, "mint", (members[0], 5), bank, SETUP_GAS))
     return out
 
 
@@ -61,7 +63,8 @@ def test_transact_many_is_one_block_with_the_receipts_and_events_of_one_call_at_
     many, token_many, _, _ = community(backend, accounts_in_one_block=True)
     n_events, block = len(one.events), one.block_number
 
-    singles = [one.transact(c.contract, c.fn, *c.args, sender=c.sender) for c in calls_of(token_one, bank, members)]
+    singles = [one.transact(c.contract, c.fn, *c.args, sender=c.sender, gas=c.gas)
+               for c in calls_of(token_one, bank, members)]
     batch = many.transact_many(calls_of(token_many, bank, members))
 
     assert [r.block for r in singles] == list(range(block + 1, block + 1 + len(singles)))
@@ -82,10 +85,10 @@ def test_transact_many_is_one_block_with_the_receipts_and_events_of_one_call_at_
 def test_a_revert_inside_transact_many_raises_with_the_reason_after_the_block_is_mined(backend):
     chain, token, bank, members = community(backend, accounts_in_one_block=True)
     block, n_tx, n_events = chain.block_number, chain.n_transactions, len(chain.events)
-    calls = [Call(token.contract, "transfer", (members[1], 1), members[0]),
-             Call(token.contract, "transfer", (members[1], 10**9), members[2]),  # more than it holds
-             Call(token.contract, "mint", (members[3], 1), members[0]),  # not the minter: only the first is raised
-             Call(token.contract, "transfer", (members[1], 2), members[3])]
+    calls = [Call(token.contract, "transfer", (members[1], 1), members[0], SETUP_GAS),
+             Call(token.contract, "transfer", (members[1], 10**9), members[2], SETUP_GAS),  # more than it holds
+             Call(token.contract, "mint", (members[3], 1), members[0], SETUP_GAS),  # not the minter: only the first
+             Call(token.contract, "transfer", (members[1], 2), members[3], SETUP_GAS)]
     with pytest.raises(ChainRevert) as exc:
         chain.transact_many(calls)
     assert (exc.value.contract, exc.value.fn, exc.value.reason) == ("EuroToken", "transfer", "token: balance too low")
@@ -94,6 +97,37 @@ def test_a_revert_inside_transact_many_raises_with_the_reason_after_the_block_is
     assert [(e.block, e.args["sender"], e.args["value"]) for e in chain.events[n_events:]] == [
         (block + 1, members[0], 1), (block + 1, members[3], 2)]
     assert [token.balance_of(m) for m in members] == [999, 1_003, 1_000, 998]
+
+
+def test_gas_blocks_fill_each_block_up_to_its_gas():
+    assert gas_blocks([]) == []
+    assert gas_blocks([10_000_000] * 7) == [slice(0, 3), slice(3, 6), slice(6, 7)]
+    assert gas_blocks([BLOCK_GAS_LIMIT + 1, 1, 1]) == [slice(0, 1), slice(1, 3)]  # alone it may take a block
+    runs = gas_blocks([SETUP_GAS] * 250)
+    assert [r.stop - r.start for r in runs] == [100, 100, 50]
+
+
+@pytest.mark.parametrize("backend", ["py-evm", "revm"])
+def test_calls_beyond_a_blocks_gas_go_on_in_the_next_block(backend, monkeypatch):
+    one, token_one, bank, members = community(backend, accounts_in_one_block=True)
+    many, token_many, _, _ = community(backend, accounts_in_one_block=True)
+    block = one.block_number
+    big = [Call(c.contract, c.fn, c.args, c.sender, 10_000_000) for c in calls_of(token_many, bank, members)]
+    singles = [one.transact(c.contract, c.fn, *c.args, sender=c.sender, gas=10_000_000)
+               for c in calls_of(token_one, bank, members)]
+    batch = many.transact_many(big)  # 9 calls of 10 Mgas: 3 to a block
+    assert [r.block - block for r in batch] == [1, 1, 1, 2, 2, 2, 3, 3, 3] and many.block_number == block + 3
+    assert [without_block(r) for r in batch] == [without_block(r) for r in singles]
+    assert [(e.event, e.args) for e in many.events] == [(e.event, e.args) for e in one.events]
+    holders = [bank, *members]
+    assert [token_many.balance_of(h) for h in holders] == [token_one.balance_of(h) for h in holders]
+    # accounts too: with room for two funding transfers a block, five accounts take three blocks
+    monkeypatch.setattr(contracts.chain, "BLOCK_GAS_LIMIT", 2 * 21_000)
+    keys = [key_for(7, f"late-{i}") for i in range(5)]
+    accounts = many.new_accounts(keys)
+    assert many.block_number == block + 6 and len(set(accounts)) == 5
+    if backend == "py-evm":
+        assert [many.tester.get_balance(a) for a in accounts] == [FUNDING_WEI] * 5
 
 
 def test_web3_keeps_a_block_per_call():

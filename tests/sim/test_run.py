@@ -27,7 +27,7 @@ def test_results_folder_is_complete_and_whole(small_run):
     ts = pd.read_parquet(folder / "timeseries.parquet")
     assert list(ts.columns) == ["time", "entity", "quantity", "value", "unit"]
     ledger = pd.read_parquet(folder / "ledger.parquet")
-    assert list(ledger.columns) == ["block", "log_index", "tx_hash", "contract", "event", "args"]
+    assert list(ledger.columns) == ["block", "log_index", "tx_hash", "contract", "address", "event", "args"]
     assert json.loads((folder / "summary.json").read_text())["vpp"]["periods_settled"] == 24
 
 

@@ -132,17 +132,20 @@ def test_thousand_prosumers_fit_the_district():
         year.with_overrides({**THOUSAND, "vpp": None, "population.1.count": 383})
 
 
-def test_a_vpp_beyond_the_contracts_bound_is_refused_with_its_field():
-    """1000 prosumers fit the district, but one VppSettlement holds at most 256 members: the scenario says so
-    (naming the section and the bound) before anything is built, and 256 named members are accepted."""
+def test_pools_are_bounded_by_the_contract_and_split_evenly():
+    """One VppSettlement holds at most MAX_MEMBERS: ``vpp.pool_members`` may not exceed it (the error names the
+    field), and a VPP of 1000 members settles in 4 pools of 250."""
     from contracts.compiler import SOURCE_DIR
+    from sim.capabilities.vpp import pool_sizes
     from sim.scenario import MAX_VPP_MEMBERS
 
     source = (SOURCE_DIR / "VppSettlement.vy").read_text()
     assert re.search(r"^MAX_MEMBERS: constant\(uint256\) = (\d+)", source, re.M).group(1) == str(MAX_VPP_MEMBERS)
     year = load_scenario(ROOT / "scenarios" / "vpp_year_100_prosumers.toml")
-    with pytest.raises(ScenarioError, match=r"vpp: 1000 members, but one VppSettlement holds at most 256"):
-        year.with_overrides(THOUSAND)
-    ids = year.with_overrides({**THOUSAND, "vpp": None}).prosumer_ids()
-    s = year.with_overrides({**THOUSAND, "vpp.members": ids[:256]})
-    assert len(s.vpp_member_ids()) == 256 and len(s.prosumer_ids()) == 1000
+    with pytest.raises(ScenarioError, match=r"vpp\.pool_members.*less than or equal to 256"):
+        year.with_overrides({"vpp.pool_members": 257})
+    s = year.with_overrides(THOUSAND)
+    assert len(s.vpp_member_ids()) == 1000 and s.vpp.pool_members == MAX_VPP_MEMBERS
+    assert pool_sizes(1000, s.vpp.pool_members) == [250] * 4
+    assert pool_sizes(256, 256) == [256] and pool_sizes(257, 256) == [129, 128]
+    assert pool_sizes(7, 3) == [3, 2, 2] and sum(pool_sizes(1021, 256)) == 1021

@@ -1,0 +1,108 @@
+"""A VPP in pools (``vpp.pool_members``; how a community beyond one contract's 256 members settles): each pool is
+its own VppSettlement with its own members and shares; the prosumers' physics and every member's declared,
+delivered and penalised energy are exactly those of the same VPP in one contract, and each pool pays out
+exactly its own revenue plus penalties. Both settlement paths; one pool's refused day leaves the others'
+settled."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts.eip712 import key_for, sign_reading_batch
+from sim.meters import VirtualMeter
+from sim.runner import run_scenario
+from sim.summary import event_args
+from sim.vpp_ledger import member_flows
+
+pytestmark = pytest.mark.slow
+
+ZERO = "0x0000000000000000000000000000000000000000"
+POOLED = {"vpp.pool_members": 4}  # the small scenario's 6 members: pools of 3 and 3
+
+
+def _per_member(summary: dict, key: str) -> dict:
+    return {m: d[key] for m, d in summary["vpp"]["member_detail"].items()}
+
+
+def _pool_flows(result) -> list[tuple[int, int]]:
+    """Per pool (by contract address, in deployment order): (revenue + penalties, payouts) [ueur] from the
+    ledger alone."""
+    ledger = result.ledger
+    settled = event_args(ledger, "VppSettlement", "PeriodSettled")
+    settled["address"] = ledger.loc[settled.index, "address"]
+    payouts, _, _ = member_flows(ledger)
+    pool_of = {result.twin.accounts[m]: d["pool"] for m, d in result.summary["vpp"]["member_detail"].items()}
+    out = []
+    for i, pool in enumerate(result.summary["vpp"]["pools"]):
+        mine = settled[settled.address == pool["address"]]
+        out.append((int((mine.revenue_ueur + mine.penalties_ueur).sum()),
+                    int(payouts[payouts.member.map(pool_of) == i].amount_ueur.sum())))
+    return out
+
+
+@pytest.mark.parametrize("settlement", ["period", "day"])
+def test_pools_settle_each_member_as_one_contract_does(small_scenario, settlement):
+    base = {"chain.backend": "revm", "vpp.settlement": settlement}
+    one = run_scenario(small_scenario.with_overrides(base))
+    pooled = run_scenario(small_scenario.with_overrides({**base, **POOLED}))
+    vpp1, vpp2 = one.summary["vpp"], pooled.summary["vpp"]
+
+    assert [p["members"] for p in vpp2["pools"]] == [3, 3] and len(vpp1["pools"]) == 1
+    assert len({p["address"] for p in vpp2["pools"]}) == 2
+    assert pooled.timeseries.equals(one.timeseries)  # same declarations per member: same battery and feeder
+    for key in ("delivered_kwh", "penalties_eur"):
+        assert _per_member(pooled.summary, key) == _per_member(one.summary, key)
+    for key in ("periods_settled", "declared_kwh", "delivered_kwh", "revenue_eur", "penalties_eur", "paid_eur",
+                "periods_with_penalty"):
+        assert vpp2[key] == pytest.approx(vpp1[key], abs=1e-9), key
+    assert vpp2["periods_settled"] == 24 and not vpp2["unsettled_periods"]
+    assert vpp2["penalties_eur"] > 0 and vpp2["money_conserved_every_period"]
+    assert vpp2["on_chain_totals_eur"] == pytest.approx(vpp1["on_chain_totals_eur"], abs=1e-9)
+    assert vpp2["readings"]["accepted_on_chain"] == vpp1["readings"]["accepted_on_chain"] == 6 * 24
+
+    flows = _pool_flows(pooled)
+    assert all(owed == paid > 0 for owed, paid in flows)  # each pool pays exactly its own money
+    shares = _per_member(pooled.summary, "share_bps")
+    pools = _per_member(pooled.summary, "pool")
+    for i in range(2):
+        assert sum(s for m, s in shares.items() if pools[m] == i) == 10_000
+    # a member is registered in its own pool's contract only
+    cap = pooled.twin.capability("vpp")
+    for i, pool in enumerate(cap.pools):
+        other = cap.pools[1 - i].vpp
+        for j in pool.member_cols:
+            meter = pooled.twin.meters[j].address
+            member = pooled.twin.accounts[pooled.twin.prosumer_ids[j]]
+            assert pool.vpp.call("member_of_meter", meter).lower() == member.lower()
+            assert other.call("member_of_meter", meter) == ZERO
+    with pytest.raises(AttributeError, match="2 pools"):
+        cap.vpp
+
+
+def test_a_refused_day_in_one_pool_leaves_the_other_settled(small_scenario, monkeypatch):
+    horizon = {"run.duration_s": 2 * 86_400, "chain.backend": "revm", "vpp.settlement": "day", **POOLED}
+    scenario = small_scenario.with_overrides(horizon)
+    forged_id = "meter/" + scenario.vpp_member_ids()[4]  # in the second pool
+    honest = VirtualMeter.sign_batch
+
+    def sign_batch(self, domain_separator, first_period, energy_wh, quality):
+        if self.meter_id == forged_id and first_period == 24:
+            return sign_reading_batch(key_for(99, "intruder"), domain_separator, first_period, energy_wh, quality,
+                                      meter=self.address)
+        return honest(self, domain_separator, first_period, energy_wh, quality)
+
+    monkeypatch.setattr(VirtualMeter, "sign_batch", sign_batch)
+    result = run_scenario(scenario)
+    vpp = result.summary["vpp"]
+    assert sorted(map(int, vpp["unsettled_periods"])) == list(range(24, 48))
+    assert {r.split(":")[0] for r in vpp["unsettled_periods"].values()} == {"pool 1"}
+    assert vpp["periods_settled"] == 24  # the second day settled in pool 0 only: not a settled period
+    settled = event_args(result.ledger, "VppSettlement", "PeriodSettled")
+    assert len(settled) == 24 * 2 + 24  # day 1 in both pools, day 2 in pool 0
+    log = result.readings[result.readings.meter.str.startswith("meter/")]
+    refused = log[log.status == "refused"]
+    pool_1 = {f"meter/{m}" for m, d in vpp["member_detail"].items() if d["pool"] == 1}
+    assert set(refused.meter) == pool_1 and set(refused.period) == set(range(24, 48))
+    assert vpp["readings"]["accepted_on_chain"] == 6 * 24 + 3 * 24
+    assert vpp["money_conserved_every_period"]
+    assert all(owed == paid for owed, paid in _pool_flows(result))
