@@ -106,3 +106,22 @@ def test_a_refused_day_in_one_pool_leaves_the_other_settled(small_scenario, monk
     assert vpp["readings"]["accepted_on_chain"] == 6 * 24 + 3 * 24
     assert vpp["money_conserved_every_period"]
     assert all(owed == paid for owed, paid in _pool_flows(result))
+
+
+def test_a_community_of_1000_settles_a_day_in_four_pools():
+    """The scaling benchmark's largest size, one day on revm: 1000 prosumers on the district feeder, 4 pools of
+    250, every member's every hourly value verified and every period settled in every pool."""
+    from pathlib import Path
+
+    from sim.scenario import load_scenario
+
+    root = Path(__file__).resolve().parents[2]
+    scenario = load_scenario(root / "scenarios" / "vpp_year_100_prosumers.toml").with_overrides({
+        "chain.backend": "revm", "run.duration_s": 86_400, "feeder.network": "kerber_vorstadtnetz_district_7",
+        "population.0.count": 640, "population.1.count": 360})
+    result = run_scenario(scenario)
+    vpp = result.summary["vpp"]
+    assert vpp["members"] == 1000 and [p["members"] for p in vpp["pools"]] == [250] * 4
+    assert vpp["periods_settled"] == 24 and not vpp["unsettled_periods"]
+    assert result.summary["chain"]["readings_verified"] == vpp["readings"]["accepted_on_chain"] == 1000 * 24
+    assert vpp["money_conserved_every_period"] and all(owed == paid for owed, paid in _pool_flows(result))
