@@ -19,7 +19,7 @@ import signed_reading
 
 interface EuroTokenBatch:  # EuroToken's batch payment (contracts/EuroToken.vy), used by settle_day. It returns
     # True or reverts with its reason (bubbled up by vyper), so its result is not read: an assert costs ~160 bytes
-    def transfer_many(receivers: DynArray[address, 256], amounts: DynArray[uint256, 256]): nonpayable
+    def transfer_packed(payments: DynArray[uint256, 256]): nonpayable
 
 event MemberRegistered:
     member: indexed(address)
@@ -94,6 +94,9 @@ MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x DAY_ROW_BYTES
 MAX_BATCH: constant(uint256) = 256
 MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
+PAYMENT_AMOUNT_SHIFT: constant(uint256) = 160  # EuroToken.transfer_packed: amount << 160 | receiver
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
+MAX_DAY_POOL_UEUR: constant(uint256) = 2**96 - 1  # a settle_day's pool, so that each payout packs beside an address
 PAYOUT_WORDS: constant(uint256) = 6  # MAX_DAY_PERIODS / 4: pool remainders of 4 periods per word
 PAYOUT_MAGIC: constant(uint256) = 109951163  # ceil(2**40 / 10 000)
 # bits [40, 64) of each 64-bit lane
@@ -123,6 +126,9 @@ meter_of: public(HashMap[address, address])
 member_of_meter: public(HashMap[address, address])
 max_wh_per_period: public(HashMap[address, uint256])
 collateral_ueur: public(HashMap[address, uint256])
+# what settle_day reads of a member in one slot (one cold read instead of three): meter | min(max_wh_per_period,
+# MAX_DAY_WH) << 160 | share_bps << 192 (a share of 2**64 or more is stored as 2**64 - 1: it could never seal)
+day_terms: HashMap[address, uint256]
 shares_total_bps: public(uint256)
 sealed: public(bool)
 
@@ -206,6 +212,8 @@ def register_member(member: address, meter: address, share_bps: uint256, max_wh_
     self.meter_of[member] = meter
     self.member_of_meter[meter] = member
     self.max_wh_per_period[meter] = max_wh_per_period
+    self.day_terms[member] = convert(meter, uint256) | (min(max_wh_per_period, MAX_DAY_WH) << 160) \
+        | (min(share_bps, 2**64 - 1) << 192)
     self.shares_total_bps += share_bps
     log MemberRegistered(member=member, meter=meter, share_bps=share_bps, max_wh_per_period=max_wh_per_period)
 
@@ -523,27 +531,6 @@ def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: 
     log DeclarationsCommitted(first_period=first_period, n_periods=n_periods, root=root)
 
 
-@internal
-@pure
-def _pool_lo_payout(pool_lo_w: uint256[PAYOUT_WORDS], share: uint256) -> uint256:
-    """
-    @notice Sum over the day's periods of floor(pool_lo x share / 10 000), pool_lo < 10 000 packed 4 periods per
-            word (64-bit lanes, unused lanes 0), share <= 10 000 [bps].
-    @dev Per lane floor(x / 10 000) = floor(x x PAYOUT_MAGIC / 2**40) for x = pool_lo x share < 10**8 (exact:
-         PAYOUT_MAGIC x 10 000 - 2**40 = 2 224 and 10**8 x 2 224 < 2**40); the product < 2**54 stays in its lane,
-         its bits [40, 64) are the quotient (< 10 000). Six words summed stay < 2**56 per lane; the lanes are then
-         added by one multiplication (the top lane of x * (1 + 2**64 + 2**128 + 2**192) is the sum of the lanes).
-    """
-    m: uint256 = unsafe_mul(share, PAYOUT_MAGIC)
-    acc: uint256 = unsafe_mul(pool_lo_w[0], m) & PAYOUT_QUOTIENT_BITS
-    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[1], m) & PAYOUT_QUOTIENT_BITS)
-    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[2], m) & PAYOUT_QUOTIENT_BITS)
-    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[3], m) & PAYOUT_QUOTIENT_BITS)
-    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[4], m) & PAYOUT_QUOTIENT_BITS)
-    acc = unsafe_add(acc, unsafe_mul(pool_lo_w[5], m) & PAYOUT_QUOTIENT_BITS)
-    return unsafe_mul(acc >> 40, LANES_ONES) >> 192
-
-
 @external
 def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYTES],
                batches: DynArray[signed_reading.DayBatch, MAX_MEMBERS]):
@@ -624,19 +611,26 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     delivered_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     shortfall_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     estimated_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
+    meter_m: address[MAX_MEMBERS] = empty(address[MAX_MEMBERS])
+    share_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     for i: uint256 in range(n_members, bound=MAX_MEMBERS):
         b: signed_reading.DayBatch = batches[i]
         meter: address = convert(b.meter, address)  # reverts above 2**160
+        meter_m[i] = meter
         member: address = self.members[i]
-        if self.meter_of[member] != meter:  # (a member's meter is registered: one storage read when in order)
+        terms: uint256 = self.day_terms[member]  # (a member's meter is registered: one storage read when in order)
+        if terms & ADDRESS_MASK != b.meter:
             assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
             raise "vpp: batches not in registration order"
+        share_m[i] = terms >> 192
         beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
         if n < MAX_DAY_PERIODS:
             for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
                 beyond |= b.energy_wh[k]
         assert b.first_period == first_period and b.n_values == n and beyond == 0, "vpp: batch does not cover the day"
-        assert not signed_reading.day_batch_is_high_s(b), "vpp: high-s signature"
+        # (inline: an internal call would copy the 53-word batch)
+        assert convert(b.s, uint256) <= signed_reading.SECP256K1_HALF_N and (b.v == 27 or b.v == 28), \
+            "vpp: high-s signature"
         energy_hash: bytes32 = empty(bytes32)
         quality_hash: bytes32 = empty(bytes32)
         if full_day:
@@ -645,8 +639,11 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         else:
             energy_hash = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
             quality_hash = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
-        assert signed_reading.day_batch_signer(domain, meter, first_period, energy_hash, quality_hash, b.v, b.r,
-                                               b.s) == meter, "vpp: bad signature"
+        # the digest of signed_reading.batch_signer, inline
+        struct_hash: bytes32 = keccak256(abi_encode(signed_reading.READING_BATCH_TYPEHASH, meter, first_period,
+                                                    energy_hash, quality_hash))
+        assert ecrecover(keccak256(concat(x"1901", domain, struct_hash)), b.v, b.r, b.s) == meter, \
+            "vpp: bad signature"
         if quality_hash != zero_quality_hash:  # else every flag is 0 (MEASURED)
             n_estimated: uint256 = 0
             for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
@@ -654,8 +651,8 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
                 assert q <= convert(signed_reading.QUALITY_ESTIMATED, uint256), "vpp: unknown quality flag"
                 n_estimated = unsafe_add(n_estimated, q)
             estimated_m[i] = n_estimated
-        # settle_day refuses readings of 2**32 Wh or more, so that the lanes below stay clean
-        max_wh: uint256 = min(self.max_wh_per_period[meter], MAX_DAY_WH)
+        # settle_day refuses readings of 2**32 Wh or more (the range is capped so), so that the lanes below stay clean
+        max_wh: uint256 = (terms >> 160) & MAX_DAY_WH
         # declarations: 3 words of 8 x 4 bytes, split into 6 words of 4 periods in 64-bit lanes (lane j of word w =
         # period 4w + j; see _declarations_root for the byte order)
         at: uint256 = unsafe_mul(i, DAY_ROW_BYTES)
@@ -852,7 +849,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     delivered_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     price_p: uint256[MAX_DAY_PERIODS] = empty(uint256[MAX_DAY_PERIODS])
     # pool = 10 000 x pool_hi + pool_lo, so floor(pool x share / 10 000) = pool_hi x share + floor(pool_lo x share /
-    # 10 000): the first sums over periods at once; the second is done 4 periods per word (see _pool_lo_payout)
+    # 10 000): the first sums over periods at once; the second is done 4 periods per word (see the payout loop)
     pool_hi_total: uint256 = 0
     pool_lo_w: uint256[PAYOUT_WORDS] = empty(uint256[PAYOUT_WORDS])
     for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
@@ -877,29 +874,45 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
 
     # every member but the last: the sum over periods of floor(pool x share); the last gets the rest, which is
     # the sum over periods of each period's dust-bearing remainder (as `settle` pays it)
+    assert pool_total <= MAX_DAY_POOL_UEUR, "vpp: day pool above 2**96 ueur"
     i: uint256 = 0
     last: uint256 = n_members - 1
     paid_others: uint256 = 0
-    payees: DynArray[address, MAX_MEMBERS] = []
-    payouts: DynArray[uint256, MAX_MEMBERS] = []
+    payments: DynArray[uint256, MAX_MEMBERS] = []  # amount << 160 | member, for EuroToken.transfer_packed
+    lo0: uint256 = pool_lo_w[0]
+    lo1: uint256 = pool_lo_w[1]
+    lo2: uint256 = pool_lo_w[2]
+    lo3: uint256 = pool_lo_w[3]
+    lo4: uint256 = pool_lo_w[4]
+    lo5: uint256 = pool_lo_w[5]
     for member: address in self.members:
         amount: uint256 = 0
         if i == last:
             amount = pool_total - paid_others
         else:
-            share: uint256 = self.share_bps[member]
-            amount = pool_hi_total * share + self._pool_lo_payout(pool_lo_w, share)
-            paid_others += amount
+            # floor(pool x share / 10 000) summed over periods = pool_hi_total x share + the sum of
+            # floor(pool_lo x share / 10 000), 4 periods per word: per lane floor(x / 10 000) = floor(x x PAYOUT_MAGIC
+            # / 2**40) for x = pool_lo x share < 10**8 (exact: PAYOUT_MAGIC x 10 000 - 2**40 = 2 224 and 10**8 x 2 224
+            # < 2**40); the product < 2**54 stays in its lane, its bits [40, 64) are the quotient (< 10 000). Six
+            # words summed stay < 2**56 per lane, whose sum one multiplication by LANES_ONES gives in the top lane.
+            share: uint256 = share_m[i]
+            m: uint256 = unsafe_mul(share, PAYOUT_MAGIC)
+            acc: uint256 = unsafe_add(unsafe_add(unsafe_add(unsafe_mul(lo0, m) & quotient_bits,
+                                                            unsafe_mul(lo1, m) & quotient_bits),
+                                                 unsafe_add(unsafe_mul(lo2, m) & quotient_bits,
+                                                            unsafe_mul(lo3, m) & quotient_bits)),
+                                      unsafe_add(unsafe_mul(lo4, m) & quotient_bits, unsafe_mul(lo5, m) & quotient_bits))
+            amount = unsafe_add(unsafe_mul(pool_hi_total, share), unsafe_mul(acc >> 40, LANES_ONES) >> 192)  # <= pool
+            paid_others = unsafe_add(paid_others, amount)  # <= pool_total (the shares sum to 10 000)
         if amount > 0:
-            payees.append(member)
-            payouts.append(amount)
-        log MeterDaySettled(first_period=first_period, meter=convert(batches[i].meter, address), member=member,
+            payments.append((amount << PAYMENT_AMOUNT_SHIFT) | convert(member, uint256))
+        log MeterDaySettled(first_period=first_period, meter=meter_m[i], member=member,
                             delivered_wh=delivered_m[i], shortfall_wh=shortfall_m[i], penalty_ueur=penalty_m[i],
                             payout_ueur=amount, n_estimated=estimated_m[i])
         i += 1
     # one call pays every member (one Transfer each) instead of 100 child calls (~0.05-0.1 s/day on py-evm)
-    if len(payees) > 0:
-        extcall EuroTokenBatch(self.token.address).transfer_many(payees, payouts)
+    if len(payments) > 0:
+        extcall EuroTokenBatch(self.token.address).transfer_packed(payments)
 
     for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
         log PeriodSettled(
