@@ -541,8 +541,8 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             checks, penalties (from collateral), revenue at the period's price and pool redistribution by share
             (dust to the last member) are those of `settle`, so every per-member total equals the sum of what
             settling each period would pay; the buyer pays the day's revenue in one transfer, each member is
-            paid once (all in one EuroToken.transfer_many), its collateral written once. Logs one PeriodSettled per period and one MeterDaySettled
-            per meter.
+            paid once (all in one EuroToken.transfer_packed; a day's pool must stay below 2**96 ueur), its
+            collateral written once. Logs one PeriodSettled per period and one MeterDaySettled per meter.
     @dev The day's arithmetic runs on words of 4 periods in 64-bit lanes (declarations < 2**32 by their packing,
          readings < 2**32 checked: settle_day refuses readings of 2**32 Wh or more even if a meter's registered
          range is larger; sums of 256 members stay < 2**40 per lane); penalties too (the constructor bounds the
