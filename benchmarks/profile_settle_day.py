@@ -1,6 +1,7 @@
 """Opcode profile of one ``settle_day`` (100 members x 24 periods) on py-evm: opcodes by mnemonic and by source
 line of contracts/VppSettlement.vy (compiler-generated code counted with the mapped line before it; lines of
-the imported signed_reading module show under their own line numbers, not resolved here).
+the imported signed_reading module show under their own line numbers, not resolved here). Child calls made by
+settle_day (EuroToken's transferFrom and transfer_packed) are counted too, their code mapped to unrelated lines.
 
     python benchmarks/profile_settle_day.py [--members 100] [--periods 24] [--top 40] [--year-day D]
 
