@@ -1,8 +1,12 @@
 """Opcode profile of one ``settle_day`` (100 members x 24 periods) on py-evm: opcodes by mnemonic and by source
 line of contracts/VppSettlement.vy (compiler-generated code counted with the mapped line before it; lines of
-the imported signed_reading module show under their own line numbers, not resolved here).
+the imported signed_reading module show under their own line numbers, not resolved here). Child calls made by
+settle_day (EuroToken's transferFrom and transfer_packed) are counted too, their code mapped to unrelated lines.
 
-    python benchmarks/profile_settle_day.py [--members 100] [--periods 24] [--top 40]
+    python benchmarks/profile_settle_day.py [--members 100] [--periods 24] [--top 40] [--year-day D]
+
+With ``--year-day D`` the day settled is day D of the 100-prosumer year (benchmarks/year_day.py: captured from
+the revm run, replayed on a fresh py-evm chain; 166 = 16 June), else a synthetic day of ``day_settlement.py``.
 
 A development tool for the day-settlement work (see WIP.md): py-evm's wall time is ~3 µs per opcode, so the
 opcode count is the figure to bring down. Counting slows the run ~1.5x; the wall time printed includes that.
@@ -26,6 +30,7 @@ from vyper.compiler.input_bundle import FilesystemInputBundle  # noqa: E402
 from vyper.compiler.settings import Settings  # noqa: E402
 
 from benchmarks.day_settlement import PERIOD_S, T0_S, day_data, setup  # noqa: E402
+from benchmarks.year_day import load_or_capture, replay  # noqa: E402
 from contracts.compiler import EVM_VERSION, SOURCE_DIR  # noqa: E402
 from contracts.eip712 import sign_reading_batch  # noqa: E402
 
@@ -35,6 +40,7 @@ def main() -> int:
     ap.add_argument("--members", type=int, default=100)
     ap.add_argument("--periods", type=int, default=24)
     ap.add_argument("--top", type=int, default=40)
+    ap.add_argument("--year-day", type=int, help="settle day D of the VPP year (benchmarks/year_day.py)")
     ap.add_argument("--all", action="store_true",
                     help="count the token's code too (transferFrom/transfer calls); lines then mix both contracts")
     a = ap.parse_args()
@@ -45,12 +51,17 @@ def main() -> int:
     pos = {int(k): v for k, v in pos.items()}
     mapped = sorted(pos)
 
-    chain, _, vpp, operator, _, _, keys = setup("py-evm", a.members, a.periods)
-    declared, delivered = day_data(a.members, a.periods, 0)
-    vpp.commit_declarations(0, declared, sender=operator)
-    chain.set_time(T0_S + a.periods * PERIOD_S + 60)
-    batches = [sign_reading_batch(keys[i], vpp.domain_separator, 0, delivered[i], [0] * a.periods,
-                                  meter=keys[i].public_key.to_checksum_address()) for i in range(a.members)]
+    if a.year_day is not None:
+        captured = load_or_capture(a.year_day)
+        a.members, a.periods = len(captured["energy_wh"]), len(captured["declared_wh"])
+        chain, vpp, operator, (first, declared, batches) = replay(captured, "py-evm")
+    else:
+        chain, _, vpp, operator, _, _, keys = setup("py-evm", a.members, a.periods)
+        declared, delivered = day_data(a.members, a.periods, 0)
+        vpp.commit_declarations(0, declared, sender=operator)
+        chain.set_time(T0_S + a.periods * PERIOD_S + 60)
+        batches = [sign_reading_batch(keys[i], vpp.domain_separator, 0, delivered[i], [0] * a.periods,
+                                      meter=keys[i].public_key.to_checksum_address()) for i in range(a.members)]
 
     target = bytes.fromhex(vpp.address[2:].lower())
     by_op: collections.Counter = collections.Counter()

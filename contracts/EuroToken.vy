@@ -29,7 +29,9 @@ allowance: public(HashMap[address, HashMap[address, uint256]])
 totalSupply: public(uint256)
 minter: public(address)
 
-MAX_BATCH: constant(uint256) = 256  # receivers per transfer_many / mint_many call
+MAX_BATCH: constant(uint256) = 256  # receivers per transfer_many / transfer_packed / mint_many call
+PAYMENT_AMOUNT_SHIFT: constant(uint256) = 160  # transfer_packed: amount << 160 | receiver
+ADDRESS_MASK: constant(uint256) = 2**160 - 1
 
 
 @deploy
@@ -91,6 +93,30 @@ def transfer_many(receivers: DynArray[address, MAX_BATCH], amounts: DynArray[uin
         receiver: address = receivers[i]
         assert receiver != empty(address), "token: transfer to the zero address"
         amount: uint256 = amounts[i]
+        self.balanceOf[receiver] = unsafe_add(self.balanceOf[receiver], amount)  # sum of balances = totalSupply
+        log Transfer(sender=msg.sender, receiver=receiver, value=amount)
+    return True
+
+
+@external
+def transfer_packed(payments: DynArray[uint256, MAX_BATCH]) -> bool:
+    """
+    @notice `transfer_many` with each payment in one word, amount << 160 | receiver (amount < 2**96 ueur, so
+            that the word holds both; VppSettlement.settle_day pays this way): the caller's balance is debited
+            once by the sum, each receiver credited, one Transfer per payment in the given order. Reverts if the
+            caller's balance is below the sum.
+    @param payments Per payment: micro-euros << 160 | receiver's address (no zero address; repeats allowed).
+    """
+    total: uint256 = 0
+    for payment: uint256 in payments:
+        total = unsafe_add(total, payment >> PAYMENT_AMOUNT_SHIFT)  # < 256 x 2**96: no overflow
+    balance: uint256 = self.balanceOf[msg.sender]
+    assert balance >= total, "token: balance too low"
+    self.balanceOf[msg.sender] = unsafe_sub(balance, total)
+    for payment: uint256 in payments:
+        receiver: address = convert(payment & ADDRESS_MASK, address)
+        assert receiver != empty(address), "token: transfer to the zero address"
+        amount: uint256 = payment >> PAYMENT_AMOUNT_SHIFT
         self.balanceOf[receiver] = unsafe_add(self.balanceOf[receiver], amount)  # sum of balances = totalSupply
         log Transfer(sender=msg.sender, receiver=receiver, value=amount)
     return True

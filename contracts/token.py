@@ -24,6 +24,16 @@ def _check_batch(receivers: list[str], amounts_ueur: list[int]) -> None:
         raise ValueError(f"receivers: {len(receivers)} > {MAX_BATCH} per call")
 
 
+MAX_PACKED_UEUR = 2**96 - 1  # transfer_packed: a payment's amount shares its word with the receiver's address
+
+
+def pack_payment(receiver: str, amount_ueur: int) -> int:
+    """One ``transfer_packed`` word: ``amount_ueur << 160 | receiver`` (0 <= amount_ueur < 2**96 [ueur])."""
+    if not 0 <= amount_ueur <= MAX_PACKED_UEUR:
+        raise ValueError(f"amount_ueur {amount_ueur} does not pack beside an address (0 .. 2**96 - 1)")
+    return amount_ueur << 160 | int(receiver, 16)
+
+
 class EuroToken:
     def __init__(self, chain: Chain, contract: Contract):
         self.chain, self.contract = chain, contract
@@ -50,6 +60,15 @@ class EuroToken:
         _check_batch(receivers, amounts_ueur)
         return self.chain.transact(self.contract, "transfer_many", list(receivers), list(amounts_ueur),
                                    sender=sender, gas=BATCH_GAS_BASE + BATCH_GAS_PER_RECEIVER * len(receivers))
+
+    def transfer_packed(self, payments: list[tuple[str, int]], *, sender: str) -> Receipt:
+        """Pay each (receiver, amount_ueur) [ueur] from ``sender`` in one transaction, one word per payment (<= 256);
+        an amount of 2**96 ueur or more raises ValueError (it would not fit its word)."""
+        if len(payments) > MAX_BATCH:
+            raise ValueError(f"payments: {len(payments)} > {MAX_BATCH} per call")
+        words = [pack_payment(receiver, amount_ueur) for receiver, amount_ueur in payments]
+        return self.chain.transact(self.contract, "transfer_packed", words, sender=sender,
+                                   gas=BATCH_GAS_BASE + BATCH_GAS_PER_RECEIVER * len(payments))
 
     def approve(self, spender: str, amount_ueur: int, *, sender: str) -> None:
         self.chain.transact(self.contract, "approve", spender, amount_ueur, sender=sender)

@@ -1,5 +1,6 @@
-"""EuroToken's batch entry points on both backends: ``transfer_many`` (one debit of the caller, one credit and one
-Transfer per receiver) and ``mint_many`` (one Transfer from the zero address per receiver, as ``mint``)."""
+"""EuroToken's batch entry points on both backends: ``transfer_many`` and ``transfer_packed`` (one debit of the
+caller, one credit and one Transfer per receiver) and ``mint_many`` (one Transfer from the zero address per receiver,
+as ``mint``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from contracts.backends import make_chain
 from contracts.chain import ChainRevert
 from contracts.eip712 import key_for
-from contracts.token import EuroToken
+from contracts.token import EuroToken, pack_payment
 
 GENESIS_S = 1_700_000_000
 ZERO = "0x" + "00" * 20
@@ -108,3 +109,34 @@ def test_mint_many_refuses_others_lengths_that_differ_zero_address_and_overflow(
     with pytest.raises(ChainRevert):  # the supply would overflow
         token.mint_many([rs[0], rs[1]], [2**255, 2**255], sender=bank)
     assert token.total_supply() == 1_000_000 and balances(token, rs) == [0] * 5
+
+
+def test_transfer_packed_debits_once_credits_each_and_logs_one_transfer_per_payment(t):
+    chain, token, bank, payer, rs = t
+    receipt = token.transfer_packed([(rs[0], 100), (rs[1], 0), (rs[0], 250_000), (payer, 7)], sender=payer)
+    assert balances(token, [payer, rs[0], rs[1]]) == [1_000_000 - 250_100, 250_100, 0]
+    assert [(e.args["sender"], e.args["receiver"], e.args["value"]) for e in receipt.events] == [
+        (payer, rs[0], 100), (payer, rs[1], 0), (payer, rs[0], 250_000), (payer, payer, 7)]
+    assert token.transfer_packed([], sender=payer).events == []
+
+
+def test_transfer_packed_refuses_the_zero_address_and_a_balance_too_low(t):
+    chain, token, bank, payer, rs = t
+    with pytest.raises(ChainRevert, match="token: transfer to the zero address"):
+        token.transfer_packed([(rs[0], 1), (ZERO, 1)], sender=payer)
+    with pytest.raises(ChainRevert, match="token: balance too low"):
+        token.transfer_packed([(rs[0], 600_000), (rs[1], 400_001)], sender=payer)
+    assert balances(token, [payer, *rs]) == [1_000_000] + [0] * 5
+
+
+def test_transfer_packed_amounts_up_to_2_96_and_no_further(t):
+    chain, token, bank, payer, rs = t
+    top = 2**96 - 1
+    token.mint(payer, 2 * top, sender=bank)
+    token.transfer_packed([(rs[0], top), (rs[1], top)], sender=payer)  # the sum exceeds 2**96: added in 256 bits
+    assert balances(token, rs[:2]) == [top, top]
+    with pytest.raises(ValueError, match="does not pack beside an address"):
+        token.transfer_packed([(rs[0], 2**96)], sender=payer)
+    with pytest.raises(ValueError, match="does not pack beside an address"):
+        token.transfer_packed([(rs[0], -1)], sender=payer)
+    assert pack_payment(rs[2], top) >> 160 == top and pack_payment(rs[2], top) & (2**160 - 1) == int(rs[2], 16)

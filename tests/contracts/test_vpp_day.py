@@ -11,7 +11,7 @@ import pytest
 from eth_keys import keys
 
 from contracts.chain import ChainRevert
-from contracts.eip712 import sign_reading_batch
+from contracts.eip712 import key_for, sign_reading_batch
 from contracts.vpp import DAY_GAS, day_batch_tuple, pack_declarations
 from tests.contracts.conftest import MAX_WH, make_vpp
 
@@ -247,3 +247,49 @@ def test_values_are_checked_and_committed_periods_stay_out_of_the_period_path(ba
                          sender=v.operator)
     with pytest.raises(ChainRevert, match="vpp: caller is not the operator"):
         v.vpp.settle_day(0, declared, _batches(v, delivered, quality), sender=v.buyer)
+
+
+def _vpp_with_a_wide_meter(backend, max_wh):
+    """A sealed VPP of three members, the last one's meter registered with range ``max_wh`` [Wh]; day 0 committed
+    (every declaration 1 000 Wh) and over."""
+    v = make_vpp(shares=(5000, 3000), seal=False, backend=backend)
+    member, key = v.chain.new_account(key_for(0, "member-wide")), key_for(0, "meter-wide")
+    v.vpp.register_member(member, key.public_key.to_checksum_address(), 2000, max_wh, sender=v.operator)
+    v.vpp.seal(sender=v.operator)
+    v.members.append(member)
+    v.meter_keys.append(key)
+    declared = [[1000] * 3 for _ in range(N_PERIODS)]
+    v.vpp.commit_declarations(0, declared, sender=v.operator)
+    v.at_period_end(N_PERIODS - 1)
+    return v, declared
+
+
+@pytest.mark.parametrize("max_wh", [2**32 - 1, 2**40])
+def test_a_meter_range_beyond_the_lanes_is_capped_at_2_32_in_settle_day(backend, max_wh):
+    v, declared = _vpp_with_a_wide_meter(backend, max_wh)
+    assert v.vpp.call("max_wh_per_period", v.meter_keys[2].public_key.to_checksum_address()) == max_wh
+    delivered = [[1000] * N_PERIODS, [1000] * N_PERIODS, [1000] * N_PERIODS]
+    delivered[2][7] = 2**32
+    with pytest.raises(ChainRevert, match="vpp: reading out of range"):
+        v.vpp.settle_day(0, declared, _batches(v, delivered, [[0] * N_PERIODS] * 3), sender=v.operator)
+    delivered[2][7] = 2**32 - 1
+    receipt = v.vpp.settle_day(0, declared, _batches(v, delivered, [[0] * N_PERIODS] * 3), sender=v.operator)
+    days = [e.args for e in receipt.events if e.event == "MeterDaySettled"]
+    assert [d["member"] for d in days] == v.members
+    assert days[2]["delivered_wh"] == 23 * 1000 + 2**32 - 1
+
+
+def test_a_day_pool_beyond_2_96_ueur_is_refused(backend):
+    v = make_vpp(shares=SHARES, backend=backend)
+    declared = [[1000] * len(SHARES) for _ in range(N_PERIODS)]
+    v.vpp.commit_declarations(0, declared, sender=v.operator)
+    price = 2**96 * 1000 // (1000 * len(SHARES)) + 1  # period 0's revenue just reaches 2**96 ueur
+    v.vpp.publish_price(0, price, sender=v.buyer)
+    v.token.mint(v.buyer, 2**100, sender=v.bank)
+    v.token.approve(v.vpp.address, 2**100, sender=v.buyer)
+    v.at_period_end(N_PERIODS - 1)
+    delivered = [[1000] * N_PERIODS for _ in SHARES]
+    quality = [[0] * N_PERIODS for _ in SHARES]
+    with pytest.raises(ChainRevert, match=r"vpp: day pool above 2\*\*96 ueur"):
+        v.vpp.settle_day(0, declared, _batches(v, delivered, quality), sender=v.operator)
+    assert not v.vpp.period_settled(0)
