@@ -121,31 +121,3 @@ def batch_signer(domain: bytes32, b: ReadingBatch) -> address:
     struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, b.meter, b.first_period, energy_hash,
                                                 quality_hash))
     return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), b.v, b.r, b.s)
-
-
-@internal
-@pure
-def day_batch_is_high_s(b: DayBatch) -> bool:
-    """
-    @notice True for a malleable signature (s in the upper half of the curve order) or a bad v.
-    @param b The signed batch.
-    """
-    return convert(b.s, uint256) > SECP256K1_HALF_N or (b.v != 27 and b.v != 28)
-
-
-@internal
-@pure
-def day_batch_signer(domain: bytes32, meter: address, first_period: uint256, energy_hash: bytes32,
-                     quality_hash: bytes32, v: uint256, r: bytes32, s: bytes32) -> address:
-    """
-    @notice The address whose key signed, as a ReadingBatch in `domain`, the values whose EIP-712 array hashes
-            are `energy_hash` and `quality_hash` (the digest of `batch_signer`; empty if the signature is invalid).
-    @param domain EIP-712 domain separator.
-    @param meter The batch's meter.
-    @param first_period The batch's first period.
-    @param energy_hash keccak256 of the energy values' 32-byte words.
-    @param quality_hash keccak256 of the quality flags' 32-byte words.
-    """
-    struct_hash: bytes32 = keccak256(abi_encode(READING_BATCH_TYPEHASH, meter, first_period, energy_hash,
-                                                quality_hash))
-    return ecrecover(keccak256(concat(x"1901", domain, struct_hash)), v, r, s)
