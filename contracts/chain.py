@@ -20,6 +20,7 @@ from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to
 
 from contracts.abi_fast import encoder_for
 from contracts.compiler import EVM_VERSION, Compiled, compile_contract
+from contracts.event_log import EventLog
 from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
 
 DEFAULT_GAS = 12_000_000
@@ -136,7 +137,7 @@ class BaseChain:
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         self.seed = seed
         self.chain_id: int = self.DEFAULT_CHAIN_ID
-        self.events: list[Event] = []
+        self.events = EventLog()  # every decoded Event in chain order (older chunks on disk once spill_to is set)
         self.n_reverts = 0  # reverts to a snapshot so far: readers of ``events`` start again after one
         self.n_transactions = 0
         self.gas_used = 0
