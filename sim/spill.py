@@ -2,8 +2,10 @@
 written out in chunks as they come and read back once, when the results are assembled.
 
 Chunks are pickled, so what is read back is exactly what was written (dtypes, None and NaN included). The
-folder is ``spill/`` inside the run's results folder when there is one (a run that fails leaves it there, in a
-folder its manifest marks incomplete), else a private temporary folder removed with the object.
+folder is ``spill/`` inside the run's results folder when there is one, else a private temporary folder. It is
+removed once the results are assembled, or when the object is collected (a run that raised) or the process
+exits; a process killed outright leaves it in a results folder whose manifest says incomplete, which a rerun
+replaces whole.
 """
 
 from __future__ import annotations
