@@ -20,6 +20,8 @@ from eth_utils import event_abi_to_log_topic, function_abi_to_4byte_selector, to
 
 from contracts.abi_fast import encoder_for
 from contracts.compiler import EVM_VERSION, Compiled, compile_contract
+from contracts.event_log import EventLog
+from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
 
 DEFAULT_GAS = 12_000_000
 SETUP_GAS = 300_000  # gas limit of a registration, approval or deposit [gas units]; measured <= 184 k
@@ -153,7 +155,7 @@ class BaseChain:
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         self.seed = seed
         self.chain_id: int = self.DEFAULT_CHAIN_ID
-        self.events: list[Event] = []
+        self.events = EventLog()  # every decoded Event in chain order (older chunks on disk once spill_to is set)
         self.n_reverts = 0  # reverts to a snapshot so far: readers of ``events`` start again after one
         self.n_transactions = 0
         self.gas_used = 0
@@ -368,12 +370,22 @@ def _error_string(output: bytes) -> str:
 
 
 class Chain(BaseChain):
-    """The reference chain: eth-tester on py-evm, real blocks and signed transactions."""
+    """The reference chain: eth-tester on py-evm, real blocks and signed transactions.
+
+    Its history is pruned every ``PRUNE_EVERY_BLOCKS`` blocks (``contracts.pyevm_history``): only the head's
+    state and block and the last ``KEEP_HEADERS`` headers stay, so memory follows the contracts' state, not the
+    number of blocks. A chain that has taken a snapshot keeps its whole history from then on (``revert``
+    re-imports the snapshot's block on its parent's state); so does one built with ``prune_every_blocks=None``.
+    """
 
     backend_name = "py-evm"
+    PRUNE_EVERY_BLOCKS = 16
 
-    def __init__(self, genesis_timestamp: int, seed: int = 0):
+    def __init__(self, genesis_timestamp: int, seed: int = 0, *, prune_every_blocks: int | None = PRUNE_EVERY_BLOCKS):
         super().__init__(genesis_timestamp, seed)
+        self.prune_every_blocks = prune_every_blocks
+        self.prunes: list[PruneStats] = []  # one per pruning, in order
+        self._pruned_at_block = 0
         params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
         self._backend = PyEVMBackend(genesis_parameters=params)
         self.tester = EthereumTester(self._backend)
@@ -389,7 +401,8 @@ class Chain(BaseChain):
         return int(self._backend.chain.get_canonical_head().block_number)
 
     def snapshot(self) -> tuple:
-        """A point to return to with ``revert`` (chain state, clock and event log)."""
+        """A point to return to with ``revert`` (chain state, clock and event log). Pruning stops for good."""
+        self.prune_every_blocks = None
         return (self.tester.take_snapshot(), self._now_s, len(self.events), self.n_transactions, self.gas_used)
 
     def revert(self, snap: tuple) -> None:
@@ -421,7 +434,20 @@ class Chain(BaseChain):
 
     def _send(self, tx: dict) -> dict:
         self._stamp()
-        return self.tester.get_transaction_receipt(self.tester.send_transaction(tx))
+        receipt = self.tester.get_transaction_receipt(self.tester.send_transaction(tx))
+        self._prune_if_due()
+        return receipt
+
+    def prune(self) -> PruneStats:
+        """Drop the history the head does not need (``contracts.pyevm_history.prune_history``) now."""
+        stats = prune_history(self._backend.chain.chaindb, KEEP_HEADERS)
+        self.prunes.append(stats)
+        self._pruned_at_block = self.block_number
+        return stats
+
+    def _prune_if_due(self) -> None:
+        if self.prune_every_blocks and self.block_number - self._pruned_at_block >= self.prune_every_blocks:
+            self.prune()
 
     def _mine(self, txs: list[dict]) -> list[dict]:
         """Sign eth-tester transaction dicts (hex strings, no nonce) as eth-tester would and mine them, in
@@ -448,6 +474,7 @@ class Chain(BaseChain):
                         "gas_used": receipt.gas_used - cumulative, "logs": logs, "address": None,
                         "reason": _error_string(computation.output) if computation.is_error else ""})
             cumulative = receipt.gas_used
+        self._prune_if_due()
         return out
 
     def _execute_many(self, txs: list[tuple[str, str, bytes, int]]) -> list[dict]:

@@ -26,7 +26,7 @@ class Web3Chain(Chain):
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         from web3 import EthereumTesterProvider, Web3  # only this benchmark path needs web3
 
-        super().__init__(genesis_timestamp, seed)
+        super().__init__(genesis_timestamp, seed, prune_every_blocks=None)  # eth-tester mines; nothing pruned
         self.w3 = Web3(EthereumTesterProvider(self.tester))
         self._faucet = self.w3.eth.accounts[0]
         self._contracts: dict[str, Any] = {}

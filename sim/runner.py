@@ -19,6 +19,7 @@ from contracts.compiler import EVM_VERSION, compile_contract
 from sim.report import make_plots, write_report
 from sim.results import MANIFEST, prepare_folder, write_json
 from sim.scenario import Scenario, load_scenario
+from sim.spill import SPILL_FOLDER
 from sim.capabilities import enabled
 from sim.hil.bridge import hil_summary
 from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summary
@@ -108,11 +109,13 @@ def run_scenario(
 
             bar = tqdm(total=scenario.n_steps, unit="step", desc=scenario.run.name, leave=False)
         t_setup = time.perf_counter()
-        twin = Twin(scenario, progress=bar)
+        twin = Twin(scenario, progress=bar, spill_dir=folder / SPILL_FOLDER if folder is not None else None)
         setup_s = time.perf_counter() - t_setup
         twin.run()
         t_results = time.perf_counter()
+        twin.chain.events.unspill()
         result = _collect(twin, scenario, manifest)
+        twin.spill.remove()  # everything spilled is back: the chain's events, the result's tables
         results_s = time.perf_counter() - t_results
     except BaseException as exc:
         if folder is not None:

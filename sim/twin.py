@@ -13,6 +13,7 @@ capability, which signs, posts and settles them on chain.
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import mesa
 import numpy as np
@@ -29,6 +30,7 @@ from sim.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spike
 from sim.phase_timer import PhaseTimer
 from sim.recorder import Recorder
 from sim.scenario import Scenario
+from sim.spill import SpillDir
 from sim.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
@@ -38,7 +40,8 @@ RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insuranc
 
 
 class Twin(mesa.Model):
-    def __init__(self, scenario: Scenario, progress=None):
+    def __init__(self, scenario: Scenario, progress=None, spill_dir: Path | None = None):
+        """``spill_dir``: where long logs go as the run makes them (``sim.spill``; a temporary folder if None)."""
         seeds = np.random.SeedSequence(scenario.run.seed).spawn(len(RNG_STREAMS))
         self.rngs = {name: np.random.default_rng(s) for name, s in zip(RNG_STREAMS, seeds)}
         super().__init__(rng=self.rngs["agents"])
@@ -53,6 +56,7 @@ class Twin(mesa.Model):
         self._timers_by_concern: dict[str, PhaseTimer] = {}
         self.progress = progress
         self.k = 0
+        self.spill = SpillDir(spill_dir)
 
         self.prosumer_groups = prosumer_params(scenario)
         self.prosumer_ids = [pid for pid, _ in self.prosumer_groups]
@@ -82,6 +86,7 @@ class Twin(mesa.Model):
         with self.timed("chain"):
             self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
                                     seed=scenario.run.seed)
+            self.chain.events.spill_to(self.spill)
             self.bank = Bank(self.chain, scenario.run.seed)
             self.accounts = dict(zip(self.prosumer_ids,
                                      self.bank.open_accounts([f"prosumer/{pid}" for pid in self.prosumer_ids])))

@@ -89,7 +89,7 @@ class CertificatesCapability(Capability):
         self.periods_per_day = max(1, 86_400 // period_s)
         self._consumed: dict[int, dict[str, int]] = {}  # period -> consumer account -> Wh, until retired
         self._bought: set[tuple[str, int, int]] = set()  # (consumer account, period, id), until retired
-        self.readings_log = ReadingsLog()
+        self.readings_log = ReadingsLog(twin.spill)
         self.refusals: list[dict] = []
         self._settled_through = self._caps_through = -1
 

@@ -121,7 +121,7 @@ class HeatCapability(Capability):
         self.pipe_flows = 0
         self.t_supply_c = net.supply_max_c
         self.t_supply_local_c = np.full(len(self.ids), net.supply_max_c)
-        self.readings_log = ReadingsLog()
+        self.readings_log = ReadingsLog(twin.spill)
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self._decided_through = -1

@@ -126,7 +126,7 @@ class InsuranceCapability(Capability):
                                                   parametric=spec.variant == "parametric"))
         self.insurer = Insurer(twin, account=self.insurer_account, insurance=self.ins)
         self.refusals: list[dict] = []
-        self.readings_log = ReadingsLog()
+        self.readings_log = ReadingsLog(twin.spill)
         self._settled_through = -1
 
     def measure(self, k: int, flow) -> None:

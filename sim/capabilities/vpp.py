@@ -81,7 +81,7 @@ class VppCapability(Capability):
             else:
                 for p in range(DECLARE_AHEAD_PERIODS):
                     pool.operator.declare(p, now_step=0)
-        self.readings_log = ReadingsLog()
+        self.readings_log = ReadingsLog(twin.spill)
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self.post_every = spec.post_every_periods
