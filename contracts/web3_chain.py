@@ -14,7 +14,7 @@ from typing import Any
 from eth_keys import keys
 from eth_tester.exceptions import TransactionFailed
 
-from contracts.chain import FUNDING_WEI, Call, Chain, ChainRevert, Contract, Receipt, _reason
+from contracts.chain import DEFAULT_GAS, FUNDING_WEI, Call, Chain, ChainRevert, Contract, Receipt, _reason
 
 
 class Web3Chain(Chain):
@@ -67,7 +67,7 @@ class Web3Chain(Chain):
             tx["to"] = to
         return self._receipt_raw(self.w3.eth.send_transaction(tx), "")
 
-    def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = 12_000_000) -> Receipt:
+    def transact(self, contract: Contract, fn: str, *args: Any, sender: str, gas: int = DEFAULT_GAS) -> Receipt:
         from web3.exceptions import ContractLogicError
 
         call = self._w3contract(contract).functions[fn](*args)
