@@ -25,7 +25,9 @@ from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
 
 DEFAULT_GAS = 12_000_000
 SETUP_GAS = 300_000  # gas limit of a registration, approval or deposit [gas units]; measured <= 184 k
-BLOCK_GAS_LIMIT = 30_000_000  # what ``transact_many`` and ``new_accounts`` put in one block, by gas limits
+# What ``transact_many`` and ``new_accounts`` put in one block, by gas limits [gas units]: EIP-1559's target, half
+# the 30 Mgas limit, so that blocks filled this way never raise the base fee (eth-tester sends with a 1 gwei max fee)
+BLOCK_GAS_TARGET = 15_000_000
 TRANSFER_GAS = 21_000  # an ether transfer (funding a new account)
 FUNDING_WEI = 10**20  # 100 ether for gas: eth-tester's faucet (10**24 wei) funds 9 999 accounts; a year of settle_day < 2 ether
 
@@ -100,10 +102,10 @@ class Call:
 
 def gas_blocks(gas_limits: Sequence[int]) -> list[slice]:
     """Consecutive runs of transactions, by their gas limits [gas units], each run's sum at most
-    ``BLOCK_GAS_LIMIT`` (a transaction alone may take a whole block)."""
+    ``BLOCK_GAS_TARGET`` (a transaction alone may take a whole block)."""
     runs, start, total = [], 0, 0
     for i, gas in enumerate(gas_limits):
-        if total + gas > BLOCK_GAS_LIMIT and i > start:
+        if total + gas > BLOCK_GAS_TARGET and i > start:
             runs.append(slice(start, i))
             start, total = i, 0
         total += gas
@@ -143,7 +145,7 @@ class BaseChain:
     Block time follows simulation time: every transaction is executed in a block of its own stamped with the
     time the caller set (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds;
     ``transact_many`` and ``new_accounts`` put many transactions in one such block, as many as their gas limits
-    allow (``BLOCK_GAS_LIMIT``), then the next.
+    allow (``BLOCK_GAS_TARGET``), then the next.
     """
 
     backend_name = "base"
@@ -234,7 +236,7 @@ class BaseChain:
 
     def transact_many(self, calls: Sequence[Call]) -> list[Receipt]:
         """Send ``calls`` in order, as many transactions in as few blocks as their gas limits fit
-        (``BLOCK_GAS_LIMIT``; none for no calls): the same state, receipts and events, in the same order, as
+        (``BLOCK_GAS_TARGET``; none for no calls): the same state, receipts and events, in the same order, as
         ``transact`` one by one, but fewer block numbers and timestamps. Every call is mined; if any reverted, ChainRevert is raised for the first of them with the
         contract's reason (the events of the others are decoded all the same). Returns the receipts in order."""
         calls = list(calls)
@@ -386,6 +388,7 @@ class Chain(BaseChain):
         self.prune_every_blocks = prune_every_blocks
         self.prunes: list[PruneStats] = []  # one per pruning, in order
         self._pruned_at_block = 0
+        self._snapshot_taken = False
         params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
         self._backend = PyEVMBackend(genesis_parameters=params)
         self.tester = EthereumTester(self._backend)
@@ -402,7 +405,7 @@ class Chain(BaseChain):
 
     def snapshot(self) -> tuple:
         """A point to return to with ``revert`` (chain state, clock and event log). Pruning stops for good."""
-        self.prune_every_blocks = None
+        self.prune_every_blocks, self._snapshot_taken = None, True
         return (self.tester.take_snapshot(), self._now_s, len(self.events), self.n_transactions, self.gas_used)
 
     def revert(self, snap: tuple) -> None:
@@ -439,7 +442,10 @@ class Chain(BaseChain):
         return receipt
 
     def prune(self) -> PruneStats:
-        """Drop the history the head does not need (``contracts.pyevm_history.prune_history``) now."""
+        """Drop the history the head does not need (``contracts.pyevm_history.prune_history``) now; refused once
+        a snapshot was taken (its revert needs that history)."""
+        if self._snapshot_taken:
+            raise RuntimeError("a chain that took a snapshot keeps its history: revert needs it")
         stats = prune_history(self._backend.chain.chaindb, KEEP_HEADERS)
         self.prunes.append(stats)
         self._pruned_at_block = self.block_number

@@ -1,6 +1,7 @@
 """The chain's decoded events, in chain order, held as a list would hold them; with a spill folder attached,
-every full chunk of older events is written to disk as the chain makes it, so that a long run keeps at most
-``chunk_events`` + the current chunk in memory instead of every event it ever decoded."""
+every full chunk of older events is written to disk as the chain makes it, so that a long run keeps fewer than
+2 x ``chunk_events`` in memory (the newest full chunk and the one being filled) instead of every event it ever
+decoded."""
 
 from __future__ import annotations
 

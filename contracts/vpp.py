@@ -8,7 +8,7 @@ import numpy as np
 
 from contracts.batch import MAX_BATCH, Refused, post_in_batches
 from contracts.chain import BaseChain as Chain
-from contracts.chain import ChainRevert, Contract
+from contracts.chain import SETUP_GAS, Call, ChainRevert, Contract
 from contracts.eip712 import SignedReading, SignedReadingBatch
 from contracts.wrapper import ContractWrapper
 
@@ -76,6 +76,13 @@ class VppSettlement(ContractWrapper):
 
     def deposit_collateral(self, amount_ueur: int, *, sender: str):
         self._tx("deposit_collateral", amount_ueur, sender=sender)
+
+    def deposit_collateral_many(self, token, members: list[str], amount_ueur: int):
+        """Each of ``members`` approves this contract for ``amount_ueur`` [ueur] on ``token`` (the EuroToken
+        wrapper) and deposits it as collateral, in as few blocks as fit."""
+        self.chain.transact_many([call for m in members for call in (
+            Call(token.contract, "approve", (self.address, amount_ueur), m, SETUP_GAS),
+            Call(self.contract, "deposit_collateral", (amount_ueur,), m, SETUP_GAS))])
 
     def declare(self, period: int, energy_wh: list[int], *, sender: str):
         receipt = self._tx("declare", period, list(energy_wh), sender=sender)

@@ -21,7 +21,8 @@ class Bank:
         return self.open_accounts([label])[0]
 
     def open_accounts(self, labels: list[str]) -> list[str]:
-        """New accounts for ``labels``, funded with ether for gas, all in one block; their addresses in order."""
+        """New accounts for ``labels``, funded with ether for gas, as many to a block as fit; their addresses in
+        order."""
         seen = set(self.accounts)
         for label in labels:
             if label in seen:

@@ -102,7 +102,7 @@ def run_scenario(
     folder = prepare_folder(Path(out), force=force, manifest=manifest) if out is not None else None
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     wall = time.perf_counter()
-    bar = None
+    bar, twin = None, None
     try:
         if progress:
             from tqdm import tqdm
@@ -115,7 +115,6 @@ def run_scenario(
         t_results = time.perf_counter()
         twin.chain.events.unspill()
         result = _collect(twin, scenario, manifest)
-        twin.spill.remove()  # everything spilled is back: the chain's events, the result's tables
         results_s = time.perf_counter() - t_results
     except BaseException as exc:
         if folder is not None:
@@ -125,6 +124,8 @@ def run_scenario(
     finally:
         if bar is not None:
             bar.close()
+        if twin is not None:  # everything spilled is back in the result; a failed run's is partial (incomplete)
+            twin.spill.remove()
     result.manifest["timings"] = {  # wall time per phase [s]; results = tables, summary and files
         "started_utc": started,
         "wall_s": time.perf_counter() - wall,

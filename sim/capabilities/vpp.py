@@ -15,7 +15,7 @@ import pandas as pd
 
 from agents import tariffs
 from agents.operators import EnergyBuyer, VppOperator
-from contracts.chain import SETUP_GAS, Call, ChainRevert
+from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities import Capability, log_posted, settle_each
@@ -113,10 +113,7 @@ class VppCapability(Capability):
         vpp.seal(sender=self.operator_account)
         if prices.member_collateral_eur:
             collateral = bank.mint_many_eur([twin.accounts[m] for m in members], prices.member_collateral_eur)
-            twin.chain.transact_many([  # each member approves the contract, then deposits, in few blocks
-                call for m in members for call in (
-                    Call(bank.token.contract, "approve", (vpp.address, collateral), twin.accounts[m], SETUP_GAS),
-                    Call(vpp.contract, "deposit_collateral", (collateral,), twin.accounts[m], SETUP_GAS))])
+            vpp.deposit_collateral_many(bank.token, [twin.accounts[m] for m in members], collateral)
         weather = twin.inputs.weather
         operator = VppOperator(
             twin, account=self.operator_account, vpp=vpp,
@@ -188,6 +185,13 @@ class VppCapability(Capability):
         """A contract's or the capability's reason, naming the pool when the VPP has several."""
         return f"pool {self.pools.index(pool)}: {reason}" if len(self.pools) > 1 and reason else reason
 
+    def _unsettle(self, pool: VppPool, periods, reason: str) -> None:
+        """Record ``periods`` as not settled by ``pool``, with its reason; a period several pools could not
+        settle keeps each pool's reason, in pool order, joined by "; "."""
+        reason = self._reason(pool, reason)
+        for p in periods:
+            self.unsettled[p] = f"{self.unsettled[p]}; {reason}" if p in self.unsettled else reason
+
     def settle(self, validated: dict[str, list], through_period: int) -> None:
         """Sign and post the members' validated readings up to ``through_period``, then settle those periods
         (every ``post_every_periods`` periods, and at the end of the horizon); by day: each day once it is over.
@@ -209,7 +213,8 @@ class VppCapability(Capability):
                 self._post_batches(pool, validated)
             reasons: dict[int, str] = {}
             settle_each(periods, pool.operator.settle, reasons)
-            self.unsettled.update({p: self._reason(pool, r) for p, r in reasons.items()})
+            for p, reason in reasons.items():
+                self._unsettle(pool, [p], reason)
         self._settled_through = max(self._settled_through, through_period)
 
     def _settle_days(self, validated: dict[str, list], through_period: int) -> None:
@@ -250,12 +255,11 @@ class VppCapability(Capability):
                 pool.operator.settle_day(first, batches)
             except ChainRevert as exc:
                 reason = exc.reason
-        reason = self._reason(pool, reason)
         for row in rows:
-            row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
+            row["status"], row["reason"] = ("refused" if reason else "accepted"), self._reason(pool, reason)
         self.readings_log.extend(rows)
         if reason:
-            self.unsettled.update(dict.fromkeys(range(first, last + 1), reason))
+            self._unsettle(pool, range(first, last + 1), reason)
 
     @staticmethod
     def _row(meter, v) -> dict:
@@ -315,7 +319,7 @@ class VppCapability(Capability):
             settled["pool"] = ledger.loc[settled.index, "address"].map(
                 {pool.vpp.address: i for i, pool in enumerate(self.pools)})
         pool_index = {twin.accounts[m]: i for i, pool in enumerate(self.pools) for m in pool.members}
-        conserved = bool(len(settled)) and all(
+        conserved = bool(len(settled)) and bool(settled.pool.notna().all()) and all(
             money_conserved(settled[settled.pool == i], payouts[payouts.member.map(pool_index) == i], per_payout)
             for i in range(len(self.pools)))
 

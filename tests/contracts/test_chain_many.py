@@ -9,7 +9,7 @@ import pytest
 
 from contracts.backends import make_chain
 import contracts.chain
-from contracts.chain import BLOCK_GAS_LIMIT, FUNDING_WEI, SETUP_GAS, Call, ChainRevert, gas_blocks
+from contracts.chain import BLOCK_GAS_TARGET, FUNDING_WEI, SETUP_GAS, Call, ChainRevert, gas_blocks
 from contracts.eip712 import key_for
 from contracts.token import EuroToken
 
@@ -101,10 +101,10 @@ def test_a_revert_inside_transact_many_raises_with_the_reason_after_the_block_is
 
 def test_gas_blocks_fill_each_block_up_to_its_gas():
     assert gas_blocks([]) == []
-    assert gas_blocks([10_000_000] * 7) == [slice(0, 3), slice(3, 6), slice(6, 7)]
-    assert gas_blocks([BLOCK_GAS_LIMIT + 1, 1, 1]) == [slice(0, 1), slice(1, 3)]  # alone it may take a block
+    assert gas_blocks([5_000_000] * 7) == [slice(0, 3), slice(3, 6), slice(6, 7)]
+    assert gas_blocks([BLOCK_GAS_TARGET + 1, 1, 1]) == [slice(0, 1), slice(1, 3)]  # alone it may take a block
     runs = gas_blocks([SETUP_GAS] * 250)
-    assert [r.stop - r.start for r in runs] == [100, 100, 50]
+    assert [r.stop - r.start for r in runs] == [50] * 5
 
 
 @pytest.mark.parametrize("backend", ["py-evm", "revm"])
@@ -112,17 +112,17 @@ def test_calls_beyond_a_blocks_gas_go_on_in_the_next_block(backend, monkeypatch)
     one, token_one, bank, members = community(backend, accounts_in_one_block=True)
     many, token_many, _, _ = community(backend, accounts_in_one_block=True)
     block = one.block_number
-    big = [Call(c.contract, c.fn, c.args, c.sender, 10_000_000) for c in calls_of(token_many, bank, members)]
-    singles = [one.transact(c.contract, c.fn, *c.args, sender=c.sender, gas=10_000_000)
+    big = [Call(c.contract, c.fn, c.args, c.sender, 5_000_000) for c in calls_of(token_many, bank, members)]
+    singles = [one.transact(c.contract, c.fn, *c.args, sender=c.sender, gas=5_000_000)
                for c in calls_of(token_one, bank, members)]
-    batch = many.transact_many(big)  # 9 calls of 10 Mgas: 3 to a block
+    batch = many.transact_many(big)  # 9 calls of 5 Mgas: 3 to a block
     assert [r.block - block for r in batch] == [1, 1, 1, 2, 2, 2, 3, 3, 3] and many.block_number == block + 3
     assert [without_block(r) for r in batch] == [without_block(r) for r in singles]
     assert [(e.event, e.args) for e in many.events] == [(e.event, e.args) for e in one.events]
     holders = [bank, *members]
     assert [token_many.balance_of(h) for h in holders] == [token_one.balance_of(h) for h in holders]
     # accounts too: with room for two funding transfers a block, five accounts take three blocks
-    monkeypatch.setattr(contracts.chain, "BLOCK_GAS_LIMIT", 2 * 21_000)
+    monkeypatch.setattr(contracts.chain, "BLOCK_GAS_TARGET", 2 * 21_000)
     keys = [key_for(7, f"late-{i}") for i in range(5)]
     accounts = many.new_accounts(keys)
     assert many.block_number == block + 6 and len(set(accounts)) == 5
@@ -136,3 +136,16 @@ def test_web3_keeps_a_block_per_call():
     assert block == 1 + N_MEMBERS + 2  # the accounts one block each, the deployment, the mint
     receipts = chain.transact_many(calls_of(token, bank, members))
     assert [r.block for r in receipts] == list(range(block + 1, block + 1 + len(receipts)))
+
+
+def test_blocks_filled_by_gas_keep_the_base_fee_from_rising():
+    """Blocks filled to the gas target, many in a row (1500 accounts' funding: 31.5 Mgas of transfers), leave
+    py-evm's base fee where it was: eth-tester's default max fee (1 gwei) still pays for the next transaction."""
+    chain, token, bank, members = community("py-evm", accounts_in_one_block=True)
+    head = chain._backend.chain.get_canonical_head
+    base_fee, block = head().base_fee_per_gas, chain.block_number
+    accounts = chain.new_accounts([key_for(7, f"crowd-{i}") for i in range(1500)])
+    assert chain.block_number == block + 3 and len(set(accounts)) == 1500
+    assert head().base_fee_per_gas <= base_fee
+    token.mint_many(accounts[:3], [1, 2, 3], sender=bank)
+    assert [token.balance_of(a) for a in accounts[:3]] == [1, 2, 3]

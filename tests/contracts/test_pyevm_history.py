@@ -5,6 +5,7 @@ entries, drops old blocks, and a snapshot taken after pruning still reverts."""
 from __future__ import annotations
 
 import pytest
+from eth.exceptions import HeaderNotFound
 
 from contracts.chain import Call, Chain
 from contracts.eip712 import key_for
@@ -71,7 +72,7 @@ def test_pruning_keeps_the_state_and_a_bounded_number_of_headers():
     assert all(kv[k] == before[k] for k in kv)  # nothing rewritten, only dropped
     headers = [k for k in kv if k.startswith(b"block-number-to-hash:")]
     assert len(headers) == 5
-    with pytest.raises(Exception):
+    with pytest.raises(HeaderNotFound):
         chain._backend.chain.get_canonical_block_header_by_number(1)
     step(chain, token, bank, members, 12)  # and the chain goes on
     assert token.balance_of(members[0]) > 0
@@ -112,6 +113,8 @@ def test_a_snapshot_taken_after_pruning_reverts(blocks_after_prune):
         for i in range(5):
             step(*c, 20 + i)
     assert len(pruned[0].prunes) == n_prunes  # a chain with a snapshot keeps its history from then on
+    with pytest.raises(RuntimeError, match="took a snapshot keeps its history"):
+        pruned[0].prune()  # nor can it be pruned by hand
     for c, snap, balance in zip((pruned, full), snaps, balances):
         c[0].revert(snap)
         assert c[1].balance_of(c[3][0]) == balance

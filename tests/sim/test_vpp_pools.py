@@ -108,6 +108,25 @@ def test_a_refused_day_in_one_pool_leaves_the_other_settled(small_scenario, monk
     assert all(owed == paid for owed, paid in _pool_flows(result))
 
 
+def test_a_period_no_pool_could_settle_keeps_every_pools_reason(small_scenario, monkeypatch):
+    from contracts.chain import ChainRevert
+    from contracts.vpp import VppSettlement
+
+    honest = VppSettlement.settle
+
+    def settle(self, period, *, sender):
+        if period == 5:
+            raise ChainRevert("VppSettlement", "settle", f"refused at {self.address[:8]}")
+        return honest(self, period, sender=sender)
+
+    monkeypatch.setattr(VppSettlement, "settle", settle)
+    result = run_scenario(small_scenario.with_overrides({"chain.backend": "revm", **POOLED}))
+    vpp = result.summary["vpp"]
+    addresses = [p["address"][:8] for p in vpp["pools"]]
+    assert vpp["unsettled_periods"] == {"5": f"pool 0: refused at {addresses[0]}; pool 1: refused at {addresses[1]}"}
+    assert vpp["periods_settled"] == 23 and vpp["money_conserved_every_period"]
+
+
 def test_a_community_of_1000_settles_a_day_in_four_pools():
     """The scaling benchmark's largest size, one day on revm: 1000 prosumers on the district feeder, 4 pools of
     250, every member's every hourly value verified and every period settled in every pool."""
