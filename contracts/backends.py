@@ -5,7 +5,8 @@
 
 from __future__ import annotations
 
-from contracts.chain import BaseChain, Chain
+from contracts.chain import BaseChain
+from contracts.pyevm_chain import Chain
 from contracts.revm_chain import RevmChain
 
 from contracts.web3_chain import Web3Chain

@@ -14,7 +14,8 @@ from typing import Any
 from eth_keys import keys
 from eth_tester.exceptions import TransactionFailed
 
-from contracts.chain import DEFAULT_GAS, FUNDING_WEI, Call, Chain, ChainRevert, Contract, Receipt, _reason
+from contracts.chain import DEFAULT_GAS, FUNDING_WEI, Call, ChainRevert, Contract, Receipt
+from contracts.pyevm_chain import Chain, _reason
 
 
 class Web3Chain(Chain):

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from eth.exceptions import HeaderNotFound
 
-from contracts.chain import Call, Chain
+from contracts.chain import Call
+from contracts.pyevm_chain import Chain
 from contracts.eip712 import key_for
 from contracts.pyevm_history import KEEP_HEADERS, prune_history, state_keys
 from contracts.token import EuroToken
