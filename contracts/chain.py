@@ -29,7 +29,7 @@ SETUP_GAS = 300_000  # gas limit of a registration, approval or deposit [gas uni
 # the 30 Mgas limit, so that blocks filled this way never raise the base fee (eth-tester sends with a 1 gwei max fee)
 BLOCK_GAS_TARGET = 15_000_000
 TRANSFER_GAS = 21_000  # an ether transfer (funding a new account)
-FUNDING_WEI = 10**20  # 100 ether for gas: eth-tester's faucet (10**24 wei) funds 9 999 accounts; a year of settle_day < 2 ether
+FUNDING_WEI = 10**20  # 100 ether for gas: eth-tester's faucet (10**24 wei) funds 9 999; a year of settle_day < 2
 
 
 class ChainRevert(RuntimeError):
@@ -237,8 +237,9 @@ class BaseChain:
     def transact_many(self, calls: Sequence[Call]) -> list[Receipt]:
         """Send ``calls`` in order, as many transactions in as few blocks as their gas limits fit
         (``BLOCK_GAS_TARGET``; none for no calls): the same state, receipts and events, in the same order, as
-        ``transact`` one by one, but fewer block numbers and timestamps. Every call is mined; if any reverted, ChainRevert is raised for the first of them with the
-        contract's reason (the events of the others are decoded all the same). Returns the receipts in order."""
+        ``transact`` one by one, but fewer block numbers and timestamps. Every call is mined; if any reverted,
+        ChainRevert is raised for the first of them with the contract's reason (the events of the others are
+        decoded all the same). Returns the receipts in order."""
         calls = list(calls)
         txs = [(c.sender, c.contract.address, self._calldata(c.contract, c.fn, c.args), c.gas) for c in calls]
         raws = [raw for run in gas_blocks([c.gas for c in calls]) for raw in self._execute_many(txs[run])]

@@ -14,7 +14,7 @@ from typing import Any
 from eth_keys import keys
 from eth_tester.exceptions import TransactionFailed
 
-from contracts.chain import DEFAULT_GAS, FUNDING_WEI, Call, ChainRevert, Contract, Receipt
+from contracts.chain import DEFAULT_GAS, FUNDING_WEI, TRANSFER_GAS, Call, ChainRevert, Contract, Receipt
 from contracts.pyevm_chain import Chain, _reason
 
 
@@ -42,7 +42,8 @@ class Web3Chain(Chain):
         for key, address in zip(keys_, addresses):
             self.tester.add_account("0x" + key.to_bytes().hex())
             self._stamp()
-            self.w3.eth.send_transaction({"from": self._faucet, "to": address, "value": FUNDING_WEI, "gas": 21_000})
+            self.w3.eth.send_transaction({"from": self._faucet, "to": address, "value": FUNDING_WEI,
+                                          "gas": TRANSFER_GAS})
         return addresses
 
     def _w3contract(self, contract: Contract):
