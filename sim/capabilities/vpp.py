@@ -112,8 +112,9 @@ class VppCapability(Capability):
                              sender=self.operator_account)
         vpp.seal(sender=self.operator_account)
         if prices.member_collateral_eur:
-            collateral = bank.mint_many_eur([twin.accounts[m] for m in members], prices.member_collateral_eur)
-            vpp.deposit_collateral_many(bank.token, [twin.accounts[m] for m in members], collateral)
+            accounts = [twin.accounts[m] for m in members]
+            collateral = bank.mint_many_eur(accounts, prices.member_collateral_eur)
+            vpp.deposit_collateral_many(bank.token, accounts, collateral)
         weather = twin.inputs.weather
         operator = VppOperator(
             twin, account=self.operator_account, vpp=vpp,
