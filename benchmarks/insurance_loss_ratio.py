@@ -3,7 +3,7 @@
 The twin is built once (weather, expected production, premiums, as in a run); then ``--years`` independent
 draws of every site's outage process (the twin's own sampler, ``grid_models.outages``) go through the run's
 claim rules — measured = the meter's whole-Wh register difference of potential x availability, VEE
-(``sim.vee.MeterVee``) must accept it, an outage in the period, E > 0, shortfall above the threshold, paid up
+(``sim.measurement.vee.MeterVee``) must accept it, an outage in the period, E > 0, shortfall above the threshold, paid up
 to the sum insured — and each year's loss ratio (payouts / premiums) is compared with the target. No chain:
 the contract's arithmetic is replayed, so this shows the pricing, not the contract (tests do that).
 
@@ -19,10 +19,10 @@ import numpy as np
 
 from contracts.eip712 import QUALITY_MEASURED
 from grid_models.outages import units_availability
-from sim.meters import RawReading
+from sim.measurement.meters import RawReading
 from sim.scenario import load_scenario
 from sim.twin import Twin
-from sim.vee import MeterVee
+from sim.measurement.vee import MeterVee
 
 ROOT = Path(__file__).resolve().parents[1]
 BPS = 10_000

@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from sim.runner import RunResult, run_scenario  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
-from sim.vpp_ledger import member_flows  # noqa: E402
+from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "vpp_year_100_prosumers.toml"
 TARGET_YEAR_S = {"py-evm": 300.0, "revm": 60.0}

@@ -13,7 +13,7 @@ CHUNK_EVENTS = 10_000  # ~3 MiB of decoded events
 
 
 class Spill(Protocol):
-    """Where chunks go (``sim.spill.SpillDir``): ``write(obj, stem)`` -> path, ``read(path)`` -> obj."""
+    """Where chunks go (``sim.results.spill.SpillDir``): ``write(obj, stem)`` -> path, ``read(path)`` -> obj."""
 
     def write(self, obj: Any, stem: str = ...) -> Path: ...
 

@@ -12,7 +12,7 @@ from sim.scenario import ScenarioError, load_scenario
 
 def _complete(folder: Path) -> bool:
     """Whether ``folder`` is a complete results folder; if not, say so on stderr."""
-    from sim.results import is_complete
+    from sim.results.folder import is_complete
 
     if is_complete(folder):
         return True
@@ -34,7 +34,7 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from sim.results import default_folder
+    from sim.results.folder import default_folder
     from sim.runner import run_id_for, run_scenario
 
     scenario = load_scenario(args.file)
@@ -75,7 +75,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from sim.sweep import run_sweep
+    from sim.sweeps.sweep import run_sweep
 
     out = Path(args.out) if args.out else Path("results") / Path(args.file).stem
     table = run_sweep(args.file, out, workers=args.workers, scheduler=args.scheduler, progress=sys.stderr.isatty())
@@ -84,11 +84,11 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from sim.report import make_plots, write_report
+    from sim.results.report import make_plots, write_report
 
     folder = Path(args.results_dir)
     if (folder / "sweep.parquet").exists():
-        from sim.sweep_report import write_sweep_report
+        from sim.sweeps.report import write_sweep_report
 
         print(write_sweep_report(folder))
         return 0
@@ -100,7 +100,7 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_trace(args) -> int:
-    from sim.trace import TraceError, format_trace, parse_certificate, trace
+    from sim.capabilities.certificates.trace import TraceError, format_trace, parse_certificate, trace
 
     folder = Path(args.results_dir)
     if not _complete(folder):
@@ -115,7 +115,7 @@ def _cmd_trace(args) -> int:
 
 
 def _cmd_audit(args) -> int:
-    from sim.audit import audit_folder
+    from sim.capabilities.dsr.audit import audit_folder
 
     folder = Path(args.results_dir)
     if not _complete(folder):

@@ -16,13 +16,13 @@ from typing import Any
 import pandas as pd
 
 from contracts.compiler import EVM_VERSION, compile_contract
-from sim.report import make_plots, write_report
-from sim.results import MANIFEST, prepare_folder, write_json
+from sim.results.report import make_plots, write_report
+from sim.results.folder import MANIFEST, prepare_folder, write_json
 from sim.scenario import Scenario, load_scenario
-from sim.spill import SPILL_FOLDER
-from sim.capabilities import enabled
+from sim.results.spill import SPILL_FOLDER
+from sim.capabilities.base import enabled
 from sim.hil.bridge import hil_summary
-from sim.summary import chain_summary, ledger_frame, physics_summary, vee_summary
+from sim.results.summary import chain_summary, ledger_frame, physics_summary, vee_summary
 from sim.twin import Twin
 
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "pandapipes", "lightsim2grid",

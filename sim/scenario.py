@@ -20,11 +20,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
-from sim.specs.base import NonNeg, Pos, _Frozen
-from sim.specs.certificates import CertificatesSpec
-from sim.specs.dsr import DsrSpec
-from sim.specs.heat import HeatSpec
-from sim.specs.insurance import InsuranceSpec
+from sim.schema import NonNeg, Pos, _Frozen
+from sim.capabilities.certificates.spec import CertificatesSpec
+from sim.capabilities.dsr.spec import DsrSpec
+from sim.capabilities.heat.spec import HeatSpec
+from sim.capabilities.insurance.spec import InsuranceSpec
 
 FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57,
                      "kerber_vorstadtnetz_kabel_1": 146, "kerber_vorstadtnetz_district_7": 1022}

@@ -23,15 +23,15 @@ from contracts.backends import make_chain
 from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
 from sim.bank import Bank
-from sim.capabilities import Capability, enabled
+from sim.capabilities.base import Capability, enabled
 from sim.hil.pacing import PacedEnvironment, make_environment
 from sim.inputs import compute_inputs, prosumer_params
-from sim.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spiked
+from sim.measurement.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spiked
 from sim.phase_timer import PhaseTimer
 from sim.recorder import Recorder
 from sim.scenario import Scenario
-from sim.spill import SpillDir
-from sim.vee import MeterVee
+from sim.results.spill import SpillDir
+from sim.measurement.vee import MeterVee
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
@@ -41,7 +41,7 @@ RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insuranc
 
 class Twin(mesa.Model):
     def __init__(self, scenario: Scenario, progress=None, spill_dir: Path | None = None):
-        """``spill_dir``: where long logs go as the run makes them (``sim.spill``; a temporary folder if None)."""
+        """``spill_dir``: where long logs go as the run makes them (``sim.results.spill``; a temporary folder if None)."""
         seeds = np.random.SeedSequence(scenario.run.seed).spawn(len(RNG_STREAMS))
         self.rngs = {name: np.random.default_rng(s) for name, s in zip(RNG_STREAMS, seeds)}
         super().__init__(rng=self.rngs["agents"])

@@ -15,7 +15,7 @@ import math
 
 from sim.hil.link import LinkError, ModbusLink
 from sim.hil.table import DeviceSpec
-from sim.meters import RawReading, VirtualMeter
+from sim.measurement.meters import RawReading, VirtualMeter
 
 STALE_POLLS = 2
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.consumer import CertificateConsumer
-from agents.market import Offer, clear_pro_rata, largest_remainder
-from sim.shares import shares_bps
+from agents.certificates.consumer import CertificateConsumer
+from agents.allocation import largest_remainder
+from agents.certificates.market import Offer, clear_pro_rata
+from sim.capabilities.vpp.shares import shares_bps
 
 
 def test_largest_remainder_sums_exactly_and_is_the_vpp_share_rule():

@@ -8,8 +8,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.grid_operator import ActiveEvent, GridOperator, Thresholds, excess_fraction
-from agents.outlet import DeferrablePlug, Limits, Outlet
+from agents.dsr.grid_operator import ActiveEvent, GridOperator, Thresholds, excess_fraction
+from agents.dsr.outlet import DeferrablePlug, Limits, Outlet
 from contracts.eip712 import delay_digest, key_for
 from grid_models.appliances import DeferrableFleet, Job
 from grid_models.feeder import FlowResult

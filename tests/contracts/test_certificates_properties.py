@@ -15,8 +15,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from contracts.certificates import CapPost, MintRequest, cert_id, split_id
 from contracts.chain import ChainRevert
-from sim.certledger import replay
-from sim.summary import ledger_frame
+from sim.capabilities.certificates.ledger import replay
+from sim.results.summary import ledger_frame
 from tests.contracts.conftest import make_certs
 
 DEEP = os.environ.get("GRIDLEDGER_DEEP") == "1"

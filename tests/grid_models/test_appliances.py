@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 from grid_models import activity as act
 from grid_models.appliances import (APPLIANCE_CODES, THERMAL_TYPES, DeferrableFleet, Job, ThermostaticFleet,
                                     cold_type, thermal_step)
-from sim.specs.dsr import APPLIANCES
+from sim.capabilities.dsr.spec import APPLIANCES
 
 
 def test_thermal_step_is_the_exact_first_order_solution_for_scalar_array_and_series():

@@ -96,7 +96,7 @@ def test_device_table_fuzz_gives_clear_errors_or_a_valid_table(mutations):
     ("[sweep]\nname = 'x'\n[[points]]\nname = 'a'\n", "points"),
 ])
 def test_bad_sweep_files_name_file_and_field(tmp_path, text, field):
-    from sim.sweep import load_sweep
+    from sim.sweeps.sweep import load_sweep
 
     path = tmp_path / "bad_sweep.toml"
     path.write_text(text)

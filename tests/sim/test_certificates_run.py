@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from contracts.certificates import split_id
-from sim.certledger import consumer_scores, replay
+from sim.capabilities.certificates.ledger import consumer_scores, replay
 from sim.runner import run_scenario
-from sim.summary import event_args
+from sim.results.summary import event_args
 
 pytestmark = pytest.mark.slow
 

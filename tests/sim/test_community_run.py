@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from sim.audit import audit_folder
+from sim.capabilities.dsr.audit import audit_folder
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-from sim.summary import event_args
+from sim.results.summary import event_args
 from tests.conftest import ROOT
 from tests.sim.test_report_browser import CHROMIUM, REQUIRED
 from tests.sim.test_report_browser import _open as open_in_chromium

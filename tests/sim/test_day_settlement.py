@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.eip712 import key_for, sign_reading_batch
-from sim.meters import VirtualMeter
+from sim.measurement.meters import VirtualMeter
 from sim.runner import run_scenario
 from sim.scenario import ScenarioError
 

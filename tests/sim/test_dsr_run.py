@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.audit import audit_folder, rebuild
+from sim.capabilities.dsr.audit import audit_folder, rebuild
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from tests.conftest import ROOT

@@ -16,8 +16,8 @@ from pvlib.pvsystem import PVSystem
 from grid_models.pv import DC_AC_RATIO, GAMMA_PDC_PER_K, SYSTEM_LOSSES
 from grid_models.weather import RECORD_FIELDS, at_site, record_hash, synthetic_weather
 from grid_models.wind import turbine_curve, wind_farm_kw
-from sim.generation import site_series
-from sim.specs.generation import GeneratorSite
+from sim.sites.generation import site_series
+from sim.sites.spec import GeneratorSite
 
 TZ = "Europe/Berlin"
 TIMES = pd.date_range("2025-04-08", periods=96, freq="15min", tz=TZ)

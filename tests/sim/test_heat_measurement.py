@@ -8,10 +8,10 @@ import pytest
 
 from contracts.eip712 import QUALITY_ESTIMATED, QUALITY_MEASURED, key_for
 from grid_models.heat_network import HeatNetwork
-from sim.heat_meters import HeatMeter, HeatRawReading
-from sim.heat_tariff import expected_return_c, motivation_tariff
-from sim.heat_vee import WH_PER_L_K, HeatVee, check_registers
-from sim.meters import corrupt
+from sim.capabilities.heat.meters import HeatMeter, HeatRawReading
+from sim.capabilities.heat.tariff import expected_return_c, motivation_tariff
+from sim.capabilities.heat.vee import WH_PER_L_K, HeatVee, check_registers
+from sim.measurement.meters import corrupt
 
 DT_S = 900
 

@@ -12,7 +12,7 @@ import pytest
 
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-from sim.summary import event_args
+from sim.results.summary import event_args
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

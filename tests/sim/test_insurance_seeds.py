@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sim.sweep import load_sweep, plan
+from sim.sweeps.sweep import load_sweep, plan
 from tests.conftest import ROOT
 
 

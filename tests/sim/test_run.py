@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.results import ResultsExistError
+from sim.results.folder import ResultsExistError
 from sim.runner import run_scenario
-from sim.summary import event_args
+from sim.results.summary import event_args
 
 pytestmark = pytest.mark.slow
 

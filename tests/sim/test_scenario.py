@@ -136,7 +136,7 @@ def test_pools_are_bounded_by_the_contract_and_split_evenly():
     """One VppSettlement holds at most MAX_MEMBERS: ``vpp.pool_members`` may not exceed it (the error names the
     field), and a VPP of 1000 members settles in 4 pools of 250."""
     from contracts.compiler import SOURCE_DIR
-    from sim.capabilities.vpp import pool_sizes
+    from sim.capabilities.vpp.capability import pool_sizes
     from sim.scenario import MAX_VPP_MEMBERS
 
     source = (SOURCE_DIR / "VppSettlement.vy").read_text()

@@ -1,4 +1,4 @@
-"""Spilling long logs to disk as the run goes (``sim.spill``, ``ReadingsLog``, ``contracts.event_log.EventLog``):
+"""Spilling long logs to disk as the run goes (``sim.results.spill``, ``ReadingsLog``, ``contracts.event_log.EventLog``):
 what is read back is exactly what would have stayed in memory, a run whose logs spill gives the same results
 as one whose logs do not, and a finished run leaves no spill folder behind."""
 
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 import contracts.event_log as event_log
-import sim.readings_log as readings_log
+import sim.measurement.readings_log as readings_log
 from contracts.event_log import EventLog
-from sim.readings_log import ReadingsLog
+from sim.measurement.readings_log import ReadingsLog
 from sim.runner import run_scenario
-from sim.spill import SPILL_FOLDER, SpillDir
+from sim.results.spill import SPILL_FOLDER, SpillDir
 
 
 def rows(n):

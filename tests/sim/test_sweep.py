@@ -12,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from sim.sweep import load_sweep, plan, run_sweep
+from sim.sweeps.sweep import load_sweep, plan, run_sweep
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

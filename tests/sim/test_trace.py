@@ -11,8 +11,8 @@ import pytest
 
 from contracts.certificates import split_id
 from sim.cli import main
-from sim.summary import event_args
-from sim.trace import trace
+from sim.results.summary import event_args
+from sim.capabilities.certificates.trace import trace
 
 pytestmark = pytest.mark.slow
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.meters import RawReading, VirtualMeter
-from sim.vee import MeterVee
+from sim.measurement.meters import RawReading, VirtualMeter
+from sim.measurement.vee import MeterVee
 
 PERIOD_S = 3600
 MAX_WH = 10_000

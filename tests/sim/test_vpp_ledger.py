@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.vpp_ledger import money_conserved
+from sim.capabilities.vpp.ledger import money_conserved
 
 SETTLED = pd.DataFrame({"period": [0, 1, 2, 3], "revenue_ueur": [100, 50, 0, 70], "penalties_ueur": [0, 5, 9, 0]})
 

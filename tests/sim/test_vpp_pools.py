@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 
 from contracts.eip712 import key_for, sign_reading_batch
-from sim.meters import VirtualMeter
+from sim.measurement.meters import VirtualMeter
 from sim.runner import run_scenario
-from sim.summary import event_args
-from sim.vpp_ledger import member_flows
+from sim.results.summary import event_args
+from sim.capabilities.vpp.ledger import member_flows
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import pytest
 from sim.hil.simulator import DeviceSimulator
 from sim.hil.table import DeviceTable, load_device_table
 from sim.scenario import ScenarioError, load_scenario
-from sim.summary import event_args, ledger_frame
+from sim.results.summary import event_args, ledger_frame
 from sim.twin import Twin
 from tests.conftest import ROOT
 

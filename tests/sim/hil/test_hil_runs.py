@@ -13,7 +13,7 @@ from sim.hil.pacing import DeadlineMissed
 from sim.hil.simulator import DeviceSimulator
 from sim.hil.table import DeviceTable
 from sim.runner import run_scenario
-from sim.summary import event_args, ledger_frame
+from sim.results.summary import event_args, ledger_frame
 from sim.twin import Twin
 from tests.sim.hil.conftest import MEMBER, bound, hil_scenario, meter, relay
 

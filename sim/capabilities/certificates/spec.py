@@ -1,0 +1,38 @@
+"""Scenario schema of capability 3, source certificates."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from grid_models.loads import SLP_PROFILES
+from sim.schema import Pos, _Frozen
+from sim.sites.spec import GeneratorSite
+
+
+class ConsumerGroup(_Frozen):
+    """``count`` consumers named ``{name}-01`` … with a BDEW standard load profile scaled to ``annual_kwh``."""
+
+    name: str = Field(min_length=1, max_length=27, pattern=r"^[A-Za-z0-9_-]+$")  # ids go on chain (32 chars)
+    count: Annotated[int, Field(gt=0, le=1000)]
+    profile: Literal[SLP_PROFILES] = "g0"  # type: ignore[valid-type]
+    annual_kwh: Pos
+
+
+class CertificatesSpec(_Frozen):
+    """Hourly granular certificates: generation sites issued certificates up to their weather cap, and
+    consumers who buy them hour by hour and retire them against their own metered consumption."""
+
+    sites: Annotated[list[GeneratorSite], Field(min_length=1)]
+    consumers: Annotated[list[ConsumerGroup], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique(self) -> CertificatesSpec:
+        names = [x.name for x in self.sites] + [g.name for g in self.consumers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"site and consumer group names must be unique, got {names}")
+        return self
+
+    def consumer_ids(self) -> list[str]:
+        return [f"{g.name}-{i:02d}" for g in self.consumers for i in range(1, g.count + 1)]

@@ -1,0 +1,270 @@
+"""Capability 4 — micro demand-side management: smart outlets, minute delays, fair and auditable.
+
+Before the clock: appliance activity over the horizon (``dsr_build``), the ``FlexDelays`` contract, one
+account for the grid operator and one key per outlet, every outlet registered on chain with its customer's
+limits. Each minute: thermostats decide, the grid operator dispatches outlets during an active DR event (the
+fairness rule is in ``agents.dsr.grid_operator``), the appliances' power goes onto their households' feeder loads
+(``extra_load_kw``), one power flow; after it the operator may open a DR event on chain. When a settlement
+period closes, the outlets' signed delay reports are posted in one batch and the operator re-reads the public
+counters. With ``[dsr] respond = false`` the operator still opens events but no outlet responds (the
+comparison run, same seed).
+
+Hardware in the loop: a HIL relay with ``entity = "outlet/<outlet name>"`` (outlet names are
+``<prosumer id>/<appliance>``) follows the outlet's switch (``command_source``): on while the appliance may run,
+off while the outlet holds it. A held minute is claimed on chain only when every poll of the relay in that
+minute read it back off; at the first minute that was not confirmed (lost communication, a relay in its safe
+state, a stuck relay) the delay is cut before that minute, reported with its confirmed minutes only, and the
+outlet takes no further part in the event. Minutes the relay should have been on but was not confirmed on
+are counted (the appliance may have been off without a delay to show for it). ``summary()["hil_outlets"]``.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+
+from agents.dsr.grid_operator import GridOperator, Thresholds
+from agents.dsr.outlet import DeferrablePlug, Limits, Outlet, ThermostaticPlug
+from contracts.eip712 import key_for
+from contracts.flex import FlexDelays, OutletSpec, hours_mask
+from grid_models.appliances import APPLIANCE_CODES
+from sim.capabilities.base import Capability
+from sim.capabilities.dsr.build import build_fleets, day_offset_min
+
+DSR_STREAM = 0x647372  # spawn key of the capability's own random stream ("dsr"), apart from the Twin's streams
+SERIES = {"outlet_kw": "kW", "held_kw": "kW", "dr_requested_kw": "kW", "outlets_holding": "1",
+          "outlet_no_dsr_kw": "kW", "trafo_loading_no_dsr_percent": "%", "threshold_trafo_percent": "%"}
+
+
+class DsrCapability(Capability):
+    name = "dsr"
+    contracts = ("FlexDelays",)
+
+    def __init__(self, twin):
+        super().__init__(twin)
+        scenario, spec = twin.scenario, twin.scenario.dsr
+        self.spec = spec
+        act_rng, op_rng = (np.random.default_rng(s) for s in
+                           np.random.SeedSequence(scenario.run.seed, spawn_key=(DSR_STREAM,)).spawn(2))
+        with twin.timed("physics"):
+            annual = [g.annual_load_kwh for _, g in twin.prosumer_groups]
+            self.fleets = f = build_fleets(spec, twin.prosumer_ids, annual, twin.inputs.times, act_rng)
+        self.offset_min = day_offset_min(twin.inputs.times)
+        house = twin.feeder.prosumer_pos
+        self.n_households = twin.feeder.n_households
+        self.house_thermo = np.array([house[p.prosumer] for p in f.plans if p.thermostatic], dtype=int)
+        self.house_def = np.array([house[p.prosumer] for p in f.plans if not p.thermostatic], dtype=int)
+        self.thermo_idx = np.array([n for n, p in enumerate(f.plans) if p.thermostatic], dtype=int)
+        self.def_idx = np.array([n for n, p in enumerate(f.plans) if not p.thermostatic], dtype=int)
+        self.def_cols = np.array([p.column for p in f.plans if not p.thermostatic], dtype=int)
+        self.held = np.zeros(f.thermo.n, dtype=bool)
+        # the same appliances never held: what the outlets would draw without DSR (for the in-run baseline)
+        self.shadow_thermo = copy.deepcopy(f.thermo)
+        self.natural_def_kw = f.deferrable.power_kw[: twin.n_steps].sum(axis=1)
+
+        self.operator_account = twin.bank.open_account("grid-operator")
+        self.flex = FlexDelays.deploy(twin.chain, operator=self.operator_account, t0_s=twin.inputs.t0_s,
+                                      day_offset_min=self.offset_min, tokens_per_kwh=spec.tokens_per_kwh)
+        self.outlets: list[Outlet] = []
+        for n, p in enumerate(f.plans):
+            pid = twin.prosumer_ids[p.prosumer]
+            plug = (ThermostaticPlug(f.thermo, p.column, self.held) if p.thermostatic
+                    else DeferrablePlug(f.deferrable, p.column))
+            limits = Limits(p.group.max_delay_per_event_min, p.group.max_delay_per_day_min,
+                            tuple(tuple(w) for w in p.group.no_delay_hours))
+            self.outlets.append(Outlet(
+                twin, name=p.name, customer=twin.accounts[pid], customer_index=p.prosumer,
+                household=house[p.prosumer], appliance=p.appliance, code=APPLIANCE_CODES[p.appliance],
+                key=key_for(scenario.run.seed, f"outlet/{p.name}"), limits=limits, rated_w=f.rated_w[n], plug=plug,
+                day_offset_min=self.offset_min))
+        self.flex.register_outlets([
+            OutletSpec(o.address, o.customer, o.code, o.rated_w, o.limits.max_delay_per_event_min,
+                       o.limits.max_delay_per_day_min, hours_mask(o.limits.no_delay_hours)) for o in self.outlets
+        ], sender=self.operator_account)
+        self.customers = list(dict.fromkeys(o.customer for o in self.outlets))
+        self.customer_ids = {twin.accounts[pid]: pid for pid in twin.prosumer_ids}
+        self.operator = GridOperator(
+            twin, account=self.operator_account, flex=self.flex,
+            thresholds=Thresholds(spec.threshold_trafo_percent, spec.threshold_line_percent, spec.threshold_vm_min_pu),
+            duration_min=spec.event_duration_min, margin=spec.margin_percent / 100.0, customers=self.customers,
+            rng=op_rng)
+        self.series = {q: np.zeros(twin.n_steps) for q in SERIES}
+        self.refused: list[dict] = []
+        self._holding = 0
+        self.final: dict = {}
+        self.relays: dict[int, dict] = {}  # outlet index -> HIL relay driving it: entity and minute counts
+        self.relay_cuts: list[dict] = []  # delays cut at a minute the relay did not confirm off
+        self._decided_k = -1
+
+    # clock hooks ----------------------------------------------------------------------------------------------
+    def _requested_kw(self, k: int) -> np.ndarray:
+        f = self.fleets
+        req = np.zeros(len(self.outlets))
+        req[self.thermo_idx] = np.where(f.thermo.wants, f.thermo.p_w / 1000.0, 0.0)
+        req[self.def_idx] = f.deferrable.power_kw[k, self.def_cols] - f.deferrable_standby_kw[self.def_cols]
+        return np.where(req > 1e-9, req, 0.0)
+
+    def command_source(self, entity: str):
+        """``outlet/<prosumer id>/<appliance>``: the outlet's relay command at simulated time ``t_s``: True (on,
+        the appliance may run) unless the outlet holds it in that minute; None for a minute not yet decided. (At
+        a minute's first instant the Twin's step runs before the bridge's polls: its process is started first.)"""
+        if not entity.startswith("outlet/"):
+            return None
+        name = entity.removeprefix("outlet/")
+        n = next((i for i, o in enumerate(self.outlets) if o.name == name), None)
+        if n is None:
+            pid = name.split("/")[0]
+            mine = [o.name for o in self.outlets if o.name.split("/")[0] == pid]
+            raise ValueError(f"devices: entity {entity!r} names no smart outlet of this run; outlets of {pid!r}: "
+                             f"{mine or 'none'} (which households own which appliance follows [[dsr.outlets]] "
+                             "share and run.seed)")
+        outlet, step_s = self.outlets[n], self.twin.step_s
+        self.relays[n] = {"entity": entity, "held_min": 0, "held_min_confirmed_off": 0, "delays_cut": 0,
+                          "free_min": 0, "free_min_not_confirmed_on": 0}
+
+        def relay_on(t_s: float) -> bool | None:
+            if int(t_s // step_s) != self._decided_k:
+                return None
+            return not outlet.holding
+
+        return relay_on
+
+    def _check_relays(self, m: int) -> None:
+        """After minute ``m``: for each outlet a HIL relay drives, was its relay read back as commanded? A held
+        minute not confirmed off is taken out of the delay, which ends there (see the module docstring)."""
+        bridge, step_s = self.twin.hil, self.twin.step_s
+        for n, rec in self.relays.items():
+            o = self.outlets[n]
+            if o.holding:
+                rec["held_min"] += 1
+                if bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, 0.0):
+                    rec["held_min_confirmed_off"] += 1
+                    continue
+                h = o.state.hold
+                o.retract_last_minute()
+                report = o.release(self.flex.domain_separator)
+                rec["delays_cut"] += 1
+                self.relay_cuts.append({"outlet": o.name, "event_id": h.event_id, "start_min": h.start_min,
+                                        "minute_not_confirmed": m, "delay_min_reported": h.minutes,
+                                        "reported": report is not None})
+            else:
+                rec["free_min"] += 1
+                if not bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, 1.0):
+                    rec["free_min_not_confirmed_on"] += 1
+
+    def decide(self, k: int) -> None:
+        if self.relays and k > 0:
+            self._check_relays(k - 1)
+        thermo = self.fleets.thermo
+        thermo.demand(k)
+        self.held[:] = False
+        held_kw = 0.0
+        if self.spec.respond and (self.operator.active is not None or self._holding):
+            held_kw = self.operator.dispatch(k, self.outlets, self._requested_kw(k), self.flex.domain_separator)
+            self._holding = sum(o.holding for o in self.outlets)
+        thermo.step(k, self.held)
+        self.shadow_thermo.demand(k)
+        s = self.series
+        s["outlet_no_dsr_kw"][k] = (self.shadow_thermo.step(k, np.zeros(thermo.n, dtype=bool)).sum() / 1000.0
+                                    + self.natural_def_kw[k])
+        s["held_kw"][k], s["outlets_holding"][k] = held_kw, self._holding
+        ev = self.operator.active
+        s["dr_requested_kw"][k] = ev.requested_kw if ev is not None and ev.start_min <= k < ev.end_min else 0.0
+        self._decided_k = k
+
+    def extra_load_kw(self, k: int) -> np.ndarray:
+        f = self.fleets
+        p = np.bincount(self.house_thermo, weights=f.thermo.power_w / 1000.0, minlength=self.n_households)
+        p += np.bincount(self.house_def, weights=f.deferrable.power_kw[k, self.def_cols], minlength=self.n_households)
+        self.series["outlet_kw"][k] = p.sum()
+        return p
+
+    def measure(self, k: int, flow) -> None:
+        if flow is None:
+            return
+        s = self.series
+        # first-order baseline: the transformer's loading scales with the power through it
+        import_kw = max(flow.slack_p_kw, 1e-9)
+        s["trafo_loading_no_dsr_percent"][k] = flow.trafo_loading_percent * max(
+            0.0, 1.0 + (s["outlet_no_dsr_kw"][k] - s["outlet_kw"][k]) / import_kw)
+        s["threshold_trafo_percent"][k] = self.spec.threshold_trafo_percent
+        self.twin.chain.set_time(self.twin.inputs.t0_s + int(self.twin.env.now))
+        self.operator.observe(k, flow, s["outlet_kw"][k])
+
+    def _post_reports(self) -> None:
+        reports = [r for o in self.outlets for r in o.unposted]
+        for o in self.outlets:
+            o.unposted = []
+        if not reports:
+            return
+        for item, reason in self.flex.report_delays(reports, sender=self.operator_account):
+            self.refused.append({"outlet": item.outlet, "event_id": item.event_id, "reason": reason})
+        self.operator.refresh_counters()
+
+    def period_closed(self, period: int) -> None:
+        self.twin.chain.set_time(self.twin.inputs.t0_s + int(self.twin.env.now))
+        self._post_reports()
+
+    def finish(self) -> None:
+        twin = self.twin
+        if self.relays:
+            self._check_relays(twin.n_steps - 1)
+        for o in self.outlets:
+            o.release(self.flex.domain_separator)
+        twin.chain.set_time(twin.inputs.t0_s + twin.n_steps * twin.step_s + 2)
+        self._post_reports()
+        self.final = {"totals": self.flex.totals(),
+                      "customers": {c: self.flex.counters(c) for c in self.customers}}
+
+    # results --------------------------------------------------------------------------------------------------
+    def summary(self, ledger: pd.DataFrame) -> dict:
+        from sim.capabilities.dsr.audit import fairness_table, rebuild
+
+        twin, spec, f = self.twin, self.spec, self.fleets
+        trafo = twin.recorder.feeder["trafo_loading_percent"]
+        rebuilt = rebuild(ledger)
+        table = fairness_table(rebuilt, {c: self.customer_ids[c] for c in self.customers},
+                               n_days=twin.n_steps * twin.step_s / 86_400)
+        t = f.thermo
+        counts = pd.Series([o.appliance for o in self.outlets]).value_counts().sort_index()
+        return {
+            "respond": spec.respond,
+            "households": len(self.customers),
+            "outlets": len(self.outlets),
+            "outlets_by_appliance": {k: int(v) for k, v in counts.items()},
+            "threshold_trafo_percent": spec.threshold_trafo_percent,
+            "trafo_loading_max_percent": float(trafo.max()),
+            "minutes_above_threshold": int((trafo > spec.threshold_trafo_percent).sum() * twin.step_s // 60),
+            "estimated_without_dsr": {
+                "trafo_loading_max_percent": float(self.series["trafo_loading_no_dsr_percent"].max()),
+                "minutes_above_threshold": int((self.series["trafo_loading_no_dsr_percent"]
+                                                > spec.threshold_trafo_percent).sum() * twin.step_s // 60),
+                "method": "same appliances never held (shadow thermostats, natural job schedule); transformer "
+                          "loading scaled by the feeder import, to first order"},
+            "outlet_kwh": float(self.series["outlet_kw"].sum() * twin.step_s / 3600.0),
+            "dr_events": len(self.operator.events),
+            "delays": int(len(rebuilt.delays)),
+            "delay_min": int(rebuilt.delays.delay_min.sum()) if len(rebuilt.delays) else 0,
+            "shifted_kwh": float(rebuilt.delays.shifted_wh.sum()) / 1000 if len(rebuilt.delays) else 0.0,
+            "reports_refused": len(self.refused),
+            "refused_reasons": sorted({r["reason"] for r in self.refused}),
+            "limit_violations_in_ledger": len(rebuilt.violations),
+            "late_jobs": len(f.deferrable.late_jobs()),
+            "jobs": len(f.deferrable.jobs),
+            "temperature_band_violations": int(((t.temp_max_c > t.t_max_c + 1e-9)
+                                                | (t.temp_min_c < t.t_min_c - 1e-9)).sum()),
+            "jain_index_delay_min": table.attrs["jain_delay_min"],
+            "jain_index_delay_min_per_kwh_offered": table.attrs["jain_per_kwh_offered"],
+            **({"hil_outlets": {"relays": {self.outlets[n].name: rec for n, rec in self.relays.items()},
+                                "delays_cut": self.relay_cuts}} if self.relays else {}),
+            "on_chain": {"totals": self.final.get("totals", {}),
+                         "customers": {self.customer_ids[c]: {"address": c, **v}
+                                       for c, v in self.final.get("customers", {}).items()}},
+        }
+
+    def timeseries(self) -> pd.DataFrame:
+        t_utc = self.twin.inputs.times.tz_convert("UTC")
+        return pd.concat([pd.DataFrame({"time": t_utc, "entity": "dsr", "quantity": q, "value": self.series[q],
+                                        "unit": unit}) for q, unit in SERIES.items()], ignore_index=True)

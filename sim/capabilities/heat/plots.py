@@ -1,0 +1,111 @@
+"""Plots of the district-heat capability, drawn from a results folder's files alone (timeseries, ledger and —
+for the tariff comparison, which is not a contract event — summary.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.results.plotting import save as _save  # noqa: E402
+from sim.results.summary import event_args  # noqa: E402
+
+NETWORK = "heat-network"
+
+
+def _network(ts: pd.DataFrame) -> pd.DataFrame | None:
+    net = ts[ts.entity == NETWORK]
+    if net.empty:
+        return None
+    return net.pivot(index="time", columns="quantity", values="value")
+
+
+def plot_heat_network(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    net = _network(ts)
+    if net is None:
+        return []
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    ax1.plot(net.index, net["t_return_plant_c"], lw=0.9, color="C3", label="return temperature at the plant")
+    ax1.set_ylabel("temperature [degC]")
+    ax1b = ax1.twinx()
+    ax1b.plot(net.index, net["mean_delta_t_k"], lw=0.9, color="C0", label="network mean ΔT (flow-weighted)")
+    ax1b.plot(net.index, net["reference_delta_t_k"], lw=0.8, ls="--", color="C0", alpha=0.6,
+              label="mean reference ΔT")
+    ax1b.set_ylabel("ΔT [K]")
+    lines = ax1.get_legend_handles_labels()[0] + ax1b.get_legend_handles_labels()[0]
+    ax1.legend(lines, [ln.get_label() for ln in lines], loc="upper right", fontsize=8)
+    ax1.set_title("District heat: return temperature and cooling (pipe flow per step)")
+    ax2.plot(net.index, net["pipe_loss_kw"], lw=0.9, color="C1", label="pipe heat loss")
+    ax2.set_ylabel("heat loss [kW]")
+    ax2b = ax2.twinx()
+    ax2b.plot(net.index, net["pump_electric_kw"], lw=0.9, color="C2", label="pump electricity")
+    ax2b.set_ylabel("pumping [kW]")
+    lines = ax2.get_legend_handles_labels()[0] + ax2b.get_legend_handles_labels()[0]
+    ax2.legend(lines, [ln.get_label() for ln in lines], loc="upper right", fontsize=8)
+    ax2.set_xlabel("time (UTC)")
+    ax2.set_title("Heat loss and pumping energy")
+    return [_save(fig, plots / "heat_network.png")]
+
+
+def plot_heat_tokens(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    accepted = event_args(ledger, "HeatEfficiency", "ReadingAccepted")
+    if accepted.empty:
+        return []
+    consumers = list(dict.fromkeys(accepted.consumer))
+    tokens = accepted.groupby("consumer").tokens.sum().reindex(consumers, fill_value=0) / 1000
+    bonus = event_args(ledger, "HeatEfficiency", "BonusPaid")
+    paid = (bonus.groupby("consumer").amount_ueur.sum() / 1e6 if len(bonus) else pd.Series(dtype=float))
+    paid = paid.reindex(consumers, fill_value=0.0)
+    labels = _labels(plots, consumers)
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    x = np.arange(len(consumers))
+    ax.bar(x - 0.2, tokens.to_numpy(), width=0.4, label="tokens [m³·K above reference]")
+    ax.set_ylabel("tokens [m³·K]")
+    ax2 = ax.twinx()
+    ax2.bar(x + 0.2, paid.to_numpy(), width=0.4, color="C2", label="bonus received [EUR]")
+    ax2.set_ylabel("bonus [EUR]")
+    ax.set_xticks(x, labels, rotation=90, fontsize=7)
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=8, loc="upper left")
+    ax.set_title("ΔT degree-hour tokens and bonus per consumer (from the ledger)")
+    return [_save(fig, plots / "heat_tokens_bonus.png")]
+
+
+def _detail(plots: Path) -> dict | None:
+    path = plots.parent / "summary.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text()).get("heat", {}).get("consumer_detail")
+
+
+def _labels(plots: Path, accounts: list[str]) -> list[str]:
+    """Building ids for consumer accounts, as summary.json names them (else shortened addresses)."""
+    names = {d["account"]: name for name, d in (_detail(plots) or {}).items()}
+    return [names.get(a, a[:8]) for a in accounts]
+
+
+def plot_heat_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    detail = _detail(plots)
+    if not detail:
+        return []
+    frame = pd.DataFrame(detail).T
+    fig, ax = plt.subplots(figsize=(10, 3.8))
+    x = np.arange(len(frame))
+    ax.bar(x - 0.2, frame.bonus_eur.astype(float), width=0.4, color="C2", label="token bonus received")
+    ax.bar(x + 0.2, -frame.motivation_tariff_eur.astype(float), width=0.4, color="C4",
+           label="motivation tariff: rebate (+) / surcharge (−)")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xticks(x, frame.index, rotation=90, fontsize=7)
+    ax.set_ylabel("EUR to the consumer")
+    ax.set_title("Two designs on the same readings: efficiency-token bonus vs Danish motivation tariff")
+    ax.legend(fontsize=8)
+    return [_save(fig, plots / "heat_tariff_comparison.png")]
+
+
+PLOTTERS = [plot_heat_network, plot_heat_tokens, plot_heat_tariffs]

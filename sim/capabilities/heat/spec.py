@@ -1,0 +1,125 @@
+"""Scenario schema of capability 2, district-heating efficiency tokens."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from grid_models.substation import STATES as SUBSTATION_STATES
+from sim.schema import NonNeg, Pos, _Frozen
+
+
+class HeatNetworkSpec(_Frozen):
+    """The district-heating network (see grid_models.heat_network) and the plant's heating curve."""
+
+    branches: Annotated[int, Field(ge=1, le=20)] = 3
+    segment_length_m: Pos = 50.0
+    pipe_loss_w_per_mk: Pos = 0.18
+    ground_temp_c: Annotated[float, Field(ge=-10, le=30)] = 6.0
+    pump_lift_bar: Pos = 2.0
+    pump_pressure_bar: Pos = 6.0
+    pump_efficiency: Annotated[float, Field(gt=0, le=1)] = 0.6
+    supply_max_c: Annotated[float, Field(gt=0, le=130)] = 85.0
+    supply_min_c: Annotated[float, Field(gt=0, le=130)] = 70.0
+    design_outdoor_c: float = -12.0
+    limit_outdoor_c: float = 15.0
+
+    @model_validator(mode="after")
+    def _curve(self) -> HeatNetworkSpec:
+        if self.supply_min_c > self.supply_max_c:
+            raise ValueError("supply_min_c must not exceed supply_max_c")
+        if self.design_outdoor_c >= self.limit_outdoor_c:
+            raise ValueError("design_outdoor_c must be below limit_outdoor_c")
+        return self
+
+
+class HeatPriceSpec(_Frozen):
+    """Heat is billed at ``heat_eur_per_mwh``; the operator values heat it does not lose at
+    ``heat_production_eur_per_mwh`` and pumping it does not need at ``electricity_eur_per_kwh``, and pays
+    ``bonus_share_percent`` of that measured benefit as the bonus pool."""
+
+    heat_eur_per_mwh: NonNeg = 50.0
+    heat_production_eur_per_mwh: NonNeg = 35.0
+    electricity_eur_per_kwh: NonNeg = 0.25
+    bonus_share_percent: Annotated[float, Field(ge=0, le=100)] = 100.0
+
+
+class MotivationTariffSpec(_Frozen):
+    """Danish motivation tariff: ``percent_per_c`` of the energy bill per degC of the flow-weighted return
+    temperature beyond ``neutral_band_c`` either side of the expected return, capped at ``cap_percent``.
+    The expected return is linear in the flow-weighted supply temperature between the points
+    (``expected_return_supply_c[i]``, ``expected_return_c[i]``) and flat outside them."""
+
+    percent_per_c: NonNeg = 1.0
+    neutral_band_c: NonNeg = 4.0
+    cap_percent: NonNeg = 20.0
+    expected_return_supply_c: list[float] = [65.0, 85.0]
+    expected_return_c: list[float] = [40.0, 38.0]
+
+    @model_validator(mode="after")
+    def _points(self) -> MotivationTariffSpec:
+        xs = self.expected_return_supply_c
+        if not xs or len(xs) != len(self.expected_return_c):
+            raise ValueError("expected_return_supply_c and expected_return_c need the same (non-zero) length")
+        if any(b <= a for a, b in zip(xs, xs[1:])):
+            raise ValueError("expected_return_supply_c must be strictly increasing")
+        return self
+
+
+class HeatBehaviourSpec(_Frozen):
+    """How consumers react to the bonus (see agents.heat.consumer): a share are ``responsive``; every
+    ``review_every_h`` hours a responsive consumer with a faulty installation looks at what it earned and fixes
+    it with probability ``p x G / (G + half_response_bonus_eur_per_year)``, G the yearly bonus it expects to
+    gain and p ``max_fix_probability_per_day`` scaled to the review interval. ``react = false`` runs the same
+    consumers with nobody reacting."""
+
+    react: bool = True
+    responsive_share: Annotated[float, Field(ge=0, le=1)] = 0.6
+    max_fix_probability_per_day: Annotated[float, Field(ge=0, le=1)] = 0.25
+    half_response_bonus_eur_per_year: Pos = 15.0
+    heating_season_days: Annotated[float, Field(gt=0, le=366)] = 210.0
+    review_every_h: Annotated[int, Field(ge=1, le=24 * 31)] = 24
+
+
+class HeatBuildingGroup(_Frozen):
+    """``count`` buildings ``{name}-01`` … with a BDEW heat profile and substation states drawn by ``states``
+    (shares summing to 1, assigned in exact counts by largest remainder)."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
+    count: Annotated[int, Field(gt=0, le=200)]
+    annual_heat_kwh: Pos
+    profile: Literal["EFH", "MFH", "GHD", "GKO", "GBH", "GBA"] = "EFH"
+    building_class: Annotated[int, Field(ge=0, le=11)] = 5
+    states: dict[Literal[SUBSTATION_STATES], NonNeg] = {"well_tuned": 1.0}  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _check(self) -> HeatBuildingGroup:
+        total = sum(self.states.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"states shares must sum to 1, got {total:g}")
+        residential = self.profile in ("EFH", "MFH")
+        if residential != (self.building_class > 0):
+            raise ValueError("building_class is 1-11 for EFH/MFH profiles and 0 for the others")
+        return self
+
+
+class HeatSpec(_Frozen):
+    """District heating (capability 2). ``annual_mean_temp_c``/``annual_amplitude_c`` describe the reference
+    climate the BDEW demand is normalised over (see grid_models.heat_demand). ``step_s``: the pipe flow is solved
+    every that many seconds with the interval's mean demand and held in between (a heat network is
+    quasi-static at that scale); default: every step of the run. A whole multiple of ``run.step_s`` that divides
+    ``run.settlement_s``."""
+
+    buildings: Annotated[list[HeatBuildingGroup], Field(min_length=1)]
+    network: HeatNetworkSpec = HeatNetworkSpec()
+    prices: HeatPriceSpec = HeatPriceSpec()
+    tariff: MotivationTariffSpec = MotivationTariffSpec()
+    behaviour: HeatBehaviourSpec = HeatBehaviourSpec()
+    annual_mean_temp_c: Annotated[float, Field(ge=-30, le=35)] = 8.5
+    annual_amplitude_c: NonNeg = 8.0
+    step_s: Annotated[int, Field(gt=0)] | None = None
+
+    def building_ids(self) -> list[str]:
+        """Building ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
+        return [f"{g.name}-{i:02d}" for g in self.buildings for i in range(1, g.count + 1)]

@@ -1,0 +1,42 @@
+"""Scenario schema of capability 5, mutual insurance of generation."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from sim.schema import Pos, _Frozen
+from sim.sites.spec import GeneratorSite
+
+
+class InsuredSite(GeneratorSite):
+    """A generation site in the mutual: ``units`` identical units (inverters, turbines) fail and are repaired
+    independently (``mtbf_h``, ``mttr_h`` per unit), so one unit down is a partial outage."""
+
+    units: Annotated[int, Field(gt=0, le=100)] = 1
+
+
+class InsuranceSpec(_Frozen):
+    """Mutual insurance of generation. Premiums = expected claimable loss / ``target_loss_ratio`` (the formula
+    is in agents/insurer.py), so the loss ratio (payouts / premiums) the pool aims for is ``target_loss_ratio``;
+    the solvency loading is 1 / target - 1 (0.8 -> 25 %)."""
+
+    variant: Literal["indemnity", "parametric"] = "indemnity"
+    producers: Annotated[list[InsuredSite], Field(min_length=1)]
+    price_eur_per_kwh: Pos = 0.08
+    threshold_percent: Annotated[float, Field(ge=0, lt=100)] = 20.0
+    target_loss_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
+    sum_insured_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    trigger_percent: Annotated[float, Field(gt=0, le=100)] = 80.0
+    exit_percent: Annotated[float, Field(ge=0, lt=100)] = 30.0
+
+    @model_validator(mode="after")
+    def _checks(self) -> InsuranceSpec:
+        names = [p.name for p in self.producers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"producers: names must be unique, got {names}")
+        if self.exit_percent >= self.trigger_percent:
+            raise ValueError(f"exit_percent ({self.exit_percent:g}) must be below trigger_percent "
+                             f"({self.trigger_percent:g})")
+        return self

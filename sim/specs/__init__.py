@@ -1,1 +1,0 @@
-"""The scenario schema of each capability (``sim.scenario`` assembles them into ``Scenario``)."""
