@@ -16,13 +16,17 @@ from typing import Any
 import pandas as pd
 
 from contracts.compiler import EVM_VERSION, compile_contract
-from sim.results.report import make_plots, write_report
-from sim.results.folder import MANIFEST, prepare_folder, write_json
-from sim.scenario import Scenario, load_scenario
-from sim.results.spill import SPILL_FOLDER
-from sim.capabilities.base import enabled
+from sim.capabilities import REGISTRY
 from sim.hil.bridge import hil_summary
-from sim.results.summary import chain_summary, ledger_frame, physics_summary, vee_summary
+from sim.results.folder import MANIFEST, prepare_folder, write_json
+from sim.results.report import make_plots, write_report
+from sim.results.spill import SPILL_FOLDER
+from sim.results.summary import (
+    chain_summary,
+    ledger_frame,
+    physics_summary,
+)
+from sim.scenario import Scenario, load_scenario
 from sim.twin import Twin
 
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "pandapipes", "lightsim2grid",
@@ -55,7 +59,7 @@ def _versions() -> dict[str, str]:
 
 
 def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) -> dict[str, Any]:
-    names = ["EuroToken"] + [n for cap in enabled(scenario) for n in cap.contracts]
+    names = ["EuroToken"] + [n for info in REGISTRY if info.enabled(scenario) for n in info.contracts]
     compiled = {name: compile_contract(name) for name in names}
     return {
         "run_id": run_id,
@@ -153,20 +157,13 @@ def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         more=more,
     )
     ledger = ledger_frame(twin.chain.events)
-    logs = [cap.readings_log.frame() for cap in twin.capabilities if hasattr(cap, "readings_log")]
-    logs = [log for log in logs if len(log)]
-    readings = pd.concat(logs, ignore_index=True) if logs else pd.DataFrame()
-    rejected = pd.DataFrame([{"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh, "energy_wh": None,
-                              "quality": None, "rule": r.rule, "status": "rejected_vee", "reason": r.rule}
-                             for v in twin.vee for r in v.rejected])
-    if len(rejected):
-        readings = pd.concat([readings, rejected], ignore_index=True)
+    readings = twin.measurement.readings()
     summary = {
         "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
                 "periods": scenario.n_periods, "step_s": scenario.run.step_s,
                 "settlement_s": scenario.run.settlement_s},
         **({"physics": physics_summary(twin)} if twin.feeder is not None else {}),
-        "vee": vee_summary(twin),
+        "vee": twin.measurement.counts(),
         **{cap.name: cap.summary(ledger) for cap in twin.capabilities},
         "chain": chain_summary(twin),
         **({"hil": hil} if (hil := hil_summary(twin)) is not None else {}),

@@ -23,27 +23,34 @@ from contracts.backends import make_chain
 from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
 from sim.bank import Bank
-from sim.capabilities.base import Capability, enabled
+from sim.capabilities import REGISTRY
+from sim.capabilities.base import Capability, load
+from sim.context import CapabilityContext, Clock, Community
 from sim.hil.pacing import PacedEnvironment, make_environment
 from sim.inputs import compute_inputs, prosumer_params
-from sim.measurement.meters import MeterGroup, VirtualMeter, fault_draws, fault_masks, spiked
+from sim.measurement.layer import MeasurementLayer
+from sim.measurement.meters import VirtualMeter
 from sim.phase_timer import PhaseTimer
 from sim.recorder import Recorder
-from sim.scenario import Scenario
 from sim.results.spill import SpillDir
-from sim.measurement.vee import MeterVee
+from sim.scenario import Scenario
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
-RNG_STREAMS = ("weather", "loads", "meters", "agents", "certificates", "insurance", "heat",
-               "insurance_pricing")  # append only: earlier streams keep their seeds
+RNG_STREAMS = {"weather": 0, "loads": 1, "meters": 2, "agents": 3}  # the kernel's; capabilities register theirs
+# (sim.capabilities.REGISTRY): each stream is the run seed's child of that index, fixed forever
+
+
+def seeded_streams(seed: int, streams: dict[str, int]) -> dict[str, np.random.Generator]:
+    """A generator per stream name: the ``index``-th child of the run's ``SeedSequence(seed)``."""
+    return {name: np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+            for name, index in streams.items()}
 
 
 class Twin(mesa.Model):
     def __init__(self, scenario: Scenario, progress=None, spill_dir: Path | None = None):
         """``spill_dir``: where long logs go as the run makes them (``sim.results.spill``; a temporary folder if None)."""
-        seeds = np.random.SeedSequence(scenario.run.seed).spawn(len(RNG_STREAMS))
-        self.rngs = {name: np.random.default_rng(s) for name, s in zip(RNG_STREAMS, seeds)}
+        self.rngs = seeded_streams(scenario.run.seed, RNG_STREAMS)
         super().__init__(rng=self.rngs["agents"])
         self.scenario = scenario
         self.step_s = scenario.run.step_s
@@ -68,7 +75,7 @@ class Twin(mesa.Model):
                 prosumer_pos=self.feeder.prosumer_pos if self.feeder else None,
                 rng_weather=self.rngs["weather"], rng_loads=self.rngs["loads"],
             )
-        self.meters = [
+        meters = [
             VirtualMeter(f"meter/{pid}", key_for(scenario.run.seed, f"meter/{pid}"), g.pv_kwp + g.battery_kw,
                          self.settlement_s)
             for pid, g in self.prosumer_groups
@@ -79,10 +86,15 @@ class Twin(mesa.Model):
 
             self.hil = HilBridge(scenario.devices, seed=scenario.run.seed, settlement_s=self.settlement_s,
                                  duration_s=scenario.run.duration_s)
-            self.meters = self.hil.replace_meters(self.meters, {pid: g.pv_kwp + g.battery_kw
-                                                                for pid, g in self.prosumer_groups})
-        self.vee = [MeterVee(m.meter_id, m.max_wh_per_period, self.settlement_s) for m in self.meters]
+            meters = self.hil.replace_meters(meters, {pid: g.pv_kwp + g.battery_kw for pid, g in self.prosumer_groups})
+        faults = scenario.meters
+        self.measurement = MeasurementLayer(self.settlement_s, self.rngs["meters"], faults.drop_probability,
+                                            faults.spike_probability, self.spill)
+        for meter in meters:
+            self.measurement.add_meter(meter)
+        self.prosumer_meters = meters
 
+        self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)
         with self.timed("chain"):
             self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
                                     seed=scenario.run.seed)
@@ -90,24 +102,23 @@ class Twin(mesa.Model):
             self.bank = Bank(self.chain, scenario.run.seed)
             self.accounts = dict(zip(self.prosumer_ids,
                                      self.bank.open_accounts([f"prosumer/{pid}" for pid in self.prosumer_ids])))
-            self.capabilities: list[Capability] = [cls(self) for cls in enabled(scenario)]
-        vpp = self.capability("vpp")
+            self.capabilities: list[Capability] = [load(info.capability)(self._context(info))
+                                                   for info in REGISTRY if info.enabled(scenario)]
         self.prosumers = [
             Prosumer(self, name=pid, index=j, account=self.accounts[pid], pv_kw=self.inputs.pv_kw[:, j],
                      load_kw=self.inputs.household_load_kw[:, self.feeder.prosumer_pos[j]],
                      capacity_kwh=g.battery_kwh, p_max_kw=g.battery_kw,
-                     declarations=vpp.declarations(pid) if vpp else None)
+                     declarations=self._declarations(pid))
             for j, (pid, g) in enumerate(self.prosumer_groups)
         ]
         self.fleet = ProsumerFleet(self.prosumers)
-        self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)
 
         self.env = make_environment(scenario.realtime)
         self.paced = isinstance(self.env, PacedEnvironment)
         self.env.process(self._step_process())
         self.env.process(self._settlement_process())
         if self.hil is not None:
-            self.hil.start(self.env, {v.meter_id: v for v in self.vee}, self.capabilities, self.timed)
+            self.hil.start(self.env, {v.meter_id: v for v in self.measurement.vee}, self.capabilities, self.timed)
         self._finalised_through = -1
 
     # helpers -------------------------------------------------------------------------------------------
@@ -120,24 +131,28 @@ class Twin(mesa.Model):
             timer = self._timers_by_concern[concern] = PhaseTimer(concern, self.timers, self._timing)
         return timer
 
+    def _declarations(self, prosumer_id: str):
+        """What a capability asks of the prosumer's battery (see ``Capability.declarations``), or None."""
+        return next((d for c in self.capabilities if (d := c.declarations(prosumer_id)) is not None), None)
+
     def capability(self, name: str) -> Capability | None:
         return next((c for c in self.capabilities if c.name == name), None)
 
     def period_of_step(self, k: int) -> int:
         return k // self.steps_per_period
 
-    def add_meter(self, meter: VirtualMeter) -> MeterVee:
-        """Join a capability's meter to the measurement layer: it is closed, fault-injected and VEE-validated
-        with the prosumers' meters, and its validated readings reach ``settle``. The capability records it."""
-        vee = MeterVee(meter.meter_id, meter.max_wh_per_period, self.settlement_s)
-        self.meters.append(meter)
-        self.vee.append(vee)
-        return vee
-
-    @property
-    def vee_lag_periods(self) -> int:
-        """Periods settlement waits behind the clock: the largest lag of any VEE, the Twin's or a capability's."""
-        return max([v.lag_periods for v in self.vee] + [c.vee_lag_periods for c in self.capabilities], default=0)
+    def _context(self, info) -> CapabilityContext:
+        """What the capability ``info`` sees of the run (its own RNG streams only)."""
+        feeder = self.feeder
+        return CapabilityContext(
+            scenario=self.scenario,
+            clock=Clock(self.step_s, self.settlement_s, self.n_steps, self.n_periods, lambda: self.env.now),
+            inputs=self.inputs, chain=self.chain, bank=self.bank,
+            community=Community(self.prosumer_ids, self.prosumer_groups, self.accounts, self.prosumer_meters,
+                                feeder.prosumer_pos if feeder else None, feeder.n_households if feeder else 0),
+            measurement=self.measurement, rngs=seeded_streams(self.scenario.run.seed, info.rng_streams),
+            timed=self.timed, model=self, hil=self.hil, feeder_results=self.recorder,
+        )
 
     # processes -----------------------------------------------------------------------------------------
     def _step_process(self):
@@ -145,8 +160,9 @@ class Twin(mesa.Model):
         battery_kw = np.zeros(len(self.prosumers))
         order = list(range(len(self.prosumers)))
         n_prosumer_meters = len(self.prosumers) if feeder is not None else 0
-        prosumer_meters = MeterGroup([m for m in self.meters[:n_prosumer_meters] if m.source == "virtual"])
-        reads_physics = np.array([m.source == "virtual" for m in self.meters[:n_prosumer_meters]], dtype=bool)
+        prosumer_meters = self.measurement.record_in_arrays(n_prosumer_meters)
+        reads_physics = np.array([m.source == "virtual" for m in self.prosumer_meters[:n_prosumer_meters]],
+                                 dtype=bool)
         for k in range(self.n_steps):
             self.k = k
             with self.timed("agents"):
@@ -178,31 +194,17 @@ class Twin(mesa.Model):
                 for cap in self.capabilities:
                     cap.measure(k, flow)
                 if (k + 1) % self.steps_per_period == 0:
-                    self._close_period(self.period_of_step(k), prosumer_meters)
+                    self.measurement.close_period(self.period_of_step(k))
             if self.progress is not None:
                 self.progress.update(1)
             if self.paced:
                 self.env.step_finished(self.env.now)
             yield self.env.timeout(self.step_s)
 
-    def _close_period(self, period: int, prosumer_meters: MeterGroup) -> None:
-        """Close every virtual meter's reading of ``period``, inject the scenario's faults (a pair of seeded
-        draws per reading, in meter order) and hand the readings to VEE. HIL meters are closed by the bridge."""
-        closed = iter(prosumer_meters.close_period(period))
-        grouped = set(map(id, prosumer_meters.meters))
-        pairs = [(next(closed) if id(meter) in grouped else meter.close_period(period), vee)
-                 for meter, vee in zip(self.meters, self.vee) if meter.source == "virtual"]
-        faults = self.scenario.meters
-        dropped, spikes = fault_masks(fault_draws(self.rngs["meters"], len(pairs)), faults.drop_probability,
-                                      faults.spike_probability)
-        for (raw, vee), drop, spike in zip(pairs, dropped, spikes):
-            if not drop:
-                vee.receive(spiked(raw) if spike else raw)
-
     def _settlement_process(self):
         yield self.env.timeout(self.settlement_s + SETTLEMENT_DELAY_S)
         for closed in range(self.n_periods):
-            self.settle_through(closed - self.vee_lag_periods)
+            self.settle_through(closed - self.measurement.lag_periods)
             with self.timed("chain"):
                 for cap in self.capabilities:
                     cap.period_closed(closed)
@@ -214,7 +216,7 @@ class Twin(mesa.Model):
         if last_period <= self._finalised_through:
             return
         with self.timed("measurement"):
-            validated = {m.meter_id: v.finalise_through(last_period) for m, v in zip(self.meters, self.vee)}
+            validated = self.measurement.finalise_through(last_period)
         with self.timed("chain"):
             self.chain.set_time(self.inputs.t0_s + int(self.env.now))
             for cap in self.capabilities:

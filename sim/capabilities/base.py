@@ -1,36 +1,81 @@
-"""Capabilities plug into the Twin's clock through a few hooks; each owns its actors, meters and contract.
+"""What a capability is: hooks on the twin's clock (``Capability``) and what it registers (``CapabilityInfo``).
 
-Per step the Twin calls, for every enabled capability in order: ``decide(k)`` (agents act), then the
+Per step the Twin calls, for every enabled capability in registry order: ``decide(k)`` (agents act), then the
 capabilities' ``extra_load_kw(k)`` (per household on the feeder) is added to the base demand, the injections go
 into the feeder in one vectorised assignment and one power flow runs, then ``solve(k)`` (a capability's own
-physics, e.g. the heat network's pipe flow), then ``measure(k, flow)``. A capability that runs its own VEE says
-how many periods it holds back in ``vee_lag_periods``; settlement waits for the largest lag. When a settlement
-period closes: ``period_closed(period)``; one second later:
-``settle(validated, through_period)`` with the VEE-validated readings of every meter; at the end: ``finish()``.
-``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. A relay or set-point
-of the HIL bridge bound to an entity a capability owns follows ``command_source(entity)``. Plots are drawn from the
-results folder alone by the functions listed in ``sim.results.report.PLOTTERS``.
+physics, e.g. the heat network's pipe flow), then ``measure(k, flow)`` (its meters integrate the step; the
+measurement layer closes, fault-injects and validates every meter at period ends). When a settlement period
+closes: ``period_closed(period)``; one second later ``settle(validated, through_period)`` with the VEE-validated
+readings of every meter (by meter id); at the end: ``finish()``. ``summary(ledger)`` returns the capability's
+KPIs and ``timeseries()`` its tidy rows. A relay or set-point of the HIL bridge bound to an entity a capability
+owns follows ``command_source(entity)``. A capability sees the run through its ``CapabilityContext`` only.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from contracts.chain import ChainRevert
 
 if TYPE_CHECKING:
+    from sim.context import CapabilityContext
     from sim.scenario import Scenario
+
+
+def load(ref: str) -> Any:
+    """The object a ``"package.module:name"`` reference names (imported when first needed)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+@dataclass(frozen=True)
+class CapabilityInfo:
+    """What a capability adds to gridledger, declared in its package's ``__init__``; the registry
+    (``sim.capabilities.REGISTRY``) lists these. References ``"module:name"`` are imported when first used.
+
+    - ``sections``: its scenario sections, name -> pydantic model (each optional; the first enables it);
+    - ``capability``: its ``Capability`` class; ``contracts``: the contracts it deploys (for the manifest);
+    - ``rng_streams``: its seeded streams, name -> index among the run seed's children (fixed forever, so that
+      adding a capability changes no other stream);
+    - ``check(scenario)``: cross-section checks, raising ValueError; ``describe(scenario)``: a phrase for
+      ``gridledger validate``; ``run_line(summary, name)``: a line printed after ``gridledger run``;
+    - ``plots``: ``f(timeseries, ledger, plots_dir) -> [paths]``, drawn from a results folder alone;
+    - ``commands``: ``f(subparsers)`` adding its CLI subcommands; ``sweep_kpis``: headline KPIs of sweeps;
+    - ``device_prefixes``: HIL entities (``outlet/...``) whose relays or set-points it drives.
+    """
+
+    name: str
+    sections: dict[str, type]
+    capability: str
+    contracts: tuple[str, ...] = ()
+    rng_streams: dict[str, int] = field(default_factory=dict)
+    check: Callable[[Scenario], None] | None = None
+    describe: Callable[[Scenario], str] | None = None
+    run_line: str | None = None
+    plots: str | None = None
+    commands: str | None = None
+    sweep_kpis: tuple[str, ...] = ()
+    device_prefixes: tuple[str, ...] = ()
+
+    @property
+    def section(self) -> str:
+        """The section whose presence enables the capability."""
+        return next(iter(self.sections))
+
+    def enabled(self, scenario: Scenario) -> bool:
+        return getattr(scenario, self.section) is not None
 
 
 class Capability:
     """Base class with no-op hooks."""
 
     name = "capability"
-    contracts: tuple[str, ...] = ()
-    vee_lag_periods = 0
 
-    def __init__(self, twin):
-        self.twin = twin
+    def __init__(self, ctx: CapabilityContext):
+        self.ctx = ctx
 
     def decide(self, k: int) -> None: ...
 
@@ -50,6 +95,11 @@ class Capability:
 
     def summary(self, ledger) -> dict:
         return {}
+
+    def declarations(self, prosumer_id: str):
+        """The energy this capability has declared for the prosumer per period (its battery follows it), with
+        ``.get(period) -> Wh``-like access, or None (see ``agents.prosumer``)."""
+        return None
 
     def command_source(self, entity: str):
         """For a HIL relay or set-point bound to ``entity``: a callable ``f(t_s) -> value | None`` giving the
@@ -79,26 +129,3 @@ def settle_each(periods: range, settle, unsettled: dict[int, str]) -> None:
             settle(period)
         except ChainRevert as exc:
             unsettled[period] = exc.reason
-
-
-def enabled(scenario: Scenario) -> list[type[Capability]]:
-    """The capabilities a scenario asks for, in a fixed order."""
-    from sim.capabilities.certificates.capability import CertificatesCapability
-    from sim.capabilities.dsr.capability import DsrCapability
-    from sim.capabilities.heat.capability import HeatCapability
-    from sim.capabilities.vpp.capability import VppCapability
-
-    out: list[type[Capability]] = []
-    if scenario.vpp is not None:
-        out.append(VppCapability)
-    if scenario.certificates is not None:
-        out.append(CertificatesCapability)
-    if scenario.insurance is not None:
-        from sim.capabilities.insurance.capability import InsuranceCapability
-
-        out.append(InsuranceCapability)
-    if scenario.dsr is not None:
-        out.append(DsrCapability)
-    if scenario.heat is not None:
-        out.append(HeatCapability)
-    return out

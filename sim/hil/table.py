@@ -15,9 +15,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from sim.hil.registers import COIL_TYPE, TYPES, UNITS, register_count
+from sim.schema import NonNeg, Pos, ScenarioError, _Frozen, format_errors, read_toml
 
 LOOPBACK = "127.0.0.1"
 NAME = r"^[A-Za-z0-9_.-]+$"
@@ -26,14 +27,9 @@ POINTS = {"meter": ({"energy"}, {"power"}), "relay": ({"state"}, {"watchdog"}),
           "setpoint": ({"setpoint"}, {"watchdog"})}
 POINT_UNIT = {"energy": "Wh", "power": "W", "setpoint": "W", "state": "1", "watchdog": "s"}
 WRITABLE = {"state", "setpoint", "watchdog"}
+OUTLET_PREFIX = "outlet/"  # entities of smart outlets (micro-DSR), switched by relays
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-
-Pos = Annotated[float, Field(gt=0)]
-NonNeg = Annotated[float, Field(ge=0)]
 
 
 class RegisterSpec(_Frozen):
@@ -200,10 +196,10 @@ def check_loopback(devices: list[DeviceSpec], *, allow_remote_hosts: bool, what:
 
 
 def check_run_devices(devices: list[DeviceSpec], *, prosumer_ids: list[str], settlement_s: int,
-                      allow_remote_hosts: bool, realtime: bool, step_s: int | None = None,
-                      dsr_appliances: list[str] | None = None) -> None:
-    """Cross-checks of a scenario's devices against the rest of the scenario (raises ValueError).
-    ``dsr_appliances``: the appliance kinds of ``[[dsr.outlets]]``, None without ``[dsr]``."""
+                      allow_remote_hosts: bool, realtime: bool, claimed_prefixes: tuple[str, ...] = ()) -> None:
+    """Cross-checks of a scenario's devices against the rest of the scenario (raises ValueError). A meter
+    replaces a prosumer's meter; any other device is bound to an entity of an enabled capability, named by one
+    of ``claimed_prefixes`` (the capability checks the binding itself)."""
     if not devices:
         return
     if not realtime:
@@ -223,31 +219,12 @@ def check_run_devices(devices: list[DeviceSpec], *, prosumer_ids: list[str], set
             if settlement_s % d.poll_s:
                 raise ValueError(f"{where}: poll_s ({d.poll_s:g}) must divide run.settlement_s ({settlement_s}) "
                                  "so that a poll falls on every period boundary")
-        elif d.entity.startswith("outlet/"):
-            _check_outlet_relay(d, where, prosumer_ids, step_s, dsr_appliances)
-
-
-def _check_outlet_relay(d: DeviceSpec, where: str, prosumer_ids: list[str], step_s: int | None,
-                        dsr_appliances: list[str] | None) -> None:
-    """A relay switching a smart outlet: ``outlet/<prosumer id>/<appliance>``, driven by ``[dsr]``."""
-    parts = d.entity.split("/")
-    if d.kind != "relay":
-        raise ValueError(f"{where}: entity {d.entity!r} is a smart outlet, switched on and off: kind must be "
-                         f"'relay', got {d.kind!r}")
-    if dsr_appliances is None:
-        raise ValueError(f"{where}: entity {d.entity!r} is a smart outlet: the scenario needs a [dsr] section")
-    if len(parts) != 3 or parts[1] not in prosumer_ids or parts[2] not in dsr_appliances:
-        raise ValueError(f"{where}: entity {d.entity!r}: expected 'outlet/<prosumer id>/<appliance>' with a "
-                         f"prosumer id (e.g. {prosumer_ids[:3]}) and an appliance of [[dsr.outlets]] "
-                         f"({dsr_appliances})")
-    if step_s is not None and step_s % d.poll_s:
-        raise ValueError(f"{where}: poll_s ({d.poll_s:g}) must divide run.step_s ({step_s}): a delay minute is "
-                         "claimed only when the polls in that minute read the relay back off")
+        elif d.entity.startswith(OUTLET_PREFIX) and not d.entity.startswith(claimed_prefixes):
+            raise ValueError(f"{where}: entity {d.entity!r} is a smart outlet: the scenario needs a [dsr] section")
 
 
 def load_device_table(path: str | Path) -> DeviceTable:
     """Read and validate a device-table file; errors name the file, the field and what was expected."""
-    from sim.scenario import read_toml  # sim.scenario imports this module
 
     path = Path(path)
     return validate_device_table(read_toml(path, "device-table"), source=str(path))
@@ -255,17 +232,15 @@ def load_device_table(path: str | Path) -> DeviceTable:
 
 def validate_device_table(data: Any, *, source: str = "<devices>") -> DeviceTable:
     """Validate a parsed device table; errors (``ScenarioError``) name ``source``, the field and what was expected."""
-    from sim.scenario import ScenarioError, _format_errors
 
     try:
         return DeviceTable.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(source, exc).replace("invalid scenario", "invalid device table")) from None
+        raise ScenarioError(format_errors(source, exc).replace("invalid scenario", "invalid device table")) from None
 
 
 def inline_devices_file(data: dict[str, Any], scenario_path: Path) -> dict[str, Any]:
     """A scenario mapping with ``[hil] devices_file`` (relative to the scenario) read into ``devices``."""
-    from sim.scenario import ScenarioError
 
     name = (data.get("hil") or {}).get("devices_file")
     if not name:

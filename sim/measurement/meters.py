@@ -11,7 +11,12 @@ from typing import Literal
 import numpy as np
 from eth_keys import keys
 
-from contracts.eip712 import SignedReading, SignedReadingBatch, sign_reading, sign_reading_batch
+from contracts.eip712 import (
+    SignedReading,
+    SignedReadingBatch,
+    sign_reading,
+    sign_reading_batch,
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""A capability's readings log: one row per meter and period (what was posted, accepted or refused, and why),
-kept as DataFrame chunks so that a long run does not hold one Python dict per reading (a year of the 100-member
+"""The readings log: one row per meter and period (what VEE made of the raw reading, whether it went on chain,
+and the contract's answer), one schema for every capability, kept as DataFrame chunks so that a long run does not hold one Python dict per reading (a year of the 100-member
 VPP logs 876 000 readings); with a spill folder, each full chunk goes to disk as it is made, so the log holds at
 most ``CHUNK_ROWS`` rows in memory until ``frame()`` reads them all back."""
 
@@ -12,6 +12,34 @@ import pandas as pd
 from sim.results.spill import SpillDir
 
 CHUNK_ROWS = 20_000
+
+# The schema of ``readings.parquet``, for every capability (a capability may add register columns after these,
+# e.g. heat's ``volume_ml``): meter id, settlement period, the raw reading [Wh] (None if it was missing), the
+# validated value [Wh] (None if VEE rejected it), its quality (0 measured, 1 estimated), the VEE rule that
+# decided it, ``status`` and ``reason``.
+COLUMNS = ("meter", "period", "raw_wh", "energy_wh", "quality", "rule", "status", "reason")
+STATUSES = {
+    "accepted": "posted on chain, signed by the meter, and accepted by the contract",
+    "refused": "posted on chain and refused by the contract; ``reason`` is the contract's revert reason",
+    "not_posted": "validated but not posted, by the capability's rule; ``reason`` says why (an estimated "
+                  "interval mints no certificate and is no insured production; zero energy mints nothing)",
+    "rejected_vee": "rejected by VEE before anything was posted; ``reason`` is the VEE rule",
+}
+
+
+def reading_row(meter_id: str, v, status: str = "", reason: str = "", energy_wh=None, **registers) -> dict:
+    """A readings-log row for the validated reading ``v`` (``period``, ``raw_wh``, ``energy_wh``, ``quality``,
+    ``rule``); ``energy_wh`` overrides ``v.energy_wh``; ``registers`` are extra columns placed after
+    ``energy_wh``. ``status`` may be set later, once the contract answered."""
+    return {"meter": meter_id, "period": v.period, "raw_wh": v.raw_wh,
+            "energy_wh": v.energy_wh if energy_wh is None else energy_wh, **registers, "quality": v.quality,
+            "rule": v.rule, "status": status, "reason": reason}
+
+
+def rejected_row(r) -> dict:
+    """A readings-log row for a raw reading VEE rejected (``r``: ``sim.measurement.vee.Rejected``)."""
+    return {"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh, "energy_wh": None, "quality": None,
+            "rule": r.rule, "status": "rejected_vee", "reason": r.rule}
 
 
 class ReadingsLog:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +61,11 @@ def default_folder(root: Path, run_id: str) -> Path:
         n += 1
         candidate = root / f"{run_id}-{n}"
     return candidate
+
+
+def complete(folder: Path) -> bool:
+    """Whether ``folder`` is a complete results folder; if not, say so on stderr."""
+    if is_complete(folder):
+        return True
+    print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
+    return False

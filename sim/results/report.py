@@ -13,11 +13,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.capabilities.dsr.plots import plot_dsr  # noqa: E402
+from sim.capabilities import REGISTRY  # noqa: E402
+from sim.capabilities.base import load  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
-from sim.capabilities.heat.plots import PLOTTERS as HEAT_PLOTTERS  # noqa: E402
-from sim.results.summary import event_args  # noqa: E402
-from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
 
 
 def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
@@ -37,91 +35,10 @@ def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Pat
     return [_save(fig, plots / "feeder_power.png")]
 
 
-def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
-    settled = event_args(ledger, "VppSettlement", "PeriodSettled")
-    if settled.empty:
-        return []
-    settled = settled.groupby("period", as_index=False)[["declared_wh", "delivered_wh", "penalties_ueur"]].sum()
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.step(settled.period, settled.declared_wh / 1000, where="mid", label="declared")
-    ax.step(settled.period, settled.delivered_wh / 1000, where="mid", label="delivered (signed readings)")
-    pen = settled[settled.penalties_ueur > 0]
-    ax.scatter(pen.period, pen.delivered_wh / 1000, color="C3", s=12, zorder=3, label="period with penalty")
-    ax.set_xlabel("settlement period")
-    ax.set_ylabel("energy [kWh]")
-    ax.set_title("VPP: declared vs delivered, per period, every pool (from the ledger)")
-    ax.legend(loc="upper right", fontsize=8)
-    out = [_save(fig, plots / "vpp_declared_vs_delivered.png")]
-
-    payouts, penalties, _ = member_flows(ledger)
-    paid = payouts.groupby("member").amount_ueur.sum() / 1e6
-    pen = pd.Series(0.0, index=paid.index)
-    if len(penalties):
-        pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    labels = [m[:8] for m in paid.index]
-    ax.bar(labels, paid.to_numpy(), label="payouts")
-    ax.bar(labels, -pen.to_numpy(), color="C3", label="penalties")
-    ax.set_ylabel("EUR")
-    ax.set_title("VPP: payouts and penalties per member (from the ledger)")
-    ax.tick_params(axis="x", rotation=90, labelsize=7)
-    ax.legend(fontsize=8)
-    out.append(_save(fig, plots / "vpp_payouts_per_member.png"))
-    return out
-
-
-def plot_certificates(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
-    caps = event_args(ledger, "Certificates", "CapPosted")
-    if caps.empty:
-        return []
-    from sim.capabilities.certificates.ledger import consumer_scores, site_totals
-
-    issued = event_args(ledger, "Certificates", "Issued")
-    sites = site_totals(ledger)
-    fig, axes = plt.subplots(len(sites), 1, figsize=(10, 1.6 * len(sites) + 0.8), sharex=True, squeeze=False)
-    for ax, (name, device_id) in zip(axes[:, 0], sites.device_id.items()):
-        c = caps[caps.device_id == device_id].sort_values("period")
-        m = issued[issued.device_id == device_id] if len(issued) else issued
-        ax.step(c.period, c.cap_wh / 1000, where="post", lw=0.8, color="k", label="weather cap (oracle)")
-        if len(m):
-            ax.bar(m.period + 0.5, m.amount_wh / 1000, width=1.0, color="C2", label="minted")
-        ax.set_ylabel(f"{name}\n[kWh]", fontsize=8)
-    axes[0, 0].legend(loc="upper right", fontsize=8)
-    axes[-1, 0].set_xlabel("interval (hours from the start of the run)")
-    fig.suptitle("Certificates minted vs the weather cap, per site and interval (from the ledger)")
-    out = [_save(fig, plots / "certificates_minted_vs_cap.png")]
-
-    used = event_args(ledger, "Certificates", "ConsumptionRecorded")
-    retired = event_args(ledger, "Certificates", "Retired")
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.plot(used.groupby("period").energy_wh.sum() / 1000, lw=0.9, color="k", label="consumption (metered)")
-    ax.plot(issued.groupby("period").amount_wh.sum() / 1000 if len(issued) else [], lw=0.9, color="C2",
-            label="certificates minted")
-    if len(retired):
-        ax.fill_between(*zip(*sorted((retired.groupby("consumption_interval").amount_wh.sum() / 1000).items())),
-                        step="mid", alpha=0.4, color="C1", label="retired against the same hour")
-    ax.set_xlabel("interval (hours from the start of the run)")
-    ax.set_ylabel("energy [kWh]")
-    ax.set_title("24/7 matching: hourly consumption, certificates and claims (from the ledger)")
-    ax.legend(loc="upper right", fontsize=8)
-    out.append(_save(fig, plots / "certificates_hourly_matching.png"))
-
-    scores = consumer_scores(ledger)
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.bar(scores.index, scores.hourly_cfe_score * 100, color="C1", label="hourly CFE score (24/7)")
-    ax.axhline(scores.annual_matching_score.iloc[0] * 100, color="k", ls="--", lw=1,
-               label="annual (volumetric) matching")
-    ax.set_ylabel("matched share of consumption [%]")
-    ax.set_ylim(0, 105)
-    ax.tick_params(axis="x", rotation=90, labelsize=7)
-    ax.set_title("Carbon-free energy score per consumer: hourly vs annual matching (from the ledger)")
-    ax.legend(loc="lower right", fontsize=8)
-    out.append(_save(fig, plots / "certificates_cfe_per_consumer.png"))
-    return out
-
-
-# Each plotter draws from the folder's tables what it finds there and returns the files it wrote.
-PLOTTERS = [plot_feeder, plot_vpp, plot_certificates, plot_dsr, *HEAT_PLOTTERS]
+def plotters() -> list:
+    """The feeder's plotter and every capability's (registry order). Each draws from the folder's tables what
+    it finds there and returns the files it wrote."""
+    return [plot_feeder, *(load(info.plots) for info in REGISTRY if info.plots)]
 
 
 def make_plots(folder: Path) -> list[Path]:
@@ -131,7 +48,7 @@ def make_plots(folder: Path) -> list[Path]:
     plots.mkdir(exist_ok=True)
     ts = pd.read_parquet(folder / "timeseries.parquet")
     ledger = pd.read_parquet(folder / "ledger.parquet")
-    return [path for plotter in PLOTTERS for path in plotter(ts, ledger, plots)]
+    return [path for plotter in plotters() for path in plotter(ts, ledger, plots)]
 
 
 def _table(d: dict) -> str:
@@ -177,32 +94,3 @@ def write_report(folder: Path) -> Path:
     return path
 
 
-def plot_insurance(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
-    solvency = event_args(ledger, "MutualInsurance", "Solvency")
-    if solvency.empty:
-        return []
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    ax.plot(solvency.period, solvency.pool_ueur / 1e6, label="pool")
-    ax.plot(solvency.period, solvency.owed_ueur / 1e6, label="queued claims (owed)")
-    ax.set_xlabel("period")
-    ax.set_ylabel("EUR")
-    ax.set_title("Mutual insurance: pool and queued claims (from the ledger)")
-    ax.legend(fontsize=8)
-    out = [_save(fig, plots / "insurance_pool.png")]
-    premiums = event_args(ledger, "MutualInsurance", "PremiumPaid").groupby("member").amount_ueur.sum() / 1e6
-    claims = event_args(ledger, "MutualInsurance", "ClaimPaid")
-    paid = (claims.groupby("member").amount_ueur.sum() / 1e6 if len(claims) else pd.Series(dtype=float)) \
-        .reindex(premiums.index, fill_value=0.0)
-    fig, ax = plt.subplots(figsize=(10, 3.6))
-    x = range(len(premiums))
-    ax.bar([i - 0.2 for i in x], premiums.to_numpy(), width=0.4, label="premiums")
-    ax.bar([i + 0.2 for i in x], paid.to_numpy(), width=0.4, label="claims (due)")
-    ax.set_xticks(list(x), [m[:8] for m in premiums.index], rotation=90, fontsize=7)
-    ax.set_ylabel("EUR")
-    ax.set_title("Mutual insurance: premiums and claims per producer")
-    ax.legend(fontsize=8)
-    out.append(_save(fig, plots / "insurance_per_producer.png"))
-    return out
-
-
-PLOTTERS.append(plot_insurance)

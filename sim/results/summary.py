@@ -30,18 +30,6 @@ def event_args(ledger: pd.DataFrame, contract: str, event: str) -> pd.DataFrame:
     return pd.DataFrame(json.loads("[" + ",".join(rows.args) + "]"), index=rows.index)
 
 
-def vee_summary(twin) -> dict:
-    """VEE counts over every meter: received = accepted + rejected (+ pending); periods = accepted + estimated."""
-    out = {"received": 0, "accepted": 0, "rejected": 0, "estimated": 0, "periods": 0, "pending": 0}
-    rules: dict[str, int] = {}
-    for v in twin.vee:
-        for k, n in v.counts().items():
-            out[k] += n
-        for r in v.rejected:
-            rules[r.rule] = rules.get(r.rule, 0) + 1
-    return {**out, "rejected_by_rule": rules}
-
-
 def physics_summary(twin) -> dict:
     rec, dt_h = twin.recorder, twin.step_s / 3600.0
     f = rec.feeder

@@ -17,15 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from grid_models.loads import household_loads_kw, slp_profile_kw
 from grid_models.outages import availability
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import RECORD_FIELDS, Weather, at_site, record_hash, sun_position
 from grid_models.wind import wind_farm_kw
-from sim.capabilities.certificates.spec import CertificatesSpec
 from sim.sites.spec import GeneratorSite
-
-METER_HEADROOM = 3.0  # a consumer's meter is rated at 3x its profile's peak (VEE range rule)
 
 
 def _pv_kw(site: GeneratorSite, times: pd.DatetimeIndex, w: dict[str, np.ndarray]) -> np.ndarray:
@@ -93,19 +89,3 @@ def site_series(site: GeneratorSite, regional: Weather, *, step_s: int, settleme
               for p in range(n_periods)]
     avail = availability(len(w.times), step_s, rng, mtbf_h=site.mtbf_h, mttr_h=site.mttr_h)
     return SiteSeries(w, p_kw, avail, caps, hashes)
-
-
-@dataclass(frozen=True)
-class ConsumerSeries:
-    ids: list[str]
-    load_kw: np.ndarray  # (steps, consumers)
-    rated_kw: np.ndarray  # meter rating per consumer
-
-
-def consumer_series(spec: CertificatesSpec, times: pd.DatetimeIndex, rng: np.random.Generator) -> ConsumerSeries:
-    """Each consumer's demand: its group's BDEW profile scaled to ``annual_kwh`` times an individual factor."""
-    loads, rated = [], []
-    for g in spec.consumers:
-        loads.append(household_loads_kw(times, np.full(g.count, g.annual_kwh), rng, profile=g.profile))
-        rated += [METER_HEADROOM * float(slp_profile_kw(times, g.profile, g.annual_kwh).max())] * g.count
-    return ConsumerSeries(spec.consumer_ids(), np.hstack(loads), np.array(rated))

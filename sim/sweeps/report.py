@@ -14,13 +14,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-HEADLINE = [
-    "vpp.revenue_eur", "vpp.penalties_eur", "vpp.delivered_kwh", "vpp.declared_kwh", "vpp.periods_with_penalty",
-    "physics.import_kwh", "physics.export_kwh", "physics.trafo_loading_max_percent",
-    "insurance.loss_ratio", "insurance.incurred_loss_ratio", "insurance.target_loss_ratio",
-    "insurance.payouts_over_expected",
-    "insurance.premiums_eur", "insurance.payouts_eur", "insurance.owed_eur",
-]
+from sim.capabilities import REGISTRY  # noqa: E402
+
+
+def headline() -> list[str]:
+    """The KPIs a sweep's report compares: the feeder's, then every capability's (registry order)."""
+    physics = ["physics.import_kwh", "physics.export_kwh", "physics.trafo_loading_max_percent"]
+    return physics + [k for info in REGISTRY for k in info.sweep_kpis]
 
 
 def _png(fig) -> str:
@@ -41,7 +41,7 @@ def write_sweep_report(folder: Path) -> Path:
     folder = Path(folder)
     table = pd.read_parquet(folder / "sweep.parquet")
     meta = json.loads((folder / "sweep.json").read_text())
-    cols = [c for c in HEADLINE if c in table.columns]
+    cols = [c for c in headline() if c in table.columns]
     stats = comparison(table, cols)
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",

@@ -15,14 +15,11 @@ from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from sim.results.folder import is_complete
-from sim.scenario import ScenarioError, _format_errors, load_scenario, read_toml
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+from sim.scenario import load_scenario
+from sim.schema import ScenarioError, _Frozen, format_errors, read_toml
 
 
 class PointSpec(_Frozen):
@@ -70,7 +67,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Path]:
     try:
         return SweepSpec.model_validate(data), path.parent
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(str(path), exc)) from None
+        raise ScenarioError(format_errors(str(path), exc)) from None
 
 
 def sweep_seeds(root_seed: int, n: int) -> list[int]:

@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from agents.insurance.insurer import (expected_claimable_loss_wh, expected_parametric_payout_ueur, premium_ueur,
-                            sum_insured_factor, units_down_pmf)
-from grid_models.outages import forced_unavailability, units_availability, units_down_paths
+from agents.insurance.insurer import (
+    expected_claimable_loss_wh,
+    expected_parametric_payout_ueur,
+    premium_ueur,
+    sum_insured_factor,
+    units_down_pmf,
+)
+from grid_models.outages import (
+    forced_unavailability,
+    units_availability,
+    units_down_paths,
+)
 from sim.capabilities.insurance.capability import reading_accepted
 
 U = forced_unavailability(mtbf_h=90.0, mttr_h=10.0)  # = 0.1

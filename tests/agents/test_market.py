@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agents.certificates.consumer import CertificateConsumer
 from agents.allocation import largest_remainder
+from agents.certificates.consumer import CertificateConsumer
 from agents.certificates.market import Offer, clear_pro_rata
 from sim.capabilities.vpp.shares import shares_bps
 

@@ -8,7 +8,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.dsr.grid_operator import ActiveEvent, GridOperator, Thresholds, excess_fraction
+from agents.dsr.grid_operator import (
+    GridOperator,
+    Thresholds,
+    excess_fraction,
+)
 from agents.dsr.outlet import DeferrablePlug, Limits, Outlet
 from contracts.eip712 import delay_digest, key_for
 from grid_models.appliances import DeferrableFleet, Job

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.capabilities.vpp.spec import member_ids
+
 
 def test_battery_follows_the_declaration(small_run):
     """When the household exports above its declaration the battery charges; below it, it discharges."""
@@ -28,7 +30,7 @@ def test_battery_follows_the_declaration(small_run):
 def test_declarations_are_on_chain_before_their_period(small_run):
     ledger = small_run.ledger
     declared = ledger[ledger.event == "Declared"]
-    n_members = len(small_run.scenario.vpp_member_ids())
+    n_members = len(member_ids(small_run.scenario))
     assert len(declared) == small_run.scenario.n_periods * n_members
     blocks = small_run.twin.chain
     t0 = small_run.twin.inputs.t0_s

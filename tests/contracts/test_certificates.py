@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 from eth_keys import keys
 
-from contracts.certificates import CapPost, Certificates, MintRequest, Retirement, Transfer, cert_id, split_id
+from contracts.certificates import (
+    CapPost,
+    Certificates,
+    MintRequest,
+    Retirement,
+    Transfer,
+    cert_id,
+    split_id,
+)
 from contracts.chain import ChainRevert
 from contracts.eip712 import sign_reading
 from tests.contracts.conftest import GENESIS_S, PERIOD_S, T0_S, make_certs

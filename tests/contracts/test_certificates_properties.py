@@ -11,7 +11,13 @@ from collections import defaultdict
 from eth_keys import keys
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from contracts.certificates import CapPost, MintRequest, cert_id, split_id
 from contracts.chain import ChainRevert

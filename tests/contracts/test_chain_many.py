@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from contracts.backends import make_chain
 import contracts.chain
-from contracts.chain import BLOCK_GAS_TARGET, FUNDING_WEI, SETUP_GAS, Call, ChainRevert, gas_blocks
+from contracts.backends import make_chain
+from contracts.chain import (
+    BLOCK_GAS_TARGET,
+    FUNDING_WEI,
+    SETUP_GAS,
+    Call,
+    ChainRevert,
+    gas_blocks,
+)
 from contracts.eip712 import key_for
 from contracts.token import EuroToken
 

@@ -9,7 +9,13 @@ import os
 from eth_keys import keys
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from contracts.chain import ChainRevert
 from tests.contracts.conftest import PERIOD_S, T0_S, make_heat

@@ -7,7 +7,13 @@ import pytest
 from eth_keys import keys
 
 from contracts.chain import ChainRevert
-from tests.contracts.insurance_setup import COVER, PREMIUM, PRICE, SUM_INSURED, make_insurance
+from tests.contracts.insurance_setup import (
+    COVER,
+    PREMIUM,
+    PRICE,
+    SUM_INSURED,
+    make_insurance,
+)
 
 
 @pytest.fixture(params=["py-evm", "revm"])

@@ -8,8 +8,8 @@ import pytest
 from eth.exceptions import HeaderNotFound
 
 from contracts.chain import Call
-from contracts.pyevm_chain import Chain
 from contracts.eip712 import key_for
+from contracts.pyevm_chain import Chain
 from contracts.pyevm_history import KEEP_HEADERS, prune_history, state_keys
 from contracts.token import EuroToken
 

@@ -8,7 +8,13 @@ import os
 from eth_keys import keys
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 
 from contracts.chain import ChainRevert
 from contracts.eip712 import sign_reading

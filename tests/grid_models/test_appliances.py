@@ -12,8 +12,15 @@ import pytest
 from numpy.testing import assert_allclose
 
 from grid_models import activity as act
-from grid_models.appliances import (APPLIANCE_CODES, THERMAL_TYPES, DeferrableFleet, Job, ThermostaticFleet,
-                                    cold_type, thermal_step)
+from grid_models.appliances import (
+    APPLIANCE_CODES,
+    THERMAL_TYPES,
+    DeferrableFleet,
+    Job,
+    ThermostaticFleet,
+    cold_type,
+    thermal_step,
+)
 from sim.capabilities.dsr.spec import APPLIANCES
 
 

@@ -11,7 +11,12 @@ from pandapipes.properties.fluids import get_fluid
 
 from grid_models.heat_demand import bdew_heat_kw, building_heat_w, design_heat_w
 from grid_models.heat_network import HeatNetwork, heating_curve_c
-from grid_models.substation import MIN_COOLING_K, STATES, return_temperature_c, state_code
+from grid_models.substation import (
+    MIN_COOLING_K,
+    STATES,
+    return_temperature_c,
+    state_code,
+)
 from grid_models.units import c_to_k
 
 DESIGN_W = np.array([10e3, 12e3, 40e3, 9e3, 45e3, 11e3])

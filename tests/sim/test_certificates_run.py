@@ -11,8 +11,8 @@ import pytest
 
 from contracts.certificates import split_id
 from sim.capabilities.certificates.ledger import consumer_scores, replay
-from sim.runner import run_scenario
 from sim.results.summary import event_args
+from sim.runner import run_scenario
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from sim.capabilities.dsr.audit import audit_folder
+from sim.results.summary import event_args
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-from sim.results.summary import event_args
 from tests.conftest import ROOT
 from tests.sim.test_report_browser import CHROMIUM, REQUIRED
 from tests.sim.test_report_browser import _open as open_in_chromium

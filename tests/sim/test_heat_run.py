@@ -12,9 +12,9 @@ import pytest
 
 from contracts.token import UEUR_PER_EUR
 from grid_models.substation import state_code
+from sim.results.summary import event_args
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-from sim.results.summary import event_args
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.results.summary import event_args
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
-from sim.results.summary import event_args
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy as np
 
 from contracts.eip712 import key_for
-from sim.measurement.meters import MeterGroup, RawReading, VirtualMeter, corrupt, fault_draws, fault_masks, spiked
+from sim.measurement.meters import (
+    MeterGroup,
+    RawReading,
+    VirtualMeter,
+    corrupt,
+    fault_draws,
+    fault_masks,
+    spiked,
+)
 
 PERIOD_S, STEP_S = 3600, 900
 

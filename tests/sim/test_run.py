@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.capabilities.vpp.spec import member_ids
 from sim.results.folder import ResultsExistError
-from sim.runner import run_scenario
 from sim.results.summary import event_args
+from sim.runner import run_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +45,7 @@ def test_money_is_conserved_per_period_and_read_from_chain(small_run):
     twin = small_run.twin
     vpp, token = twin.capability("vpp").vpp, twin.bank.token
     penalties = event_args(ledger, "VppSettlement", "Penalty")
-    for member in small_run.scenario.vpp_member_ids():
+    for member in member_ids(small_run.scenario):
         address = twin.accounts[member]
         on_chain = token.balance_of(address)
         from_ledger = int(payouts[payouts.member == address].amount_ueur.sum())
@@ -67,7 +68,7 @@ def test_delivered_energy_is_the_integral_of_metered_power(small_run):
     dt_h = twin.step_s / 3600
     spp = twin.steps_per_period
     accepted = event_args(small_run.ledger, "VppSettlement", "ReadingAccepted")
-    for j, member in enumerate(small_run.scenario.vpp_member_ids()):
+    for j, member in enumerate(member_ids(small_run.scenario)):
         address = twin.accounts[member]
         on_chain = accepted[accepted.member == address].sort_values("period").energy_wh.to_numpy()
         integral_wh = np.cumsum(np.clip(export_kw[:, j], 0, None) * dt_h * 1000)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.capabilities.vpp.spec import member_ids
 from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import ROOT
@@ -137,7 +138,7 @@ def test_pools_are_bounded_by_the_contract_and_split_evenly():
     field), and a VPP of 1000 members settles in 4 pools of 250."""
     from contracts.compiler import SOURCE_DIR
     from sim.capabilities.vpp.capability import pool_sizes
-    from sim.scenario import MAX_VPP_MEMBERS
+    from sim.capabilities.vpp.spec import MAX_VPP_MEMBERS
 
     source = (SOURCE_DIR / "VppSettlement.vy").read_text()
     assert re.search(r"^MAX_MEMBERS: constant\(uint256\) = (\d+)", source, re.M).group(1) == str(MAX_VPP_MEMBERS)
@@ -145,7 +146,7 @@ def test_pools_are_bounded_by_the_contract_and_split_evenly():
     with pytest.raises(ScenarioError, match=r"vpp\.pool_members.*less than or equal to 256"):
         year.with_overrides({"vpp.pool_members": 257})
     s = year.with_overrides(THOUSAND)
-    assert len(s.vpp_member_ids()) == 1000 and s.vpp.pool_members == MAX_VPP_MEMBERS
+    assert len(member_ids(s)) == 1000 and s.vpp.pool_members == MAX_VPP_MEMBERS
     assert pool_sizes(1000, s.vpp.pool_members) == [250] * 4
     assert pool_sizes(256, 256) == [256] and pool_sizes(257, 256) == [129, 128]
     assert pool_sizes(7, 3) == [3, 2, 2] and sum(pool_sizes(1021, 256)) == 1021

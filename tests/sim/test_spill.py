@@ -11,8 +11,8 @@ import contracts.event_log as event_log
 import sim.measurement.readings_log as readings_log
 from contracts.event_log import EventLog
 from sim.measurement.readings_log import ReadingsLog
-from sim.runner import run_scenario
 from sim.results.spill import SPILL_FOLDER, SpillDir
+from sim.runner import run_scenario
 
 
 def rows(n):

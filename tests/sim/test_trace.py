@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from contracts.certificates import split_id
+from sim.capabilities.certificates.trace import trace
 from sim.cli import main
 from sim.results.summary import event_args
-from sim.capabilities.certificates.trace import trace
 
 pytestmark = pytest.mark.slow
 

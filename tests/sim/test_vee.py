@@ -111,8 +111,8 @@ def test_short_gap_interpolated_long_gap_from_proxy_day():
 
 
 def test_clean_physics_output_is_almost_never_flagged(small_run):
-    flagged = sum(len(v.rejected) for v in small_run.twin.vee)
-    total = sum(v.counts()["received"] for v in small_run.twin.vee)
+    flagged = sum(len(v.rejected) for v in small_run.twin.measurement.vee)
+    total = sum(v.counts()["received"] for v in small_run.twin.measurement.vee)
     assert total == 6 * 24 and flagged <= 0.001 * total
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 
 from contracts.eip712 import key_for, sign_reading_batch
-from sim.measurement.meters import VirtualMeter
-from sim.runner import run_scenario
-from sim.results.summary import event_args
 from sim.capabilities.vpp.ledger import member_flows
+from sim.capabilities.vpp.spec import member_ids
+from sim.measurement.meters import VirtualMeter
+from sim.results.summary import event_args
+from sim.runner import run_scenario
 
 pytestmark = pytest.mark.slow
 
@@ -71,7 +72,7 @@ def test_pools_settle_each_member_as_one_contract_does(small_scenario, settlemen
     for i, pool in enumerate(cap.pools):
         other = cap.pools[1 - i].vpp
         for j in pool.member_cols:
-            meter = pooled.twin.meters[j].address
+            meter = pooled.twin.prosumer_meters[j].address
             member = pooled.twin.accounts[pooled.twin.prosumer_ids[j]]
             assert pool.vpp.call("member_of_meter", meter).lower() == member.lower()
             assert other.call("member_of_meter", meter) == ZERO
@@ -82,7 +83,7 @@ def test_pools_settle_each_member_as_one_contract_does(small_scenario, settlemen
 def test_a_refused_day_in_one_pool_leaves_the_other_settled(small_scenario, monkeypatch):
     horizon = {"run.duration_s": 2 * 86_400, "chain.backend": "revm", "vpp.settlement": "day", **POOLED}
     scenario = small_scenario.with_overrides(horizon)
-    forged_id = "meter/" + scenario.vpp_member_ids()[4]  # in the second pool
+    forged_id = "meter/" + member_ids(scenario)[4]  # in the second pool
     honest = VirtualMeter.sign_batch
 
     def sign_batch(self, domain_separator, first_period, energy_wh, quality):

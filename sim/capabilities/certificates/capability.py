@@ -29,31 +29,33 @@ from contracts.certificates import Certificates
 from contracts.eip712 import key_for
 from sim.capabilities.base import Capability
 from sim.capabilities.certificates.ledger import consumer_scores, replay, site_totals
-from sim.sites.generation import consumer_series, site_series
 from sim.measurement.meters import VirtualMeter
-from sim.measurement.readings_log import ReadingsLog
+from sim.measurement.readings_log import reading_row
+from sim.capabilities.certificates.consumers import consumer_series
+from sim.sites.generation import site_series
 
 SITE_QUANTITIES = {"ghi": "W/m2", "dni": "W/m2", "dhi": "W/m2", "temp_air": "degC", "wind_speed": "m/s"}
+
+NOT_MINTED = {"estimated": "estimated interval: mints nothing", "zero": "nothing to mint (no energy or no cap)"}
 
 
 class CertificatesCapability(Capability):
     name = "certificates"
-    contracts = ("Certificates",)
 
-    def __init__(self, twin):
-        super().__init__(twin)
-        spec, bank, seed = twin.scenario.certificates, twin.bank, twin.scenario.run.seed
-        rng, step_s, period_s = twin.rngs["certificates"], twin.step_s, twin.settlement_s
-        with twin.timed("physics"):
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        spec, bank, seed = ctx.scenario.certificates, ctx.bank, ctx.scenario.run.seed
+        rng, step_s, period_s = ctx.rngs["certificates"], ctx.clock.step_s, ctx.clock.settlement_s
+        with ctx.timed("physics"):
             self.sites = spec.sites
-            self.series = [site_series(s, twin.inputs.weather, step_s=step_s, settlement_s=period_s, rng=rng)
+            self.series = [site_series(s, ctx.inputs.weather, step_s=step_s, settlement_s=period_s, rng=rng)
                            for s in spec.sites]
-            self.consumption = consumer_series(spec, twin.inputs.times, rng)
+            self.consumption = consumer_series(spec, ctx.inputs.times, rng)
         self.gen_kw = np.column_stack([s.generation_kw for s in self.series])
         self.issuer_account = bank.open_account("certificate-issuer")
         self.oracle_account = bank.open_account("weather-oracle")
-        self.certs = Certificates.deploy(twin.chain, issuer=self.issuer_account, oracle=self.oracle_account,
-                                         t0_s=twin.inputs.t0_s, period_s=period_s, n_periods=twin.n_periods)
+        self.certs = Certificates.deploy(ctx.chain, issuer=self.issuer_account, oracle=self.oracle_account,
+                                         t0_s=ctx.inputs.t0_s, period_s=period_s, n_periods=ctx.clock.n_periods)
 
         # the producers' accounts in one block, their devices in the next; then the same for the consumers
         self.site_meters = [VirtualMeter(f"meter/{site.name}", key_for(seed, f"meter/{site.name}"), site.nameplate_kw,
@@ -62,7 +64,7 @@ class CertificatesCapability(Capability):
         device_ids = self.certs.register_devices(
             [(account, meter.address, site.name, site.technology, site.lat, site.lon, round(site.nameplate_kw * 1000))
              for site, meter, account in zip(spec.sites, self.site_meters, accounts)], sender=self.issuer_account)
-        self.producers = [Producer(twin, site=site.name, technology=site.technology, account=account,
+        self.producers = [Producer(ctx.model, site=site.name, technology=site.technology, account=account,
                                    device_id=device_id, certificates=self.certs)
                           for site, account, device_id in zip(spec.sites, accounts, device_ids)]
         self.consumer_meters = [VirtualMeter(f"meter/{cid}", key_for(seed, f"meter/{cid}"), rated_kw, period_s,
@@ -72,38 +74,38 @@ class CertificatesCapability(Capability):
         self.certs.register_consumers([(account, meter.address, cid) for cid, meter, account in
                                        zip(self.consumption.ids, self.consumer_meters, accounts)],
                                       sender=self.issuer_account)
-        self.consumers = [CertificateConsumer(twin, name=cid, account=account, certificates=self.certs)
+        self.consumers = [CertificateConsumer(ctx.model, name=cid, account=account, certificates=self.certs)
                           for cid, account in zip(self.consumption.ids, accounts)]
         for meter in self.site_meters + self.consumer_meters:
-            twin.add_meter(meter)
+            ctx.measurement.add_meter(meter)
 
-        self.oracle = WeatherOracle(twin, account=self.oracle_account, certificates=self.certs,
+        self.oracle = WeatherOracle(ctx.model, account=self.oracle_account, certificates=self.certs,
                                     device_ids=[p.device_id for p in self.producers],
                                     caps_wh=[s.caps_wh for s in self.series],
                                     record_hashes=[s.record_hashes for s in self.series])
-        self.issuer = Issuer(twin, account=self.issuer_account, certificates=self.certs)
-        self.exchange = CertificateExchange(twin, account=bank.open_account("certificate-exchange"),
+        self.issuer = Issuer(ctx.model, account=self.issuer_account, certificates=self.certs)
+        self.exchange = CertificateExchange(ctx.model, account=bank.open_account("certificate-exchange"),
                                             certificates=self.certs)
         for p in self.producers:
             p.authorise(self.exchange.account)
         self.periods_per_day = max(1, 86_400 // period_s)
         self._consumed: dict[int, dict[str, int]] = {}  # period -> consumer account -> Wh, until retired
         self._bought: set[tuple[str, int, int]] = set()  # (consumer account, period, id), until retired
-        self.readings_log = ReadingsLog(twin.spill)
+        self.readings_log = ctx.measurement.log()
         self.refusals: list[dict] = []
         self._settled_through = self._caps_through = -1
 
     # clock hooks ---------------------------------------------------------------------------------------
     def measure(self, k: int, flow) -> None:
-        dt_s = self.twin.step_s
+        dt_s = self.ctx.clock.step_s
         for meter, p_kw in zip(self.site_meters, self.gen_kw[k]):
             meter.record(p_kw, dt_s)
         for meter, p_kw in zip(self.consumer_meters, self.consumption.load_kw[k]):
             meter.record(-p_kw, dt_s)
 
     def period_closed(self, period: int) -> None:
-        twin = self.twin
-        twin.chain.set_time(twin.inputs.t0_s + int(twin.env.now))
+        ctx = self.ctx
+        ctx.set_chain_time()
         self._post_caps_through(period)
 
     def _post_caps_through(self, period: int) -> None:
@@ -120,7 +122,7 @@ class CertificatesCapability(Capability):
         for period in range(self._settled_through + 1, through_period + 1):
             self._consumed[period] = consumed.get(period, {})
             self._trade(period)
-            if (period + 1) % self.periods_per_day == 0 or period == self.twin.n_periods - 1:
+            if (period + 1) % self.periods_per_day == 0 or period == self.ctx.clock.n_periods - 1:
                 self._retire()
         self._settled_through = max(self._settled_through, through_period)
 
@@ -129,9 +131,7 @@ class CertificatesCapability(Capability):
         self.refusals += [{"what": what, "item": repr(item), "reason": reason} for item, reason in refused]
 
     def _log(self, meter, v, status: str, reason: str = "") -> None:
-        self.readings_log.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
-                                  "energy_wh": v.energy_wh, "quality": v.quality, "rule": v.rule,
-                                  "status": status, "reason": reason})
+        self.readings_log.append(reading_row(meter.meter_id, v, status, reason))
 
     def _post_consumption(self, validated: dict[str, list]) -> dict[int, dict[str, int]]:
         """Post the consumers' signed readings; returns consumption per period and consumer account [Wh]."""
@@ -144,7 +144,7 @@ class CertificatesCapability(Capability):
                    self.certs.record_consumption(signed, sender=self.issuer_account)}
         for s, (meter, consumer, v) in zip(signed, rows):
             reason = refused.get((s.meter, s.period), "")
-            self._log(meter, v, "refused" if reason else "recorded", reason)
+            self._log(meter, v, "refused" if reason else "accepted", reason)
             if not reason:
                 out[v.period][consumer.account] = v.energy_wh
         return out
@@ -156,9 +156,9 @@ class CertificatesCapability(Capability):
                 readings.append((producer.device_id, meter.sign(self.certs.domain_separator, v.period,
                                                                 v.energy_wh, v.quality)))
                 rows.append((meter, v))
-        for (meter, v), (_, status) in zip(rows, self.issuer.issue(readings)):
-            ok = status in ("minted", "estimated", "zero")
-            self._log(meter, v, status if ok else "refused", "" if ok else status)
+        for (meter, v), (_, outcome) in zip(rows, self.issuer.issue(readings)):
+            status = {"minted": "accepted", "estimated": "not_posted", "zero": "not_posted"}.get(outcome, "refused")
+            self._log(meter, v, status, "" if outcome == "minted" else NOT_MINTED.get(outcome, outcome))
 
     def _trade(self, period: int) -> None:
         live = self.certs.balances([(p.account, p.certificate(period)) for p in self.producers])
@@ -184,7 +184,7 @@ class CertificatesCapability(Capability):
 
     # results ---------------------------------------------------------------------------------------------
     def timeseries(self) -> pd.DataFrame:
-        t_utc = self.twin.inputs.times.tz_convert("UTC")
+        t_utc = self.ctx.inputs.times.tz_convert("UTC")
         parts = []
         for site, s in zip(self.sites, self.series):
             series = {q: (getattr(s.weather, q), unit) for q, unit in SITE_QUANTITIES.items()}

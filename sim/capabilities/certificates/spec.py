@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from grid_models.loads import SLP_PROFILES
 from sim.schema import Pos, _Frozen
 from sim.sites.spec import GeneratorSite
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 class ConsumerGroup(_Frozen):
@@ -36,3 +39,20 @@ class CertificatesSpec(_Frozen):
 
     def consumer_ids(self) -> list[str]:
         return [f"{g.name}-{i:02d}" for g in self.consumers for i in range(1, g.count + 1)]
+
+
+def check(scenario: Scenario) -> None:
+    """Cross-section checks of ``[certificates]`` (raises ValueError)."""
+    if scenario.run.settlement_s > 3600:
+        raise ValueError(f"run.settlement_s must be at most 3600 with [certificates] (EnergyTag: intervals of "
+                         f"at most 1 h), got {scenario.run.settlement_s}")
+    spec = scenario.certificates
+    clash = set(scenario.prosumer_ids()) & ({x.name for x in spec.sites} | set(spec.consumer_ids()))
+    if clash:
+        raise ValueError(f"certificates: site and consumer ids must differ from prosumer ids, both use "
+                         f"{sorted(clash)}")
+
+
+def describe(scenario: Scenario) -> str:
+    spec = scenario.certificates
+    return f"{len(spec.sites)} generation sites and {len(spec.consumer_ids())} consumers with certificates"

@@ -22,10 +22,10 @@ from contracts.certificates import cert_id, split_id
 from contracts.eip712 import QUALITY_MEASURED, domain_separator, reading_digest
 from grid_models.weather import RECORD_FIELDS, record_hash
 from sim.capabilities.certificates.ledger import ZERO
-from sim.sites.generation import energy_wh, potential_kw
 from sim.inputs import run_times
-from sim.scenario import Scenario
 from sim.results.summary import event_args
+from sim.scenario import Scenario
+from sim.sites.generation import energy_wh, potential_kw
 
 
 class TraceError(LookupError):

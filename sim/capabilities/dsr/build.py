@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 
 from grid_models import activity as act
-from grid_models.appliances import (PREEMPTIBLE, THERMAL_TYPES, DeferrableFleet, Job, ThermostaticFleet)
+from grid_models.appliances import (
+    PREEMPTIBLE,
+    THERMAL_TYPES,
+    DeferrableFleet,
+    Job,
+    ThermostaticFleet,
+)
 
 HOUSEHOLD_SIZE_P = (0.41, 0.34, 0.12, 0.09, 0.04)
 # rated power registered for a deferrable outlet [kW] (at least its largest sample): richardsonpy's washing

@@ -40,20 +40,19 @@ SERIES = {"outlet_kw": "kW", "held_kw": "kW", "dr_requested_kw": "kW", "outlets_
 
 class DsrCapability(Capability):
     name = "dsr"
-    contracts = ("FlexDelays",)
 
-    def __init__(self, twin):
-        super().__init__(twin)
-        scenario, spec = twin.scenario, twin.scenario.dsr
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        scenario, spec = ctx.scenario, ctx.scenario.dsr
         self.spec = spec
         act_rng, op_rng = (np.random.default_rng(s) for s in
                            np.random.SeedSequence(scenario.run.seed, spawn_key=(DSR_STREAM,)).spawn(2))
-        with twin.timed("physics"):
-            annual = [g.annual_load_kwh for _, g in twin.prosumer_groups]
-            self.fleets = f = build_fleets(spec, twin.prosumer_ids, annual, twin.inputs.times, act_rng)
-        self.offset_min = day_offset_min(twin.inputs.times)
-        house = twin.feeder.prosumer_pos
-        self.n_households = twin.feeder.n_households
+        with ctx.timed("physics"):
+            annual = [g.annual_load_kwh for _, g in ctx.community.groups]
+            self.fleets = f = build_fleets(spec, ctx.community.ids, annual, ctx.inputs.times, act_rng)
+        self.offset_min = day_offset_min(ctx.inputs.times)
+        house = ctx.community.household_of
+        self.n_households = ctx.community.n_households
         self.house_thermo = np.array([house[p.prosumer] for p in f.plans if p.thermostatic], dtype=int)
         self.house_def = np.array([house[p.prosumer] for p in f.plans if not p.thermostatic], dtype=int)
         self.thermo_idx = np.array([n for n, p in enumerate(f.plans) if p.thermostatic], dtype=int)
@@ -62,20 +61,20 @@ class DsrCapability(Capability):
         self.held = np.zeros(f.thermo.n, dtype=bool)
         # the same appliances never held: what the outlets would draw without DSR (for the in-run baseline)
         self.shadow_thermo = copy.deepcopy(f.thermo)
-        self.natural_def_kw = f.deferrable.power_kw[: twin.n_steps].sum(axis=1)
+        self.natural_def_kw = f.deferrable.power_kw[: ctx.clock.n_steps].sum(axis=1)
 
-        self.operator_account = twin.bank.open_account("grid-operator")
-        self.flex = FlexDelays.deploy(twin.chain, operator=self.operator_account, t0_s=twin.inputs.t0_s,
+        self.operator_account = ctx.bank.open_account("grid-operator")
+        self.flex = FlexDelays.deploy(ctx.chain, operator=self.operator_account, t0_s=ctx.inputs.t0_s,
                                       day_offset_min=self.offset_min, tokens_per_kwh=spec.tokens_per_kwh)
         self.outlets: list[Outlet] = []
         for n, p in enumerate(f.plans):
-            pid = twin.prosumer_ids[p.prosumer]
+            pid = ctx.community.ids[p.prosumer]
             plug = (ThermostaticPlug(f.thermo, p.column, self.held) if p.thermostatic
                     else DeferrablePlug(f.deferrable, p.column))
             limits = Limits(p.group.max_delay_per_event_min, p.group.max_delay_per_day_min,
                             tuple(tuple(w) for w in p.group.no_delay_hours))
             self.outlets.append(Outlet(
-                twin, name=p.name, customer=twin.accounts[pid], customer_index=p.prosumer,
+                ctx.model, name=p.name, customer=ctx.community.accounts[pid], customer_index=p.prosumer,
                 household=house[p.prosumer], appliance=p.appliance, code=APPLIANCE_CODES[p.appliance],
                 key=key_for(scenario.run.seed, f"outlet/{p.name}"), limits=limits, rated_w=f.rated_w[n], plug=plug,
                 day_offset_min=self.offset_min))
@@ -84,13 +83,13 @@ class DsrCapability(Capability):
                        o.limits.max_delay_per_day_min, hours_mask(o.limits.no_delay_hours)) for o in self.outlets
         ], sender=self.operator_account)
         self.customers = list(dict.fromkeys(o.customer for o in self.outlets))
-        self.customer_ids = {twin.accounts[pid]: pid for pid in twin.prosumer_ids}
+        self.customer_ids = {ctx.community.accounts[pid]: pid for pid in ctx.community.ids}
         self.operator = GridOperator(
-            twin, account=self.operator_account, flex=self.flex,
+            ctx.model, account=self.operator_account, flex=self.flex,
             thresholds=Thresholds(spec.threshold_trafo_percent, spec.threshold_line_percent, spec.threshold_vm_min_pu),
             duration_min=spec.event_duration_min, margin=spec.margin_percent / 100.0, customers=self.customers,
             rng=op_rng)
-        self.series = {q: np.zeros(twin.n_steps) for q in SERIES}
+        self.series = {q: np.zeros(ctx.clock.n_steps) for q in SERIES}
         self.refused: list[dict] = []
         self._holding = 0
         self.final: dict = {}
@@ -120,7 +119,7 @@ class DsrCapability(Capability):
             raise ValueError(f"devices: entity {entity!r} names no smart outlet of this run; outlets of {pid!r}: "
                              f"{mine or 'none'} (which households own which appliance follows [[dsr.outlets]] "
                              "share and run.seed)")
-        outlet, step_s = self.outlets[n], self.twin.step_s
+        outlet, step_s = self.outlets[n], self.ctx.clock.step_s
         self.relays[n] = {"entity": entity, "held_min": 0, "held_min_confirmed_off": 0, "delays_cut": 0,
                           "free_min": 0, "free_min_not_confirmed_on": 0}
 
@@ -134,7 +133,7 @@ class DsrCapability(Capability):
     def _check_relays(self, m: int) -> None:
         """After minute ``m``: for each outlet a HIL relay drives, was its relay read back as commanded? A held
         minute not confirmed off is taken out of the delay, which ends there (see the module docstring)."""
-        bridge, step_s = self.twin.hil, self.twin.step_s
+        bridge, step_s = self.ctx.hil, self.ctx.clock.step_s
         for n, rec in self.relays.items():
             o = self.outlets[n]
             if o.holding:
@@ -190,7 +189,7 @@ class DsrCapability(Capability):
         s["trafo_loading_no_dsr_percent"][k] = flow.trafo_loading_percent * max(
             0.0, 1.0 + (s["outlet_no_dsr_kw"][k] - s["outlet_kw"][k]) / import_kw)
         s["threshold_trafo_percent"][k] = self.spec.threshold_trafo_percent
-        self.twin.chain.set_time(self.twin.inputs.t0_s + int(self.twin.env.now))
+        self.ctx.set_chain_time()
         self.operator.observe(k, flow, s["outlet_kw"][k])
 
     def _post_reports(self) -> None:
@@ -204,16 +203,16 @@ class DsrCapability(Capability):
         self.operator.refresh_counters()
 
     def period_closed(self, period: int) -> None:
-        self.twin.chain.set_time(self.twin.inputs.t0_s + int(self.twin.env.now))
+        self.ctx.set_chain_time()
         self._post_reports()
 
     def finish(self) -> None:
-        twin = self.twin
+        ctx = self.ctx
         if self.relays:
-            self._check_relays(twin.n_steps - 1)
+            self._check_relays(ctx.clock.n_steps - 1)
         for o in self.outlets:
             o.release(self.flex.domain_separator)
-        twin.chain.set_time(twin.inputs.t0_s + twin.n_steps * twin.step_s + 2)
+        ctx.chain.set_time(ctx.inputs.t0_s + ctx.clock.n_steps * ctx.clock.step_s + 2)
         self._post_reports()
         self.final = {"totals": self.flex.totals(),
                       "customers": {c: self.flex.counters(c) for c in self.customers}}
@@ -222,11 +221,11 @@ class DsrCapability(Capability):
     def summary(self, ledger: pd.DataFrame) -> dict:
         from sim.capabilities.dsr.audit import fairness_table, rebuild
 
-        twin, spec, f = self.twin, self.spec, self.fleets
-        trafo = twin.recorder.feeder["trafo_loading_percent"]
+        ctx, spec, f = self.ctx, self.spec, self.fleets
+        trafo = ctx.feeder_results.feeder["trafo_loading_percent"]
         rebuilt = rebuild(ledger)
         table = fairness_table(rebuilt, {c: self.customer_ids[c] for c in self.customers},
-                               n_days=twin.n_steps * twin.step_s / 86_400)
+                               n_days=ctx.clock.n_steps * ctx.clock.step_s / 86_400)
         t = f.thermo
         counts = pd.Series([o.appliance for o in self.outlets]).value_counts().sort_index()
         return {
@@ -236,14 +235,14 @@ class DsrCapability(Capability):
             "outlets_by_appliance": {k: int(v) for k, v in counts.items()},
             "threshold_trafo_percent": spec.threshold_trafo_percent,
             "trafo_loading_max_percent": float(trafo.max()),
-            "minutes_above_threshold": int((trafo > spec.threshold_trafo_percent).sum() * twin.step_s // 60),
+            "minutes_above_threshold": int((trafo > spec.threshold_trafo_percent).sum() * ctx.clock.step_s // 60),
             "estimated_without_dsr": {
                 "trafo_loading_max_percent": float(self.series["trafo_loading_no_dsr_percent"].max()),
                 "minutes_above_threshold": int((self.series["trafo_loading_no_dsr_percent"]
-                                                > spec.threshold_trafo_percent).sum() * twin.step_s // 60),
+                                                > spec.threshold_trafo_percent).sum() * ctx.clock.step_s // 60),
                 "method": "same appliances never held (shadow thermostats, natural job schedule); transformer "
                           "loading scaled by the feeder import, to first order"},
-            "outlet_kwh": float(self.series["outlet_kw"].sum() * twin.step_s / 3600.0),
+            "outlet_kwh": float(self.series["outlet_kw"].sum() * ctx.clock.step_s / 3600.0),
             "dr_events": len(self.operator.events),
             "delays": int(len(rebuilt.delays)),
             "delay_min": int(rebuilt.delays.delay_min.sum()) if len(rebuilt.delays) else 0,
@@ -265,6 +264,6 @@ class DsrCapability(Capability):
         }
 
     def timeseries(self) -> pd.DataFrame:
-        t_utc = self.twin.inputs.times.tz_convert("UTC")
+        t_utc = self.ctx.inputs.times.tz_convert("UTC")
         return pd.concat([pd.DataFrame({"time": t_utc, "entity": "dsr", "quantity": q, "value": self.series[q],
                                         "unit": unit}) for q, unit in SERIES.items()], ignore_index=True)

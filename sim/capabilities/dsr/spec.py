@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from sim.schema import _Frozen
+
+if TYPE_CHECKING:
+    from sim.hil.table import DeviceSpec
+    from sim.scenario import Scenario
 
 APPLIANCES = ("refrigerator", "freezer", "water_heater", "washing_machine", "dishwasher", "ev_charger")
 
@@ -61,3 +65,32 @@ class DsrSpec(_Frozen):
         if len(set(kinds)) != len(kinds):
             raise ValueError(f"outlets: one group per appliance kind, got {kinds}")
         return self
+
+
+def check(scenario: Scenario) -> None:
+    """Cross-section checks of ``[dsr]``, and of the relays bound to its outlets (raises ValueError)."""
+    if not scenario.population:
+        raise ValueError("population: missing: [dsr] needs [[population]] households on the feeder")
+    if scenario.run.step_s != 60:
+        raise ValueError(f"run.step_s: [dsr] outlets act by the minute, so step_s must be 60, "
+                         f"got {scenario.run.step_s}")
+    appliances, ids = [o.appliance for o in scenario.dsr.outlets], scenario.prosumer_ids()
+    for d in scenario.devices:
+        if d.entity.startswith("outlet/"):
+            _check_outlet_relay(d, f"devices: {d.name!r}", ids, scenario.run.step_s, appliances)
+
+
+def _check_outlet_relay(d: DeviceSpec, where: str, prosumer_ids: list[str], step_s: int | None,
+                        dsr_appliances: list[str] | None) -> None:
+    """A relay switching a smart outlet: ``outlet/<prosumer id>/<appliance>``, driven by ``[dsr]``."""
+    parts = d.entity.split("/")
+    if d.kind != "relay":
+        raise ValueError(f"{where}: entity {d.entity!r} is a smart outlet, switched on and off: kind must be "
+                         f"'relay', got {d.kind!r}")
+    if len(parts) != 3 or parts[1] not in prosumer_ids or parts[2] not in dsr_appliances:
+        raise ValueError(f"{where}: entity {d.entity!r}: expected 'outlet/<prosumer id>/<appliance>' with a "
+                         f"prosumer id (e.g. {prosumer_ids[:3]}) and an appliance of [[dsr.outlets]] "
+                         f"({dsr_appliances})")
+    if step_s is not None and step_s % d.poll_s:
+        raise ValueError(f"{where}: poll_s ({d.poll_s:g}) must divide run.step_s ({step_s}): a delay minute is "
+                         "claimed only when the polls in that minute read the relay back off")

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from agents.allocation import largest_remainder
 from agents.heat.consumer import HeatConsumer
 from agents.heat.operator import HeatOperator
-from agents.allocation import largest_remainder
 from contracts.eip712 import key_for
 from contracts.heat import HeatEfficiency
 from contracts.token import eur_to_ueur
@@ -29,8 +29,7 @@ from sim.capabilities.heat.meters import HeatMeter
 from sim.capabilities.heat.summary import HeatRecorder, heat_summary
 from sim.capabilities.heat.tariff import expected_return_c
 from sim.capabilities.heat.vee import HeatVee
-from sim.measurement.meters import corrupt
-from sim.measurement.readings_log import ReadingsLog
+from sim.measurement.readings_log import reading_row
 
 PUBLISH_AHEAD_PERIODS = 2
 OPERATOR_FLOAT_EUR = 1_000_000_000.0  # the operator's money: never the binding limit
@@ -55,17 +54,15 @@ def assign_states(spec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
 
 class HeatCapability(Capability):
     name = "heat"
-    contracts = ("HeatEfficiency",)
 
-    def __init__(self, twin):
-        super().__init__(twin)
-        scenario, bank, spec = twin.scenario, twin.bank, twin.scenario.heat
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        scenario, bank, spec = ctx.scenario, ctx.bank, ctx.scenario.heat
         self.spec = spec
         self.ids = spec.building_ids()
-        rngs = dict(zip(RNG_CONCERNS, twin.rngs["heat"].spawn(len(RNG_CONCERNS))))
-        self.rng_meters = rngs["meters"]
-        with twin.timed("physics"):
-            self.demand_w, self.design_w = self._demand(twin, rngs["demand"])
+        rngs = dict(zip(RNG_CONCERNS, ctx.rngs["heat"].spawn(len(RNG_CONCERNS))))
+        with ctx.timed("physics"):
+            self.demand_w, self.design_w = self._demand(ctx, rngs["demand"])
             net = spec.network
             network_kw = dict(branches=net.branches, segment_length_m=net.segment_length_m,
                               pipe_loss_w_per_mk=net.pipe_loss_w_per_mk, ground_temp_c=net.ground_temp_c,
@@ -75,29 +72,30 @@ class HeatCapability(Capability):
             operator_model = HeatNetwork(self.design_w, **network_kw)
         states, responsive = assign_states(spec, rngs["states"])
 
-        with twin.timed("chain"):
+        with ctx.timed("chain"):
             self.operator_account, *consumers = bank.open_accounts(["heat-operator", *(f"heat/{b}" for b in self.ids)])
             self.accounts = dict(zip(self.ids, consumers))
-            self.scheme = HeatEfficiency.deploy(twin.chain, operator=self.operator_account, token=bank.token.address,
-                                                t0_s=twin.inputs.t0_s, period_s=twin.settlement_s,
-                                                n_periods=twin.n_periods)
+            self.scheme = HeatEfficiency.deploy(ctx.chain, operator=self.operator_account, token=bank.token.address,
+                                                t0_s=ctx.inputs.t0_s, period_s=ctx.clock.settlement_s,
+                                                n_periods=ctx.clock.n_periods)
             bank.mint_eur(self.operator_account, OPERATOR_FLOAT_EUR)
             bank.token.approve(self.scheme.address, eur_to_ueur(OPERATOR_FLOAT_EUR), sender=self.operator_account)
             self.meters = [HeatMeter(f"heatmeter/{b}", key_for(scenario.run.seed, f"heatmeter/{b}"),
-                                     self.accounts[b], w, twin.settlement_s) for b, w in zip(self.ids, self.design_w)]
+                                     self.accounts[b], w, ctx.clock.settlement_s) for b, w in zip(self.ids, self.design_w)]
             self.scheme.register_consumers([(self.accounts[b], m.address, m.max_wh_per_period)
                                             for b, m in zip(self.ids, self.meters)], sender=self.operator_account)
             self.scheme.seal(sender=self.operator_account)
-        self.vee = [HeatVee(m.meter_id, m.max_wh_per_period, twin.settlement_s) for m in self.meters]
-        self.vee_lag_periods = max(v.lag_periods for v in self.vee)
+        for m in self.meters:  # closed, fault-injected (from heat's own stream) and validated by the layer
+            ctx.measurement.add_meter(m, HeatVee(m.meter_id, m.max_wh_per_period, ctx.clock.settlement_s),
+                                      rng=rngs["meters"])
 
         tariff, prices, net = spec.tariff, spec.prices, spec.network
         self.expected_return = lambda t: float(expected_return_c(t, tariff.expected_return_supply_c,
                                                                  tariff.expected_return_c))
         self.operator = HeatOperator(
-            twin, account=self.operator_account, scheme=self.scheme, network_model=operator_model,
+            ctx.model, account=self.operator_account, scheme=self.scheme, network_model=operator_model,
             typical_demand_w=self.demand_w.mean(axis=0),
-            temp_air=twin.inputs.weather.temp_air,
+            temp_air=ctx.inputs.weather.temp_air,
             curve=dict(supply_max_c=net.supply_max_c, supply_min_c=net.supply_min_c,
                        design_outdoor_c=net.design_outdoor_c, limit_outdoor_c=net.limit_outdoor_c),
             expected_return=self.expected_return, heat_production_eur_per_mwh=prices.heat_production_eur_per_mwh,
@@ -105,7 +103,7 @@ class HeatCapability(Capability):
         )
         b = spec.behaviour
         self.consumers = [
-            HeatConsumer(twin, name=bid, index=j, account=self.accounts[bid], state=int(states[j]),
+            HeatConsumer(ctx.model, name=bid, index=j, account=self.accounts[bid], state=int(states[j]),
                          responsive=bool(responsive[j]), design_heat_w=float(self.design_w[j]), scheme=self.scheme,
                          rng=rngs["decisions"],
                          max_fix_probability=1 - (1 - b.max_fix_probability_per_day) ** (b.review_every_h / 24),
@@ -113,22 +111,22 @@ class HeatCapability(Capability):
                          heating_season_days=b.heating_season_days)
             for j, bid in enumerate(self.ids)
         ]
-        twin.chain.set_time(twin.inputs.t0_s - twin.settlement_s)
+        ctx.chain.set_time(ctx.inputs.t0_s - ctx.clock.settlement_s)
         for p in range(PUBLISH_AHEAD_PERIODS):
             self.operator.publish(p, now_step=0)
-        self.recorder = HeatRecorder(twin.n_steps, len(self.ids))
-        self.hold_steps = (spec.step_s or twin.step_s) // twin.step_s
+        self.recorder = HeatRecorder(ctx.clock.n_steps, len(self.ids))
+        self.hold_steps = (spec.step_s or ctx.clock.step_s) // ctx.clock.step_s
         self.pipe_flows = 0
         self.t_supply_c = net.supply_max_c
         self.t_supply_local_c = np.full(len(self.ids), net.supply_max_c)
-        self.readings_log = ReadingsLog(twin.spill)
+        self.readings_log = ctx.measurement.log()
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self._decided_through = -1
 
-    def _demand(self, twin, rng) -> tuple[np.ndarray, np.ndarray]:
+    def _demand(self, ctx, rng) -> tuple[np.ndarray, np.ndarray]:
         """Heat demand per building and step [W] and design heat per building [W], before the clock."""
-        spec, times, temp = self.spec, twin.inputs.times, twin.inputs.weather.temp_air
+        spec, times, temp = self.spec, ctx.inputs.times, ctx.inputs.weather.temp_air
         per_type: dict[tuple[str, int], np.ndarray] = {}
         columns, annual = [], []
         for g in spec.buildings:
@@ -140,7 +138,7 @@ class HeatCapability(Capability):
             columns += [per_type[key]] * g.count
             annual += [g.annual_heat_kwh] * g.count
         annual = np.array(annual)
-        return building_heat_w(np.column_stack(columns), annual, rng, twin.step_s), design_heat_w(annual)
+        return building_heat_w(np.column_stack(columns), annual, rng, ctx.clock.step_s), design_heat_w(annual)
 
     # clock hooks ------------------------------------------------------------------------------------------
     def decide(self, k: int) -> None:
@@ -150,7 +148,7 @@ class HeatCapability(Capability):
         """Every ``hold_steps`` steps: return temperatures from the substations' states (at the supply temperature
         that reached them last time), one pipe flow with the interval's mean demand, and the operator's benefit
         measurement; in between the flow is held."""
-        period = self.twin.period_of_step(k)
+        period = self.ctx.clock.period_of_step(k)
         benefit = 0.0
         if k % self.hold_steps == 0:
             self.states = np.fromiter((c.state for c in self.consumers), dtype=int, count=len(self.consumers))
@@ -159,55 +157,40 @@ class HeatCapability(Capability):
             self.flow = self.network.solve(self.t_supply_c, demand, t_return)
             self.pipe_flows += 1
             self.t_supply_local_c = self.flow.t_supply_c
-            benefit = self.operator.assess(period, self.flow, self.twin.step_s * self.hold_steps)
+            benefit = self.operator.assess(period, self.flow, self.ctx.clock.step_s * self.hold_steps)
         self.recorder.record(k, self.flow, self.states, benefit, self.operator.references_k[period])
 
     def measure(self, k: int, flow) -> None:
-        f, dt_s = self.flow, self.twin.step_s
+        f, dt_s = self.flow, self.ctx.clock.step_s
         for j, meter in enumerate(self.meters):
             meter.record(f.consumer_heat_w[j], f.vdot_m3_per_s[j], f.t_supply_c[j], f.t_return_c[j], dt_s)
-        if (k + 1) % self.twin.steps_per_period == 0:
-            period, faults = self.twin.period_of_step(k), self.twin.scenario.meters
-            for meter, vee in zip(self.meters, self.vee):
-                raw = corrupt(meter.close_period(period), self.rng_meters, faults.drop_probability,
-                              faults.spike_probability)
-                if raw is not None:
-                    vee.receive(raw)
 
     def period_closed(self, period: int) -> None:
-        twin = self.twin
-        self.operator.publish(period + PUBLISH_AHEAD_PERIODS, now_step=(period + 1) * twin.steps_per_period)
-        review_periods = max(1, self.spec.behaviour.review_every_h * 3600 // twin.settlement_s)
+        ctx = self.ctx
+        self.operator.publish(period + PUBLISH_AHEAD_PERIODS, now_step=(period + 1) * ctx.clock.steps_per_period)
+        review_periods = max(1, self.spec.behaviour.review_every_h * 3600 // ctx.clock.settlement_s)
         if (period + 1) % review_periods == 0 and self._settled_through > self._decided_through:
-            window_s = (self._settled_through - self._decided_through) * twin.settlement_s
-            step = (period + 1) * twin.steps_per_period
+            window_s = (self._settled_through - self._decided_through) * ctx.clock.settlement_s
+            step = (period + 1) * ctx.clock.steps_per_period
             for c in self.consumers:  # a fixed order; each owner's draw comes from the same seeded stream
                 c.consider_fix(step, window_s, self._settled_through, self.spec.behaviour.react)
             self._decided_through = self._settled_through
 
     def settle(self, validated: dict, through_period: int) -> None:
-        """VEE-finalise the heat meters, post their signed readings, settle the periods with their pools."""
+        """Post the heat meters' validated, signed readings, settle the periods with their pools."""
         signed, rows = [], []
-        for meter, vee in zip(self.meters, self.vee):
-            for v in vee.finalise_through(through_period):
+        for meter in self.meters:
+            for v in validated.get(meter.meter_id, []):
                 signed.append(meter.sign(self.scheme.domain_separator, v.period, v.heat_wh, v.volume_ml,
                                          v.vt_supply_mlmc, v.vt_return_mlmc, v.quality))
-                rows.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
-                             "energy_wh": v.heat_wh, "volume_ml": v.volume_ml, "quality": v.quality, "rule": v.rule})
+                rows.append(reading_row(meter.meter_id, v, energy_wh=v.heat_wh, volume_ml=v.volume_ml))
         log_posted(signed, rows, self.scheme.submit_readings(signed, sender=self.operator_account), self.readings_log)
         settle_each(range(self._settled_through + 1, through_period + 1), self.operator.settle, self.unsettled)
         self._settled_through = max(self._settled_through, through_period)
-
-    def finish(self) -> None:
-        for vee in self.vee:
-            for r in vee.rejected:
-                self.readings_log.append({"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh,
-                                          "energy_wh": None, "quality": None, "rule": r.rule,
-                                          "status": "rejected_vee", "reason": r.rule})
 
     # results ----------------------------------------------------------------------------------------------
     def summary(self, ledger) -> dict:
         return heat_summary(self, ledger)
 
     def timeseries(self):
-        return self.recorder.tidy(self.twin.inputs.times, self.ids)
+        return self.recorder.tidy(self.ctx.inputs.times, self.ids)

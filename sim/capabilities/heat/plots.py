@@ -108,4 +108,6 @@ def plot_heat_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
     return [_save(fig, plots / "heat_tariff_comparison.png")]
 
 
-PLOTTERS = [plot_heat_network, plot_heat_tokens, plot_heat_tariffs]
+def plot_heat(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    """Every district-heating plot this folder has data for."""
+    return [p for plot in (plot_heat_network, plot_heat_tokens, plot_heat_tariffs) for p in plot(ts, ledger, plots)]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from grid_models.substation import STATES as SUBSTATION_STATES
 from sim.schema import NonNeg, Pos, _Frozen
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 class HeatNetworkSpec(_Frozen):
@@ -123,3 +126,19 @@ class HeatSpec(_Frozen):
     def building_ids(self) -> list[str]:
         """Building ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
         return [f"{g.name}-{i:02d}" for g in self.buildings for i in range(1, g.count + 1)]
+
+
+def check(scenario: Scenario) -> None:
+    """Cross-section checks of ``[heat]`` (raises ValueError)."""
+    spec, names = scenario.heat, [g.name for g in scenario.population]
+    groups = [g.name for g in spec.buildings]
+    if len(set(groups)) != len(groups) or set(groups) & set(names):
+        raise ValueError(f"heat.buildings names must be unique and differ from population names, got {groups}")
+    step, run = spec.step_s, scenario.run
+    if step is not None and (step % run.step_s or run.settlement_s % step):
+        raise ValueError(f"heat.step_s ({step}) must be a whole multiple of run.step_s ({run.step_s}) "
+                         f"and divide run.settlement_s ({run.settlement_s})")
+
+
+def describe(scenario: Scenario) -> str:
+    return f"{len(scenario.heat.building_ids())} buildings on a district-heating network"

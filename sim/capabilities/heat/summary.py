@@ -56,7 +56,7 @@ class HeatRecorder:
 
 
 def _physics(cap) -> dict:
-    n, dt_h = cap.recorder.network, cap.twin.step_s / 3600
+    n, dt_h = cap.recorder.network, cap.ctx.clock.step_s / 3600
     c = cap.recorder.consumer
     rel = np.abs(c["heat_kw"] - c["demand_kw"]) / np.maximum(c["demand_kw"], 1e-9)
     source = float(np.nansum(n["source_heat_kw"]) * dt_h)
@@ -116,13 +116,13 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
                                    cap_percent=t.cap_percent)
         detail[c.name] = {
             "account": c.account, "initial_state": STATES[c.initial_state], "final_state": c.state_name, "responsive": c.responsive,
-            "fixed_at": (str(cap.twin.inputs.times[c.fixed_at_step]) if c.fixed_at_step is not None
-                         and c.fixed_at_step < cap.twin.n_steps else None),
+            "fixed_at": (str(cap.ctx.inputs.times[c.fixed_at_step]) if c.fixed_at_step is not None
+                         and c.fixed_at_step < cap.ctx.clock.n_steps else None),
             "heat_mwh": totals.heat_wh / 1e6, "volume_m3": totals.volume_ml / 1e6,
             "t_supply_c": totals.t_supply_c, "t_return_c": totals.t_return_c, "delta_t_k": totals.delta_t_k,
             "tokens": balances[c.name] / TOKEN_UNITS_PER_M3K,
             "bonus_eur": float(bonus_by.get(c.account, 0)) / UEUR_PER_EUR,
-            "bonus_token_balance_eur": cap.twin.bank.token.balance_of(c.account) / UEUR_PER_EUR,
+            "bonus_token_balance_eur": cap.ctx.bank.token.balance_of(c.account) / UEUR_PER_EUR,
             "expected_return_c": expected,
             "motivation_tariff_percent": tariff.adjustment_percent,
             "motivation_tariff_eur": tariff.adjustment_eur,
@@ -137,7 +137,7 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
             vee[k] += x
     return {
         "consumers": len(cap.consumers),
-        "periods": cap.twin.n_periods,
+        "periods": cap.ctx.clock.n_periods,
         "periods_settled": int(len(settled)),
         "unsettled_periods": {str(k): v for k, v in cap.unsettled.items()},
         "physics": _physics(cap),

@@ -1,0 +1,16 @@
+"""Capability 5 — mutual insurance of generation: premiums, expected-from-weather vs measured, payouts."""
+
+from sim.capabilities.base import CapabilityInfo
+from sim.capabilities.insurance import spec
+
+INFO = CapabilityInfo(
+    name="insurance",
+    sections={"insurance": spec.InsuranceSpec},
+    capability="sim.capabilities.insurance.capability:InsuranceCapability",
+    contracts=("MutualInsurance",),
+    rng_streams={"insurance": 5, "insurance_pricing": 7},
+    plots="sim.capabilities.insurance.plots:plot_insurance",
+    sweep_kpis=("insurance.loss_ratio", "insurance.incurred_loss_ratio", "insurance.target_loss_ratio",
+                "insurance.payouts_over_expected", "insurance.premiums_eur", "insurance.payouts_eur",
+                "insurance.owed_eur"),
+)

@@ -16,22 +16,35 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from agents.insurance.insurer import (Insurer, InsuredProducer, indemnity_loss_table_wh, parametric_index_table,
-                            premium_ueur, sum_insured_factor, units_down_pmf)
+from agents.insurance.insurer import (
+    InsuredProducer,
+    Insurer,
+    indemnity_loss_table_wh,
+    parametric_index_table,
+    premium_ueur,
+    sum_insured_factor,
+    units_down_pmf,
+)
 from contracts.eip712 import QUALITY_MEASURED, key_for
 from contracts.insurance import MutualInsurance
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
-from grid_models.outages import forced_unavailability, units_availability, units_down_paths
+from grid_models.outages import (
+    forced_unavailability,
+    units_availability,
+    units_down_paths,
+)
 from sim.capabilities.base import Capability
-from sim.sites.generation import site_series
 from sim.measurement.meters import RawReading, VirtualMeter
-from sim.measurement.readings_log import ReadingsLog
-from sim.results.summary import event_args
+from sim.measurement.readings_log import reading_row
 from sim.measurement.vee import MeterVee
+from sim.results.summary import event_args
+from sim.sites.generation import site_series
 
 HOURS_PER_YEAR = 8760.0
 PREMIUM_FLOAT_PERIODS = 4.0  # each producer starts with money for a year of premiums, times this
 PRICING_DRAWS = 200  # outage paths per member for the sum-insured factor (own RNG stream "insurance_pricing")
+
+NOT_INSURED = "estimated interval: the contract takes measured production only"
 
 
 def reading_accepted(expected_wh: np.ndarray, n_units: int, max_wh: int, period_s: int, *,
@@ -55,18 +68,17 @@ def reading_accepted(expected_wh: np.ndarray, n_units: int, max_wh: int, period_
 
 class InsuranceCapability(Capability):
     name = "insurance"
-    contracts = ("MutualInsurance",)
 
-    def __init__(self, twin):
-        super().__init__(twin)
-        spec, bank, seed = twin.scenario.insurance, twin.bank, twin.scenario.run.seed
-        rng, step_s, period_s = twin.rngs["insurance"], twin.step_s, twin.settlement_s
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        spec, bank, seed = ctx.scenario.insurance, ctx.bank, ctx.scenario.run.seed
+        rng, step_s, period_s = ctx.rngs["insurance"], ctx.clock.step_s, ctx.clock.settlement_s
         self.spec = spec
-        with twin.timed("physics"):
-            self.series = [site_series(s, twin.inputs.weather, step_s=step_s, settlement_s=period_s, rng=rng)
+        with ctx.timed("physics"):
+            self.series = [site_series(s, ctx.inputs.weather, step_s=step_s, settlement_s=period_s, rng=rng)
                            for s in spec.producers]
             self.available = np.column_stack([
-                units_availability(s.units, twin.n_steps, step_s, rng, mtbf_h=s.mtbf_h, mttr_h=s.mttr_h)
+                units_availability(s.units, ctx.clock.n_steps, step_s, rng, mtbf_h=s.mtbf_h, mttr_h=s.mttr_h)
                 for s in spec.producers])
         self.potential_kw = np.column_stack([s.potential_kw for s in self.series])
         self.gen_kw = self.potential_kw * self.available
@@ -74,18 +86,18 @@ class InsuranceCapability(Capability):
         self.insurer_account = bank.open_account("insurer")
         self.oracle_account = bank.open_account("insurance-oracle")
         self.ins = MutualInsurance.deploy(
-            twin.chain, insurer=self.insurer_account, token=bank.token.address, oracle=self.oracle_account,
-            t0_s=twin.inputs.t0_s, period_s=period_s, price_ueur_per_kwh=self.price,
+            ctx.chain, insurer=self.insurer_account, token=bank.token.address, oracle=self.oracle_account,
+            t0_s=ctx.inputs.t0_s, period_s=period_s, price_ueur_per_kwh=self.price,
             threshold_bps=round(spec.threshold_percent * 100), parametric=spec.variant == "parametric",
             trigger_bps=round(spec.trigger_percent * 100), exit_bps=round(spec.exit_percent * 100))
-        horizon_h = twin.n_steps * step_s / 3600.0
+        horizon_h = ctx.clock.n_steps * step_s / 3600.0
         periods_per_year = HOURS_PER_YEAR * 3600.0 / period_s
-        faults = twin.scenario.meters
+        faults = ctx.scenario.meters
         self.meters, self.producers, self.accounts, self.premiums = [], [], [], []
         self.expected_payout_ueur: list[float] = []  # priced: expected claimable payout over the run, per member
         self.expected_loss_share_of_cover: list[float] = []
         self.sum_insured_factors: list[float] = []
-        rng_pricing = twin.rngs["insurance_pricing"]
+        rng_pricing = ctx.rngs["insurance_pricing"]
         for j, site in enumerate(spec.producers):
             meter = VirtualMeter(f"meter/{site.name}", key_for(seed, f"meter/{site.name}"), site.nameplate_kw,
                                  period_s)
@@ -93,7 +105,7 @@ class InsuranceCapability(Capability):
             year_wh = float(self.potential_kw[:, j].sum() * step_s / 3.6) * HOURS_PER_YEAR / horizon_h
             sum_insured = max(1, round(year_wh / 1000.0 * self.price * spec.sum_insured_share))
             cover = max(1, round(sum_insured / periods_per_year * 24))  # a day's share of the cover per period
-            with twin.timed("physics"):
+            with ctx.timed("physics"):
                 accepted = reading_accepted(self.series[j].caps_wh, site.units, meter.max_wh_per_period, period_s,
                                             drop_probability=faults.drop_probability,
                                             spike_probability=faults.spike_probability)
@@ -106,32 +118,32 @@ class InsuranceCapability(Capability):
                 table_ueur = indemnity_loss_table_wh(self.series[j].caps_wh, site.units, spec.threshold_percent / 100.0,
                                                      measurable=accepted) / 1000.0 * self.price
             expected_uncapped_ueur = float(np.sum(table_ueur * units_down_pmf(site.units, u)[None, :]))
-            with twin.timed("physics"):
-                paths = units_down_paths(site.units, twin.n_periods, period_s, rng_pricing, draws=PRICING_DRAWS,
+            with ctx.timed("physics"):
+                paths = units_down_paths(site.units, ctx.clock.n_periods, period_s, rng_pricing, draws=PRICING_DRAWS,
                                          mtbf_h=site.mtbf_h, mttr_h=site.mttr_h)
             cap_factor = sum_insured_factor(table_ueur, paths, sum_insured)
             expected_ueur = expected_uncapped_ueur * cap_factor
             self.sum_insured_factors.append(cap_factor)
-            premium = premium_ueur(expected_ueur, spec.target_loss_ratio, twin.n_periods)
+            premium = premium_ueur(expected_ueur, spec.target_loss_ratio, ctx.clock.n_periods)
             self.expected_payout_ueur.append(expected_ueur)
             self.expected_loss_share_of_cover.append(expected_ueur * HOURS_PER_YEAR / horizon_h / sum_insured)
             self.ins.join(account, meter.address, sum_insured, premium, cover, sender=self.insurer_account)
             bank.mint_eur(account, premium * periods_per_year * PREMIUM_FLOAT_PERIODS / UEUR_PER_EUR)
             bank.token.approve(self.ins.address, 2**255, sender=account)
-            twin.add_meter(meter)
+            ctx.measurement.add_meter(meter)
             self.meters.append(meter)
             self.accounts.append(account)
             self.premiums.append(premium)
-            self.producers.append(InsuredProducer(twin, site=site.name, account=account, insurance=self.ins,
+            self.producers.append(InsuredProducer(ctx.model, site=site.name, account=account, insurance=self.ins,
                                                   parametric=spec.variant == "parametric"))
-        self.insurer = Insurer(twin, account=self.insurer_account, insurance=self.ins)
+        self.insurer = Insurer(ctx.model, account=self.insurer_account, insurance=self.ins)
         self.refusals: list[dict] = []
-        self.readings_log = ReadingsLog(twin.spill)
+        self.readings_log = ctx.measurement.log()
         self._settled_through = -1
 
     def measure(self, k: int, flow) -> None:
         for meter, p_kw in zip(self.meters, self.gen_kw[k]):
-            meter.record(p_kw, self.twin.step_s)
+            meter.record(p_kw, self.ctx.clock.step_s)
 
     def _expected_wh(self, period: int) -> list[int]:
         return [int(s.caps_wh[period]) for s in self.series]
@@ -141,22 +153,28 @@ class InsuranceCapability(Capability):
         return hashlib.sha256("".join(s.record_hashes[period] for s in self.series).encode()).digest()
 
     def settle(self, validated: dict[str, list], through_period: int) -> None:
-        twin, spp = self.twin, self.twin.steps_per_period
-        signed = []
+        spp = self.ctx.clock.steps_per_period
+        signed, rows, posted = [], [], []
         for meter in self.meters:
             for v in validated.get(meter.meter_id, []):
-                status = "posted" if v.quality == QUALITY_MEASURED else "estimated: not posted"
-                self.readings_log.append({"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh,
-                                          "energy_wh": v.energy_wh, "quality": v.quality, "rule": v.rule,
-                                          "status": status, "reason": ""})
                 if v.quality == QUALITY_MEASURED:  # the contract refuses estimated production
                     signed.append(meter.sign(self.ins.domain_separator, v.period, v.energy_wh, v.quality))
+                    rows.append(reading_row(meter.meter_id, v))
+                    posted.append(rows[-1])
+                else:
+                    rows.append(reading_row(meter.meter_id, v, "not_posted", NOT_INSURED))
         for period in range(self._settled_through + 1, through_period + 1):
             self.insurer.collect(period)
             self.ins.post_expected(period, self.accounts, self._expected_wh(period), self._weather_hash(period),
                                    sender=self.oracle_account)
-        for r, reason in self.ins.submit_readings(signed, sender=self.insurer_account):
+        refused = self.ins.submit_readings(signed, sender=self.insurer_account)
+        for r, reason in refused:
             self.refusals.append({"what": "reading", "period": r.period, "meter": r.meter, "reason": reason})
+        reasons = {(r.meter, r.period): reason for r, reason in refused}
+        for s, row in zip(signed, posted):
+            row["reason"] = reasons.get((s.meter, s.period), "")
+            row["status"] = "refused" if row["reason"] else "accepted"
+        self.readings_log.extend(rows)
         for period in range(self._settled_through + 1, through_period + 1):
             share = self.available[period * spp:(period + 1) * spp].mean(axis=0)
             for producer, a in zip(self.producers, share):
@@ -168,7 +186,7 @@ class InsuranceCapability(Capability):
         self._settled_through = max(self._settled_through, through_period)
 
     def timeseries(self) -> pd.DataFrame:
-        t = self.twin.inputs.times.tz_convert("UTC")
+        t = self.ctx.inputs.times.tz_convert("UTC")
         parts = []
         for j, site in enumerate(self.spec.producers):
             for q, vals in (("potential_kw", self.potential_kw[:, j]), ("generation_kw", self.gen_kw[:, j]),
@@ -199,7 +217,7 @@ class InsuranceCapability(Capability):
                 "paid_eur": float(self.ins.call("paid_out_ueur", account)) / UEUR_PER_EUR,
                 "owed_eur": float(self.ins.call("owed_ueur", account)) / UEUR_PER_EUR,
                 "outage_hours": float((1 - self.available[:, self.accounts.index(account)]).sum()
-                                      * self.twin.step_s / 3600.0),
+                                      * self.ctx.clock.step_s / 3600.0),
             }
         return {
             "variant": self.spec.variant,

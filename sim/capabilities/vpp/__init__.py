@@ -1,0 +1,16 @@
+"""Capability 1 — VPP accountancy: declared vs delivered per period, penalties, redistribution by shares."""
+
+from sim.capabilities.base import CapabilityInfo
+from sim.capabilities.vpp import spec
+
+INFO = CapabilityInfo(
+    name="vpp",
+    sections={"vpp": spec.VppSpec, "prices": spec.PriceSpec},
+    capability="sim.capabilities.vpp.capability:VppCapability",
+    contracts=("VppSettlement",),
+    check=spec.check,
+    run_line="sim.capabilities.vpp.cli:run_line",
+    plots="sim.capabilities.vpp.plots:plot_vpp",
+    sweep_kpis=("vpp.revenue_eur", "vpp.penalties_eur", "vpp.delivered_kwh", "vpp.declared_kwh",
+                "vpp.periods_with_penalty"),
+)

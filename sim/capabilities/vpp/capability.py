@@ -19,10 +19,11 @@ from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities.base import Capability, log_posted, settle_each
-from sim.measurement.readings_log import ReadingsLog
-from sim.capabilities.vpp.shares import member_weights, shares_bps
-from sim.results.summary import event_args
 from sim.capabilities.vpp.ledger import member_flows, money_conserved
+from sim.capabilities.vpp.shares import member_weights, shares_bps
+from sim.capabilities.vpp.spec import member_ids
+from sim.measurement.readings_log import reading_row
+from sim.results.summary import event_args
 
 DECLARE_AHEAD_PERIODS = 2
 MAX_RUN_VALUES = 168  # the contract's bound on values under one ReadingBatch signature (signed_reading.MAX_VALUES)
@@ -51,16 +52,15 @@ def pool_sizes(n_members: int, max_members: int) -> list[int]:
 
 class VppCapability(Capability):
     name = "vpp"
-    contracts = ("VppSettlement",)
 
-    def __init__(self, twin):
-        super().__init__(twin)
-        scenario, bank = twin.scenario, twin.bank
+    def __init__(self, ctx):
+        super().__init__(ctx)
+        scenario, bank = ctx.scenario, ctx.bank
         spec = scenario.vpp
-        self.members = scenario.vpp_member_ids()
+        self.members = member_ids(scenario)
         self.operator_account, self.buyer = bank.open_accounts(["vpp-operator", "energy-buyer"])
         bank.mint_eur(self.buyer, BUYER_FLOAT_EUR)
-        kwp = {pid: g.pv_kwp for pid, g in twin.prosumer_groups}
+        kwp = {pid: g.pv_kwp for pid, g in ctx.community.groups}
         weights = member_weights(scenario, kwp)
         self._prices_ueur = self._price_schedule_ueur()
         self.shares_bps: dict[str, int] = {}
@@ -71,8 +71,8 @@ class VppCapability(Capability):
             start += size
         self.pool_of = {m: pool for pool in self.pools for m in pool.members}
         self.by_day, self.day_ahead = spec.settlement == "day", spec.declares_day_ahead
-        self.periods_per_day = 86_400 // twin.settlement_s
-        twin.chain.set_time(twin.inputs.t0_s - twin.settlement_s)
+        self.periods_per_day = 86_400 // ctx.clock.settlement_s
+        ctx.chain.set_time(ctx.inputs.t0_s - ctx.clock.settlement_s)
         for pool in self.pools:
             for p in range(DECLARE_AHEAD_PERIODS):
                 pool.buyer.publish(p)
@@ -81,7 +81,7 @@ class VppCapability(Capability):
             else:
                 for p in range(DECLARE_AHEAD_PERIODS):
                     pool.operator.declare(p, now_step=0)
-        self.readings_log = ReadingsLog(twin.spill)
+        self.readings_log = ctx.measurement.log()
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self.post_every = spec.post_every_periods
@@ -90,39 +90,39 @@ class VppCapability(Capability):
     def _open_pool(self, members: list[str], weights: np.ndarray) -> VppPool:
         """Deploy one pool's VppSettlement, register and seal its members with shares by ``weights``, take their
         collateral, and give it an operator and a buyer agent."""
-        twin, bank = self.twin, self.twin.bank
-        prices, spec = twin.scenario.prices, twin.scenario.vpp
-        cols = [twin.prosumer_ids.index(m) for m in members]
+        ctx, bank = self.ctx, self.ctx.bank
+        prices, spec = ctx.scenario.prices, ctx.scenario.vpp
+        cols = [ctx.community.ids.index(m) for m in members]
         vpp = VppSettlement.deploy(
-            twin.chain,
+            ctx.chain,
             operator=self.operator_account,
             token=bank.token.address,
             buyer=self.buyer,
-            t0_s=twin.inputs.t0_s,
-            period_s=twin.settlement_s,
-            n_periods=twin.n_periods,
+            t0_s=ctx.inputs.t0_s,
+            period_s=ctx.clock.settlement_s,
+            n_periods=ctx.clock.n_periods,
             price_ueur_per_kwh=eur_to_ueur(prices.energy_eur_per_kwh),
             penalty_ueur_per_kwh=eur_to_ueur(prices.penalty_eur_per_kwh),
             tolerance_bps=round(spec.tolerance_percent * 100),
         )
         bank.token.approve(vpp.address, eur_to_ueur(BUYER_FLOAT_EUR), sender=self.buyer)
         self.shares_bps.update(zip(members, shares_bps(weights)))
-        vpp.register_members([(twin.accounts[m], twin.meters[j].address, self.shares_bps[m],
-                               twin.meters[j].max_wh_per_period) for m, j in zip(members, cols)],
+        vpp.register_members([(ctx.community.accounts[m], ctx.community.meters[j].address, self.shares_bps[m],
+                               ctx.community.meters[j].max_wh_per_period) for m, j in zip(members, cols)],
                              sender=self.operator_account)
         vpp.seal(sender=self.operator_account)
         if prices.member_collateral_eur:
-            accounts = [twin.accounts[m] for m in members]
+            accounts = [ctx.community.accounts[m] for m in members]
             collateral = bank.mint_many_eur(accounts, prices.member_collateral_eur)
             vpp.deposit_collateral_many(bank.token, accounts, collateral)
-        weather = twin.inputs.weather
+        weather = ctx.inputs.weather
         operator = VppOperator(
-            twin, account=self.operator_account, vpp=vpp,
-            pv_clear_kw=twin.inputs.pv_clear_kw[:, cols], expected_load_kw=twin.inputs.expected_load_kw[:, cols],
+            ctx.model, account=self.operator_account, vpp=vpp,
+            pv_clear_kw=ctx.inputs.pv_clear_kw[:, cols], expected_load_kw=ctx.inputs.expected_load_kw[:, cols],
             observed_kc=weather.clear_sky_index, ghi_clear=weather.ghi_clear,
-            derate=spec.forecast_derate, method=spec.forecast, prior_kc=twin.scenario.weather.mean_clear_sky_index,
+            derate=spec.forecast_derate, method=spec.forecast, prior_kc=ctx.scenario.weather.mean_clear_sky_index,
         )
-        buyer = EnergyBuyer(twin, account=self.buyer, vpp=vpp, price_ueur_per_kwh=self._prices_ueur)
+        buyer = EnergyBuyer(ctx.model, account=self.buyer, vpp=vpp, price_ueur_per_kwh=self._prices_ueur)
         return VppPool(vpp, members, cols, operator, buyer)
 
     @property
@@ -134,18 +134,18 @@ class VppCapability(Capability):
 
     def _price_schedule_ueur(self) -> np.ndarray | None:
         """Price per period under the scenario's tariff [ueur/kWh], or None for the flat tariff."""
-        twin, prices = self.twin, self.twin.scenario.prices
+        ctx, prices = self.ctx, self.ctx.scenario.prices
         if prices.tariff == "flat":
             return None
-        spp = twin.steps_per_period
+        spp = ctx.clock.steps_per_period
         if prices.tariff == "time_of_use":
-            starts = twin.inputs.times[::spp]
+            starts = ctx.inputs.times[::spp]
             mult = tariffs.time_of_use((starts.hour + starts.minute / 60).to_numpy(),
                                        [(w.start_h, w.end_h, w.multiplier) for w in prices.tou_windows])
         else:
-            kc = twin.scenario.weather.mean_clear_sky_index
-            net_kw = twin.inputs.expected_load_kw.sum(axis=1) - kc * twin.inputs.pv_clear_kw.sum(axis=1)
-            per_period = net_kw.reshape(twin.n_periods, spp).mean(axis=1)
+            kc = ctx.scenario.weather.mean_clear_sky_index
+            net_kw = ctx.inputs.expected_load_kw.sum(axis=1) - kc * ctx.inputs.pv_clear_kw.sum(axis=1)
+            per_period = net_kw.reshape(ctx.clock.n_periods, spp).mean(axis=1)
             mult = tariffs.dynamic(per_period, prices.dynamic_low_multiplier, prices.dynamic_high_multiplier)
         return np.maximum(1, np.round(mult * eur_to_ueur(prices.energy_eur_per_kwh))).astype(np.int64)
 
@@ -161,20 +161,20 @@ class VppCapability(Capability):
         parts = entity.split("/")
         if len(parts) != 3 or parts[0] != "prosumer" or parts[2] != "battery" or parts[1] not in self.pool_of:
             return None
-        account, twin, cache, vpp = self.twin.accounts[parts[1]], self.twin, {}, self.pool_of[parts[1]].vpp
+        account, ctx, cache, vpp = self.ctx.community.accounts[parts[1]], self.ctx, {}, self.pool_of[parts[1]].vpp
 
         def declared_w(t_s: float) -> float | None:
-            period = int(t_s // twin.settlement_s)
-            if period >= twin.n_periods:
+            period = int(t_s // ctx.clock.settlement_s)
+            if period >= ctx.clock.n_periods:
                 return None
             if period not in cache:  # a declaration cannot change once its period has started
-                cache[period] = vpp.declared_wh(period, account) * 3600.0 / twin.settlement_s
+                cache[period] = vpp.declared_wh(period, account) * 3600.0 / ctx.clock.settlement_s
             return cache[period]
 
         return declared_w
 
     def period_closed(self, period: int) -> None:
-        ahead, now_step = period + DECLARE_AHEAD_PERIODS, (period + 1) * self.twin.steps_per_period
+        ahead, now_step = period + DECLARE_AHEAD_PERIODS, (period + 1) * self.ctx.clock.steps_per_period
         for pool in self.pools:
             pool.buyer.publish(ahead)
             if not self.day_ahead:
@@ -203,7 +203,7 @@ class VppCapability(Capability):
         if self.post_every != 1:
             for meter_id, values in validated.items():
                 self._buffer.setdefault(meter_id, []).extend(values)
-            if (through_period + 1) % self.post_every and through_period < self.twin.n_periods - 1:
+            if (through_period + 1) % self.post_every and through_period < self.ctx.clock.n_periods - 1:
                 return
             validated, self._buffer = self._buffer, {}
         periods = range(self._settled_through + 1, through_period + 1)
@@ -223,13 +223,13 @@ class VppCapability(Capability):
         one ``settle_day`` per pool: each member's meter signs its day of validated values once. A pool's day
         that cannot settle (a member without a value for every period, or a revert) stays unsettled with the
         reason, and that pool's readings of the day are logged refused with it."""
-        twin = self.twin
+        ctx = self.ctx
         for meter_id, values in validated.items():
             self._buffer.setdefault(meter_id, []).extend(values)
         while True:
             first = self._settled_through + 1
-            last = min(first + self.periods_per_day, twin.n_periods) - 1
-            if first >= twin.n_periods or last > through_period:
+            last = min(first + self.periods_per_day, ctx.clock.n_periods) - 1
+            if first >= ctx.clock.n_periods or last > through_period:
                 return
             for pool in self.pools:
                 self._settle_pool_day(pool, first, last)
@@ -237,14 +237,14 @@ class VppCapability(Capability):
 
     def _settle_pool_day(self, pool: VppPool, first: int, last: int) -> None:
         """One pool's ``settle_day`` of periods ``first`` … ``last`` from the buffered values."""
-        twin = self.twin
+        ctx = self.ctx
         batches, rows, missing = [], [], []
         for j in pool.member_cols:
-            meter = twin.meters[j]
+            meter = ctx.community.meters[j]
             buffered = self._buffer.get(meter.meter_id, [])
             day = [v for v in buffered if first <= v.period <= last]
             self._buffer[meter.meter_id] = [v for v in buffered if v.period > last]
-            rows.extend(self._row(meter, v) for v in day)
+            rows.extend(reading_row(meter.meter_id, v) for v in day)
             if [v.period for v in day] != list(range(first, last + 1)):
                 missing.append(meter.meter_id)
                 continue
@@ -262,30 +262,26 @@ class VppCapability(Capability):
         if reason:
             self._unsettle(pool, range(first, last + 1), reason)
 
-    @staticmethod
-    def _row(meter, v) -> dict:
-        return {"meter": meter.meter_id, "period": v.period, "raw_wh": v.raw_wh, "energy_wh": v.energy_wh,
-                "quality": v.quality, "rule": v.rule}
 
     def _post_readings(self, pool: VppPool, validated: dict[str, list]) -> None:
         """One signature per reading of the pool's members (``submit_readings``)."""
-        twin = self.twin
+        ctx = self.ctx
         signed, rows = [], []
         for j in pool.member_cols:
-            meter = twin.meters[j]
+            meter = ctx.community.meters[j]
             for v in validated.get(meter.meter_id, []):
                 signed.append(meter.sign(pool.vpp.domain_separator, v.period, v.energy_wh, v.quality))
-                rows.append(self._row(meter, v))
+                rows.append(reading_row(meter.meter_id, v))
         log_posted(signed, rows, pool.vpp.submit_readings(signed, sender=self.operator_account), self.readings_log)
 
     def _post_batches(self, pool: VppPool, validated: dict[str, list]) -> None:
         """One signature per meter of the pool and run of consecutive periods (``submit_reading_batches``); the
         values of a refused batch go again one signature each, so that each bad value is refused with its own
         reason and the others land, exactly as with ``submit_readings``."""
-        twin = self.twin
+        ctx = self.ctx
         batches, rows = [], []
         for j in pool.member_cols:
-            meter = twin.meters[j]
+            meter = ctx.community.meters[j]
             values = sorted(validated.get(meter.meter_id, []), key=lambda v: v.period)
             start = 0
             for i in range(1, len(values) + 1):
@@ -294,7 +290,7 @@ class VppCapability(Capability):
                     run = values[start:i]
                     batches.append(meter.sign_batch(pool.vpp.domain_separator, run[0].period,
                                                     [v.energy_wh for v in run], [v.quality for v in run]))
-                    rows.append([self._row(meter, v) for v in run])
+                    rows.append([reading_row(meter.meter_id, v) for v in run])
                     start = i
         refused = {(r.batch.meter, r.batch.first_period)
                    for r in pool.vpp.submit_reading_batches(batches, sender=self.operator_account)}
@@ -312,14 +308,14 @@ class VppCapability(Capability):
             self._post_readings(pool, retry)
 
     def summary(self, ledger: pd.DataFrame) -> dict:
-        twin = self.twin
+        ctx = self.ctx
         settled = event_args(ledger, "VppSettlement", "PeriodSettled")
         payouts, penalties, delivered = member_flows(ledger)
         per_payout = self.periods_per_day if self.by_day else 1
         if len(settled):
             settled["pool"] = ledger.loc[settled.index, "address"].map(
                 {pool.vpp.address: i for i, pool in enumerate(self.pools)})
-        pool_index = {twin.accounts[m]: i for i, pool in enumerate(self.pools) for m in pool.members}
+        pool_index = {ctx.community.accounts[m]: i for i, pool in enumerate(self.pools) for m in pool.members}
         conserved = bool(len(settled)) and bool(settled.pool.notna().all()) and all(
             money_conserved(settled[settled.pool == i], payouts[payouts.member.map(pool_index) == i], per_payout)
             for i in range(len(self.pools)))
@@ -331,14 +327,14 @@ class VppCapability(Capability):
             by_member(delivered, "energy_wh")
         members = {}
         for m in self.members:
-            address = twin.accounts[m]
+            address = ctx.community.accounts[m]
             members[m] = {
                 "pool": pool_index[address],
                 "share_bps": self.shares_bps[m],
                 "delivered_kwh": float(deliv_by.get(address, 0)) / 1000,
                 "payouts_eur": float(paid_by.get(address, 0)) / UEUR_PER_EUR,
                 "penalties_eur": float(pen_by.get(address, 0)) / UEUR_PER_EUR,
-                "token_balance_eur": twin.bank.token.balance_of(address) / UEUR_PER_EUR,
+                "token_balance_eur": ctx.bank.token.balance_of(address) / UEUR_PER_EUR,
                 "collateral_eur": self.pool_of[m].vpp.collateral_ueur(address) / UEUR_PER_EUR,
             }
         log = self.readings_log.frame()
@@ -353,7 +349,7 @@ class VppCapability(Capability):
         return {
             "members": len(members),
             "pools": [{"address": pool.vpp.address, "members": len(pool.members)} for pool in self.pools],
-            "periods": twin.n_periods,
+            "periods": ctx.clock.n_periods,
             "periods_settled": int(complete.sum()),
             "unsettled_periods": {str(k): v for k, v in sorted(self.unsettled.items())},
             "declared_kwh": total("declared_wh", 1000),

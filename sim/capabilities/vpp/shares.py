@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from agents.allocation import largest_remainder
-from sim.scenario import SHARE_TOTAL_BPS, Scenario
+from sim.capabilities.vpp.spec import SHARE_TOTAL_BPS, member_ids
+from sim.scenario import Scenario
 
 
 def shares_bps(weights: np.ndarray) -> list[int]:
@@ -15,7 +16,7 @@ def shares_bps(weights: np.ndarray) -> list[int]:
 
 def member_weights(scenario: Scenario, pv_kwp: dict[str, float]) -> np.ndarray:
     """Weights of the VPP members under ``vpp.share_rule`` (``equal``, ``pv_kwp`` or ``explicit``)."""
-    members = scenario.vpp_member_ids()
+    members = member_ids(scenario)
     rule = scenario.vpp.share_rule
     if rule == "explicit":
         return np.array([scenario.vpp.shares_percent[m] for m in members])

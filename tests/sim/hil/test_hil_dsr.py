@@ -12,8 +12,8 @@ import pytest
 
 from sim.hil.simulator import DeviceSimulator
 from sim.hil.table import DeviceTable, load_device_table
-from sim.scenario import ScenarioError, load_scenario
 from sim.results.summary import event_args, ledger_frame
+from sim.scenario import ScenarioError, load_scenario
 from sim.twin import Twin
 from tests.conftest import ROOT
 

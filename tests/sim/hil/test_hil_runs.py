@@ -12,8 +12,8 @@ from sim.hil.bridge import hil_summary
 from sim.hil.pacing import DeadlineMissed
 from sim.hil.simulator import DeviceSimulator
 from sim.hil.table import DeviceTable
-from sim.runner import run_scenario
 from sim.results.summary import event_args, ledger_frame
+from sim.runner import run_scenario
 from sim.twin import Twin
 from tests.sim.hil.conftest import MEMBER, bound, hil_scenario, meter, relay
 

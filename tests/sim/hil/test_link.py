@@ -8,11 +8,11 @@ import time
 
 import pytest
 
+from contracts.eip712 import key_for
 from sim.hil.link import LinkError, ModbusLink
 from sim.hil.meter import HilMeter
 from sim.hil.simulator import DeviceSimulator
 from sim.hil.table import DeviceTable
-from contracts.eip712 import key_for
 from tests.sim.hil.conftest import meter, relay, spec
 
 

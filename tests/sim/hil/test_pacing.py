@@ -8,7 +8,12 @@ import time
 import pytest
 import simpy
 
-from sim.hil.pacing import DeadlineMissed, PacedEnvironment, make_environment, percentiles
+from sim.hil.pacing import (
+    DeadlineMissed,
+    PacedEnvironment,
+    make_environment,
+    percentiles,
+)
 
 
 def _blocking_process(env, block_at_s: float, block_wall_s: float):

@@ -6,9 +6,17 @@ import math
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sim.hil.registers import DecodeError, TYPES, decode, encode, round_trip, to_twin_unit
+from sim.hil.registers import (
+    TYPES,
+    DecodeError,
+    decode,
+    encode,
+    round_trip,
+    to_twin_unit,
+)
 
 # 123456789 = 0x075BCD15
 ORDERS = [

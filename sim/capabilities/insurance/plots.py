@@ -1,0 +1,42 @@
+"""The mutual insurance's plots, drawn from a results folder's ledger alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.results.plotting import save as _save  # noqa: E402
+from sim.results.summary import event_args  # noqa: E402
+
+
+def plot_insurance(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    solvency = event_args(ledger, "MutualInsurance", "Solvency")
+    if solvency.empty:
+        return []
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    ax.plot(solvency.period, solvency.pool_ueur / 1e6, label="pool")
+    ax.plot(solvency.period, solvency.owed_ueur / 1e6, label="queued claims (owed)")
+    ax.set_xlabel("period")
+    ax.set_ylabel("EUR")
+    ax.set_title("Mutual insurance: pool and queued claims (from the ledger)")
+    ax.legend(fontsize=8)
+    out = [_save(fig, plots / "insurance_pool.png")]
+    premiums = event_args(ledger, "MutualInsurance", "PremiumPaid").groupby("member").amount_ueur.sum() / 1e6
+    claims = event_args(ledger, "MutualInsurance", "ClaimPaid")
+    paid = (claims.groupby("member").amount_ueur.sum() / 1e6 if len(claims) else pd.Series(dtype=float)) \
+        .reindex(premiums.index, fill_value=0.0)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    x = range(len(premiums))
+    ax.bar([i - 0.2 for i in x], premiums.to_numpy(), width=0.4, label="premiums")
+    ax.bar([i + 0.2 for i in x], paid.to_numpy(), width=0.4, label="claims (due)")
+    ax.set_xticks(list(x), [m[:8] for m in premiums.index], rotation=90, fontsize=7)
+    ax.set_ylabel("EUR")
+    ax.set_title("Mutual insurance: premiums and claims per producer")
+    ax.legend(fontsize=8)
+    out.append(_save(fig, plots / "insurance_per_producer.png"))
+    return out

@@ -1,0 +1,48 @@
+"""The VPP's plots, drawn from a results folder's ledger alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
+from sim.results.plotting import save as _save  # noqa: E402
+from sim.results.summary import event_args  # noqa: E402
+
+
+def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
+    settled = event_args(ledger, "VppSettlement", "PeriodSettled")
+    if settled.empty:
+        return []
+    settled = settled.groupby("period", as_index=False)[["declared_wh", "delivered_wh", "penalties_ueur"]].sum()
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    ax.step(settled.period, settled.declared_wh / 1000, where="mid", label="declared")
+    ax.step(settled.period, settled.delivered_wh / 1000, where="mid", label="delivered (signed readings)")
+    pen = settled[settled.penalties_ueur > 0]
+    ax.scatter(pen.period, pen.delivered_wh / 1000, color="C3", s=12, zorder=3, label="period with penalty")
+    ax.set_xlabel("settlement period")
+    ax.set_ylabel("energy [kWh]")
+    ax.set_title("VPP: declared vs delivered, per period, every pool (from the ledger)")
+    ax.legend(loc="upper right", fontsize=8)
+    out = [_save(fig, plots / "vpp_declared_vs_delivered.png")]
+
+    payouts, penalties, _ = member_flows(ledger)
+    paid = payouts.groupby("member").amount_ueur.sum() / 1e6
+    pen = pd.Series(0.0, index=paid.index)
+    if len(penalties):
+        pen = (penalties.groupby("member").amount_ueur.sum() / 1e6).reindex(paid.index, fill_value=0.0)
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    labels = [m[:8] for m in paid.index]
+    ax.bar(labels, paid.to_numpy(), label="payouts")
+    ax.bar(labels, -pen.to_numpy(), color="C3", label="penalties")
+    ax.set_ylabel("EUR")
+    ax.set_title("VPP: payouts and penalties per member (from the ledger)")
+    ax.tick_params(axis="x", rotation=90, labelsize=7)
+    ax.legend(fontsize=8)
+    out.append(_save(fig, plots / "vpp_payouts_per_member.png"))
+    return out
