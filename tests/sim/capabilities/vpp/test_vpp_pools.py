@@ -135,7 +135,7 @@ def test_a_community_of_1000_settles_a_day_in_four_pools():
 
     from sim.scenario import load_scenario
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[4]
     scenario = load_scenario(root / "scenarios" / "vpp_year_100_prosumers.toml").with_overrides({
         "chain.backend": "revm", "run.duration_s": 86_400, "feeder.network": "kerber_vorstadtnetz_district_7",
         "population.0.count": 640, "population.1.count": 360})
