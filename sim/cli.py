@@ -7,9 +7,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.capabilities import REGISTRY
 from sim.capabilities.base import load
 from sim.hil.pacing import DeadlineMissed
+from sim.registry import REGISTRY, plotters
 from sim.results.folder import complete
 from sim.scenario import ScenarioError, load_scenario
 
@@ -69,7 +69,7 @@ def _cmd_report(args) -> int:
         return 0
     if not complete(folder):
         return 2
-    make_plots(folder)
+    make_plots(folder, plotters())
     print(write_report(folder))
     return 0
 

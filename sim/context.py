@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -17,7 +17,9 @@ from sim.bank import Bank
 from sim.inputs import Inputs
 from sim.measurement.layer import MeasurementLayer
 from sim.phase_timer import PhaseTimer
-from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 @dataclass(frozen=True)

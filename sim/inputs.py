@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,10 @@ import pandas as pd
 from grid_models.loads import h0_profile_kw, household_loads_kw
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import Weather, synthetic_weather
-from sim.scenario import Scenario
+from sim.sections import RunSpec, SiteSpec
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,12 @@ class Inputs:
     expected_load_kw: np.ndarray  # (steps, prosumers): standard profile, what a forecaster knows
 
 
-def run_times(scenario: Scenario) -> pd.DatetimeIndex:
-    start = pd.Timestamp(scenario.run.start)
-    tz = zoneinfo.ZoneInfo(scenario.site.tz)
+def run_times(run: RunSpec, site: SiteSpec) -> pd.DatetimeIndex:
+    """The start of every step, in the site's time zone."""
+    start = pd.Timestamp(run.start)
+    tz = zoneinfo.ZoneInfo(site.tz)
     start = start.tz_localize(tz) if start.tzinfo is None else start.tz_convert(tz)
-    return pd.date_range(start, periods=scenario.n_steps, freq=pd.Timedelta(seconds=scenario.run.step_s))
+    return pd.date_range(start, periods=run.duration_s // run.step_s, freq=pd.Timedelta(seconds=run.step_s))
 
 
 def prosumer_params(scenario: Scenario) -> list[tuple[str, object]]:
@@ -47,7 +52,7 @@ def compute_inputs(
     rng_loads: np.random.Generator,
     background_annual_kwh: float = 3500.0,
 ) -> Inputs:
-    times = run_times(scenario)
+    times = run_times(scenario.run, scenario.site)
     site, w = scenario.site, scenario.weather
     weather = synthetic_weather(
         times, lat=site.lat, lon=site.lon, altitude_m=site.altitude_m, rng=rng_weather,

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from contracts.compiler import EVM_VERSION, compile_contract
-from sim.capabilities import REGISTRY
 from sim.hil.bridge import hil_summary
+from sim.registry import REGISTRY, plotters
 from sim.results.folder import MANIFEST, prepare_folder, write_json
 from sim.results.report import make_plots, write_report
 from sim.results.spill import SPILL_FOLDER
@@ -177,7 +177,7 @@ def write_results(folder: Path, result: RunResult) -> None:
     result.ledger.to_parquet(folder / "ledger.parquet", index=False)
     result.readings.to_parquet(folder / "readings.parquet", index=False)
     write_json(folder / "summary.json", result.summary)
-    make_plots(folder)
+    make_plots(folder, plotters())
     write_json(folder / MANIFEST, {**result.manifest, "status": "incomplete"})
     write_report(folder)
     result.manifest["status"] = "complete"

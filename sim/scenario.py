@@ -1,7 +1,7 @@
 """Scenario files: TOML parsed into frozen, validated objects.
 
 The kernel's sections (run, site, weather, feeder, population, meters, chain, realtime, HIL) are here; each
-capability's sections come from its package, through the registry (``sim.capabilities.REGISTRY``), and are
+capability's sections come from its package, through the registry (``sim.registry.REGISTRY``), and are
 optional: a scenario enables a capability by giving its first section. Units are in the field names (see
 README, "Units"). Sim time is seconds from ``run.start``. Building blocks and error formatting are in
 ``sim.schema``.
@@ -9,140 +9,33 @@ README, "Units"). Sim time is seconds from ``run.start``. Building blocks and er
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import ValidationError, create_model, model_validator
 
-from sim.capabilities import REGISTRY
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
-from sim.schema import NonNeg, Pos, ScenarioError, _Frozen, format_errors, read_toml
+from sim.registry import REGISTRY
+from sim.schema import ScenarioError, _Frozen, format_errors, read_toml
+from sim.sections import (
+    FEEDER_HOUSEHOLDS,
+    FEEDERS,
+    TRANSFORMERS,
+    ChainSpec,
+    FeederSpec,
+    HilSpec,
+    MeterSpec,
+    PopulationGroup,
+    RealtimeSpec,
+    RunSpec,
+    SiteSpec,
+    WeatherSpec,
+)
 
-__all__ = ["Scenario", "ScenarioError", "load_scenario", "read_toml", "validate_scenario"]
-
-FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57,
-                     "kerber_vorstadtnetz_kabel_1": 146, "kerber_vorstadtnetz_district_7": 1022}
-FEEDERS = tuple(FEEDER_HOUSEHOLDS)
-TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV", "0.4 MVA 10/0.4 kV",
-                "0.63 MVA 10/0.4 kV")  # pandapower standard types that fit the Kerber feeders' 10 kV side
-# (on a district, every substation's transformer is replaced)
-
-
-class RunSpec(_Frozen):
-    """Horizon and clock. ``start`` is local wall time at the site (naive) or an aware datetime."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    start: dt.datetime
-    duration_s: Annotated[int, Field(gt=0)]
-    step_s: Annotated[int, Field(gt=0)] = 900
-    settlement_s: Annotated[int, Field(gt=0)] = 3600
-    seed: Annotated[int, Field(ge=0)] = 0
-
-    @model_validator(mode="after")
-    def _periods_fit(self) -> RunSpec:
-        if self.settlement_s % self.step_s:
-            raise ValueError(f"settlement_s ({self.settlement_s}) must be a whole multiple of step_s ({self.step_s})")
-        if self.duration_s % self.settlement_s:
-            raise ValueError(
-                f"duration_s ({self.duration_s}) must be a whole multiple of settlement_s ({self.settlement_s})"
-            )
-        return self
-
-
-class SiteSpec(_Frozen):
-    lat: Annotated[float, Field(ge=-90, le=90)]
-    lon: Annotated[float, Field(ge=-180, le=180)]
-    tz: str
-    altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
-
-    @field_validator("tz")
-    @classmethod
-    def _known_tz(cls, v: str) -> str:
-        import zoneinfo
-
-        try:
-            zoneinfo.ZoneInfo(v)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"an IANA time zone such as 'Europe/Berlin', got {v!r}") from exc
-        return v
-
-
-class WeatherSpec(_Frozen):
-    """Synthetic weather: pvlib clear sky times a seeded AR(1) clear-sky index (see grid_models.weather)."""
-
-    model: Literal["clearsky_ar1"] = "clearsky_ar1"
-    mean_clear_sky_index: Annotated[float, Field(gt=0, le=1)] = 0.7
-    cloud_persistence_h: Annotated[float, Field(gt=0)] = 6.0
-    mean_temp_c: Annotated[float, Field(ge=-40, le=45)] = 17.0
-    daily_temp_swing_c: NonNeg = 8.0
-    mean_wind_speed_m_per_s: NonNeg = 4.0
-
-
-class FeederSpec(_Frozen):
-    """``transformer`` replaces the feeder's own transformer by a pandapower standard type (e.g. an older
-    0.16 MVA unit in place of the Dorfnetz's 0.4 MVA); default: the network's own."""
-
-    network: Literal[FEEDERS]  # type: ignore[valid-type]
-    solver: Literal["lightsim2grid", "runpp-lightsim2grid", "pandapower"] = "lightsim2grid"
-    transformer: Literal[TRANSFORMERS] | None = None  # type: ignore[valid-type]
-
-
-class PopulationGroup(_Frozen):
-    """``count`` identical prosumers named ``{name}-01`` … with PV, battery and a household load."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
-    count: Annotated[int, Field(gt=0, le=1000)]
-    pv_kwp: NonNeg
-    annual_load_kwh: Pos
-    battery_kwh: NonNeg = 0.0
-    battery_kw: NonNeg = 0.0
-    pv_tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
-    pv_azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
-
-    @model_validator(mode="after")
-    def _battery_power(self) -> PopulationGroup:
-        if self.battery_kwh > 0 and self.battery_kw <= 0:
-            raise ValueError("battery_kw must be > 0 when battery_kwh > 0")
-        return self
-
-
-class MeterSpec(_Frozen):
-    """Fault injection for virtual meters (probabilities per reading), to exercise VEE."""
-
-    drop_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
-    spike_probability: Annotated[float, Field(ge=0, le=1)] = 0.0
-
-
-class ChainSpec(_Frozen):
-    """``py-evm`` (eth-tester; the reference, real blocks and signed transactions) or ``revm`` (fast);
-    ``web3`` (web3 calls over eth-tester, a block per transaction) is the slow, straightforward path that
-    ``benchmarks/year_vpp.py`` compares against."""
-
-    backend: Literal["py-evm", "revm", "web3"] = "py-evm"
-
-
-class RealtimeSpec(_Frozen):
-    """Pace the run on the wall clock (``simpy.rt.RealtimeEnvironment``), as hardware in the loop needs.
-
-    ``factor``: simulated seconds per wall-clock second (1 = real time, 60 = a simulated minute per second).
-    An event processed more than ``slack_s`` wall seconds after it was due is a missed deadline: counted and
-    reported in the summary, and with ``strict = true`` the run stops with an error.
-    """
-
-    factor: Pos = 1.0
-    strict: bool = False
-    slack_s: NonNeg = 0.25
-
-
-class HilSpec(_Frozen):
-    """``devices_file``: a device table (relative to the scenario file) read into ``[[devices]]``;
-    ``allow_remote_hosts``: let the bridge connect to devices on other machines (default: 127.0.0.1 only)."""
-
-    devices_file: str | None = None
-    allow_remote_hosts: bool = False
+__all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "ScenarioError", "load_scenario", "read_toml",
+           "validate_scenario"]
 
 
 class KernelScenario(_Frozen):

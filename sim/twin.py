@@ -23,7 +23,6 @@ from contracts.backends import make_chain
 from contracts.eip712 import key_for
 from grid_models.feeder import Feeder
 from sim.bank import Bank
-from sim.capabilities import REGISTRY
 from sim.capabilities.base import Capability, load
 from sim.context import CapabilityContext, Clock, Community
 from sim.hil.pacing import PacedEnvironment, make_environment
@@ -32,13 +31,14 @@ from sim.measurement.layer import MeasurementLayer
 from sim.measurement.meters import VirtualMeter
 from sim.phase_timer import PhaseTimer
 from sim.recorder import Recorder
+from sim.registry import REGISTRY
 from sim.results.spill import SpillDir
 from sim.scenario import Scenario
 
 SETTLEMENT_DELAY_S = 1
 GENESIS_BEFORE_START_S = 86_400
 RNG_STREAMS = {"weather": 0, "loads": 1, "meters": 2, "agents": 3}  # the kernel's; capabilities register theirs
-# (sim.capabilities.REGISTRY): each stream is the run seed's child of that index, fixed forever
+# (sim.registry.REGISTRY): each stream is the run seed's child of that index, fixed forever
 
 
 def seeded_streams(seed: int, streams: dict[str, int]) -> dict[str, np.random.Generator]:
@@ -49,7 +49,8 @@ def seeded_streams(seed: int, streams: dict[str, int]) -> dict[str, np.random.Ge
 
 class Twin(mesa.Model):
     def __init__(self, scenario: Scenario, progress=None, spill_dir: Path | None = None):
-        """``spill_dir``: where long logs go as the run makes them (``sim.results.spill``; a temporary folder if None)."""
+        """``spill_dir``: where long logs go as the run makes them (``sim.results.spill``; a temporary folder if
+        None)."""
         self.rngs = seeded_streams(scenario.run.seed, RNG_STREAMS)
         super().__init__(rng=self.rngs["agents"])
         self.scenario = scenario

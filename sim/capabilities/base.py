@@ -34,7 +34,7 @@ def load(ref: str) -> Any:
 @dataclass(frozen=True)
 class CapabilityInfo:
     """What a capability adds to gridledger, declared in its package's ``__init__``; the registry
-    (``sim.capabilities.REGISTRY``) lists these. References ``"module:name"`` are imported when first used.
+    (``sim.registry.REGISTRY``) lists these. References ``"module:name"`` are imported when first used.
 
     - ``sections``: its scenario sections, name -> pydantic model (each optional; the first enables it);
     - ``capability``: its ``Capability`` class; ``contracts``: the contracts it deploys (for the manifest);

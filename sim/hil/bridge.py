@@ -63,7 +63,8 @@ class HilBridge:
     def read_back_throughout(self, entity: str, t0_s: float, t1_s: float, value: float) -> bool:
         """Whether the relay or set-point on ``entity`` was polled in ``[t0_s, t1_s)`` (simulated s) and every
         one of those polls read it back at ``value`` (a relay: 0.0 off, 1.0 on). For a capability that claims
-        something on chain only for what the device confirmed, e.g. a delay minute (``sim.capabilities.dsr.capability``)."""
+        something on chain only for what the device confirmed, e.g. a delay minute
+        (``sim.capabilities.dsr.capability``)."""
         act = next((a for a in self.actuators.values() if a.entity == entity), None)
         return act is not None and act.read_back_throughout(t0_s, t1_s, value)
 

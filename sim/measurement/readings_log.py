@@ -1,7 +1,8 @@
 """The readings log: one row per meter and period (what VEE made of the raw reading, whether it went on chain,
-and the contract's answer), one schema for every capability, kept as DataFrame chunks so that a long run does not hold one Python dict per reading (a year of the 100-member
-VPP logs 876 000 readings); with a spill folder, each full chunk goes to disk as it is made, so the log holds at
-most ``CHUNK_ROWS`` rows in memory until ``frame()`` reads them all back."""
+and the contract's answer), one schema for every capability. Kept as DataFrame chunks so that a long run does not
+hold one Python dict per reading (a year of the 100-member VPP logs 876 000 readings); with a spill folder, each
+full chunk goes to disk as it is made, so the log holds at most ``CHUNK_ROWS`` rows in memory until ``frame()``
+reads them all back."""
 
 from __future__ import annotations
 

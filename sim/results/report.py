@@ -13,8 +13,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.capabilities import REGISTRY  # noqa: E402
-from sim.capabilities.base import load  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 
 
@@ -35,20 +33,17 @@ def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Pat
     return [_save(fig, plots / "feeder_power.png")]
 
 
-def plotters() -> list:
-    """The feeder's plotter and every capability's (registry order). Each draws from the folder's tables what
-    it finds there and returns the files it wrote."""
-    return [plot_feeder, *(load(info.plots) for info in REGISTRY if info.plots)]
 
 
-def make_plots(folder: Path) -> list[Path]:
-    """Write ``plots/*.png`` for the run in ``folder``; returns their paths."""
+def make_plots(folder: Path, plotters: list) -> list[Path]:
+    """Write ``plots/*.png`` for the run in ``folder`` with the feeder's plotter and ``plotters`` (each
+    ``f(timeseries, ledger, plots_dir) -> [paths]``, drawing what it finds in the folder); returns the paths."""
     folder = Path(folder)
     plots = folder / "plots"
     plots.mkdir(exist_ok=True)
     ts = pd.read_parquet(folder / "timeseries.parquet")
     ledger = pd.read_parquet(folder / "ledger.parquet")
-    return [path for plotter in plotters() for path in plotter(ts, ledger, plots)]
+    return [path for plotter in [plot_feeder, *plotters] for path in plotter(ts, ledger, plots)]
 
 
 def _table(d: dict) -> str:

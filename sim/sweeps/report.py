@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.capabilities import REGISTRY  # noqa: E402
+from sim.registry import REGISTRY  # noqa: E402
 
 
 def headline() -> list[str]:
@@ -71,8 +71,9 @@ def write_sweep_report(folder: Path) -> Path:
     for r in table.itertuples(index=False):
         rd = r._asdict()
         parts.append(f"<tr><th><a href='{html.escape(rd['run_id'])}/report.html'>{html.escape(rd['run_id'])}</a></th>"
-                     f"<td>{rd['seed']}</td>" + "".join(f"<td>{table.loc[table.run_id == rd['run_id'], c].iloc[0]:,.4g}</td>"
-                                                       for c in cols) + "</tr>")
+                     f"<td>{rd['seed']}</td>"
+                     + "".join(f"<td>{table.loc[table.run_id == rd['run_id'], c].iloc[0]:,.4g}</td>" for c in cols)
+                     + "</tr>")
     parts.append("</table></body></html>")
     path = folder / "report.html"
     path.write_text("\n".join(parts), encoding="utf-8")

@@ -108,7 +108,7 @@ class FlexMachine(RuleBasedStateMachine):
         assert supply == sum(flex.balance_of(x) for x in c) == TOKENS_PER_KWH * flex.call("total_shifted_wh")
         assert flex.call("total_shifted_wh") == self.shifted
         assert [flex.call("delay_min_of", x) for x in c] == self.delay_min
-        for (i, day), used in self.day_used.items():
+        for (i, _day), used in self.day_used.items():
             assert used <= OUTLETS[i][4]
 
 

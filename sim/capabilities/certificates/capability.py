@@ -28,10 +28,10 @@ from agents.certificates.registry import Issuer, WeatherOracle
 from contracts.certificates import Certificates
 from contracts.eip712 import key_for
 from sim.capabilities.base import Capability
+from sim.capabilities.certificates.consumers import consumer_series
 from sim.capabilities.certificates.ledger import consumer_scores, replay, site_totals
 from sim.measurement.meters import VirtualMeter
 from sim.measurement.readings_log import reading_row
-from sim.capabilities.certificates.consumers import consumer_series
 from sim.sites.generation import site_series
 
 SITE_QUANTITIES = {"ghi": "W/m2", "dni": "W/m2", "dhi": "W/m2", "temp_air": "degC", "wind_speed": "m/s"}

@@ -29,7 +29,8 @@ def _cmd_trace(args) -> int:
 
 
 def add_commands(sub) -> None:
-    tr = sub.add_parser("trace", help="provenance of a certificate: retirement, transfers, mint, meter reading, weather")
+    tr = sub.add_parser("trace", help="provenance of a certificate: retirement, transfers, mint, meter reading, "
+                                      "weather")
     tr.add_argument("results_dir")
     tr.add_argument("certificate", help="certificate id (decimal or 0x hex) or SITE@UTC-START, e.g. "
                                         "wind-geest@2025-04-08T11:00")

@@ -22,9 +22,10 @@ from contracts.certificates import cert_id, split_id
 from contracts.eip712 import QUALITY_MEASURED, domain_separator, reading_digest
 from grid_models.weather import RECORD_FIELDS, record_hash
 from sim.capabilities.certificates.ledger import ZERO
+from sim.capabilities.certificates.spec import CertificatesSpec
 from sim.inputs import run_times
 from sim.results.summary import event_args
-from sim.scenario import Scenario
+from sim.sections import RunSpec, SiteSpec
 from sim.sites.generation import energy_wh, potential_kw
 
 
@@ -32,9 +33,20 @@ class TraceError(LookupError):
     """The certificate cannot be found in the results folder."""
 
 
-def run_scenario_of(folder: Path) -> Scenario:
-    """The validated scenario a results folder was run with (from ``manifest.json``)."""
-    return Scenario.model_validate_json(json.dumps(json.loads((folder / "manifest.json").read_text())["scenario"]))
+@dataclass(frozen=True)
+class RunSections:
+    """The sections of a run's scenario a trace reads (from the results folder's ``manifest.json``)."""
+
+    run: RunSpec
+    site: SiteSpec
+    certificates: CertificatesSpec
+
+
+def run_scenario_of(folder: Path) -> RunSections:
+    """The validated sections a results folder was run with (from ``manifest.json``)."""
+    s = json.loads((folder / "manifest.json").read_text())["scenario"]
+    return RunSections(*(model.model_validate_json(json.dumps(s[name])) for model, name in
+                         ((RunSpec, "run"), (SiteSpec, "site"), (CertificatesSpec, "certificates"))))
 
 
 @dataclass
@@ -67,7 +79,7 @@ def parse_certificate(text: str, folder: Path) -> int:
     scenario = run_scenario_of(folder)
     start = pd.Timestamp(when)
     start = start.tz_localize("UTC") if start.tzinfo is None else start
-    period = int((start - run_times(scenario)[0]).total_seconds() // scenario.run.settlement_s)
+    period = int((start - run_times(scenario.run, scenario.site)[0]).total_seconds() // scenario.run.settlement_s)
     return cert_id(int(match.device_id.iloc[0]), period)
 
 

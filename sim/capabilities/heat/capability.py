@@ -5,9 +5,10 @@ network, substation states and who may react, accounts, heat meters and the ``He
 every consumer registered; the operator publishes the first two references. Each step: the operator sets the
 supply temperature (heating curve); each substation's return temperature follows from its state; one
 bidirectional pipe flow; the operator measures the step's benefit on its own network model; heat meters
-integrate the flow. Each period: the operator publishes the references two periods ahead; every
-``review_every_h`` (a day by default) the responsive owners of faulty substations consider fixing them. One second after a period closes (VEE holding
-back two periods): validated, meter-signed readings go on chain in a batch; the contract mints tokens; the
+integrate the flow; the measurement layer closes, fault-injects and validates their readings with every other
+meter's. Each period: the operator publishes the references two periods ahead; every ``review_every_h`` (a day by
+default) the responsive owners of faulty substations consider fixing them. One second after a period closes (VEE
+holding back two periods): validated, meter-signed readings go on chain in a batch; the contract mints tokens; the
 operator deposits each settled period's bonus pool, paid out pro rata to tokens.
 """
 
@@ -81,7 +82,8 @@ class HeatCapability(Capability):
             bank.mint_eur(self.operator_account, OPERATOR_FLOAT_EUR)
             bank.token.approve(self.scheme.address, eur_to_ueur(OPERATOR_FLOAT_EUR), sender=self.operator_account)
             self.meters = [HeatMeter(f"heatmeter/{b}", key_for(scenario.run.seed, f"heatmeter/{b}"),
-                                     self.accounts[b], w, ctx.clock.settlement_s) for b, w in zip(self.ids, self.design_w)]
+                                     self.accounts[b], w, ctx.clock.settlement_s)
+                           for b, w in zip(self.ids, self.design_w)]
             self.scheme.register_consumers([(self.accounts[b], m.address, m.max_wh_per_period)
                                             for b, m in zip(self.ids, self.meters)], sender=self.operator_account)
             self.scheme.seal(sender=self.operator_account)

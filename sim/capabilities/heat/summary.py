@@ -115,7 +115,8 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
                                    percent_per_c=t.percent_per_c, neutral_band_c=t.neutral_band_c,
                                    cap_percent=t.cap_percent)
         detail[c.name] = {
-            "account": c.account, "initial_state": STATES[c.initial_state], "final_state": c.state_name, "responsive": c.responsive,
+            "account": c.account, "initial_state": STATES[c.initial_state], "final_state": c.state_name,
+            "responsive": c.responsive,
             "fixed_at": (str(cap.ctx.inputs.times[c.fixed_at_step]) if c.fixed_at_step is not None
                          and c.fixed_at_step < cap.ctx.clock.n_steps else None),
             "heat_mwh": totals.heat_wh / 1e6, "volume_m3": totals.volume_ml / 1e6,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from agents.allocation import largest_remainder
 from sim.capabilities.vpp.spec import SHARE_TOTAL_BPS, member_ids
-from sim.scenario import Scenario
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 
 def shares_bps(weights: np.ndarray) -> list[int]:

@@ -22,7 +22,7 @@ def test_meter_registers_reproduce_the_pipe_flow():
     meters = [HeatMeter(f"heatmeter/{i}", key_for(0, f"m{i}"), "0x" + "11" * 20, w, 3600)
               for i, w in enumerate(design)]
     heat_wh, volume_ml, vdt = np.zeros(3), np.zeros(3), np.zeros(3)
-    for k, (ts, load, tr) in enumerate([(82.0, 0.6, 38.0), (80.0, 0.5, 45.0), (79.0, 0.55, 36.0), (78.0, 0.4, 35.0)]):
+    for _k, (ts, load, tr) in enumerate([(82.0, 0.6, 38.0), (80.0, 0.5, 45.0), (79.0, 0.55, 36.0), (78.0, 0.4, 35.0)]):
         flow = network.solve(ts, design * load * np.array([1.0, 0.9, 1.1]), np.array([tr, tr + 3, tr - 2]))
         for j, m in enumerate(meters):
             m.record(flow.consumer_heat_w[j], flow.vdot_m3_per_s[j], flow.t_supply_c[j], flow.t_return_c[j], DT_S)
