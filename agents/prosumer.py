@@ -14,7 +14,6 @@ import numpy as np
 
 from grid_models.battery import BatteryLimits, feasible_power_kw, next_soc_kwh
 
-
 PEAK_PRICE_RATIO = 1.25
 
 

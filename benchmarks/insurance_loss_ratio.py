@@ -3,8 +3,8 @@
 The twin is built once (weather, expected production, premiums, as in a run); then ``--years`` independent
 draws of every site's outage process (the twin's own sampler, ``grid_models.outages``) go through the run's
 claim rules — measured = the meter's whole-Wh register difference of potential x availability, VEE
-(``sim.measurement.vee.MeterVee``) must accept it, an outage in the period, E > 0, shortfall above the threshold, paid up
-to the sum insured — and each year's loss ratio (payouts / premiums) is compared with the target. No chain:
+(``sim.measurement.vee.MeterVee``) must accept it, an outage in the period, E > 0, shortfall above the threshold,
+paid up to the sum insured — and each year's loss ratio (payouts / premiums) is compared with the target. No chain:
 the contract's arithmetic is replayed, so this shows the pricing, not the contract (tests do that).
 
     python benchmarks/insurance_loss_ratio.py [scenarios/insurance.toml] [--years 200] [--seed 7]
@@ -20,9 +20,9 @@ import numpy as np
 from contracts.eip712 import QUALITY_MEASURED
 from grid_models.outages import units_availability
 from sim.measurement.meters import RawReading
+from sim.measurement.vee import MeterVee
 from sim.scenario import load_scenario
 from sim.twin import Twin
-from sim.measurement.vee import MeterVee
 
 ROOT = Path(__file__).resolve().parents[1]
 BPS = 10_000

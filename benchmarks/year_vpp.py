@@ -36,9 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
 from sim.runner import RunResult, run_scenario  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
-from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "vpp_year_100_prosumers.toml"
 TARGET_YEAR_S = {"py-evm": 300.0, "revm": 60.0}

@@ -8,7 +8,6 @@ from __future__ import annotations
 from contracts.chain import BaseChain
 from contracts.pyevm_chain import Chain
 from contracts.revm_chain import RevmChain
-
 from contracts.web3_chain import Web3Chain
 
 BACKENDS: dict[str, type[BaseChain]] = {"py-evm": Chain, "revm": RevmChain, "web3": Web3Chain}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contracts.chain import BaseChain as Chain, Contract, Receipt
+from contracts.chain import BaseChain as Chain
+from contracts.chain import Contract, Receipt
 
 UEUR_PER_EUR = 1_000_000
 

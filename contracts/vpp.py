@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from contracts.batch import MAX_BATCH, Refused, post_in_batches
-from contracts.chain import BaseChain as Chain
 from contracts.chain import SETUP_GAS, Call, ChainRevert, Contract
+from contracts.chain import BaseChain as Chain
 from contracts.eip712 import SignedReading, SignedReadingBatch
 from contracts.wrapper import ContractWrapper
 
