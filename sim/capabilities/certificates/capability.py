@@ -26,7 +26,7 @@ from agents.certificates.market import CertificateExchange
 from agents.certificates.producer import Producer
 from agents.certificates.registry import Issuer, WeatherOracle
 from contracts.certificates import Certificates
-from contracts.eip712 import key_for
+from contracts.eip712 import QUALITY_MEASURED, key_for
 from sim.capabilities.base import Capability
 from sim.capabilities.certificates.consumers import consumer_series
 from sim.capabilities.certificates.ledger import consumer_scores, replay, site_totals
@@ -214,7 +214,8 @@ class CertificatesCapability(Capability):
                 "clipped_by_cap_kwh": (t.metered_wh - t.minted_wh) / 1000,
                 "intervals_minted": int(t.intervals_minted),
                 "intervals_cap_zero": int(t.intervals_cap_zero),
-                "intervals_estimated_not_minted": int((rows.status == "estimated").sum()),
+                "intervals_estimated_not_minted": int(((rows.status == "not_posted")
+                                                       & (rows.quality != QUALITY_MEASURED)).sum()),
                 "unsold_kwh": sum(wh for (owner, _), wh in state.balances.items() if owner == p.account) / 1000,
             }
         consumed = float(scores.consumed_wh.sum())

@@ -87,9 +87,9 @@ class HeatCapability(Capability):
             self.scheme.register_consumers([(self.accounts[b], m.address, m.max_wh_per_period)
                                             for b, m in zip(self.ids, self.meters)], sender=self.operator_account)
             self.scheme.seal(sender=self.operator_account)
-        for m in self.meters:  # closed, fault-injected (from heat's own stream) and validated by the layer
-            ctx.measurement.add_meter(m, HeatVee(m.meter_id, m.max_wh_per_period, ctx.clock.settlement_s),
-                                      rng=rngs["meters"])
+        # closed, fault-injected (from heat's own stream) and validated by the measurement layer
+        self.vee = [ctx.measurement.add_meter(m, HeatVee(m.meter_id, m.max_wh_per_period, ctx.clock.settlement_s),
+                                              rng=rngs["meters"]) for m in self.meters]
 
         tariff, prices, net = spec.tariff, spec.prices, spec.network
         self.expected_return = lambda t: float(expected_return_c(t, tariff.expected_return_supply_c,
