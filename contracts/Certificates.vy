@@ -13,16 +13,10 @@
      id = device_id << 128 | p. Balances follow ERC-1155 (balanceOf(owner, id), TransferSingle events from
      the zero address on mint and to it on retirement, ApprovalForAll), but no receiver hook is called:
      certificates go to accounts, not to contracts. Invariant per id: sum of balances + retired = minted.
+     Readings are EIP-712 Readings, their signatures checked through the signed_reading module.
+     Over 400 lines: one contract's whole certificate life cycle (register, cap, mint, consume, transfer, retire).
 """
-
-struct Reading:
-    meter: address
-    period: uint256
-    energy_wh: uint256
-    quality: uint8
-    v: uint8
-    r: bytes32
-    s: bytes32
+import signed_reading
 
 struct Cap:
     device_id: uint256
@@ -33,7 +27,7 @@ struct Cap:
 struct Mint:
     device_id: uint256
     amount_wh: uint256
-    reading: Reading
+    reading: signed_reading.Reading
 
 struct Transfer:
     owner: address
@@ -112,15 +106,8 @@ event Retired:
 MAX_BATCH: constant(uint256) = 256
 MAX_INTERVAL_S: constant(uint256) = 3600
 ID_SHIFT: constant(uint256) = 128
-QUALITY_MEASURED: constant(uint8) = 0
-QUALITY_ESTIMATED: constant(uint8) = 1
-SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
-DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
-    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-READING_TYPEHASH: constant(bytes32) = keccak256(
-    "Reading(address meter,uint256 period,uint256 energy_wh,uint8 quality)"
-)
+QUALITY_MEASURED: constant(uint8) = signed_reading.QUALITY_MEASURED
+QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
 
 issuer: public(address)
 oracle: public(address)
@@ -168,9 +155,7 @@ def __init__(oracle: address, t0: uint256, period_s: uint256, n_periods: uint256
     self.t0 = t0
     self.period_s = period_s
     self.n_periods = n_periods
-    self.DOMAIN_SEPARATOR = keccak256(
-        abi_encode(DOMAIN_TYPEHASH, keccak256("gridledger"), keccak256("1"), chain.id, self)
-    )
+    self.DOMAIN_SEPARATOR = signed_reading.domain_separator(self)
 
 
 @external
@@ -244,12 +229,13 @@ def _over(period: uint256) -> bool:
 
 @internal
 @view
-def _signer(r: Reading) -> address:
-    """Checks the signature's form and returns the address that signed the reading's EIP-712 digest."""
-    assert convert(r.s, uint256) <= SECP256K1_HALF_N, "certs: high-s signature"
-    assert r.v == 27 or r.v == 28, "certs: bad signature v"
-    struct_hash: bytes32 = keccak256(abi_encode(READING_TYPEHASH, r.meter, r.period, r.energy_wh, r.quality))
-    return ecrecover(keccak256(concat(x"1901", self.DOMAIN_SEPARATOR, struct_hash)), r.v, r.r, r.s)
+def _check_signature(r: signed_reading.Reading):
+    """Reverts unless the reading is signed by its meter (EIP-712), with the reason why not."""
+    if signed_reading.reading_signer(self.DOMAIN_SEPARATOR, r) != r.meter:
+        flaw: uint256 = signed_reading.signature_flaw(convert(r.v, uint256), r.s)
+        assert flaw != signed_reading.HIGH_S, "certs: high-s signature"
+        assert flaw != signed_reading.BAD_V, "certs: bad signature v"
+        raise "certs: bad signature"
 
 
 @external
@@ -336,7 +322,7 @@ def mint(requests: DynArray[Mint, MAX_BATCH]):
     """
     self._only_issuer()
     for m: Mint in requests:
-        r: Reading = m.reading
+        r: signed_reading.Reading = m.reading
         assert m.device_id >= 1 and m.device_id <= self.n_devices, "certs: unknown device"
         assert r.meter == self.device_meter[m.device_id], "certs: reading is not from the device's meter"
         id: uint256 = self._id(m.device_id, r.period)
@@ -344,7 +330,7 @@ def mint(requests: DynArray[Mint, MAX_BATCH]):
         assert self.weather_hash[id] != empty(bytes32), "certs: no weather cap for this interval"
         assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
         assert r.quality == QUALITY_MEASURED, "certs: estimated interval cannot be minted"
-        assert self._signer(r) == r.meter, "certs: bad signature"
+        self._check_signature(r)
         cap: uint256 = self.cap_wh[id]
         assert m.amount_wh > 0, "certs: nothing to mint"
         assert m.amount_wh <= cap, "certs: mint above weather cap"
@@ -362,20 +348,20 @@ def mint(requests: DynArray[Mint, MAX_BATCH]):
 
 
 @external
-def record_consumption(readings: DynArray[Reading, MAX_BATCH]):
+def record_consumption(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
     """
     @notice Record consumers' metered consumption per interval, once, from readings signed by their meters
             (estimated intervals are recorded with their quality flag).
     @param readings EIP-712 signed (meter, period, energy_wh, quality) with v, r, s.
     """
-    for r: Reading in readings:
+    for r: signed_reading.Reading in readings:
         consumer: address = self.consumer_of_meter[r.meter]
         assert consumer != empty(address), "certs: unregistered consumption meter"
         assert r.period < self.n_periods, "certs: interval out of range"
         assert self._over(r.period), "certs: interval not over"
         assert not self.consumption_recorded[consumer][r.period], "certs: consumption already recorded"
         assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
-        assert self._signer(r) == r.meter, "certs: bad signature"
+        self._check_signature(r)
         self.consumption_recorded[consumer][r.period] = True
         self.consumed_wh[consumer][r.period] = r.energy_wh
         log ConsumptionRecorded(consumer=consumer, meter=r.meter, period=r.period, energy_wh=r.energy_wh,

@@ -11,8 +11,10 @@
 @dev Time in minutes from `t0` (block seconds of minute 0); local day and hour from `day_offset_min` (the
      local minute of the day at t0). Energy in Wh, power in W. Tokens have 3 decimals: a delay shifting
      `shifted_wh` Wh mints `shifted_wh * tokens_per_kwh` base units, i.e. exactly `tokens_per_kwh` tokens per
-     kWh, so totalSupply == tokens_per_kwh * total_shifted_wh always.
+     kWh, so totalSupply == tokens_per_kwh * total_shifted_wh always. The Delay type and its signature check
+     are in the signed_reading module.
 """
+import signed_reading
 
 struct OutletSpec:
     outlet: address
@@ -22,17 +24,6 @@ struct OutletSpec:
     max_delay_per_event_min: uint256
     max_delay_per_day_min: uint256
     no_delay_hours: uint256
-
-struct Delay:
-    outlet: address
-    event_id: uint256
-    start_min: uint256
-    delay_min: uint256
-    shifted_wh: uint256
-    appliance: uint8
-    v: uint8
-    r: bytes32
-    s: bytes32
 
 struct DrEvent:
     start_min: uint256
@@ -85,13 +76,6 @@ MAX_BATCH: constant(uint256) = 256
 MINUTES_PER_DAY: constant(uint256) = 1440
 MAX_DELAY_MIN: constant(uint256) = 1440
 HOURS_SPANNED: constant(uint256) = 26
-SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
-DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
-    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-DELAY_TYPEHASH: constant(bytes32) = keccak256(
-    "Delay(address outlet,uint256 event_id,uint256 start_min,uint256 delay_min,uint256 shifted_wh,uint8 appliance)"
-)
 
 name: public(constant(String[16])) = "gridledger flex"
 symbol: public(constant(String[8])) = "FLEX"
@@ -138,9 +122,7 @@ def __init__(t0: uint256, day_offset_min: uint256, tokens_per_kwh: uint256):
     self.t0 = t0
     self.day_offset_min = day_offset_min
     self.tokens_per_kwh = tokens_per_kwh
-    self.DOMAIN_SEPARATOR = keccak256(
-        abi_encode(DOMAIN_TYPEHASH, keccak256("gridledger"), keccak256("1"), chain.id, self)
-    )
+    self.DOMAIN_SEPARATOR = signed_reading.domain_separator(self)
     log Configured(operator=msg.sender, t0=t0, day_offset_min=day_offset_min, tokens_per_kwh=tokens_per_kwh)
 
 
@@ -247,16 +229,7 @@ def create_event(start_min: uint256, duration_min: uint256, requested_w: uint256
 
 @internal
 @view
-def _digest(d: Delay) -> bytes32:
-    struct_hash: bytes32 = keccak256(
-        abi_encode(DELAY_TYPEHASH, d.outlet, d.event_id, d.start_min, d.delay_min, d.shifted_wh, d.appliance)
-    )
-    return keccak256(concat(x"1901", self.DOMAIN_SEPARATOR, struct_hash))
-
-
-@internal
-@view
-def _check(d: Delay, spec: OutletSpec):
+def _check(d: signed_reading.Delay, spec: OutletSpec):
     assert spec.customer != empty(address), "flex: unregistered outlet"
     assert d.event_id < self.n_events, "flex: no such DR event"
     assert not self.reported[d.event_id][d.outlet], "flex: delay already reported"
@@ -277,19 +250,21 @@ def _check(d: Delay, spec: OutletSpec):
             break
         assert (spec.no_delay_hours >> (h % 24)) & 1 == 0, "flex: delay in a no-delay hour"
     assert d.shifted_wh * 60 <= spec.max_w * d.delay_min, "flex: shifted energy above rated power"
-    assert convert(d.s, uint256) <= SECP256K1_HALF_N, "flex: high-s signature"
-    assert d.v == 27 or d.v == 28, "flex: bad signature v"
-    assert ecrecover(self._digest(d), d.v, d.r, d.s) == d.outlet, "flex: bad signature"
+    if signed_reading.delay_signer(self.DOMAIN_SEPARATOR, d) != d.outlet:
+        flaw: uint256 = signed_reading.signature_flaw(convert(d.v, uint256), d.s)
+        assert flaw != signed_reading.HIGH_S, "flex: high-s signature"
+        assert flaw != signed_reading.BAD_V, "flex: bad signature v"
+        raise "flex: bad signature"
 
 
 @external
-def report_delays(delays: DynArray[Delay, MAX_BATCH]):
+def report_delays(delays: DynArray[signed_reading.Delay, MAX_BATCH]):
     """
     @notice Log outlets' signed delay reports (anyone may post them; the outlet's signature is what counts),
             update the counters and mint tokens to each customer. Any bad report reverts the batch.
     @param delays EIP-712 signed (outlet, event_id, start_min, delay_min, shifted_wh, appliance) with v, r, s.
     """
-    for d: Delay in delays:
+    for d: signed_reading.Delay in delays:
         spec: OutletSpec = self.outlets[d.outlet]
         self._check(d, spec)
         # effects

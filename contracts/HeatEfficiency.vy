@@ -16,22 +16,10 @@
      in ml*mK (signed), tokens in l*K (1 token = 1 m3*K with 3 decimals), money in ueur. Tokens are a record of
      impact and cannot be transferred. Period p covers [t0 + p*period_s, t0 + (p+1)*period_s). Integer
      rounding dust of a pool goes to the last token holder of the period, so each period pays out exactly
-     the pool deposited.
+     the pool deposited. The HeatReading type and its signature check are in the signed_reading module.
 """
 from ethereum.ercs import IERC20
-
-struct HeatReading:
-    meter: address
-    consumer: address
-    period: uint256
-    heat_wh: uint256
-    volume_ml: uint256
-    vt_supply_mlmc: uint256
-    vt_return_mlmc: uint256
-    quality: uint8
-    v: uint8
-    r: bytes32
-    s: bytes32
+import signed_reading
 
 event ConsumerRegistered:
     consumer: indexed(address)
@@ -81,15 +69,8 @@ event PeriodSettled:
 
 MAX_CONSUMERS: constant(uint256) = 256
 MAX_BATCH: constant(uint256) = 128
-QUALITY_ESTIMATED: constant(uint8) = 1
+QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
 MLMK_PER_LK: constant(uint256) = 1000000
-SECP256K1_HALF_N: constant(uint256) = 57896044618658097711785492504343953926418782139537452191302581570759080747168
-DOMAIN_TYPEHASH: constant(bytes32) = keccak256(
-    "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-HEAT_READING_TYPEHASH: constant(bytes32) = keccak256(
-    "HeatReading(address meter,address consumer,uint256 period,uint256 heat_wh,uint256 volume_ml,uint256 vt_supply_mlmc,uint256 vt_return_mlmc,uint8 quality)"
-)
 
 name: public(constant(String[32])) = "gridledger dT degree-hours"
 symbol: public(constant(String[8])) = "gDTH"
@@ -144,9 +125,7 @@ def __init__(token: IERC20, t0: uint256, period_s: uint256, n_periods: uint256):
     self.t0 = t0
     self.period_s = period_s
     self.n_periods = n_periods
-    self.DOMAIN_SEPARATOR = keccak256(
-        abi_encode(DOMAIN_TYPEHASH, keccak256("gridledger"), keccak256("1"), chain.id, self)
-    )
+    self.DOMAIN_SEPARATOR = signed_reading.domain_separator(self)
 
 
 @internal
@@ -216,19 +195,7 @@ def publish_references(period: uint256, delta_t_ref_mk: DynArray[uint256, MAX_CO
 
 
 @internal
-@view
-def _digest(r: HeatReading) -> bytes32:
-    struct_hash: bytes32 = keccak256(
-        abi_encode(
-            HEAT_READING_TYPEHASH, r.meter, r.consumer, r.period, r.heat_wh, r.volume_ml, r.vt_supply_mlmc,
-            r.vt_return_mlmc, r.quality
-        )
-    )
-    return keccak256(concat(x"1901", self.DOMAIN_SEPARATOR, struct_hash))
-
-
-@internal
-def _accept(r: HeatReading):
+def _accept(r: signed_reading.HeatReading):
     # checks
     consumer: address = self.consumer_of_meter[r.meter]
     assert consumer != empty(address), "heat: unregistered meter"
@@ -240,9 +207,11 @@ def _accept(r: HeatReading):
     assert not self.reported[r.period][consumer], "heat: reading already recorded"
     assert r.quality <= QUALITY_ESTIMATED, "heat: unknown quality flag"
     assert r.heat_wh <= self.max_heat_wh_per_period[r.meter], "heat: reading out of range"
-    assert convert(r.s, uint256) <= SECP256K1_HALF_N, "heat: high-s signature"
-    assert r.v == 27 or r.v == 28, "heat: bad signature v"
-    assert ecrecover(self._digest(r), r.v, r.r, r.s) == r.meter, "heat: bad signature"
+    if signed_reading.heat_reading_signer(self.DOMAIN_SEPARATOR, r) != r.meter:
+        flaw: uint256 = signed_reading.signature_flaw(convert(r.v, uint256), r.s)
+        assert flaw != signed_reading.HIGH_S, "heat: high-s signature"
+        assert flaw != signed_reading.BAD_V, "heat: bad signature v"
+        raise "heat: bad signature"
 
     # effects
     cooling: int256 = convert(r.vt_supply_mlmc, int256) - convert(r.vt_return_mlmc, int256)
@@ -274,14 +243,14 @@ def _accept(r: HeatReading):
 
 
 @external
-def submit_readings(readings: DynArray[HeatReading, MAX_BATCH]):
+def submit_readings(readings: DynArray[signed_reading.HeatReading, MAX_BATCH]):
     """
     @notice Record signed heat readings, many per transaction; any bad reading reverts the batch.
     @dev Anyone may submit: the meter's signature is the authority, not the sender.
     @param readings EIP-712 signed HeatReading structs with v, r, s.
     """
     assert self.sealed, "heat: registration not sealed"
-    for r: HeatReading in readings:
+    for r: signed_reading.HeatReading in readings:
         self._accept(r)
 
 

@@ -255,9 +255,11 @@ def submit_readings(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
         assert member != empty(address), "insurance: unregistered meter"
         assert block.timestamp >= self.t0 + (r.period + 1) * self.period_s, "insurance: period not over"
         assert not self.measured_posted[r.period][member], "insurance: reading already recorded"
-        assert r.quality == 0, "insurance: estimated reading"
-        assert not signed_reading.is_high_s(r), "insurance: high-s signature"
-        assert signed_reading.signer(self.DOMAIN_SEPARATOR, r) == r.meter, "insurance: bad signature"
+        assert r.quality == signed_reading.QUALITY_MEASURED, "insurance: estimated reading"
+        if signed_reading.reading_signer(self.DOMAIN_SEPARATOR, r) != r.meter:
+            assert signed_reading.signature_flaw(convert(r.v, uint256), r.s) == signed_reading.NO_FLAW, \
+                "insurance: high-s signature"  # or a bad v
+            raise "insurance: bad signature"
         self.measured_posted[r.period][member] = True
         self.measured_wh[r.period][member] = r.energy_wh
         log MeasuredAccepted(period=r.period, member=member, measured_wh=r.energy_wh)

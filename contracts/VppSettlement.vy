@@ -12,7 +12,9 @@
 @dev Energy in Wh, money in ueur (micro-euros of EuroToken), time in block seconds. Period p covers
      [t0 + p * period_s, t0 + (p + 1) * period_s). Integer rounding dust of a payout goes to the last member,
      so that every period pays out exactly revenue + penalties. Compiled for code size (EIP-170: ~530 bytes smaller
-     than for gas; settle_day executes within 0.1 % of the same opcodes).
+     than for gas; settle_day executes within 0.1 % of the same opcodes). Signatures are checked through the
+     signed_reading module.
+     Over 400 lines: one contract's whole state machine (membership, declarations, readings, period and day settlement).
 """
 from ethereum.ercs import IERC20
 import signed_reading
@@ -96,7 +98,6 @@ MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
 PAYMENT_AMOUNT_SHIFT: constant(uint256) = 160  # EuroToken.transfer_packed: amount << 160 | receiver
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
-EIP712_PREFIX: constant(uint256) = 6401  # 0x1901 as a word: its last two bytes are EIP-712's "\x19\x01"
 MAX_DAY_POOL_UEUR: constant(uint256) = 2**96 - 1  # a settle_day's pool, so that each payout packs beside an address
 PAYOUT_WORDS: constant(uint256) = 6  # MAX_DAY_PERIODS / 4: pool remainders of 4 periods per word
 PAYOUT_MAGIC: constant(uint256) = 109951163  # ceil(2**40 / 10 000)
@@ -310,8 +311,8 @@ def submit_readings(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
     """
     for r: signed_reading.Reading in readings:
         member: address = self._check(r.meter, r.period, r.energy_wh, r.quality)
-        assert not signed_reading.is_high_s(r), "vpp: high-s signature"
-        assert signed_reading.signer(self.DOMAIN_SEPARATOR, r) == r.meter, "vpp: bad signature"
+        if signed_reading.reading_signer(self.DOMAIN_SEPARATOR, r) != r.meter:
+            self._refuse_signature(convert(r.v, uint256), r.s)
         self._record(member, r.meter, r.period, r.energy_wh, r.quality)
 
 
@@ -325,8 +326,12 @@ def submit_reading_batches(batches: DynArray[signed_reading.ReadingBatch, MAX_ME
     """
     for b: signed_reading.ReadingBatch in batches:
         assert len(b.energy_wh) == len(b.quality), "vpp: one quality flag per value"
-        assert not signed_reading.batch_is_high_s(b), "vpp: high-s signature"
-        assert signed_reading.batch_signer(self.DOMAIN_SEPARATOR, b) == b.meter, "vpp: bad signature"
+        signer: address = signed_reading.batch_signer(self.DOMAIN_SEPARATOR, b)
+        if signer != b.meter:
+            self._refuse_signature(convert(b.v, uint256), b.s)
+        elif signer == empty(address):  # meter 0 (refused per value below as unregistered): a refused form first
+            if signed_reading.signature_flaw(convert(b.v, uint256), b.s) != signed_reading.NO_FLAW:
+                self._refuse_signature(convert(b.v, uint256), b.s)
         period: uint256 = b.first_period
         i: uint256 = 0
         for e: uint256 in b.energy_wh:
@@ -351,6 +356,16 @@ def _check(meter: address, period: uint256, energy_wh: uint256, quality: uint8) 
     assert quality <= signed_reading.QUALITY_ESTIMATED, "vpp: unknown quality flag"
     assert energy_wh <= self.max_wh_per_period[meter], "vpp: reading out of range"
     return member
+
+
+@internal
+@pure
+def _refuse_signature(v: uint256, s: bytes32):
+    """
+    @notice Reverts with why a reading's signature did not recover its meter.
+    """
+    assert signed_reading.signature_flaw(v, s) == signed_reading.NO_FLAW, "vpp: high-s signature"  # or a bad v
+    raise "vpp: bad signature"
 
 
 @internal
@@ -625,9 +640,6 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
             for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
                 beyond |= b.energy_wh[k]
         assert b.first_period == first_period and b.n_values == n and beyond == 0, "vpp: batch does not cover the day"
-        # (inline: an internal call would copy the 53-word batch)
-        assert convert(b.s, uint256) <= signed_reading.SECP256K1_HALF_N and (b.v == 27 or b.v == 28), \
-            "vpp: high-s signature"
         energy_hash: bytes32 = empty(bytes32)
         quality_hash: bytes32 = empty(bytes32)
         if full_day:
@@ -636,13 +648,12 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
         else:
             energy_hash = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
             quality_hash = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
-        # the digest of signed_reading.batch_signer, inline
+        # hashStruct(ReadingBatch) as signed_reading.batch_signer hashes it, inline (the 53-word batch is not copied
+        # into a call, and a call for the hash alone costs ~20 opcodes per member); recovered by signed_reading
         struct_hash: bytes32 = keccak256(abi_encode(signed_reading.READING_BATCH_TYPEHASH, meter, first_period,
                                                     energy_hash, quality_hash))
-        # 0x1901 || domain || struct_hash: the last 66 bytes of three words (cheaper than concat)
-        assert ecrecover(keccak256(slice(abi_encode(EIP712_PREFIX, domain, struct_hash), 30, 66)), b.v, b.r,
-                         b.s) == meter, \
-            "vpp: bad signature"
+        if signed_reading.recover(domain, struct_hash, b.v, b.r, b.s) != meter:
+            self._refuse_signature(b.v, b.s)
         if quality_hash != zero_quality_hash:  # else every flag is 0 (MEASURED)
             n_estimated: uint256 = 0
             for k: uint256 in range(n, bound=MAX_DAY_PERIODS):
