@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from sim.capabilities.base import load
 from sim.hil.pacing import DeadlineMissed
@@ -27,14 +29,16 @@ def _cmd_run(args) -> int:
     from sim.results.folder import default_folder
     from sim.runner import run_id_for, run_scenario
 
-    scenario = load_scenario(args.file)
-    overrides = {"run.seed": args.seed} if args.seed is not None else {}
+    overrides = parse_sets(args.set or [])
+    if args.seed is not None:
+        overrides["run.seed"] = args.seed
     if args.chain:
         overrides["chain.backend"] = args.chain
+    scenario = load_scenario(args.file)
     if overrides:
         scenario = scenario.with_overrides(overrides, source=f"{args.file} + command-line options")
     out = Path(args.out) if args.out else default_folder(Path("results"), run_id_for(scenario))
-    result = run_scenario(scenario, out=out, force=args.force, progress=sys.stderr.isatty(), scenario_file=args.file)
+    result = run_scenario(args.file, overrides=overrides, out=out, force=args.force, progress=sys.stderr.isatty())
     for info in REGISTRY:
         if info.run_line and result.summary.get(info.name):
             print(load(info.run_line)(result.summary[info.name], result.scenario.run.name))
@@ -47,6 +51,22 @@ def _cmd_run(args) -> int:
               + (f"{lat['p50'] * 1e3:.1f}/{lat['p99'] * 1e3:.1f} ms" if lat.get("n") else "n/a"))
     print(f"results: {out}")
     return 0
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs of ``--set`` as dotted-key overrides; a value is read as a TOML value (``86400``,
+    ``0.5``, ``true``, ``2025-06-01T00:00:00``, ``"text"``, ``[1, 2]``), else taken as text."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ScenarioError(f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. run.duration_s=86400")
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()
+        out[key.strip()] = value
+    return out
 
 
 def _cmd_sweep(args) -> int:
@@ -83,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="results folder (default results/<run-id>)")
     r.add_argument("--force", action="store_true", help="replace a complete run at --out")
     r.add_argument("--chain", choices=["py-evm", "revm"], help="chain backend (default: the scenario's, py-evm)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a scenario value by its dotted key, as the Python API's overrides "
+                        "(repeatable; e.g. --set run.duration_s=86400 --set prices.penalty_eur_per_kwh=0.5)")
     r.set_defaults(func=_cmd_run)
     v = sub.add_parser("validate", help="check a scenario file without running it")
     v.add_argument("file")

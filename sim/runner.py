@@ -103,6 +103,8 @@ def run_scenario(
     if overrides:
         scenario = scenario.with_overrides(overrides, source=f"{scenario_file or '<scenario>'} + overrides")
     manifest = base_manifest(scenario, scenario_file, run_id_for(scenario))
+    if overrides:
+        manifest["overrides"] = overrides  # what was changed from the file (already in "scenario")
     folder = prepare_folder(Path(out), force=force, manifest=manifest) if out is not None else None
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     wall = time.perf_counter()
