@@ -69,6 +69,14 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _cmd_schema(args) -> int:
+    from sim.scenario import Scenario
+    from sim.schema_doc import reference
+
+    print(reference(Scenario))
+    return 0
+
+
 def _cmd_sweep(args) -> int:
     from sim.sweeps.sweep import run_sweep
 
@@ -110,6 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario file without running it")
     v.add_argument("file")
     v.set_defaults(func=_cmd_validate)
+    sc = sub.add_parser("schema", help="print the scenario reference: every key, type, unit, default (Markdown)")
+    sc.set_defaults(func=_cmd_schema)
     sw = sub.add_parser("sweep", help="run a sweep of scenarios x seeds on dask.distributed")
     sw.add_argument("file")
     sw.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")

@@ -24,6 +24,9 @@ NonNeg = Annotated[float, Field(ge=0)]
 Pos = Annotated[float, Field(gt=0)]
 
 
+REFERENCE = "docs/scenario.md"
+
+
 class ScenarioError(ValueError):
     """A scenario file that cannot be used; the message names the file, the field and what was expected."""
 
@@ -45,6 +48,7 @@ def format_errors(source: str, exc: ValidationError) -> str:
             if "input" in err and not isinstance(err["input"], dict | list):
                 msg += f" (got {err['input']!r})"
         lines.append(f"  {source}: {loc or '<top>'}: {msg}")
+    lines.append(f"  (every key, its type, unit and default: `gridledger schema` or {REFERENCE})")
     return "\n".join(lines)
 
 
