@@ -1,5 +1,9 @@
 """A run's results folder: ``manifest.json`` says ``"incomplete"`` from the first byte written until the last
-file is in place, then ``"complete"`` (written atomically by rename)."""
+file is in place, then ``"complete"`` (written atomically by rename).
+
+gridledger replaces only a folder it made itself: each results folder carries a marker file (``MARKER``, with
+the run id that made it). A folder without the marker is never deleted nor written into unless it is empty; the
+working directory, any folder above it, the home folder and the file system's root are never replaced."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 MANIFEST = "manifest.json"
+MARKER = ".gridledger-results"  # a results folder gridledger made: {"made_by": "gridledger", "run_id": ...}
 
 
 class ResultsExistError(FileExistsError):
@@ -36,28 +41,55 @@ def write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def made_by_gridledger(folder: Path) -> bool:
+    """Whether ``folder`` carries gridledger's results marker."""
+    try:
+        return json.loads((folder / MARKER).read_text()).get("made_by") == "gridledger"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _protected(folder: Path) -> str | None:
+    """Why ``folder`` may never be replaced, or None."""
+    here, target = Path.cwd().resolve(), folder.resolve()
+    if target == here or target in here.parents:
+        return "it is the working directory or a folder above it"
+    if target == Path.home().resolve():
+        return "it is the home folder"
+    if target == Path(target.anchor):
+        return "it is the root of the file system"
+    return None
+
+
 def prepare_folder(folder: Path, *, force: bool, manifest: dict[str, Any]) -> Path:
-    """Create ``folder`` for a new run, marked incomplete. An incomplete run there is replaced; a complete one
-    only with ``force``."""
+    """Create ``folder`` for a new run, marked as gridledger's and incomplete. An incomplete run of gridledger's
+    there is replaced, a complete one only with ``force``; an empty folder is used as it is; anything else is
+    refused (``ResultsExistError``) and left untouched."""
     folder = Path(folder)
-    if folder.exists():
-        if is_complete(folder) and not force:
-            raise ResultsExistError(f"{folder} holds a complete run; pass --force to replace it")
-        if folder.is_dir() and (read_manifest(folder) is not None or force or not any(folder.iterdir())):
+    if folder.exists() or folder.is_symlink():
+        reason = _protected(folder) if folder.is_dir() else None
+        if reason:
+            raise ResultsExistError(f"{folder}: refusing to write results there: {reason}; choose another --out")
+        if not folder.is_dir() or folder.is_symlink():
+            raise ResultsExistError(f"{folder} exists and is not a folder; choose another --out")
+        if made_by_gridledger(folder):
+            if is_complete(folder) and not force:
+                raise ResultsExistError(f"{folder} holds a complete run; pass --force to replace it")
             shutil.rmtree(folder)
-        elif folder.is_dir():
-            raise ResultsExistError(f"{folder} exists and is not a gridledger results folder; choose another --out")
-        else:
-            raise ResultsExistError(f"{folder} exists and is not a folder")
-    folder.mkdir(parents=True)
+        elif any(folder.iterdir()):
+            raise ResultsExistError(f"{folder} exists and is not a results folder gridledger made (no {MARKER}); "
+                                    "it is left untouched: choose another --out")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json(folder / MARKER, {"made_by": "gridledger", "run_id": manifest.get("run_id")})
     write_json(folder / MANIFEST, {**manifest, "status": "incomplete"})
     return folder
 
 
 def default_folder(root: Path, run_id: str) -> Path:
-    """``root/run_id``, or ``root/run_id-2``, ``-3`` … if a complete run already sits there."""
+    """``root/run_id``, or ``root/run_id-2``, ``-3`` … if a complete run, or anything gridledger did not make,
+    already sits there."""
     candidate, n = root / run_id, 1
-    while candidate.exists() and (is_complete(candidate) or not candidate.is_dir()):
+    while candidate.exists() and (is_complete(candidate) or not made_by_gridledger(candidate)):
         n += 1
         candidate = root / f"{run_id}-{n}"
     return candidate
