@@ -102,6 +102,16 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gridledger", description="Digital twin of an energy community, settled on chain.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -122,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.set_defaults(func=_cmd_schema)
     sw = sub.add_parser("sweep", help="run a sweep of scenarios x seeds on dask.distributed")
     sw.add_argument("file")
-    sw.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
+    sw.add_argument("--workers", type=_positive_int, default=2, help="LocalCluster workers (default 2)")
     sw.add_argument("--scheduler", help="address of a running dask scheduler instead of a LocalCluster")
     sw.add_argument("--out", help="sweep folder (default results/<sweep file stem>)")
     sw.set_defaults(func=_cmd_sweep)

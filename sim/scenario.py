@@ -32,6 +32,7 @@ from sim.sections import (
     RunSpec,
     SiteSpec,
     WeatherSpec,
+    local_start_problem,
 )
 
 __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "ScenarioError", "load_scenario", "read_toml",
@@ -58,6 +59,9 @@ class KernelScenario(_Frozen):
         check_run_devices(self.devices, prosumer_ids=self.prosumer_ids(), settlement_s=self.run.settlement_s,
                           allow_remote_hosts=self.hil.allow_remote_hosts, realtime=self.realtime is not None,
                           claimed_prefixes=claimed)
+        problem = local_start_problem(self.run.start, self.site.tz)
+        if problem:
+            raise ValueError(f"run.start: {problem}")
         names = [g.name for g in self.population]
         if len(set(names)) != len(names):
             raise ValueError(f"population names must be unique, got {names}")

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    """Frozen, strict, unknown keys refused, and no infinite or NaN numbers anywhere."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 NonNeg = Annotated[float, Field(ge=0)]
@@ -46,17 +48,33 @@ def format_errors(source: str, exc: ValidationError) -> str:
         else:
             msg = err["msg"].removeprefix("Value error, ")
             if "input" in err and not isinstance(err["input"], dict | list):
-                msg += f" (got {err['input']!r})"
+                got = repr(err["input"])
+                msg += f" (got {got[:80] + '…' if len(got) > 80 else got})"
         lines.append(f"  {source}: {loc or '<top>'}: {msg}")
-    lines.append(f"  (every key, its type, unit and default: `gridledger schema` or {REFERENCE})")
+    lines.append(f"  {source}: (every key, its type, unit and default: `gridledger schema` or {REFERENCE})")
     return "\n".join(lines)
 
 
+MAX_FILE_BYTES = 16 * 2**20  # a scenario or device table larger than this is not one
+
+
 def read_toml(path: Path, kind: str = "scenario") -> dict[str, Any]:
-    """Parse a TOML file; a missing or malformed file raises ScenarioError naming it."""
+    """Parse a TOML file (UTF-8); a missing, unreadable, special or malformed file raises ScenarioError naming it.
+    Only regular files are opened (a FIFO or device would block)."""
+    path = Path(path)
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such {kind} file") from None
+        if not path.exists():
+            raise ScenarioError(f"{path}: no such {kind} file")
+        if not path.is_file():
+            raise ScenarioError(f"{path}: not a regular file (a folder or special file); expected a TOML {kind} file")
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ScenarioError(f"{path}: {path.stat().st_size} bytes; a {kind} file is at most {MAX_FILE_BYTES}")
+        data = path.read_bytes()
+    except OSError as exc:  # permission, a symlink loop, …
+        raise ScenarioError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}); TOML files are UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML: {exc}") from None

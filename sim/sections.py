@@ -7,6 +7,7 @@ composes these with every registered capability's sections.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -21,15 +22,41 @@ TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV",
 # (on a district, every substation's transformer is replaced)
 
 
+MAX_DURATION_S = 10 * 366 * 86_400  # ten years
+START_MIN, START_MAX = dt.datetime(1971, 1, 1), dt.datetime(2099, 12, 31)
+
+
+def local_start_problem(start: dt.datetime, tz: str) -> str | None:
+    """Why a naive local ``start`` does not name one instant in ``tz`` (a DST gap or an ambiguous hour), or None."""
+    if start.tzinfo is not None:
+        return None
+    zone = zoneinfo.ZoneInfo(tz)
+    early, late = start.replace(tzinfo=zone, fold=0), start.replace(tzinfo=zone, fold=1)
+    if early.utcoffset() == late.utcoffset():
+        return None
+    back = early.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    what = "does not exist (the clocks jump over it)" if back != start else "happens twice (the clocks go back)"
+    return (f"{start.isoformat()} {what} in {tz}: give the start with its UTC offset, e.g. "
+            f"{early.isoformat()} or {late.isoformat()}")
+
+
 class RunSpec(_Frozen):
     """Horizon and clock. ``start`` is local wall time at the site (naive) or an aware datetime."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     start: dt.datetime
-    duration_s: Annotated[int, Field(gt=0)]
-    step_s: Annotated[int, Field(gt=0)] = 900
-    settlement_s: Annotated[int, Field(gt=0)] = 3600
-    seed: Annotated[int, Field(ge=0)] = 0
+    duration_s: Annotated[int, Field(gt=0, le=MAX_DURATION_S)]
+    step_s: Annotated[int, Field(gt=0, le=86_400)] = 900
+    settlement_s: Annotated[int, Field(gt=0, le=86_400)] = 3600
+    seed: Annotated[int, Field(ge=0, lt=2**64)] = 0  # meter keys and SeedSequence take 64-bit seeds
+
+    @field_validator("start")
+    @classmethod
+    def _start_in_range(cls, v: dt.datetime) -> dt.datetime:
+        if not START_MIN <= v.replace(tzinfo=None) <= START_MAX:
+            raise ValueError(f"a start between {START_MIN:%Y-%m-%d} and {START_MAX:%Y-%m-%d} (the chain's clock "
+                             f"starts a day before it, after 1970), got {v.isoformat()}")
+        return v
 
     @model_validator(mode="after")
     def _periods_fit(self) -> RunSpec:
@@ -51,8 +78,6 @@ class SiteSpec(_Frozen):
     @field_validator("tz")
     @classmethod
     def _known_tz(cls, v: str) -> str:
-        import zoneinfo
-
         try:
             zoneinfo.ZoneInfo(v)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 SHARE_TOTAL_BPS = 10_000
+MAX_PRICE_EUR_PER_KWH = 1000.0  # a price beyond any market's; the buyer's payments stay far inside uint256
 MAX_VPP_MEMBERS = 256  # members of one VppSettlement (its MAX_MEMBERS, and EuroToken's transfer_many bound)
 
 
@@ -42,7 +43,7 @@ class VppSpec(_Frozen):
     pool's revenue and penalties are redistributed among its own members.
     """
 
-    members: list[str] | None = None
+    members: Annotated[list[str], Field(min_length=1)] | None = None
     share_rule: Literal["equal", "explicit", "pv_kwp"] = "equal"
     shares_percent: dict[str, NonNeg] | None = None
     tolerance_percent: Annotated[float, Field(ge=0, le=100)] = 10.0
@@ -59,6 +60,9 @@ class VppSpec(_Frozen):
 
     @model_validator(mode="after")
     def _shares(self) -> VppSpec:
+        if self.members is not None and len(set(self.members)) != len(self.members):
+            dup = sorted({m for m in self.members if self.members.count(m) > 1})
+            raise ValueError(f"members: each prosumer once, got {dup} more than once")
         if self.settlement == "day" and self.declaration == "rolling":
             raise ValueError("declaration = 'rolling' cannot go with settlement = 'day' (a day settles against "
                              "declarations committed before it starts: use 'day_ahead')")
@@ -71,6 +75,9 @@ class VppSpec(_Frozen):
             total = sum(self.shares_percent.values())
             if abs(total - 100.0) > 1e-9:
                 raise ValueError(f"shares_percent must sum to 100, got {total:g}")
+            tiny = sorted(m for m, share in self.shares_percent.items() if share * SHARE_TOTAL_BPS / 100 < 1)
+            if tiny:
+                raise ValueError(f"shares_percent: a share below 0.01 % rounds to 0 basis points on chain: {tiny}")
         elif self.shares_percent is not None:
             raise ValueError("shares_percent is only read with share_rule = 'explicit'")
         return self
@@ -93,7 +100,7 @@ class TouWindow(_Frozen):
 class PriceSpec(_Frozen):
     """Energy price (base), penalty, collateral and the tariff design (see agents/tariffs.py)."""
 
-    energy_eur_per_kwh: NonNeg
+    energy_eur_per_kwh: Annotated[float, Field(ge=0, le=MAX_PRICE_EUR_PER_KWH)]
     penalty_eur_per_kwh: Annotated[float, Field(ge=0, lt=1048.576)]  # VppSettlement's bound: 2**20 x 1000 ueur/kWh
     member_collateral_eur: NonNeg = 50.0
     tariff: Literal["flat", "time_of_use", "dynamic"] = "flat"
