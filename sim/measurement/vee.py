@@ -1,25 +1,39 @@
 """VEE — validation, estimation and editing of meter readings, per meter and settlement period, in the manner
 of utility meter-data management systems.
 
+A reading carries the period's energy [Wh] and, when the meter reports it, its cumulative register at the period
+end (``RawReading.register_wh``, whole Wh).
+
 Validation rules (a failing reading is rejected and kept with its rule id):
 ``out_of_order`` (period already finalised), ``duplicate`` (second reading for a period), ``negative``,
 ``range`` (above rated power x period x 1.1), ``clock_skew`` (the meter stamped the period's end more than
-``MAX_CLOCK_SKEW_S`` away from the head-end's clock, so its energy covers another interval), ``spike`` (above
-``SPIKE_FACTOR`` x both neighbouring readings, the previous accepted one and the next received one, and above a
-quarter of the range limit), ``frozen`` (the same non-zero value for ``FROZEN_N`` periods running).
+``MAX_CLOCK_SKEW_S`` away from the head-end's clock, so its energy covers another interval), ``frozen`` (the
+register did not advance since the meter's previous reading, yet the reading reports at least 1 Wh, which a
+whole-Wh register must have counted: a meter that resends its last record, or whose register stopped while its
+period energy repeats), ``spike`` (above ``SPIKE_FACTOR`` x both neighbouring readings, the previous accepted
+one and the next received one, and above a quarter of the range limit).
+
+Frozen is judged on the register, not on the period's value: a generator at rated output, a cap-limited PV plant
+or zero at night repeats the same period energy for hours while its register advances by exactly that energy,
+which is a plateau of the physics, not a stuck meter. A register that stops and a reading that reports zero
+energy look like zero output and are accepted: VEE has no physics to tell them from a night. A reading without a
+register (``register_wh`` None) is never judged frozen: a repeated value alone cannot tell a plateau from a
+stuck meter.
+
 Estimation of a period with no accepted reading: linear interpolation between the neighbouring accepted
 values when the gap spans at most ``max_interp_s`` (default 2 h), else the value of the same period one day
 earlier (proxy day), else 0. Estimated values are flagged (quality 1) and never minted as certificates.
 
 Accounting, always: readings received = accepted + rejected, and periods = accepted + estimated.
 
-Memory: a meter's VEE keeps the finalised values and raw readings of the last ``window_periods`` periods only
+Memory: a meter's VEE keeps the finalised values and registers of the last ``window_periods`` periods only
 (what the spike, frozen, interpolation and proxy-day rules look back at), so it does not grow with the horizon;
 the counts are running totals.
 
 References
 ----------
-Ontario IESO, "Meter Data Management/Repository: VEE standard"; AEIC Guidelines for VEE (2012).
+Ontario IESO, "Meter Data Management/Repository: VEE standard"; AEIC Guidelines for VEE (2012) (a stuck
+register is one that stops while the meter reports consumption).
 """
 
 from __future__ import annotations
@@ -31,7 +45,6 @@ from contracts.eip712 import QUALITY_ESTIMATED, QUALITY_MEASURED
 from sim.measurement.meters import RawReading
 
 SPIKE_FACTOR = 3.0
-FROZEN_N = 4
 MAX_CLOCK_SKEW_S = 60.0  # a minute: ~7 % of a 15-min interval's energy; meters keep time to ~0.5 s/day (IEC 62054-21)
 
 
@@ -63,9 +76,9 @@ class MeterVee:
         self.max_wh = max_wh
         self.periods_per_day = max(1, 86_400 // period_s)
         self.max_interp_periods = max_interp_s // period_s
-        self.window_periods = self.periods_per_day + self.max_interp_periods + FROZEN_N
+        self.window_periods = self.periods_per_day + self.max_interp_periods + 1
         self.pending: dict[int, float] = {}
-        self.raw: dict[int, float] = {}  # readings that passed the receive checks, by period (recent window)
+        self.registers: dict[int, float] = {}  # register at the period end [Wh] of readings received (window)
         self.final: dict[int, Validated] = {}  # finalised values of the last ``window_periods`` periods
         self.rejected: list[Rejected] = []
         self.n_received = 0
@@ -80,6 +93,7 @@ class MeterVee:
     def receive(self, r: RawReading) -> None:
         self.n_received += 1
         rule = None
+        register = r.register_wh if r.register_wh is not None and math.isfinite(r.register_wh) else None
         if r.period < self.next_period:
             rule = "out_of_order"
         elif r.period in self.pending:
@@ -90,10 +104,19 @@ class MeterVee:
             rule = "range"
         elif not abs(r.clock_offset_s) <= MAX_CLOCK_SKEW_S:
             rule = "clock_skew"
+        elif register is not None and r.energy_wh >= 1 and self._register_before(r.period) == register:
+            rule = "frozen"
         if rule:
             self.rejected.append(Rejected(self.meter_id, r.period, r.energy_wh, rule))
-        else:
-            self.pending[r.period] = self.raw[r.period] = r.energy_wh
+            return
+        self.pending[r.period] = r.energy_wh
+        if register is not None:
+            self.registers[r.period] = register
+
+    def _register_before(self, period: int) -> float | None:
+        """The register at the end of the latest earlier period whose reading was received with one."""
+        return next((self.registers[p] for p in range(period - 1, period - 1 - self.window_periods, -1)
+                     if p in self.registers), None)
 
     def _measured(self, period: int) -> Validated | None:
         value = self.pending.pop(period, None)
@@ -101,9 +124,6 @@ class MeterVee:
             return None
         if value > 0.25 * self.max_wh and self._spikes(period, value):
             self.rejected.append(Rejected(self.meter_id, period, value, "spike"))
-            return None
-        if value > 0 and all(self.raw.get(period - i) == value for i in range(1, FROZEN_N)):
-            self.rejected.append(Rejected(self.meter_id, period, value, "frozen"))
             return None
         return Validated(self.meter_id, period, int(value), QUALITY_MEASURED, "measured", value)
 
@@ -138,7 +158,7 @@ class MeterVee:
             out.append(v)
             self.next_period += 1
             self.final.pop(p - self.window_periods, None)
-            self.raw.pop(p - self.window_periods, None)
+            self.registers.pop(p - self.window_periods, None)
         return out
 
     def counts(self) -> dict[str, int]:

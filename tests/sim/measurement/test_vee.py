@@ -1,6 +1,10 @@
-"""VEE: each corruption class is detected, gaps are estimated and flagged, nothing is lost from the count."""
+"""VEE: each corruption class is detected, a plateau is not a stuck meter, gaps are estimated and flagged, nothing
+is lost from the count."""
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -74,15 +78,73 @@ def test_clock_within_a_minute_is_accepted():
     assert vee.counts()["accepted"] == n and not vee.rejected
 
 
-def test_frozen_value_is_rejected():
+def _metered(power_kw, *, rated_kw: float = 9.0, dt_s: float = 900.0) -> tuple[VirtualMeter, list[RawReading]]:
+    """A virtual meter recording ``power_kw`` (4 steps of ``dt_s`` a period) and its readings, with registers."""
+    from contracts.eip712 import key_for
+
+    m = VirtualMeter("m", key_for(0, "m"), rated_kw=rated_kw, period_s=PERIOD_S)
+    readings = []
+    for period, p_kw in enumerate(power_kw):
+        for _ in range(4):
+            m.record(float(p_kw), dt_s)
+        readings.append(m.close_period(period))
+    return m, readings
+
+
+def _finalise(readings, n_periods: int, step: int | None = None) -> tuple[MeterVee, list]:
+    """Readings (None: missing) through a VEE, finalised at the end or, with ``step``, ``lag_periods`` behind
+    each received period as the run's settlement does; returns the VEE and the finalised values in order."""
+    vee, out = MeterVee("m", MAX_WH, PERIOD_S), []
+    for period, r in enumerate(readings):
+        if r is not None:
+            vee.receive(r)
+        if step is not None:
+            out += vee.finalise_through(period - vee.lag_periods)
+    return vee, out + vee.finalise_through(n_periods - 1)
+
+
+def test_plateau_at_rated_output_is_accepted():
+    """A generator at its rating for 8 hours (and at zero for 8 hours of night before) repeats the same period
+    energy while its register advances: a plateau, not a stuck meter. The accepted values are the register's."""
+    power_kw = [0.0] * 8 + [9.0] * 8 + [4.0, 2.5]
+    m, readings = _metered(power_kw)
+    assert len({r.energy_wh for r in readings[8:16]}) == 1 == len({r.energy_wh for r in readings[:8]})
+    vee, final = _finalise(readings, len(power_kw))
+    _accounting(vee, len(power_kw))
+    assert not vee.rejected and vee.counts()["accepted"] == len(power_kw)
+    assert [v.energy_wh for v in final[8:16]] == [9000] * 8
+    assert sum(v.energy_wh for v in final) == math.floor(m.export_register_wh)  # the device's own counter
+
+
+def test_stuck_meter_is_rejected_as_frozen():
+    """From 10:00 the meter resends its 09:00 record (same energy, same register) for six hours: rejected from
+    the first copy on, while its register did not advance."""
     n = 72
-    stream = list(enumerate(_pv_like(n)))
-    for p in range(32, 38):  # 10:00 to 15:00
-        stream[p] = (p, 3333.0)
-    vee, final = _run(stream, n)
+    vals = _pv_like(n)
+    m, readings = _metered(vals / 1000.0)
+    stuck = readings[31]
+    assert stuck.energy_wh > 0
+    fed = [replace(stuck, period=p) if 32 <= p < 38 else r for p, r in enumerate(readings)]
+    vee, final = _finalise(fed, n)
     _accounting(vee, n)
-    assert {r.rule for r in vee.rejected} == {"frozen"}
-    assert [r.period for r in vee.rejected] == [35, 36, 37]  # the first three equal values are plausible
+    assert [(r.period, r.rule) for r in vee.rejected] == [(p, "frozen") for p in range(32, 38)]
+    assert {final[p].quality for p in range(32, 38)} == {1}
+
+
+def _run_readings(readings, n_periods):
+    vee = MeterVee("m", MAX_WH, PERIOD_S)
+    for r in readings:
+        vee.receive(r)
+    return vee, {v.period: v for v in vee.finalise_through(n_periods - 1)}
+
+
+def test_frozen_is_energy_claimed_on_a_register_that_did_not_advance():
+    r0 = RawReading("m", 0, 500.0, register_wh=500.0)
+    vee, final = _run_readings([r0, RawReading("m", 1, 500.0, register_wh=1000.0),
+                                RawReading("m", 2, 500.0, register_wh=1000.0),  # stopped, claims 500 Wh
+                                RawReading("m", 3, 0.0, register_wh=1000.0)], 4)  # stopped, claims nothing
+    assert [(r.period, r.rule) for r in vee.rejected] == [(2, "frozen")]
+    assert final[3].energy_wh == 0 and final[3].quality == 0
 
 
 def test_out_of_order_reading_after_finalisation_is_rejected():
@@ -138,12 +200,13 @@ def test_memory_is_a_window_and_the_counts_run_on():
     n = 24 * 365
     vee = MeterVee("m", MAX_WH, PERIOD_S)
     vals = _pv_like(n)
+    register = np.cumsum(vals)
     for period in range(n):
         if period != 5000:  # one gap, estimated
-            vee.receive(RawReading("m", period, vals[period]))
+            vee.receive(RawReading("m", period, vals[period], register_wh=register[period]))
         vee.finalise_through(period - vee.lag_periods)
     vee.finalise_through(n - 1)
     _accounting(vee, n)
     assert vee.counts()["estimated"] == 1
-    assert len(vee.final) <= vee.window_periods and len(vee.raw) <= vee.window_periods
+    assert len(vee.final) <= vee.window_periods and len(vee.registers) <= vee.window_periods
     assert max(vee.final) == n - 1
