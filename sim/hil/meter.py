@@ -6,8 +6,9 @@ at the period's two boundaries, exactly as a virtual meter closes its own regist
 period end (``RawReading.register_wh``), and goes into the same VEE, is signed with this meter's own key and
 settled by the same contract. A boundary value must be fresh: a sample older than ``STALE_POLLS`` polls is
 never used; without a fresh value at either boundary the period is a gap, which VEE estimates and flags
-(quality 1). Nothing is lost across a gap: the register is cumulative, so the next period with two fresh
-boundaries carries exactly its own energy.
+(quality 1). Nothing is lost across a gap: every fresh boundary value also goes to VEE as a register read
+(``MeterVee.register_read``, by the bridge), so once the register is read again VEE knows the gap's energy in
+total (the register's difference across it) and shares exactly that over the gap's periods.
 """
 
 from __future__ import annotations
