@@ -105,7 +105,10 @@ class HilBridge:
             with timers("hil"):
                 meter.poll(env.now)
                 if i % per_period == 0:
-                    raw = meter.boundary(i // per_period, env.now)
+                    b = i // per_period
+                    raw = meter.boundary(b, env.now)
+                    if (register_wh := meter.boundary_wh[b]) is not None:
+                        vee.register_read(b, register_wh)  # also where the period is a gap: VEE shares the gap
                     if raw is not None:
                         vee.receive(raw)
 

@@ -2,11 +2,13 @@
 
 It is polled every ``poll_s`` for its cumulative export-energy register. At each settlement-period boundary
 the register value at that boundary closes the period: the reading is the difference of the whole-Wh values
-at the period's two boundaries, exactly as a virtual meter closes its own register, and goes into the same
-VEE, is signed with this meter's own key and settled by the same contract. A boundary value must be fresh: a
-sample older than ``STALE_POLLS`` polls is never used; without a fresh value at either boundary the period is
-a gap, which VEE estimates and flags (quality 1). Nothing is lost across a gap: the register is cumulative,
-so the next period with two fresh boundaries carries exactly its own energy.
+at the period's two boundaries, exactly as a virtual meter closes its own register, with the register at the
+period end (``RawReading.register_wh``), and goes into the same VEE, is signed with this meter's own key and
+settled by the same contract. A boundary value must be fresh: a sample older than ``STALE_POLLS`` polls is
+never used; without a fresh value at either boundary the period is a gap, which VEE estimates and flags
+(quality 1). Nothing is lost across a gap: every fresh boundary value also goes to VEE as a register read
+(``MeterVee.register_read``, by the bridge), so once the register is read again VEE knows the gap's energy in
+total (the register's difference across it) and shares exactly that over the gap's periods.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class HilMeter(VirtualMeter):
         if before is None or now is None:
             self.gaps.append(b - 1)
             return None
-        return RawReading(self.meter_id, b - 1, now - before)
+        return RawReading(self.meter_id, b - 1, now - before, register_wh=now)
 
     def report(self) -> dict:
         return {"kind": "meter", "entity": self.entity, "meter_id": self.meter_id, "address": self.address,

@@ -21,12 +21,15 @@ from contracts.eip712 import (
 
 @dataclass(frozen=True, slots=True)
 class RawReading:
-    """What a meter reports for a settlement period: energy of its settled register [Wh] (may be corrupted)."""
+    """What a meter reports for a settlement period: energy of its settled register over the period [Wh] (may be
+    corrupted) and, if the meter reports it, that register's whole-Wh value at the period end [Wh] (VEE's
+    ``frozen`` rule and its gap estimates use it; ``sim.measurement.vee``)."""
 
     meter_id: str
     period: int
     energy_wh: float
     clock_offset_s: float = 0.0  # the meter's time stamp of the period end minus the head-end's clock [s]
+    register_wh: float | None = None  # the cumulative register at the period end [Wh]; None: not reported
 
 
 class VirtualMeter:
@@ -59,9 +62,9 @@ class VirtualMeter:
 
     def close_period(self, period: int) -> RawReading:
         """The period's energy: difference of the settled register's whole-Wh values, so nothing is lost to
-        rounding."""
+        rounding; with the register's whole-Wh value at the period end [Wh]."""
         now = math.floor(self.import_register_wh if self.register == "import" else self.export_register_wh)
-        reading = RawReading(self.meter_id, period, float(now - self._closed_wh))
+        reading = RawReading(self.meter_id, period, float(now - self._closed_wh), register_wh=float(now))
         self._closed_wh = now
         return reading
 
@@ -97,14 +100,16 @@ class MeterGroup:
         self.import_register_wh -= np.where(exporting, 0.0, e_wh)
 
     def close_period(self, period: int) -> list[RawReading]:
-        """Each meter's reading of ``period``, in the group's order [Wh]."""
+        """Each meter's reading of ``period``, in the group's order [Wh], with its register at the period end."""
         now_wh = np.floor(np.where(self._settles_import, self.import_register_wh, self.export_register_wh))
         energy_wh = (now_wh - self._closed_wh).tolist()
         self._closed_wh = now_wh
+        register_wh = now_wh.tolist()
         for m, e, i, c in zip(self.meters, self.export_register_wh.tolist(), self.import_register_wh.tolist(),
                               now_wh.tolist()):
             m.export_register_wh, m.import_register_wh, m._closed_wh = e, i, int(c)
-        return [RawReading(m.meter_id, period, e) for m, e in zip(self.meters, energy_wh)]
+        return [RawReading(m.meter_id, period, e, register_wh=r)
+                for m, e, r in zip(self.meters, energy_wh, register_wh)]
 
 
 def fault_draws(rng: np.random.Generator, n_readings: int) -> np.ndarray:

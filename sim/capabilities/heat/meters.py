@@ -29,7 +29,8 @@ RANGE_MARGIN = 1.1
 @dataclass(frozen=True)
 class HeatRawReading:
     """What a heat meter reports for a settlement period. ``energy_wh`` is the heat register's difference (named
-    like the electricity reading's so that VEE rules and fault injection apply to it unchanged)."""
+    like the electricity reading's so that VEE rules and fault injection apply to it unchanged);
+    ``register_wh`` the heat register's whole-Wh value at the period end [Wh] (None: not reported)."""
 
     meter_id: str
     period: int
@@ -37,6 +38,7 @@ class HeatRawReading:
     volume_ml: float
     vt_supply_mlmc: float
     vt_return_mlmc: float
+    register_wh: float | None = None
 
 
 class HeatMeter:
@@ -65,7 +67,7 @@ class HeatMeter:
         now = [math.floor(x) for x in self.registers]
         delta = [float(a - b) for a, b in zip(now, self._closed)]
         self._closed = now
-        return HeatRawReading(self.meter_id, period, *delta)
+        return HeatRawReading(self.meter_id, period, *delta, register_wh=float(now[0]))
 
     def sign(self, domain_separator: bytes, period: int, heat_wh: int, volume_ml: int, vt_supply_mlmc: int,
              vt_return_mlmc: int, quality: int) -> SignedHeatReading:

@@ -9,9 +9,11 @@ reading is rejected with its rule id, like any other):
   heat ≈ ρ·c_p·(Σ V·T_supply − Σ V·T_return), within ``CONSISTENCY_TOLERANCE`` (an energy calculator check).
 
 The heat register then goes through every ``MeterVee`` rule (negative, range, duplicate, out-of-order, spike,
-frozen) and its estimation (interpolation ≤ 2 h, else proxy day). For an estimated period the other registers
-are rebuilt from the estimated heat with the flow-weighted temperatures of the last measured period, so that
-an estimated reading stays physically consistent. Estimated readings carry quality 1 and earn no tokens.
+frozen: the heat register did not advance while the reading reports heat) and its estimation (a gap's share of
+the heat register's difference across it, else interpolation ≤ 2 h, else proxy day). For an estimated period
+the other registers are rebuilt from the estimated heat with the flow-weighted temperatures of the last measured
+period, so that an estimated reading stays physically consistent. Estimated readings carry quality 1 and earn
+no tokens.
 
 Accounting, as for electricity: received = accepted + rejected (+ pending); periods = accepted + estimated.
 """
@@ -88,7 +90,7 @@ class HeatVee:
             return
         if r.period >= self.energy.next_period:
             self.registers.setdefault(r.period, r)  # a duplicate keeps the first, as MeterVee does
-        self.energy.receive(RawReading(self.meter_id, r.period, r.energy_wh))
+        self.energy.receive(RawReading(self.meter_id, r.period, r.energy_wh, register_wh=r.register_wh))
 
     def _validated(self, period: int, heat_wh: int, quality: int, rule: str, raw_wh) -> HeatValidated:
         raw = self.registers.pop(period, None)

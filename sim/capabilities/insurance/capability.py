@@ -52,16 +52,18 @@ def reading_accepted(expected_wh: np.ndarray, n_units: int, max_wh: int, period_
     """Probability that the site's reading of each period is accepted by VEE (and so can back a claim) when
     k of ``n_units`` units are down, shape (periods, n_units + 1) [1].
 
-    The readings floor(E_t x (1 - k/n)) [Wh] go through the run's own VEE (``sim.measurement.vee.MeterVee``), k held for
-    the whole series (outages last days, periods an hour): a site at rated output with a unit down reads the
-    same Wh hour after hour, which VEE's ``frozen`` rule rejects. Injected meter faults (dropped or spiked
-    readings) lower every period's acceptance by (1 - drop) x (1 - spike)."""
+    The readings floor(E_t x (1 - k/n)) [Wh], with the meter's register (their running sum) at each period end, go
+    through the run's own VEE (``sim.measurement.vee.MeterVee``), k held for the whole series (outages last days,
+    periods an hour). A site at rated output with a unit down reads the same Wh hour after hour while its
+    register advances: a plateau, which VEE accepts (its ``frozen`` rule judges the register). Injected meter
+    faults (dropped or spiked readings) lower every period's acceptance by (1 - drop) x (1 - spike)."""
     e = np.asarray(expected_wh, dtype=float)
     out = np.ones((len(e), n_units + 1))
     for k in range(1, n_units):  # k = n: every reading is 0, which VEE always accepts
         vee = MeterVee("pricing", max_wh, period_s)
-        for period, wh in enumerate(np.floor(e * (n_units - k) / n_units)):
-            vee.receive(RawReading("pricing", period, float(wh)))
+        readings_wh = np.floor(e * (n_units - k) / n_units)
+        for period, (wh, register_wh) in enumerate(zip(readings_wh.tolist(), np.cumsum(readings_wh).tolist())):
+            vee.receive(RawReading("pricing", period, wh, register_wh=register_wh))
         out[:, k] = [v.quality == QUALITY_MEASURED for v in vee.finalise_through(len(e) - 1)]
     return out * (1.0 - drop_probability) * (1.0 - spike_probability)
 
