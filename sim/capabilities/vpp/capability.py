@@ -81,7 +81,8 @@ class VppCapability(Capability):
             else:
                 for p in range(DECLARE_AHEAD_PERIODS):
                     pool.operator.declare(p, now_step=0)
-        self.readings_log = ctx.measurement.log()
+        self.readings_log = ctx.measurement.log(  # every validated reading of a member's meter
+            claim=[ctx.community.meters[ctx.community.ids.index(m)].meter_id for m in self.members])
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self.post_every = spec.post_every_periods
