@@ -91,7 +91,7 @@ class TouWindow(_Frozen):
 
 
 class PriceSpec(_Frozen):
-    """Energy price (base), penalty, collateral and the tariff design (see agents/vpp/tariffs.py)."""
+    """Energy price (base), penalty, collateral and the tariff design (see agents/tariffs.py)."""
 
     energy_eur_per_kwh: NonNeg
     penalty_eur_per_kwh: Annotated[float, Field(ge=0, lt=1048.576)]  # VppSettlement's bound: 2**20 x 1000 ueur/kWh
