@@ -124,6 +124,14 @@ def sun_position(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, a
     return solpos["apparent_zenith"].to_numpy(), solpos["azimuth"].to_numpy()
 
 
+def clear_sky(times: pd.DatetimeIndex, *, lat: float, lon: float, altitude_m: float) -> dict[str, np.ndarray]:
+    """Sun position [deg] and clear-sky irradiance [W/m2] (Ineichen) at the middles of the intervals starting at
+    ``times``: ``solar_zenith``, ``solar_azimuth``, ``ghi_clear``, ``dni_clear``, ``dhi_clear``; astronomy only,
+    the same values ``synthetic_weather`` gives for those intervals, whatever the horizon."""
+    sky = _sky(times, _step_s(times), lat, lon, altitude_m, np.ones(len(times)))
+    return {k: sky[k] for k in ("solar_zenith", "solar_azimuth", "ghi_clear", "dni_clear", "dhi_clear")}
+
+
 def _sky(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float, kc: np.ndarray) -> dict:
     """Sun position and irradiance at the interval middles: Ineichen clear sky x ``kc``, split by Erbs."""
     loc = pvlib.location.Location(lat, lon, altitude=altitude_m)

@@ -91,8 +91,8 @@ class Twin(mesa.Model):
         faults = scenario.meters
         self.measurement = MeasurementLayer(self.settlement_s, self.rngs["meters"], faults.drop_probability,
                                             faults.spike_probability, self.spill)
-        for meter in meters:
-            self.measurement.add_meter(meter)
+        for meter in meters:  # a capability that settles a prosumer's meter claims it (MeasurementLayer.log)
+            self.measurement.add_meter(meter, claimed=False)
         self.prosumer_meters = meters
 
         self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)

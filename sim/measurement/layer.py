@@ -6,6 +6,12 @@ meter's group), and hands the readings to each meter's VEE. When settlement asks
 a period and returns the validated readings by meter id. It keeps one readings log per capability, all with the
 schema of ``sim.measurement.readings_log``; the run's ``vee`` KPI and the rejected rows of ``readings.parquet``
 come from here, so they cover every capability.
+
+Every validated reading gets a row. A capability's own meters are logged by that capability; the kernel's
+prosumer meters join the layer unclaimed (``claimed=False``) and a capability that settles them claims them
+(``log(claim=...)``, the VPP its members'); the layer itself logs each validated reading of a meter nobody
+claimed as ``not_posted`` (``NO_CAPABILITY``). So ``readings.parquet`` has one row per meter and VEE period plus
+one per rejected raw reading, and reconciles with ``summary.vee`` (``periods`` + ``rejected``).
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from sim.measurement.meters import MeterGroup, fault_draws, fault_masks, spiked
-from sim.measurement.readings_log import ReadingsLog, rejected_row
+from sim.measurement.readings_log import NO_CAPABILITY, ReadingsLog, reading_row, rejected_row
 from sim.measurement.vee import MeterVee
 from sim.results.spill import SpillDir
 
@@ -43,11 +49,14 @@ class MeasurementLayer:
         self.meters: list = []
         self.vee: list = []
         self._logs: list[ReadingsLog] = []
+        self._unclaimed: dict[str, None] = {}  # meter ids no capability logs, in the order they joined
+        self._unsettled = ReadingsLog(spill)  # the layer's own rows for them (``not_posted``, ``NO_CAPABILITY``)
 
-    def add_meter(self, meter, vee=None, *, rng: np.random.Generator | None = None):
+    def add_meter(self, meter, vee=None, *, rng: np.random.Generator | None = None, claimed: bool = True):
         """Join ``meter`` (with its VEE; a ``MeterVee`` by default) to the layer and return its VEE. ``rng``: a
         fault stream of the capability's own (meters sharing one stream draw in the order they were added);
-        default: the run's ``meters`` stream."""
+        default: the run's ``meters`` stream. ``claimed``: whoever adds the meter logs every validated reading
+        of it (a capability's own meters); the kernel adds the prosumers' meters unclaimed (see ``log``)."""
         vee = vee if vee is not None else MeterVee(meter.meter_id, meter.max_wh_per_period, self.settlement_s)
         group = self._groups[0] if rng is None else next((g for g in self._groups if g.rng is rng), None)
         if group is None:
@@ -57,6 +66,8 @@ class MeasurementLayer:
         group.vee.append(vee)
         self.meters.append(meter)
         self.vee.append(vee)
+        if not claimed:
+            self._unclaimed[meter.meter_id] = None
         return vee
 
     def record_in_arrays(self, n_first: int) -> MeterGroup:
@@ -66,8 +77,14 @@ class MeasurementLayer:
         group.fast = MeterGroup([m for m in group.meters[:n_first] if m.source == "virtual"])
         return group.fast
 
-    def log(self) -> ReadingsLog:
-        """A new readings log (one per capability, in the order capabilities are built)."""
+    def log(self, claim=()) -> ReadingsLog:
+        """A new readings log (one per capability, in the order capabilities are built). ``claim``: ids of meters
+        that joined unclaimed (the prosumers') whose every validated reading the capability logs in it; the
+        layer logs the readings of the meters nobody claims itself, as ``not_posted``."""
+        for meter_id in claim:
+            if meter_id not in self._unclaimed:
+                raise ValueError(f"measurement: meter {meter_id!r} is not an unclaimed meter of the run")
+            del self._unclaimed[meter_id]
         log = ReadingsLog(self._spill)
         self._logs.append(log)
         return log
@@ -93,8 +110,12 @@ class MeasurementLayer:
                     vee.receive(spiked(raw) if spike else raw)
 
     def finalise_through(self, last_period: int) -> dict[str, list]:
-        """Every meter's validated readings up to ``last_period`` not handed out before, by meter id."""
-        return {m.meter_id: v.finalise_through(last_period) for m, v in zip(self.meters, self.vee)}
+        """Every meter's validated readings up to ``last_period`` not handed out before, by meter id; those of
+        meters no capability claimed are logged here, ``not_posted``."""
+        out = {m.meter_id: v.finalise_through(last_period) for m, v in zip(self.meters, self.vee)}
+        for meter_id in self._unclaimed:
+            self._unsettled.extend(reading_row(meter_id, v, "not_posted", NO_CAPABILITY) for v in out[meter_id])
+        return out
 
     def counts(self) -> dict:
         """VEE counts over every meter: received = accepted + rejected (+ pending); periods = accepted +
@@ -109,8 +130,9 @@ class MeasurementLayer:
         return {**out, "rejected_by_rule": rules}
 
     def readings(self) -> pd.DataFrame:
-        """``readings.parquet``: every capability's log in order, then every reading VEE rejected."""
-        logs = [f for log in self._logs if len(f := log.frame())]
+        """``readings.parquet``: every capability's log in order, the validated readings of meters no capability
+        settles, then every reading VEE rejected."""
+        logs = [f for log in (*self._logs, self._unsettled) if len(f := log.frame())]
         rejected = pd.DataFrame([rejected_row(r) for v in self.vee for r in v.rejected])
         if len(rejected):
             logs.append(rejected)

@@ -23,9 +23,17 @@ STATUSES = {
     "accepted": "posted on chain, signed by the meter, and accepted by the contract",
     "refused": "posted on chain and refused by the contract; ``reason`` is the contract's revert reason",
     "not_posted": "validated but not posted, by the capability's rule; ``reason`` says why (an estimated "
-                  "interval mints no certificate and is no insured production; zero energy mints nothing)",
+                  "interval mints no certificate and is no insured production; zero energy mints nothing); a "
+                  "meter no capability settles (a prosumer's meter in a run without [vpp], or outside "
+                  "vpp.members) has every validated reading ``not_posted`` with reason ``NO_CAPABILITY``",
     "rejected_vee": "rejected by VEE before anything was posted; ``reason`` is the VEE rule",
 }
+
+
+NO_CAPABILITY = "no capability settles this meter"
+# Every row is a meter's validated period or a rejected raw reading, so that the table reconciles with the run's
+# VEE counts: rows = summary.vee periods + rejected. A capability's other signed records (micro-DSR's outlet delay
+# reports, per DR event, not per period) are not meter readings: they are in ledger.parquet.
 
 
 def reading_row(meter_id: str, v, status: str = "", reason: str = "", energy_wh=None, **registers) -> dict:

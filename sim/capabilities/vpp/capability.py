@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from agents.vpp import tariffs
 from agents.vpp.operator import EnergyBuyer, VppOperator
 from contracts.chain import ChainRevert
 from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities.base import Capability, log_posted, settle_each
 from sim.capabilities.vpp.ledger import member_flows, money_conserved
+from sim.capabilities.vpp.prices import price_schedule_ueur
 from sim.capabilities.vpp.shares import member_weights, shares_bps
 from sim.capabilities.vpp.spec import member_ids
 from sim.measurement.readings_log import reading_row
@@ -62,7 +62,7 @@ class VppCapability(Capability):
         bank.mint_eur(self.buyer, BUYER_FLOAT_EUR)
         kwp = {pid: g.pv_kwp for pid, g in ctx.community.groups}
         weights = member_weights(scenario, kwp)
-        self._prices_ueur = self._price_schedule_ueur()
+        self._prices_ueur = price_schedule_ueur(scenario, ctx.inputs.times, ctx.clock.n_periods)
         self.shares_bps: dict[str, int] = {}
         self.pools: list[VppPool] = []
         start = 0
@@ -81,7 +81,8 @@ class VppCapability(Capability):
             else:
                 for p in range(DECLARE_AHEAD_PERIODS):
                     pool.operator.declare(p, now_step=0)
-        self.readings_log = ctx.measurement.log()
+        self.readings_log = ctx.measurement.log(  # every validated reading of a member's meter
+            claim=[ctx.community.meters[ctx.community.ids.index(m)].meter_id for m in self.members])
         self.unsettled: dict[int, str] = {}
         self._settled_through = -1
         self.post_every = spec.post_every_periods
@@ -131,23 +132,6 @@ class VppCapability(Capability):
         if len(self.pools) != 1:
             raise AttributeError(f"this VPP settles in {len(self.pools)} pools: read pools[i].vpp")
         return self.pools[0].vpp
-
-    def _price_schedule_ueur(self) -> np.ndarray | None:
-        """Price per period under the scenario's tariff [ueur/kWh], or None for the flat tariff."""
-        ctx, prices = self.ctx, self.ctx.scenario.prices
-        if prices.tariff == "flat":
-            return None
-        spp = ctx.clock.steps_per_period
-        if prices.tariff == "time_of_use":
-            starts = ctx.inputs.times[::spp]
-            mult = tariffs.time_of_use((starts.hour + starts.minute / 60).to_numpy(),
-                                       [(w.start_h, w.end_h, w.multiplier) for w in prices.tou_windows])
-        else:
-            kc = ctx.scenario.weather.mean_clear_sky_index
-            net_kw = ctx.inputs.expected_load_kw.sum(axis=1) - kc * ctx.inputs.pv_clear_kw.sum(axis=1)
-            per_period = net_kw.reshape(ctx.clock.n_periods, spp).mean(axis=1)
-            mult = tariffs.dynamic(per_period, prices.dynamic_low_multiplier, prices.dynamic_high_multiplier)
-        return np.maximum(1, np.round(mult * eur_to_ueur(prices.energy_eur_per_kwh))).astype(np.int64)
 
     def declarations(self, prosumer_id: str):
         """What a prosumer reads its declared energy and the period's price from: its pool's contract wrapper
