@@ -39,7 +39,7 @@ def test_metered_value_of_each_mint_is_the_validated_signed_reading(certs_run):
     for row in _args(certs_run, "Issued").itertuples():
         device_id, period = split_id(row.id)
         r = readings.loc[(f"meter/{devices.name[device_id]}", period)]
-        assert (r.energy_wh, r.quality, r.rule, r.status) == (row.metered_wh, 0, "measured", "minted")
+        assert (r.energy_wh, r.quality, r.rule, r.status) == (row.metered_wh, 0, "measured", "accepted")
         assert row.meter == devices.meter[device_id]
 
 
@@ -68,7 +68,7 @@ def test_estimated_intervals_and_night_hours_mint_nothing(certs_run):
     assert len(estimated) >= 1  # 4 % of readings dropped, estimated by VEE
     for r in estimated.itertuples():
         assert (devices[r.meter.removeprefix("meter/")], r.period) not in minted
-        assert r.status == "estimated"
+        assert (r.status, r.reason) == ("not_posted", "estimated interval: mints nothing")
     caps = _args(certs_run, "CapPosted")
     pv = caps[caps.device_id.isin(devices[[s.name for s in certs_run.scenario.certificates.sites
                                             if s.technology == "pv"]])]
