@@ -5,6 +5,9 @@ The SLP is the expected profile of many households; a single household is spikie
 ``exp(sigma * x - sigma^2 / 2)`` with ``x`` a unit AR(1) series (time constant ``tau_h``) keeps each household's
 expected energy equal to the SLP's while giving it individual timing.
 
+demandlib 0.2.2 calls ``warnings.simplefilter("error")`` for the whole process inside ``ElecSlp``; every call
+here runs inside ``warnings.catch_warnings()``, which restores the process's filters afterwards.
+
 References
 ----------
 BDEW (1999, 2017). Standardlastprofile Strom; demandlib (oemof), ``demandlib.bdew.ElecSlp``.
@@ -12,6 +15,7 @@ BDEW (1999, 2017). Standardlastprofile Strom; demandlib (oemof), ``demandlib.bde
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import numpy as np
@@ -33,7 +37,8 @@ def _slp_kw_per_mwh(year: int, profile: str) -> pd.Series:
     """BDEW profile ``profile`` of year ``year`` at 15 min, local standard time, scaled to 1 MWh/a [kW]."""
     import demandlib.bdew as bdew
 
-    return bdew.ElecSlp(year).get_scaled_power_profiles({profile: 1000.0})[profile].astype(float)
+    with warnings.catch_warnings():  # demandlib 0.2.2 sets simplefilter("error") process-wide in ElecSlp
+        return bdew.ElecSlp(year).get_scaled_power_profiles({profile: 1000.0})[profile].astype(float)
 
 
 def slp_profile_kw(times: pd.DatetimeIndex, profile: str, annual_kwh: float = 1000.0) -> np.ndarray:
