@@ -20,6 +20,8 @@ Frederiksen, S., Werner, S. (2013). District Heating and Cooling (full-load hour
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -63,9 +65,10 @@ def bdew_heat_kw(
     temps = pd.Series(reference_temp_c(year, annual_mean_temp_c, annual_amplitude_c), index=year)
     hourly_run = pd.Series(np.asarray(temp_air, dtype=float), index=run_hours).groupby(level=0).mean()
     temps.loc[hourly_run.index] = hourly_run.to_numpy()
-    building = bdew.HeatBuilding(year, temperature=temps, shlp_type=profile, building_class=building_class,
-                                 wind_class=wind_class, annual_heat_demand=annual_kwh, ww_incl=True)
-    hourly_kwh = building.get_bdew_profile()  # kWh per hour = mean kW over the hour
+    with warnings.catch_warnings():  # every demandlib call isolated: 0.2.2's ElecSlp sets filters process-wide
+        building = bdew.HeatBuilding(year, temperature=temps, shlp_type=profile, building_class=building_class,
+                                     wind_class=wind_class, annual_heat_demand=annual_kwh, ww_incl=True)
+        hourly_kwh = building.get_bdew_profile()  # kWh per hour = mean kW over the hour
     return hourly_kwh.reindex(run_hours).to_numpy(dtype=float)
 
 

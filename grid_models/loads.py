@@ -1,6 +1,17 @@
 """Electricity demand from demandlib's BDEW standard load profiles (H0 for households, G* commerce, L*
 agriculture), per consumer scaled to its annual consumption and varied by a seeded log-normal AR(1) factor.
 
+Households use the *dynamised* H0 (demandlib's ``h0_dyn`` column): the static H0 times the BDEW dynamisation
+factor F(t) = -3.92e-10 t^4 + 3.2e-7 t^3 - 7.02e-5 t^2 + 2.1e-3 t + 1.24 (t: day of the year), which the BDEW
+prescribes for H0 to smooth its three seasons into a continuous annual cycle (F = 1.24 on 1 January, 0.78 at
+its low on 21 July, 1.26 on 31 December). For 4200 kWh/a: 13.8 kWh/day in January and 9.9 in June (the static
+H0: 11.0 and 12.0). demandlib uses a fractional t from 0 and -3.9166e-10 so that its year sums to one; it still
+sums to 1.00004 (2025) or 1.0007 (leap 2024), so the profile is renormalised to exactly ``annual_kwh`` per
+year. The G* and L* profiles stay static: the BDEW dynamises H0 only.
+
+demandlib 0.2.2 calls ``warnings.simplefilter("error")`` for the whole process inside ``ElecSlp``; every call
+here runs inside ``warnings.catch_warnings()``, which restores the process's filters afterwards.
+
 The SLP is the expected profile of many households; a single household is spikier. The factor
 ``exp(sigma * x - sigma^2 / 2)`` with ``x`` a unit AR(1) series (time constant ``tau_h``) keeps each household's
 expected energy equal to the SLP's while giving it individual timing.
@@ -8,10 +19,13 @@ expected energy equal to the SLP's while giving it individual timing.
 References
 ----------
 BDEW (1999, 2017). Standardlastprofile Strom; demandlib (oemof), ``demandlib.bdew.ElecSlp``.
+Fünfgeld, C., Tiedemann, R. (2000). Anwendung der Repräsentativen VDEW-Lastprofile step-by-step. VDEW / BTU
+Cottbus (the dynamisation polynomial F(t)); demandlib 0.2.2, ``demandlib.bdew.elec_slp.dynamisation_function``.
 """
 
 from __future__ import annotations
 
+import warnings
 from functools import cache
 
 import numpy as np
@@ -30,15 +44,19 @@ SLP_PROFILES = ("h0", "g0", "g1", "g2", "g3", "g4", "g5", "g6", "l0", "l1", "l2"
 
 @cache
 def _slp_kw_per_mwh(year: int, profile: str) -> pd.Series:
-    """BDEW profile ``profile`` of year ``year`` at 15 min, local standard time, scaled to 1 MWh/a [kW]."""
+    """BDEW profile ``profile`` of year ``year`` at 15 min, local wall time, scaled to 1 MWh/a [kW]; ``h0`` is
+    demandlib's dynamised ``h0_dyn``, renormalised so that the year sums to 1 MWh."""
     import demandlib.bdew as bdew
 
-    return bdew.ElecSlp(year).get_scaled_power_profiles({profile: 1000.0})[profile].astype(float)
+    column = "h0_dyn" if profile == "h0" else profile
+    with warnings.catch_warnings():  # demandlib 0.2.2 sets simplefilter("error") process-wide in ElecSlp
+        kw = bdew.ElecSlp(year).get_scaled_power_profiles({column: 1000.0})[column].astype(float)
+    return kw * (1000.0 / (kw.sum() * 0.25))
 
 
 def slp_profile_kw(times: pd.DatetimeIndex, profile: str, annual_kwh: float = 1000.0) -> np.ndarray:
     """Expected demand [kW] of BDEW profile ``profile`` at ``times`` (tz-aware; looked up by local wall time)
-    for ``annual_kwh``."""
+    for ``annual_kwh`` [kWh/a]; ``h0`` is the dynamised H0, the others static."""
     if profile not in SLP_PROFILES:
         raise ValueError(f"a BDEW profile, one of {SLP_PROFILES}, got {profile!r}")
     local = times.tz_localize(None) if times.tz is None else times.tz_convert(times.tz).tz_localize(None)
@@ -50,7 +68,8 @@ def slp_profile_kw(times: pd.DatetimeIndex, profile: str, annual_kwh: float = 10
 
 
 def h0_profile_kw(times: pd.DatetimeIndex, annual_kwh: float = 1000.0) -> np.ndarray:
-    """Expected household demand [kW] at ``times`` (tz-aware; looked up by local wall time) for ``annual_kwh``."""
+    """Expected household demand [kW] at ``times`` (tz-aware; looked up by local wall time) for ``annual_kwh``
+    [kWh/a]: the dynamised BDEW H0 (demandlib ``h0_dyn``)."""
     return slp_profile_kw(times, "h0", annual_kwh)
 
 

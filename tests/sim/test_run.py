@@ -72,8 +72,10 @@ def test_delivered_energy_is_the_integral_of_metered_power(small_run):
         address = twin.accounts[member]
         on_chain = accepted[accepted.member == address].sort_values("period").energy_wh.to_numpy()
         integral_wh = np.cumsum(np.clip(export_kw[:, j], 0, None) * dt_h * 1000)
-        cumulative = np.floor(integral_wh[spp - 1 :: spp])
-        assert np.array_equal(np.cumsum(on_chain), cumulative)  # register read in whole Wh, nothing lost
+        at_close = integral_wh[spp - 1 :: spp]  # register read in whole Wh, nothing lost; a period that closes
+        # on a whole Wh (constant export of 0.243 kW: 243 Wh) may read either side of it by float rounding
+        assert (np.floor(at_close - 1e-9) <= np.cumsum(on_chain)).all()
+        assert (np.cumsum(on_chain) <= np.floor(at_close + 1e-9)).all()
         assert abs(on_chain.sum() - integral_wh[-1]) < 1.0
 
 
