@@ -4,7 +4,10 @@ capability registers (certificates: trace; dsr: audit)."""
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
 import sys
+import threading
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -148,19 +151,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: the run unwinds like on Ctrl-C (its folder marked incomplete, spill removed)."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated("terminated (SIGTERM)")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
+        else None
     try:
         return args.func(args)
-    except ScenarioError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except FileExistsError as exc:
+    except (ScenarioError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except DeadlineMissed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except KeyboardInterrupt:
+        print("interrupted: a results folder being written is left marked incomplete", file=sys.stderr)
+        return 130
+    except Terminated:
+        print("terminated: a results folder being written is left marked incomplete", file=sys.stderr)
+        return 143
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"error: no space left on the device while writing {exc.filename or 'results'}; the results "
+                  "folder is left marked incomplete", file=sys.stderr)
+            return 4
+        raise
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -123,9 +123,7 @@ def run_scenario(
         result = _collect(twin, scenario, manifest)
         results_s = time.perf_counter() - t_results
     except BaseException as exc:
-        if folder is not None:
-            write_json(folder / MANIFEST, {**manifest, "status": "incomplete", "error": repr(exc),
-                                           "traceback": traceback.format_exc(limit=8)})
+        _mark_failed(folder, manifest, exc)
         raise
     finally:
         if bar is not None:
@@ -141,11 +139,29 @@ def run_scenario(
     }
     if folder is not None:
         t = time.perf_counter()
-        write_results(folder, result)
-        result.manifest["timings"]["results_s"] = results_s + time.perf_counter() - t
-        result.manifest["timings"]["wall_s"] = time.perf_counter() - wall
-        write_json(folder / MANIFEST, result.manifest)
+        try:
+            write_results(folder, result)
+            result.manifest["timings"]["results_s"] = results_s + time.perf_counter() - t
+            result.manifest["timings"]["wall_s"] = time.perf_counter() - wall
+            write_json(folder / MANIFEST, result.manifest)
+        except BaseException as exc:  # a full disk, Ctrl-C while writing: the folder stays incomplete
+            _mark_failed(folder, manifest, exc)
+            raise
     return result
+
+
+def _mark_failed(folder: Path | None, manifest: dict, exc: BaseException) -> None:
+    """Record in ``folder``'s manifest that the run failed, and why (best effort: on a full disk the short
+    form, without the traceback, may still fit; else the manifest keeps saying incomplete)."""
+    if folder is None:
+        return
+    failed = {**manifest, "status": "incomplete", "error": repr(exc)[:2000]}
+    for record in ({**failed, "traceback": traceback.format_exc(limit=8)}, failed):
+        try:
+            write_json(folder / MANIFEST, record)
+            return
+        except OSError:
+            continue
 
 
 def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
