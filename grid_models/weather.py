@@ -118,11 +118,14 @@ def _step_s(times: pd.DatetimeIndex) -> int:
     return int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 3600
 
 
-def sun_position(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apparent solar zenith and azimuth [deg] at the middles of the intervals starting at ``times``."""
+def sun_position(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float,
+                 temp_air_c: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apparent solar zenith and azimuth [deg] at the middles of the intervals starting at ``times``. The
+    refraction is for the air temperature ``temp_air_c`` [degC] at those times (pvlib's ``ModelChain`` does the
+    same with its weather's), or pvlib's standard 12 degC; the pressure is the site's altitude's."""
+    kwargs = {} if temp_air_c is None else {"temperature": np.asarray(temp_air_c, dtype=float)}
     solpos = pvlib.location.Location(lat, lon, altitude=altitude_m).get_solarposition(
-        times + pd.Timedelta(seconds=step_s / 2))
+        times + pd.Timedelta(seconds=step_s / 2), **kwargs)
     return solpos["apparent_zenith"].to_numpy(), solpos["azimuth"].to_numpy()
 
 
