@@ -3,8 +3,9 @@
 Irradiance: pvlib's Ineichen clear sky (Linke turbidity from pvlib's bundled climatology) times a clear-sky
 index ``kc`` from a seeded AR(1) process (hourly, interpolated): the global is ``kc`` times the clear sky's and
 clouds turn beam into diffuse by Erbs' diffuse fraction (``split_under_clouds``), so that ``kc = 1`` is exactly
-the Ineichen clear sky, beam and diffuse, at every sun elevation. Air temperature: a daily mean plus a diurnal
-cosine (peak at 15:00 local) whose swing shrinks under clouds, plus AR(1) noise. Wind speed at 10 m: Weibull
+the Ineichen clear sky, beam and diffuse, at every sun elevation. Air temperature: the annual cycle of daily
+means (``grid_models.climate``: a harmonic, or a curve through twelve monthly means) plus a diurnal cosine (peak
+at 15:00 local) whose swing shrinks under clouds, plus AR(1) noise (2 K, 24 h). Wind speed at 10 m: Weibull
 (k = 2) marginal from an AR(1) Gaussian copula.
 
 This is a documented synthetic model, not measured data: it reproduces the diurnal and seasonal shape of
@@ -21,12 +22,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pvlib
 from scipy import signal, stats
+
+from grid_models.climate import (
+    DEFAULT_ANNUAL_TEMP_AMPLITUDE_C,
+    DEFAULT_MEAN_TEMP_C,
+    annual_cycle_temp_c,
+    coldest_day,
+)
 
 
 @dataclass(frozen=True)
@@ -86,11 +95,16 @@ def synthetic_weather(
     rng: np.random.Generator,
     mean_clear_sky_index: float = 0.7,
     cloud_persistence_h: float = 6.0,
-    mean_temp_c: float = 17.0,
+    mean_temp_c: float = DEFAULT_MEAN_TEMP_C,
+    annual_temp_amplitude_c: float = DEFAULT_ANNUAL_TEMP_AMPLITUDE_C,
+    coldest_day_of_year: int | None = None,
+    monthly_mean_temp_c: Sequence[float] | None = None,
     daily_temp_swing_c: float = 8.0,
     mean_wind_speed_m_per_s: float = 4.0,
 ) -> Weather:
-    """Weather for ``times`` (regular, tz-aware, interval start) at the site; see the module docstring."""
+    """Weather for ``times`` (regular, tz-aware, interval start) at the site; see the module docstring. The
+    temperature's annual cycle: ``annual_cycle_temp_c`` (``coldest_day_of_year`` None: by the hemisphere of
+    ``lat``)."""
     n = len(times)
     step_s = _step_s(times)
     n_hours = int(np.ceil(n * step_s / 3600)) + 1
@@ -105,7 +119,11 @@ def synthetic_weather(
     local_h = (mid.hour + mid.minute / 60.0).to_numpy()
     swing = daily_temp_swing_c * (0.4 + 0.6 * kc)
     temp_noise = _hourly_to_steps(ar1(rng, n_hours, float(np.exp(-1.0 / 24.0))), n, step_s)
-    temp_air = mean_temp_c + 0.5 * swing * np.cos(2 * np.pi * (local_h - 15.0) / 24.0) + 2.0 * temp_noise
+    daily_mean = annual_cycle_temp_c(
+        mid, mean_temp_c=mean_temp_c, annual_temp_amplitude_c=annual_temp_amplitude_c,
+        monthly_mean_temp_c=monthly_mean_temp_c,
+        coldest_day_of_year=coldest_day(lat) if coldest_day_of_year is None else coldest_day_of_year)
+    temp_air = daily_mean + 0.5 * swing * np.cos(2 * np.pi * (local_h - 15.0) / 24.0) + 2.0 * temp_noise
 
     u = stats.norm.cdf(_hourly_to_steps(ar1(rng, n_hours, float(np.exp(-1.0 / 8.0))), n, step_s))
     weibull_scale = mean_wind_speed_m_per_s / 0.886226925  # Gamma(1 + 1/2)

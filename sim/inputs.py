@@ -57,8 +57,8 @@ def compute_inputs(
     weather = synthetic_weather(
         times, lat=site.lat, lon=site.lon, altitude_m=site.altitude_m, rng=rng_weather,
         mean_clear_sky_index=w.mean_clear_sky_index, cloud_persistence_h=w.cloud_persistence_h,
-        mean_temp_c=w.mean_temp_c, daily_temp_swing_c=w.daily_temp_swing_c,
-        mean_wind_speed_m_per_s=w.mean_wind_speed_m_per_s,
+        daily_temp_swing_c=w.daily_temp_swing_c, mean_wind_speed_m_per_s=w.mean_wind_speed_m_per_s,
+        **w.annual_cycle(site.lat),
     )
     mid_doy = (times + pd.Timedelta(seconds=scenario.run.step_s / 2)).dayofyear
     # the sun as pvlib's ModelChain places it for PV: refraction at the air temperature
