@@ -4,8 +4,9 @@ The BDEW method (``demandlib.bdew.HeatBuilding``) turns the daily mean temperatu
 four days) into a daily demand through a sigmoid per building type, shapes it by weekday and hour, and
 normalises the result so that a *year* of it sums to the annual demand. A run covers weeks, not a year, so
 the profile is computed over the 365 days that end with the run: the run's own (hourly mean) temperatures
-inside the run, and a reference climate (a cosine around ``annual_mean_temp_c``, coldest mid-January) before
-it. The run's slice then carries the share of the annual demand its weather implies.
+inside the run, and a reference climate (the annual cycle of ``grid_models.climate``: by default the run's
+weather's own, see ``sim/capabilities/heat``) before it. The run's slice then carries the share of the annual
+demand its weather implies.
 
 A building is spikier than the standard profile: each building's demand is multiplied by a seeded log-normal
 AR(1) factor (``sigma``, time constant ``tau_h``) with unit mean, as for household electricity in
@@ -21,10 +22,12 @@ Frederiksen, S., Werner, S. (2013). District Heating and Cooling (full-load hour
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
+from grid_models.climate import COLDEST_DAY_NORTH, annual_cycle_temp_c
 from grid_models.weather import ar1
 
 # Full-load hours of residential space heating + hot water in Northern/Central Europe: design heat [W] is the
@@ -35,10 +38,13 @@ DEMAND_TAU_H = 2.0
 HOURS_PER_YEAR = 8760
 
 
-def reference_temp_c(times: pd.DatetimeIndex, annual_mean_temp_c: float, annual_amplitude_c: float) -> np.ndarray:
-    """Reference-climate air temperature [degC]: a cosine over the year, coldest on 15 January."""
-    doy = np.asarray(times.dayofyear, dtype=float)
-    return annual_mean_temp_c - annual_amplitude_c * np.cos(2 * np.pi * (doy - 15.0) / 365.0)
+def reference_temp_c(times: pd.DatetimeIndex, annual_mean_temp_c: float, annual_amplitude_c: float,
+                     coldest_day_of_year: int = COLDEST_DAY_NORTH,
+                     monthly_mean_temp_c: Sequence[float] | None = None) -> np.ndarray:
+    """Reference-climate air temperature [degC]: the annual cycle of ``grid_models.climate`` (a cosine around
+    ``annual_mean_temp_c``, coldest on ``coldest_day_of_year``, or the curve through ``monthly_mean_temp_c``)."""
+    return annual_cycle_temp_c(times, mean_temp_c=annual_mean_temp_c, annual_temp_amplitude_c=annual_amplitude_c,
+                               coldest_day_of_year=coldest_day_of_year, monthly_mean_temp_c=monthly_mean_temp_c)
 
 
 def bdew_heat_kw(
@@ -50,10 +56,13 @@ def bdew_heat_kw(
     annual_kwh: float = 1.0,
     annual_mean_temp_c: float = 8.5,
     annual_amplitude_c: float = 8.0,
+    coldest_day_of_year: int = COLDEST_DAY_NORTH,
+    monthly_mean_temp_c: Sequence[float] | None = None,
     wind_class: int = 0,
 ) -> np.ndarray:
     """Expected heat demand [kW] of one building at ``times`` (regular, tz-aware, at most a year) for the air
-    temperature ``temp_air`` [degC] at those times; looked up by local wall-clock hour."""
+    temperature ``temp_air`` [degC] at those times; looked up by local wall-clock hour. The reference climate
+    before the run: ``reference_temp_c`` of the four climate arguments."""
     import demandlib.bdew as bdew
 
     local = times.tz_localize(None) if times.tz is None else times.tz_convert(times.tz).tz_localize(None)
@@ -62,7 +71,8 @@ def bdew_heat_kw(
     year = pd.date_range(end=end - pd.Timedelta(hours=1), periods=HOURS_PER_YEAR, freq="h")
     if run_hours[0] < year[0]:
         raise ValueError("heat demand: a run longer than a year is not supported by the BDEW normalisation")
-    temps = pd.Series(reference_temp_c(year, annual_mean_temp_c, annual_amplitude_c), index=year)
+    temps = pd.Series(reference_temp_c(year, annual_mean_temp_c, annual_amplitude_c, coldest_day_of_year,
+                                       monthly_mean_temp_c), index=year)
     hourly_run = pd.Series(np.asarray(temp_air, dtype=float), index=run_hours).groupby(level=0).mean()
     temps.loc[hourly_run.index] = hourly_run.to_numpy()
     with warnings.catch_warnings():  # every demandlib call isolated: 0.2.2's ElecSlp sets filters process-wide

@@ -1,9 +1,12 @@
 """Site weather over a horizon, offline and seeded.
 
 Irradiance: pvlib's Ineichen clear sky (Linke turbidity from pvlib's bundled climatology) times a clear-sky
-index ``kc`` from a seeded AR(1) process (hourly, interpolated), split into beam and diffuse by pvlib's Erbs
-model. Air temperature: a daily mean plus a diurnal cosine (peak at 15:00 local) whose swing shrinks under
-clouds, plus AR(1) noise. Wind speed at 10 m: Weibull (k = 2) marginal from an AR(1) Gaussian copula.
+index ``kc`` from a seeded AR(1) process (hourly, interpolated): the global is ``kc`` times the clear sky's and
+clouds turn beam into diffuse by Erbs' diffuse fraction (``split_under_clouds``), so that ``kc = 1`` is exactly
+the Ineichen clear sky, beam and diffuse, at every sun elevation. Air temperature: the annual cycle of daily
+means (``grid_models.climate``: a harmonic, or a curve through twelve monthly means) plus a diurnal cosine (peak
+at 15:00 local) whose swing shrinks under clouds, plus AR(1) noise (2 K, 24 h). Wind speed at 10 m: Weibull
+(k = 2) marginal from an AR(1) Gaussian copula.
 
 This is a documented synthetic model, not measured data: it reproduces the diurnal and seasonal shape of
 the sun exactly (pvlib) and the persistence of cloudy spells, which is what settlement against declarations
@@ -19,12 +22,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pvlib
 from scipy import signal, stats
+
+from grid_models.climate import (
+    DEFAULT_ANNUAL_TEMP_AMPLITUDE_C,
+    DEFAULT_MEAN_TEMP_C,
+    annual_cycle_temp_c,
+    coldest_day,
+)
 
 
 @dataclass(frozen=True)
@@ -84,11 +95,16 @@ def synthetic_weather(
     rng: np.random.Generator,
     mean_clear_sky_index: float = 0.7,
     cloud_persistence_h: float = 6.0,
-    mean_temp_c: float = 17.0,
+    mean_temp_c: float = DEFAULT_MEAN_TEMP_C,
+    annual_temp_amplitude_c: float = DEFAULT_ANNUAL_TEMP_AMPLITUDE_C,
+    coldest_day_of_year: int | None = None,
+    monthly_mean_temp_c: Sequence[float] | None = None,
     daily_temp_swing_c: float = 8.0,
     mean_wind_speed_m_per_s: float = 4.0,
 ) -> Weather:
-    """Weather for ``times`` (regular, tz-aware, interval start) at the site; see the module docstring."""
+    """Weather for ``times`` (regular, tz-aware, interval start) at the site; see the module docstring. The
+    temperature's annual cycle: ``annual_cycle_temp_c`` (``coldest_day_of_year`` None: by the hemisphere of
+    ``lat``)."""
     n = len(times)
     step_s = _step_s(times)
     n_hours = int(np.ceil(n * step_s / 3600)) + 1
@@ -103,7 +119,11 @@ def synthetic_weather(
     local_h = (mid.hour + mid.minute / 60.0).to_numpy()
     swing = daily_temp_swing_c * (0.4 + 0.6 * kc)
     temp_noise = _hourly_to_steps(ar1(rng, n_hours, float(np.exp(-1.0 / 24.0))), n, step_s)
-    temp_air = mean_temp_c + 0.5 * swing * np.cos(2 * np.pi * (local_h - 15.0) / 24.0) + 2.0 * temp_noise
+    daily_mean = annual_cycle_temp_c(
+        mid, mean_temp_c=mean_temp_c, annual_temp_amplitude_c=annual_temp_amplitude_c,
+        monthly_mean_temp_c=monthly_mean_temp_c,
+        coldest_day_of_year=coldest_day(lat) if coldest_day_of_year is None else coldest_day_of_year)
+    temp_air = daily_mean + 0.5 * swing * np.cos(2 * np.pi * (local_h - 15.0) / 24.0) + 2.0 * temp_noise
 
     u = stats.norm.cdf(_hourly_to_steps(ar1(rng, n_hours, float(np.exp(-1.0 / 8.0))), n, step_s))
     weibull_scale = mean_wind_speed_m_per_s / 0.886226925  # Gamma(1 + 1/2)
@@ -116,11 +136,14 @@ def _step_s(times: pd.DatetimeIndex) -> int:
     return int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 3600
 
 
-def sun_position(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Apparent solar zenith and azimuth [deg] at the middles of the intervals starting at ``times``."""
+def sun_position(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float,
+                 temp_air_c: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Apparent solar zenith and azimuth [deg] at the middles of the intervals starting at ``times``. The
+    refraction is for the air temperature ``temp_air_c`` [degC] at those times (pvlib's ``ModelChain`` does the
+    same with its weather's), or pvlib's standard 12 degC; the pressure is the site's altitude's."""
+    kwargs = {} if temp_air_c is None else {"temperature": np.asarray(temp_air_c, dtype=float)}
     solpos = pvlib.location.Location(lat, lon, altitude=altitude_m).get_solarposition(
-        times + pd.Timedelta(seconds=step_s / 2))
+        times + pd.Timedelta(seconds=step_s / 2), **kwargs)
     return solpos["apparent_zenith"].to_numpy(), solpos["azimuth"].to_numpy()
 
 
@@ -132,47 +155,67 @@ def clear_sky(times: pd.DatetimeIndex, *, lat: float, lon: float, altitude_m: fl
     return {k: sky[k] for k in ("solar_zenith", "solar_azimuth", "ghi_clear", "dni_clear", "dhi_clear")}
 
 
+def erbs_beam_ratio(clear_sky_index: np.ndarray, ghi_clear: np.ndarray, zenith_deg: np.ndarray,
+                    day_of_year: np.ndarray) -> np.ndarray:
+    """Share of the clear sky's beam (DNI) left under a clear-sky index ``kc`` [1], by Erbs' diffuse fraction:
+    ``DNI_Erbs(kc GHI_clear) / DNI_Erbs(GHI_clear)``, in [0, 1]; 1 where ``kc = 1`` and where there is no
+    clear-sky GHI.
+
+    Erbs' diffuse fraction ``DF(kt)`` grows as the clearness index ``kt`` falls, so clouds take the beam faster
+    than the global (ratio <= kc; at high sun kc = 0.2 leaves 0.3 % of the beam). The ratio uses Erbs at every
+    elevation: pvlib's ``erbs`` sets DNI to 0 above ``max_zenith`` (87 deg), a guard for measured GHI; here the
+    zenith cancels out of the ratio (both DNIs divide by the same cos(zenith)), so the guard is lifted (90 deg)."""
+    def erbs_dni(ghi: np.ndarray) -> np.ndarray:
+        out = pvlib.irradiance.erbs(ghi, zenith_deg, day_of_year, max_zenith=90.0)["dni"]
+        return np.nan_to_num(np.asarray(out, dtype=float))
+
+    kc = np.asarray(clear_sky_index, dtype=float)
+    clear = erbs_dni(ghi_clear)
+    ratio = np.divide(erbs_dni(kc * ghi_clear), clear, out=np.ones_like(clear), where=clear > 0)
+    return np.where(kc == 1.0, 1.0, np.clip(ratio, 0.0, 1.0))
+
+
+def split_under_clouds(clear_sky_index: np.ndarray, ghi_clear: np.ndarray, dni_clear: np.ndarray,
+                       dhi_clear: np.ndarray, zenith_deg: np.ndarray, day_of_year: np.ndarray) -> dict:
+    """GHI, DNI, DHI [W/m2] under a clear-sky index ``kc`` [1] from a clear sky (``*_clear`` [W/m2]).
+
+    What "the clear sky times kc" means for beam and diffuse: clouds scale the global by ``kc`` (GHI = kc
+    GHI_clear, the index's definition) and turn part of the beam into diffuse: DNI = DNI_clear x Erbs' beam
+    ratio (``erbs_beam_ratio``), DHI = kc DHI_clear + (kc DNI_clear - DNI) cos(zenith), the beam that clouds
+    scatter. So ``kc = 1`` gives the clear sky itself, beam and diffuse, at every sun elevation, and closure
+    holds as in the clear sky (GHI = DNI cos(zenith) + DHI)."""
+    kc = np.asarray(clear_sky_index, dtype=float)
+    dni = dni_clear * erbs_beam_ratio(kc, ghi_clear, zenith_deg, day_of_year)
+    cos_z = np.clip(np.cos(np.radians(zenith_deg)), 0.0, None)
+    dhi = np.clip(kc * dhi_clear + (kc * dni_clear - dni) * cos_z, 0.0, None)
+    return dict(ghi=kc * ghi_clear, dni=dni, dhi=dhi)
+
+
 def _sky(times: pd.DatetimeIndex, step_s: int, lat: float, lon: float, altitude_m: float, kc: np.ndarray) -> dict:
-    """Sun position and irradiance at the interval middles: Ineichen clear sky x ``kc``, split by Erbs."""
+    """Sun position and irradiance at the interval middles: pvlib's Ineichen clear sky under the clear-sky index
+    ``kc`` (``split_under_clouds``)."""
     loc = pvlib.location.Location(lat, lon, altitude=altitude_m)
     mid = times + pd.Timedelta(seconds=step_s / 2)  # irradiance at the interval's middle
     solpos = loc.get_solarposition(mid)
     cs = loc.get_clearsky(mid, model="ineichen", solar_position=solpos)
-    ghi = cs["ghi"].to_numpy() * kc
     zenith = solpos["apparent_zenith"].to_numpy()
-    erbs = pvlib.irradiance.erbs(ghi, zenith, mid.dayofyear)
+    clear = {k: cs[k].to_numpy() for k in ("ghi", "dni", "dhi")}
     return dict(
-        ghi=ghi,
-        dni=np.nan_to_num(np.asarray(erbs["dni"], dtype=float)),
-        dhi=np.nan_to_num(np.asarray(erbs["dhi"], dtype=float)),
-        ghi_clear=cs["ghi"].to_numpy(),
-        dni_clear=cs["dni"].to_numpy(),
-        dhi_clear=cs["dhi"].to_numpy(),
-        solar_zenith=zenith,
-        solar_azimuth=solpos["azimuth"].to_numpy(),
+        **split_under_clouds(kc, clear["ghi"], clear["dni"], clear["dhi"], zenith, mid.dayofyear.to_numpy()),
+        ghi_clear=clear["ghi"], dni_clear=clear["dni"], dhi_clear=clear["dhi"],
+        solar_zenith=zenith, solar_azimuth=solpos["azimuth"].to_numpy(),
     )
 
 
 def at_site(regional: Weather, *, lat: float, lon: float, altitude_m: float,
             clear_sky_index: np.ndarray | None = None) -> Weather:
-    """The regional weather at a site: the site's own sun (position, clear sky) under the region's clear-sky
-    index, temperature and 10 m wind. ``clear_sky_index`` replaces the region's (1.0: a clear sky).
-
-    The beam is split off so that a clear sky is exactly pvlib's Ineichen clear sky (beam and diffuse, not
-    only global) and clouds remove the beam as Erbs does: DNI = DNI_clear x DNI_Erbs(GHI) / DNI_Erbs(GHI_clear),
-    DHI = GHI - DNI cos(zenith). (The regional weather splits GHI by Erbs alone, which on a clear sky gives
-    1-4 % less beam than Ineichen.)"""
+    """The regional weather at a site: the site's own sun (position, Ineichen clear sky) under the region's
+    clear-sky index, temperature and 10 m wind, split as the region's (``split_under_clouds``: a clear sky is
+    exactly pvlib's Ineichen clear sky, beam and diffuse, at every sun elevation). ``clear_sky_index`` replaces
+    the region's (1.0: a clear sky)."""
     kc = regional.clear_sky_index if clear_sky_index is None else np.broadcast_to(
         np.asarray(clear_sky_index, dtype=float), regional.clear_sky_index.shape)
-    step_s = _step_s(regional.times)
-    sky = _sky(regional.times, step_s, lat, lon, altitude_m, kc)
-    doy = (regional.times + pd.Timedelta(seconds=step_s / 2)).dayofyear
-    erbs_clear = np.nan_to_num(np.asarray(pvlib.irradiance.erbs(sky["ghi_clear"], sky["solar_zenith"], doy)["dni"],
-                                          dtype=float))
-    beam = np.divide(sky["dni"], erbs_clear, out=np.zeros_like(erbs_clear), where=erbs_clear > 0)
-    sky["dni"] = sky["dni_clear"] * np.clip(beam, 0.0, 1.0)
-    cos_z = np.clip(np.cos(np.radians(sky["solar_zenith"])), 0.0, None)
-    sky["dhi"] = np.clip(sky["ghi"] - sky["dni"] * cos_z, 0.0, None)
+    sky = _sky(regional.times, _step_s(regional.times), lat, lon, altitude_m, kc)
     return Weather(times=regional.times, clear_sky_index=kc, temp_air=regional.temp_air,
                    wind_speed=regional.wind_speed, **sky)
 

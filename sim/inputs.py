@@ -12,7 +12,7 @@ import pandas as pd
 
 from grid_models.loads import h0_profile_kw, household_loads_kw
 from grid_models.pv import pv_ac_kw_per_kwp
-from grid_models.weather import Weather, synthetic_weather
+from grid_models.weather import Weather, sun_position, synthetic_weather
 from sim.sections import RunSpec, SiteSpec
 
 if TYPE_CHECKING:
@@ -57,17 +57,20 @@ def compute_inputs(
     weather = synthetic_weather(
         times, lat=site.lat, lon=site.lon, altitude_m=site.altitude_m, rng=rng_weather,
         mean_clear_sky_index=w.mean_clear_sky_index, cloud_persistence_h=w.cloud_persistence_h,
-        mean_temp_c=w.mean_temp_c, daily_temp_swing_c=w.daily_temp_swing_c,
-        mean_wind_speed_m_per_s=w.mean_wind_speed_m_per_s,
+        daily_temp_swing_c=w.daily_temp_swing_c, mean_wind_speed_m_per_s=w.mean_wind_speed_m_per_s,
+        **w.annual_cycle(site.lat),
     )
     mid_doy = (times + pd.Timedelta(seconds=scenario.run.step_s / 2)).dayofyear
+    # the sun as pvlib's ModelChain places it for PV: refraction at the air temperature
+    zenith, azimuth = sun_position(times, scenario.run.step_s, site.lat, site.lon, site.altitude_m,
+                                   temp_air_c=weather.temp_air)
     groups = prosumer_params(scenario)
     per_kwp: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
     for _, g in groups:
         key = (g.pv_tilt_deg, g.pv_azimuth_deg)
         if key not in per_kwp:
-            common = dict(tilt_deg=key[0], azimuth_deg=key[1], solar_zenith=weather.solar_zenith,
-                          solar_azimuth=weather.solar_azimuth, temp_air=weather.temp_air,
+            common = dict(tilt_deg=key[0], azimuth_deg=key[1], solar_zenith=zenith,
+                          solar_azimuth=azimuth, temp_air=weather.temp_air,
                           wind_speed=weather.wind_speed, day_of_year=mid_doy)
             per_kwp[key] = (
                 pv_ac_kw_per_kwp(dni=weather.dni, ghi=weather.ghi, dhi=weather.dhi, **common),

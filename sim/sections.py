@@ -86,14 +86,47 @@ class SiteSpec(_Frozen):
 
 
 class WeatherSpec(_Frozen):
-    """Synthetic weather: pvlib clear sky times a seeded AR(1) clear-sky index (see grid_models.weather)."""
+    """Synthetic weather: pvlib clear sky times a seeded AR(1) clear-sky index (see grid_models.weather).
+
+    Air temperature: an annual cycle of daily means (``grid_models.climate``) plus a daily swing and noise.
+    Either the harmonic ``mean_temp_c - annual_temp_amplitude_c cos(2 pi (day - coldest_day_of_year) / 365)``
+    (``mean_temp_c`` is the *annual* mean; defaults: Germany 1991-2020, 9.3 degC and 8.8 K, coldest on 15 January
+    north of the equator and 15 July south of it), or ``monthly_mean_temp_c``: twelve monthly means, January
+    first (a site's climate normals), and none of the harmonic's three fields."""
 
     model: Literal["clearsky_ar1"] = "clearsky_ar1"
     mean_clear_sky_index: Annotated[float, Field(gt=0, le=1)] = 0.7
     cloud_persistence_h: Annotated[float, Field(gt=0)] = 6.0
-    mean_temp_c: Annotated[float, Field(ge=-40, le=45)] = 17.0
+    mean_temp_c: float | None = Field(None, ge=-40, le=45)  # None: 9.3 (or the monthly means')
+    annual_temp_amplitude_c: float | None = Field(None, ge=0, le=35)  # None: 8.8
+    coldest_day_of_year: int | None = Field(None, ge=1, le=365)  # None: 15 (lat >= 0), 196 (lat < 0)
+    monthly_mean_temp_c: list[Annotated[float, Field(ge=-60, le=50)]] | None = Field(None, min_length=12,
+                                                                                      max_length=12)
     daily_temp_swing_c: NonNeg = 8.0
     mean_wind_speed_m_per_s: NonNeg = 4.0
+
+    @model_validator(mode="after")
+    def _one_annual_cycle(self) -> WeatherSpec:
+        harmonic = [k for k in HARMONIC_FIELDS if getattr(self, k) is not None]
+        if self.monthly_mean_temp_c is not None and harmonic:
+            raise ValueError(f"give either monthly_mean_temp_c or {', '.join(harmonic)} (the harmonic), not both")
+        return self
+
+    def annual_cycle(self, lat: float) -> dict:
+        """Keyword arguments of ``grid_models.climate.annual_cycle_temp_c`` for a site at ``lat`` [deg]: the
+        defaults filled in."""
+        from grid_models.climate import DEFAULT_ANNUAL_TEMP_AMPLITUDE_C, DEFAULT_MEAN_TEMP_C, coldest_day
+
+        def given(value, default):
+            return default if value is None else value
+
+        return dict(mean_temp_c=given(self.mean_temp_c, DEFAULT_MEAN_TEMP_C),
+                    annual_temp_amplitude_c=given(self.annual_temp_amplitude_c, DEFAULT_ANNUAL_TEMP_AMPLITUDE_C),
+                    coldest_day_of_year=given(self.coldest_day_of_year, coldest_day(lat)),
+                    monthly_mean_temp_c=self.monthly_mean_temp_c)
+
+
+HARMONIC_FIELDS = ("mean_temp_c", "annual_temp_amplitude_c", "coldest_day_of_year")
 
 
 class FeederSpec(_Frozen):

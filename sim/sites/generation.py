@@ -26,7 +26,7 @@ from sim.sites.spec import GeneratorSite
 
 def _pv_kw(site: GeneratorSite, times: pd.DatetimeIndex, w: dict[str, np.ndarray]) -> np.ndarray:
     step_s = int((times[1] - times[0]).total_seconds()) if len(times) > 1 else 3600
-    zenith, azimuth = sun_position(times, step_s, site.lat, site.lon, site.altitude_m)
+    zenith, azimuth = sun_position(times, step_s, site.lat, site.lon, site.altitude_m, temp_air_c=w["temp_air"])
     mid_doy = (times + pd.Timedelta(seconds=step_s / 2)).dayofyear
     return site.nameplate_kw * pv_ac_kw_per_kwp(
         tilt_deg=site.tilt_deg, azimuth_deg=site.azimuth_deg, solar_zenith=zenith, solar_azimuth=azimuth,

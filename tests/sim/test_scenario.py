@@ -42,9 +42,15 @@ def test_demo_scenario_validates():
         (lambda t: t.replace("step_s = 900", "step_s = 700"), "run", "whole multiple"),
         (lambda t: t.replace("count = 16", "count = 60"), "population", "do not fit"),
         (lambda t: t.replace('tz = "Europe/Berlin"', 'tz = "Mars/Olympus"'), "site.tz", "IANA"),
+        (lambda t: t.replace("[weather]", "[weather]\nmonthly_mean_temp_c = [1.0, 2.0, 5.0, 9.0, 13.0, 16.0, 18.0, "
+                             "18.0, 14.0, 9.0, 5.0, 2.0]\nmean_temp_c = 9.0"), "weather", "either monthly_mean_temp_c or mean_temp_c"),
+        (lambda t: t.replace("[weather]", "[weather]\nmonthly_mean_temp_c = [1.0, 2.0, 5.0]"), "weather.monthly_mean_temp_c", "at least 12"),
+        (lambda t: t.replace("[weather]", "[weather]\ncoldest_day_of_year = 400"), "weather.coldest_day_of_year", "less than or equal to 365"),
+        (lambda t: t.replace("[weather]", "[weather]\nannual_temp_amplitude_c = -2.0"), "weather.annual_temp_amplitude_c", "greater than or equal to 0"),
     ],
     ids=["unknown-key", "wrong-type", "negative-capacity", "negative-battery", "missing-section",
-         "empty-shares", "step-not-dividing", "too-many-prosumers", "bad-tz"],
+         "empty-shares", "step-not-dividing", "too-many-prosumers", "bad-tz", "monthly-and-harmonic",
+         "monthly-not-12", "coldest-day-out-of-year", "negative-amplitude"],
 )
 def test_bad_scenarios_name_file_and_field(tmp_path, edit, field, expected):
     path = _write(tmp_path, edit(GOOD))

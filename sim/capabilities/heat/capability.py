@@ -130,13 +130,13 @@ class HeatCapability(Capability):
         """Heat demand per building and step [W] and design heat per building [W], before the clock."""
         spec, times, temp = self.spec, ctx.inputs.times, ctx.inputs.weather.temp_air
         per_type: dict[tuple[str, int], np.ndarray] = {}
+        climate = spec.reference_climate(ctx.scenario.weather.annual_cycle(ctx.scenario.site.lat))
         columns, annual = [], []
         for g in spec.buildings:
             key = (g.profile, g.building_class)
             if key not in per_type:
                 per_type[key] = bdew_heat_kw(times, temp, profile=g.profile, building_class=g.building_class,
-                                             annual_mean_temp_c=spec.annual_mean_temp_c,
-                                             annual_amplitude_c=spec.annual_amplitude_c)
+                                             **climate)
             columns += [per_type[key]] * g.count
             annual += [g.annual_heat_kwh] * g.count
         annual = np.array(annual)

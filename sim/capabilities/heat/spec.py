@@ -108,8 +108,11 @@ class HeatBuildingGroup(_Frozen):
 
 
 class HeatSpec(_Frozen):
-    """District heating (capability 2). ``annual_mean_temp_c``/``annual_amplitude_c`` describe the reference
-    climate the BDEW demand is normalised over (see grid_models.heat_demand). ``step_s``: the pipe flow is solved
+    """District heating (capability 2). The BDEW demand is normalised over a year whose days before the run
+    follow a reference climate (see grid_models.heat_demand): by default the weather's own annual cycle
+    (``[weather]``, without its daily swing and noise), so that a run as warm as its climate carries its
+    climate's share of the annual demand; ``annual_mean_temp_c`` and ``annual_amplitude_c`` (both or neither)
+    give another harmonic, coldest on the weather's coldest day. ``step_s``: the pipe flow is solved
     every that many seconds with the interval's mean demand and held in between (a heat network is
     quasi-static at that scale); default: every step of the run. A whole multiple of ``run.step_s`` that divides
     ``run.settlement_s``."""
@@ -119,9 +122,27 @@ class HeatSpec(_Frozen):
     prices: HeatPriceSpec = HeatPriceSpec()
     tariff: MotivationTariffSpec = MotivationTariffSpec()
     behaviour: HeatBehaviourSpec = HeatBehaviourSpec()
-    annual_mean_temp_c: Annotated[float, Field(ge=-30, le=35)] = 8.5
-    annual_amplitude_c: NonNeg = 8.0
+    annual_mean_temp_c: float | None = Field(None, ge=-30, le=35)  # None: the weather's annual cycle
+    annual_amplitude_c: float | None = Field(None, ge=0, le=35)
     step_s: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _reference_climate(self) -> HeatSpec:
+        if (self.annual_mean_temp_c is None) != (self.annual_amplitude_c is None):
+            raise ValueError("annual_mean_temp_c and annual_amplitude_c come together (a reference climate other "
+                             "than the weather's), or neither (the weather's annual cycle)")
+        return self
+
+    def reference_climate(self, weather_cycle: dict) -> dict:
+        """Climate arguments of ``grid_models.heat_demand.bdew_heat_kw``: the weather's annual cycle
+        (``WeatherSpec.annual_cycle``) unless this section gives its own harmonic."""
+        if self.annual_mean_temp_c is not None:
+            return dict(annual_mean_temp_c=self.annual_mean_temp_c, annual_amplitude_c=self.annual_amplitude_c,
+                        coldest_day_of_year=weather_cycle["coldest_day_of_year"], monthly_mean_temp_c=None)
+        return dict(annual_mean_temp_c=weather_cycle["mean_temp_c"],
+                    annual_amplitude_c=weather_cycle["annual_temp_amplitude_c"],
+                    coldest_day_of_year=weather_cycle["coldest_day_of_year"],
+                    monthly_mean_temp_c=weather_cycle["monthly_mean_temp_c"])
 
     def building_ids(self) -> list[str]:
         """Building ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""

@@ -5,11 +5,12 @@ The dynamic tariff is causal (``agents.vpp.tariffs``): the prices of local day D
 from the forecast of day D alone. The forecast uses only what is known a day ahead, never the run's weather:
 the prosumers' standard load profile (BDEW H0 times their annual demand) minus their clear-sky PV (Ineichen,
 astronomy only) times the climatological clear-sky index, with cell temperatures from the climatological daily
-cycle of ``[weather]`` (``mean_temp_c`` ± ``daily_temp_swing_c`` / 2, warmest at 15:00) and its mean wind. Whole
-local days are forecast, on the run's period grid extended over the days the horizon starts and ends in, so a
-period's price is the same in every run whose grid contains it: it depends neither on the run's length nor on
-where inside a day the run starts or stops. On chain the buyer publishes each price two periods ahead
-(``agents.vpp.operator.EnergyBuyer``); the price itself was known from noon of the day before.
+cycle of ``[weather]`` (its annual cycle of daily means, ``grid_models.climate``, ± ``daily_temp_swing_c`` / 2,
+warmest at 15:00) and its mean wind. Whole local days are forecast, on the run's period grid extended over the
+days the horizon starts and ends in, so a period's price is the same in every run whose grid contains it: it
+depends neither on the run's length nor on where inside a day the run starts or stops. On chain the buyer
+publishes each price two periods ahead (``agents.vpp.operator.EnergyBuyer``); the price itself was known from
+noon of the day before.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pandas as pd
 
 from agents.vpp import tariffs
 from contracts.token import eur_to_ueur
+from grid_models.climate import annual_cycle_temp_c
 from grid_models.loads import h0_profile_kw
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import clear_sky
@@ -59,7 +61,8 @@ def dso_day_ahead_forecast_kw(scenario, step_times: pd.DatetimeIndex) -> np.ndar
     sky = clear_sky(step_times, lat=site.lat, lon=site.lon, altitude_m=site.altitude_m)
     mid = step_times + pd.Timedelta(seconds=step_s / 2)
     local_h = (mid.hour + mid.minute / 60.0).to_numpy()
-    temp_c = w.mean_temp_c + 0.5 * w.daily_temp_swing_c * np.cos(2 * np.pi * (local_h - WARMEST_HOUR) / 24.0)
+    temp_c = (annual_cycle_temp_c(mid, **w.annual_cycle(site.lat))
+              + 0.5 * w.daily_temp_swing_c * np.cos(2 * np.pi * (local_h - WARMEST_HOUR) / 24.0))
     wind = np.full(len(step_times), w.mean_wind_speed_m_per_s)
     kwp: dict[tuple[float, float], float] = {}
     for g in scenario.population:

@@ -6,7 +6,9 @@ import re
 
 import pytest
 
+from grid_models.climate import annual_cycle_temp_c
 from sim.cli import main
+from sim.inputs import run_times
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import ROOT
 
@@ -18,7 +20,9 @@ def test_district_heating_scenario_is_a_winter_month_of_at_least_30_buildings():
     s = load_scenario(FILE)
     assert len(s.heat.building_ids()) >= 30 and s.feeder is None and s.vpp is None
     assert s.run.step_s == 900 and s.run.duration_s >= 28 * 86400 and s.run.start.month in (12, 1, 2)
-    assert s.weather.mean_temp_c < 5
+    cold = annual_cycle_temp_c(run_times(s.run, s.site), **s.weather.annual_cycle(s.site.lat))
+    assert cold.mean() < 2  # the annual cycle in January
+    assert s.heat.reference_climate(s.weather.annual_cycle(s.site.lat))["annual_mean_temp_c"] == s.weather.mean_temp_c
 
 
 def test_cli_validates_a_heat_only_scenario(capsys):
@@ -37,11 +41,13 @@ def test_cli_validates_a_heat_only_scenario(capsys):
         (lambda t: t.replace('profile = "MFH"', 'profile = "GHD"'), r"heat.buildings\[1\]", "building_class"),
         (lambda t: t.replace("[heat.prices]", "[heat.prices]\ngas_price = 3.0"), "heat.prices.gas_price", "unknown key"),
         (lambda t: t.replace('name = "mfh"', 'name = "efh"'), "heat", "unique"),
-        (lambda t: t.replace("annual_amplitude_c = 8.0", "annual_amplitude_c = 8.0\nstep_s = 1200"), "heat.step_s",
+        (lambda t: re.sub(r"^\[heat\][^\n]*\n", "[heat]\nstep_s = 1200\n", t, flags=re.M), "heat.step_s",
          "divide run.settlement_s"),
+        (lambda t: re.sub(r"^\[heat\][^\n]*\n", "[heat]\nannual_mean_temp_c = 8.0\n", t, flags=re.M), "heat",
+         "come together"),
     ],
     ids=["shares-not-1", "unknown-state", "curve-inverted", "tariff-points", "class-for-profile", "unknown-key",
-         "duplicate-group", "heat-step"],
+         "duplicate-group", "heat-step", "half-a-reference-climate"],
 )
 def test_bad_heat_sections_name_file_and_field(tmp_path, edit, field, expected):
     path = tmp_path / "bad_heat.toml"

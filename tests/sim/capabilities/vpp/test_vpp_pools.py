@@ -43,7 +43,9 @@ def _pool_flows(result) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("settlement", ["period", "day"])
 def test_pools_settle_each_member_as_one_contract_does(small_scenario, settlement):
-    base = {"chain.backend": "revm", "vpp.settlement": settlement}
+    # seed 1: a day whose PV falls short of the day-ahead declarations, so that penalties are split too (seed 0's
+    # day exceeds its day-ahead declarations since issue 20's weather: Ineichen's beam under clear skies, a cooler June)
+    base = {"chain.backend": "revm", "vpp.settlement": settlement, "run.seed": 1}
     one = run_scenario(small_scenario.with_overrides(base))
     pooled = run_scenario(small_scenario.with_overrides({**base, **POOLED}))
     vpp1, vpp2 = one.summary["vpp"], pooled.summary["vpp"]
