@@ -16,18 +16,8 @@ import pytest
 
 from grid_models.feeder import Feeder, NetworkError, network_data
 from grid_models.loads import profile_offset_s, resample_profile_kw, slp_of_profile
-from grid_models.networks import network_load_profiles, network_problems, read_network
-
-CODE = "1-LV-rural1--0-sw"
-SIMBENCH = f"simbench:{CODE}"
-
-
-@pytest.fixture(scope="session")
-def simbench_raw():
-    """SimBench's rural LV grid 1 as simbench builds it (a minute of CSV reading the first time)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_network(SIMBENCH)
+from grid_models.networks import network_load_profiles, network_problems
+from tests.conftest import SIMBENCH
 
 
 def quiet_runpp(net, **kw):
