@@ -86,3 +86,62 @@ def household_loads_kw(
         return np.empty((len(times), 0))
     factor = np.exp(HOUSEHOLD_SIGMA * ar1(rng, len(times), phi, n_series=annual_kwh.size).T - HOUSEHOLD_SIGMA**2 / 2)
     return np.ascontiguousarray(base[:, None] * annual_kwh[None, :] * factor)
+
+
+# A network's own load profiles (SimBench's: a year of 15-minute mean powers, 2016, without daylight-saving shifts)
+# are mapped onto the run's clock by ``profile_offset_s`` and averaged over the run's steps by ``resample_profile_kw``.
+
+
+def slp_of_profile(name: str) -> str:
+    """The BDEW standard load profile of a SimBench profile name's family (``"G1-B"`` -> ``"g1"``, ``"L2-A"`` ->
+    ``"l2"``, ``"H0-C"`` -> ``"h0"``); ``"h0"`` for any other (heat pumps, cars, …)."""
+    family = name[:2].lower()
+    return family if family in SLP_PROFILES else "h0"
+
+
+def profile_offset_s(start: pd.Timestamp, profile_start: pd.Timestamp, profile_length_s: int) -> int:
+    """Where the run's ``start`` falls in a profile year beginning at ``profile_start`` [s from it].
+
+    The start is read in local standard time (the wall clock less its daylight-saving shift) and moved to the
+    profile's year on the same weekday: the date of that year nearest to the same month and day (at most three days
+    away, or the week after or before at the profile's ends) with the start's weekday, at the start's time of day.
+    From there the run goes on in step with the profile, which is taken as repeating (after its last interval
+    comes its first)."""
+    start = pd.Timestamp(start)
+    std = start.tz_localize(None) - (start.dst() or pd.Timedelta(0)) if start.tzinfo else start
+    try:
+        same_day = std.replace(year=profile_start.year)
+    except ValueError:  # 29 February in a profile year without it
+        same_day = std.replace(year=profile_start.year, day=28)
+    shift = (std.dayofweek - same_day.dayofweek) % 7
+    target = same_day + pd.Timedelta(days=shift - 7 if shift > 3 else shift)
+    offset = int((target - profile_start).total_seconds())
+    week = 7 * 86_400
+    if offset < 0:  # early January: the week after rather than before the profile's start
+        offset += week
+    elif offset >= profile_length_s:  # late December: the week before rather than after its end
+        offset -= week
+    return offset
+
+
+def resample_profile_kw(kw: np.ndarray, profile_step_s: int, offset_s: int, n_steps: int, step_s: int) -> np.ndarray:
+    """Mean power of each run step [kW], shape (n_steps, columns), from a profile of mean powers per
+    ``profile_step_s`` interval (shape (intervals, columns)), the run starting ``offset_s`` into it.
+
+    Each step's value is the profile's energy over the step divided by its length (the profile held constant within
+    its intervals, repeating after its end): no energy is created or lost, at any step length or offset. Steps that
+    are the profile's own intervals take its values as they are."""
+    kw = np.asarray(kw, dtype=float)
+    n = kw.shape[0]
+    if step_s == profile_step_s and offset_s % profile_step_s == 0:
+        return np.ascontiguousarray(kw[(offset_s // profile_step_s + np.arange(n_steps)) % n])
+    cumulative = np.concatenate([np.zeros((1, kw.shape[1])), np.cumsum(kw * profile_step_s, axis=0)])  # [kW s]
+    year_s = n * profile_step_s
+
+    def energy(t: np.ndarray) -> np.ndarray:  # [kW s] from the profile's start to t (t may pass its end)
+        laps, within = np.divmod(t, year_s)
+        i = within // profile_step_s
+        return laps[:, None] * cumulative[-1] + cumulative[i] + (within - i * profile_step_s)[:, None] * kw[i % n]
+
+    edges = energy(offset_s + step_s * np.arange(n_steps + 1, dtype=np.int64))
+    return np.ascontiguousarray(np.diff(edges, axis=0) / step_s)

@@ -16,12 +16,17 @@ from sim.capabilities.base import load
 from sim.hil.pacing import DeadlineMissed
 from sim.registry import REGISTRY, plotters
 from sim.results.folder import complete
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import FEEDERS, ScenarioError, load_scenario, network_provenance
 
 
 def _cmd_validate(args) -> int:
     s = load_scenario(args.file)
     parts = [f"{len(s.prosumer_ids())} prosumers on {s.feeder.network}"] if s.feeder else []
+    if s.feeder and s.feeder.network not in FEEDERS:
+        n = network_provenance(s)
+        left = ", ".join(f"{k} {v}" for k, v in n["left_out"].items())
+        parts[0] += (f" ({n['households']} households, loads: {s.feeder.loads}"
+                     + (f"; left out of the network: {left}" if left else "") + ")")
     parts += [info.describe(s) for info in REGISTRY if info.describe and info.enabled(s)]
     print(f"{args.file}: valid — {s.run.name}: {', '.join(parts) or 'no actors'}, "
           f"{s.n_steps} steps of {s.run.step_s} s, {s.n_periods} settlement periods")

@@ -1,5 +1,10 @@
 """Everything no decision changes, computed once per run over the whole horizon before the clock starts:
-weather, PV potential (actual and clear-sky), household demand and the operator's forecasts."""
+weather, PV potential (actual and clear-sky), household demand and the operator's forecasts.
+
+Household demand is either BDEW's (``[feeder] loads = "bdew"``: H0 with a seeded individual variation) or the
+network's own load profiles (``loads = "network"``: SimBench's year of 15-minute values, the run's dates mapped onto
+the profile year on the same weekday and averaged over the run's steps, ``grid_models.loads``). PV is pvlib's, from
+the run's weather, either way."""
 
 from __future__ import annotations
 
@@ -10,12 +15,20 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from grid_models.loads import h0_profile_kw, household_loads_kw
+from grid_models.loads import (
+    h0_profile_kw,
+    household_loads_kw,
+    profile_offset_s,
+    resample_profile_kw,
+    slp_of_profile,
+    slp_profile_kw,
+)
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import Weather, sun_position, synthetic_weather
 from sim.sections import RunSpec, SiteSpec
 
 if TYPE_CHECKING:
+    from grid_models.networks import LoadProfiles
     from sim.scenario import Scenario
 
 
@@ -28,6 +41,7 @@ class Inputs:
     pv_clear_kw: np.ndarray  # (steps, prosumers)
     household_load_kw: np.ndarray  # (steps, households on the feeder)
     expected_load_kw: np.ndarray  # (steps, prosumers): standard profile, what a forecaster knows
+    annual_load_kwh: np.ndarray  # (prosumers,): each prosumer household's energy in a year
 
 
 def run_times(run: RunSpec, site: SiteSpec) -> pd.DatetimeIndex:
@@ -51,7 +65,11 @@ def compute_inputs(
     rng_weather: np.random.Generator,
     rng_loads: np.random.Generator,
     background_annual_kwh: float = 3500.0,
+    load_profiles: LoadProfiles | None = None,
 ) -> Inputs:
+    """The run's inputs. With ``load_profiles`` (the feeder network's, for ``loads = "network"``) every household's
+    demand is its own profile and a forecaster expects, for each prosumer, the BDEW profile of its profile's family
+    (``slp_of_profile``) scaled to its energy over the profile year; otherwise BDEW households."""
     times = run_times(scenario.run, scenario.site)
     site, w = scenario.site, scenario.weather
     weather = synthetic_weather(
@@ -84,8 +102,18 @@ def compute_inputs(
                                   [np.empty((n, 0))]) * kwp
 
     prosumer_pos = np.arange(0) if prosumer_pos is None else prosumer_pos
-    annual = np.full(n_households, background_annual_kwh)
-    annual[prosumer_pos] = [g.annual_load_kwh for _, g in groups]
-    household = household_loads_kw(times, annual, rng_loads)
-    expected = np.outer(h0_profile_kw(times, 1.0), annual[prosumer_pos])
-    return Inputs(times, int(times[0].timestamp()), weather, pv_kw, pv_clear_kw, household, expected)
+    if load_profiles is not None:
+        p = load_profiles
+        offset = profile_offset_s(times[0], p.start, p.kw.shape[0] * p.step_s)
+        household = resample_profile_kw(p.kw, p.step_s, offset, n, scenario.run.step_s)
+        annual = p.annual_kwh
+        families = [slp_of_profile(p.names[j]) for j in prosumer_pos]
+        unit = {f: slp_profile_kw(times, f, 1.0) for f in sorted(set(families))}
+        expected = np.column_stack([unit[f] for f in families] or [np.empty((n, 0))]) * annual[prosumer_pos]
+    else:
+        annual = np.full(n_households, background_annual_kwh)
+        annual[prosumer_pos] = [g.annual_load_kwh for _, g in groups]
+        household = household_loads_kw(times, annual, rng_loads)
+        expected = np.outer(h0_profile_kw(times, 1.0), annual[prosumer_pos])
+    return Inputs(times, int(times[0].timestamp()), weather, pv_kw, pv_clear_kw, household, expected,
+                  annual[prosumer_pos])

@@ -26,7 +26,7 @@ from sim.results.summary import (
     ledger_frame,
     physics_summary,
 )
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, load_scenario, network_provenance
 from sim.twin import Twin
 
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "pandapipes", "lightsim2grid",
@@ -73,6 +73,7 @@ def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) ->
                       for n, c in compiled.items()},
         **({"devices": {"devices_file": scenario.hil.devices_file,
                         "table": [d.model_dump(mode="json") for d in scenario.devices]}} if scenario.devices else {}),
+        **({"network": network} if (network := network_provenance(scenario)) else {}),
     }
 
 

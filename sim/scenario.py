@@ -10,12 +10,14 @@ README, "Units"). Sim time is seconds from ``run.start``. Building blocks and er
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError, create_model, model_validator
 
+from grid_models.network_source import file_sha256, network_kind
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 from sim.registry import REGISTRY
 from sim.schema import ScenarioError, _Frozen, format_errors, read_toml
@@ -35,8 +37,13 @@ from sim.sections import (
     local_start_problem,
 )
 
-__all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "ScenarioError", "load_scenario", "read_toml",
-           "validate_scenario"]
+__all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "ScenarioError", "load_scenario",
+           "network_provenance", "read_toml", "validate_scenario"]
+
+
+# kernel keys added after scenarios were written, with their defaults: at the default a key is left out of the digest,
+# so that the run ids of existing scenarios stay as they were
+LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None}}
 
 
 class KernelScenario(_Frozen):
@@ -67,14 +74,28 @@ class KernelScenario(_Frozen):
             raise ValueError(f"population names must be unique, got {names}")
         if self.population and self.feeder is None:
             raise ValueError("feeder: missing: [[population]] needs a [feeder] to connect to")
-        room = FEEDER_HOUSEHOLDS[self.feeder.network] if self.feeder else 0
-        if self.feeder and len(self.prosumer_ids()) > room:
-            raise ValueError(f"population: {len(self.prosumer_ids())} prosumers do not fit on feeder "
-                             f"{self.feeder.network!r}, which has {room} households")
+        if self.feeder:
+            self._check_feeder_population()
         for info in REGISTRY:
             if info.check is not None and info.enabled(self):
                 info.check(self)
         return self
+
+    def _check_feeder_population(self) -> None:
+        feeder, n = self.feeder, len(self.prosumer_ids())
+        room = feeder.households()
+        if n > room:
+            raise ValueError(f"population: {n} prosumers do not fit on feeder {feeder.network!r}, which has {room} "
+                             "households")
+        if feeder.prosumer_loads is not None and len(feeder.prosumer_loads) != n:
+            raise ValueError(f"feeder.prosumer_loads: {len(feeder.prosumer_loads)} loads named for {n} prosumers: "
+                             "one load per prosumer, in the order of [[population]]")
+        for i, g in enumerate(self.population):
+            if feeder.loads == "bdew" and g.annual_load_kwh is None:
+                raise ValueError(f"population[{i}].annual_load_kwh: missing: required with [feeder] loads = 'bdew'")
+            if feeder.loads == "network" and g.annual_load_kwh is not None:
+                raise ValueError(f"population[{i}].annual_load_kwh: with [feeder] loads = 'network' a prosumer's "
+                                 "demand is its load's own profile from the network; leave annual_load_kwh out")
 
     def prosumer_ids(self) -> list[str]:
         """Prosumer ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
@@ -90,8 +111,16 @@ class KernelScenario(_Frozen):
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the validated scenario (keys sorted, absent capability sections left
-        out: adding a capability to gridledger changes no existing scenario's digest)."""
+        out, and so are ``LATER_KEYS`` at their defaults: adding a capability or a kernel key to gridledger changes no
+        existing scenario's digest; a network file enters by its sha256, not its path)."""
         data = self.model_dump(mode="json")
+        for section, defaults in LATER_KEYS.items():
+            for key, default in defaults.items():
+                if isinstance(data.get(section), dict) and data[section].get(key, default) == default:
+                    data[section].pop(key, None)
+        if self.feeder is not None and network_kind(self.feeder.network) == "file":
+            # the file's content, not where it lies: the same grid gives the same id in any folder
+            data["feeder"]["network"] = f"sha256:{file_sha256(self.feeder.network)}"
         for info in REGISTRY:
             for section in info.sections:
                 if data.get(section) is None:
@@ -121,15 +150,32 @@ Scenario = create_model(
 Scenario.__doc__ = "A whole scenario: the kernel's sections and every registered capability's (optional) sections."
 
 
-def validate_scenario(data: dict[str, Any], *, source: str = "<scenario>") -> Scenario:
-    """Validate a parsed scenario mapping; raise ScenarioError naming ``source`` and each bad field."""
+def network_provenance(scenario: Scenario) -> dict[str, Any] | None:
+    """Where a SimBench or file feeder network came from (a file by its sha256, a SimBench grid by its code and the
+    simbench release) and what of it the twin left out; None for a Kerber feeder or no feeder."""
+    kind = network_kind(scenario.feeder.network) if scenario.feeder else None
+    if kind is None:
+        return None
+    from grid_models.feeder import network_data
+
+    network = scenario.feeder.network
+    data = network_data(network)
+    source = ({"file": network, "sha256": file_sha256(network)} if kind == "file" else
+              {"simbench_code": network.split(":", 1)[1], "simbench": importlib.metadata.version("simbench")})
+    return {**source, "households": data.households, "left_out": data.left_out, "loads": scenario.feeder.loads}
+
+
+def validate_scenario(data: dict[str, Any], *, source: str = "<scenario>", base_dir: Path | None = None) -> Scenario:
+    """Validate a parsed scenario mapping; raise ScenarioError naming ``source`` and each bad field. A relative
+    network file is found from ``base_dir`` (the scenario file's folder; default the working directory)."""
     try:
-        return Scenario.model_validate(data)
+        return Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
         raise ScenarioError(format_errors(source, exc)) from None
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file (a ``devices_file`` it names is read in, see sim/hil/table.py)."""
+    """Read and validate a TOML scenario file (a ``devices_file`` it names is read in, see sim/hil/table.py; a
+    network file it names is found relative to it)."""
     path = Path(path)
-    return validate_scenario(inline_devices_file(read_toml(path), path), source=str(path))
+    return validate_scenario(inline_devices_file(read_toml(path), path), source=str(path), base_dir=path.parent)

@@ -69,12 +69,14 @@ class Twin(mesa.Model):
         self.prosumer_groups = prosumer_params(scenario)
         self.prosumer_ids = [pid for pid, _ in self.prosumer_groups]
         with self.timed("physics"):
-            self.feeder = (Feeder(scenario.feeder.network, len(self.prosumer_ids), scenario.feeder.solver,
-                                  scenario.feeder.transformer) if scenario.feeder else None)
+            spec = scenario.feeder
+            self.feeder = (Feeder(spec.network, len(self.prosumer_ids), spec.solver, spec.transformer,
+                                  spec.prosumer_loads) if spec else None)
             self.inputs = compute_inputs(
                 scenario, n_households=self.feeder.n_households if self.feeder else 0,
                 prosumer_pos=self.feeder.prosumer_pos if self.feeder else None,
                 rng_weather=self.rngs["weather"], rng_loads=self.rngs["loads"],
+                load_profiles=self.feeder.load_profiles if spec and spec.loads == "network" else None,
             )
         meters = [
             VirtualMeter(f"meter/{pid}", key_for(scenario.run.seed, f"meter/{pid}"), g.pv_kwp + g.battery_kw,

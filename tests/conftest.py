@@ -47,3 +47,18 @@ def certs_run(certs_scenario, tmp_path_factory):
     from sim.runner import run_scenario
 
     return run_scenario(certs_scenario, out=tmp_path_factory.mktemp("runs") / "certs")
+
+
+SIMBENCH = "simbench:1-LV-rural1--0-sw"  # SimBench's rural LV grid 1: 13 loads, 4 PV plants, one 160 kVA transformer
+
+
+@pytest.fixture(scope="session")
+def simbench_raw():
+    """SimBench's rural LV grid 1 as simbench builds it, before the twin normalises it (~20 s of CSV reading)."""
+    import warnings
+
+    from grid_models.networks import read_network
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_network(SIMBENCH)

@@ -48,7 +48,7 @@ class DsrCapability(Capability):
         act_rng, op_rng = (np.random.default_rng(s) for s in
                            np.random.SeedSequence(scenario.run.seed, spawn_key=(DSR_STREAM,)).spawn(2))
         with ctx.timed("physics"):
-            annual = [g.annual_load_kwh for _, g in ctx.community.groups]
+            annual = ctx.inputs.annual_load_kwh.tolist()  # the group's, or the network profile's (loads = "network")
             self.fleets = f = build_fleets(spec, ctx.community.ids, annual, ctx.inputs.times, act_rng)
         self.offset_min = day_offset_min(ctx.inputs.times)
         house = ctx.community.household_of
