@@ -18,9 +18,9 @@ class HeatOperator(mesa.Agent):
     Reference, per consumer: the plant's supply temperature planned from the heating curve at the outdoor
     temperature last observed (persistence forecast), minus the temperature drop to that consumer the operator
     observed last (its network model), gives the supply T_s,i expected at the substation;
-    ΔT_ref,i = T_s,i − T_return,expected(T_s,i), with the same expected return the motivation tariff uses. So
-    both designs judge a consumer against the same notion of "good", and a consumer at the end of a long
-    branch, who receives cooler water, is not penalised for where it lives.
+    ΔT_ref,i = T_s,i − T_return,expected(T_s,i), with the expected return of the scenario's ``heat.reference``
+    (by default the token scheme's own curve; optionally the motivation tariff's table). A consumer at the end of a
+    long branch, who receives cooler water, is not penalised for where it lives.
 
     Benefit (measurement and verification by calibrated simulation, IPMVP option D): every step the operator
     solves its own model of the network once more with the same demand, but with every consumer that cooled

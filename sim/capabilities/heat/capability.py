@@ -28,7 +28,6 @@ from grid_models.substation import return_temperature_c, state_code
 from sim.capabilities.base import Capability, log_posted, settle_each
 from sim.capabilities.heat.meters import HeatMeter
 from sim.capabilities.heat.summary import HeatRecorder, heat_summary
-from sim.capabilities.heat.tariff import expected_return_c
 from sim.capabilities.heat.vee import HeatVee
 from sim.measurement.readings_log import reading_row
 
@@ -91,9 +90,9 @@ class HeatCapability(Capability):
         self.vee = [ctx.measurement.add_meter(m, HeatVee(m.meter_id, m.max_wh_per_period, ctx.clock.settlement_s),
                                               rng=rngs["meters"]) for m in self.meters]
 
-        tariff, prices, net = spec.tariff, spec.prices, spec.network
-        self.expected_return = lambda t: float(expected_return_c(t, tariff.expected_return_supply_c,
-                                                                 tariff.expected_return_c))
+        prices, net = spec.prices, spec.network
+        self.tariff_rule = spec.tariff.rule()
+        self.expected_return = spec.expected_return_for_reference()  # the operator's, for the token references
         self.operator = HeatOperator(
             ctx.model, account=self.operator_account, scheme=self.scheme, network_model=operator_model,
             typical_demand_w=self.demand_w.mean(axis=0),

@@ -77,11 +77,13 @@ def plot_heat_tokens(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> lis
     return [_save(fig, plots / "heat_tokens_bonus.png")]
 
 
-def _detail(plots: Path) -> dict | None:
+def _heat(plots: Path) -> dict:
     path = plots.parent / "summary.json"
-    if not path.exists():
-        return None
-    return json.loads(path.read_text()).get("heat", {}).get("consumer_detail")
+    return json.loads(path.read_text()).get("heat", {}) if path.exists() else {}
+
+
+def _detail(plots: Path) -> dict | None:
+    return _heat(plots).get("consumer_detail")
 
 
 def _labels(plots: Path, accounts: list[str]) -> list[str]:
@@ -91,15 +93,17 @@ def _labels(plots: Path, accounts: list[str]) -> list[str]:
 
 
 def plot_heat_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
-    detail = _detail(plots)
+    heat = _heat(plots)
+    detail = heat.get("consumer_detail")
     if not detail:
         return []
+    preset = heat.get("motivation_tariff", {}).get("preset")
     frame = pd.DataFrame(detail).T
     fig, ax = plt.subplots(figsize=(10, 3.8))
     x = np.arange(len(frame))
     ax.bar(x - 0.2, frame.bonus_eur.astype(float), width=0.4, color="C2", label="token bonus received")
     ax.bar(x + 0.2, -frame.motivation_tariff_eur.astype(float), width=0.4, color="C4",
-           label="motivation tariff: rebate (+) / surcharge (−)")
+           label=f"motivation tariff{f' ({preset})' if preset else ''}: rebate (+) / surcharge (−)")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xticks(x, frame.index, rotation=90, fontsize=7)
     ax.set_ylabel("EUR to the consumer")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
+import numpy as np
 from pydantic import Field, model_validator
 
 from grid_models.substation import STATES as SUBSTATION_STATES
+from sim.capabilities.heat.tariff import DEFAULT_PRESET, TariffRule, preset_rule, rule_from
 from sim.schema import NonNeg, Pos, _Frozen
 
 if TYPE_CHECKING:
@@ -49,19 +51,64 @@ class HeatPriceSpec(_Frozen):
 
 
 class MotivationTariffSpec(_Frozen):
-    """Danish motivation tariff: ``percent_per_c`` of the energy bill per degC of the flow-weighted return
-    temperature beyond ``neutral_band_c`` either side of the expected return, capped at ``cap_percent``.
-    The expected return is linear in the flow-weighted supply temperature between the points
-    (``expected_return_supply_c[i]``, ``expected_return_c[i]``) and flat outside them."""
+    """Danish motivation tariff (see sim/capabilities/heat/tariff.py): ``preset`` names a published tariff
+    (``lemvig_2021``, the default; ``skive``; ``gues``; or ``custom``, which takes nothing from a preset), and
+    every key given replaces the preset's value. The expected return is a table: piecewise linear in the
+    flow-weighted supply temperature between (``expected_return_supply_c[i]``, ``expected_return_c[i]``), flat
+    outside; or, with ``basis = "month"``, twelve values (January first) of ``expected_return_c``. A neutral zone
+    ``neutral_below_c`` / ``neutral_above_c`` either side of it; outside, ``counting`` counts the degrees beyond
+    the edge (``from_edge``) or the whole difference (``whole_difference``); ``surcharge_per_c`` /
+    ``rebate_per_c`` per counted degC in ``rate_unit`` (% of the energy price, or EUR per MWh), capped at
+    ``surcharge_cap`` / ``rebate_cap`` (same unit). It applies to the variable energy charge (heat MWh x
+    ``heat.prices.heat_eur_per_mwh``)."""
 
-    percent_per_c: NonNeg = 1.0
-    neutral_band_c: NonNeg = 4.0
-    cap_percent: NonNeg = 20.0
+    preset: Literal["lemvig_2021", "skive", "gues", "custom"] = DEFAULT_PRESET
+    basis: Literal["supply_temperature", "month"] | None = None
+    expected_return_supply_c: list[float] | None = None
+    expected_return_c: list[float] | None = None
+    neutral_below_c: NonNeg | None = None
+    neutral_above_c: NonNeg | None = None
+    counting: Literal["from_edge", "whole_difference"] | None = None
+    surcharge_per_c: NonNeg | None = None
+    rebate_per_c: NonNeg | None = None
+    rate_unit: Literal["percent_of_energy_price", "eur_per_mwh"] | None = None
+    surcharge_cap: NonNeg | None = None
+    rebate_cap: NonNeg | None = None
+
+    @model_validator(mode="after")
+    def _rule(self) -> MotivationTariffSpec:
+        self.rule()  # raises ValueError naming what is wrong
+        return self
+
+    def rule(self) -> TariffRule:
+        """The tariff rule: the preset's values with the keys given here replacing them."""
+        given = self.model_dump(exclude={"preset"})
+        if self.preset == "custom":
+            defaults = {"basis": "supply_temperature", "neutral_below_c": 0.0, "neutral_above_c": 0.0,
+                        "counting": "whole_difference", "surcharge_per_c": 0.0, "rebate_per_c": 0.0,
+                        "rate_unit": "percent_of_energy_price"}
+            values = {**defaults, **{k: v for k, v in given.items() if v is not None}}
+            if values.get("expected_return_c") is None:
+                raise ValueError("preset \"custom\" needs the expected-return table: expected_return_supply_c "
+                                 "and expected_return_c (or expected_return_c alone with basis = \"month\")")
+            return rule_from(values)
+        return preset_rule(self.preset, **given)
+
+
+class TokenReferenceSpec(_Frozen):
+    """The return temperature the operator expects when it publishes each consumer's token reference
+    (ΔT_ref,i = T_s,i − T_r,expected(T_s,i), see agents.heat.operator): linear in the supply temperature between
+    the points, flat outside. Not a utility's published tariff: the token scheme's own parameter, set near what the
+    substation model's well-tuned substations return in winter (25 + 15·√load degC, see grid_models.substation).
+    ``from_tariff = true`` uses the motivation tariff's expected-return table instead (supply basis only; the points
+    here are then not used), so that both designs judge a consumer against the same expectation."""
+
+    from_tariff: bool = False
     expected_return_supply_c: list[float] = [65.0, 85.0]
     expected_return_c: list[float] = [40.0, 38.0]
 
     @model_validator(mode="after")
-    def _points(self) -> MotivationTariffSpec:
+    def _points(self) -> TokenReferenceSpec:
         xs = self.expected_return_supply_c
         if not xs or len(xs) != len(self.expected_return_c):
             raise ValueError("expected_return_supply_c and expected_return_c need the same (non-zero) length")
@@ -121,6 +168,7 @@ class HeatSpec(_Frozen):
     network: HeatNetworkSpec = HeatNetworkSpec()
     prices: HeatPriceSpec = HeatPriceSpec()
     tariff: MotivationTariffSpec = MotivationTariffSpec()
+    reference: TokenReferenceSpec = TokenReferenceSpec()
     behaviour: HeatBehaviourSpec = HeatBehaviourSpec()
     annual_mean_temp_c: float | None = Field(None, ge=-30, le=35)  # None: the weather's annual cycle
     annual_amplitude_c: float | None = Field(None, ge=0, le=35)
@@ -143,6 +191,22 @@ class HeatSpec(_Frozen):
                     annual_amplitude_c=weather_cycle["annual_temp_amplitude_c"],
                     coldest_day_of_year=weather_cycle["coldest_day_of_year"],
                     monthly_mean_temp_c=weather_cycle["monthly_mean_temp_c"])
+
+    @model_validator(mode="after")
+    def _reference(self) -> HeatSpec:
+        if self.reference.from_tariff and self.tariff.rule().basis != "supply_temperature":
+            raise ValueError("reference.from_tariff needs a tariff whose expected return is a function of the "
+                             "supply temperature (the operator publishes references by supply temperature), "
+                             "not of the month")
+        return self
+
+    def expected_return_for_reference(self):
+        """The operator's expected return [degC] as a function of the supply temperature [degC]."""
+        if self.reference.from_tariff:
+            rule = self.tariff.rule()
+            return lambda t: float(rule.expected_return_c(t))
+        xs, cs = self.reference.expected_return_supply_c, self.reference.expected_return_c
+        return lambda t: float(np.interp(t, xs, cs))
 
     def building_ids(self) -> list[str]:
         """Building ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""

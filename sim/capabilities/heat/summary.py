@@ -8,7 +8,6 @@ import pandas as pd
 
 from contracts.token import UEUR_PER_EUR
 from grid_models.substation import STATES
-from sim.capabilities.heat.tariff import motivation_tariff
 from sim.results.summary import event_args
 
 NETWORK_ENTITY = "heat-network"
@@ -93,6 +92,20 @@ def _per_mwh_by_group(frame: pd.DataFrame) -> dict:
     return out
 
 
+def _month_expected_c(cap, accepted: pd.DataFrame) -> dict[str, float]:
+    """A month-basis tariff's expected return per consumer account over the run [degC]: the monthly expected
+    returns weighted by the volume each accepted reading carried in its month (Σ V·T_exp,month / Σ V, as the
+    return is T_r = Σ V·T_r / Σ V). Months are local calendar months of each period's start."""
+    if not len(accepted):
+        return {}
+    spp, times = cap.ctx.clock.steps_per_period, cap.ctx.inputs.times
+    months = np.array([times[p * spp].month for p in range(cap.ctx.clock.n_periods)])
+    v = accepted.volume_ml.astype(float).to_numpy()
+    t_exp = cap.tariff_rule.expected_return_c(month=months[accepted.period.astype(int).to_numpy()])
+    sums = pd.DataFrame({"consumer": accepted.consumer.to_numpy(), "v": v, "vt": v * t_exp}).groupby("consumer").sum()
+    return {a: float(r.vt / r.v) for a, r in sums.iterrows() if r.v > 0}
+
+
 def heat_summary(cap, ledger: pd.DataFrame) -> dict:
     """KPIs of the heat capability; tokens, money and totals are read from the contracts and the ledger."""
     scheme, spec = cap.scheme, cap.spec
@@ -106,14 +119,16 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
     bonus_by = bonus.groupby("consumer").amount_ueur.sum() if len(bonus) else pd.Series(dtype=int)
     balances = {c.name: scheme.balance_of(c.account) for c in cap.consumers}
     price = spec.prices.heat_eur_per_mwh
-    t = spec.tariff
+    rule = cap.tariff_rule
+    by_month = _month_expected_c(cap, accepted) if rule.basis == "month" else {}
     detail = {}
     for c in cap.consumers:
         totals = scheme.totals(c.account)
-        expected = cap.expected_return(totals.t_supply_c) if totals.volume_ml else float("nan")
-        tariff = motivation_tariff(totals.heat_wh / 1e6, price, totals.t_return_c, expected,
-                                   percent_per_c=t.percent_per_c, neutral_band_c=t.neutral_band_c,
-                                   cap_percent=t.cap_percent)
+        if rule.basis == "month":
+            expected = by_month.get(c.account, float("nan"))
+        else:
+            expected = float(rule.expected_return_c(totals.t_supply_c)) if totals.volume_ml else float("nan")
+        tariff = rule.adjustment(totals.heat_wh / 1e6, price, totals.t_return_c, expected)
         detail[c.name] = {
             "account": c.account, "initial_state": STATES[c.initial_state], "final_state": c.state_name,
             "responsive": c.responsive,
@@ -125,6 +140,7 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
             "bonus_eur": float(bonus_by.get(c.account, 0)) / UEUR_PER_EUR,
             "bonus_token_balance_eur": cap.ctx.bank.token.balance_of(c.account) / UEUR_PER_EUR,
             "expected_return_c": expected,
+            "motivation_tariff_counted_c": tariff.counted_c,
             "motivation_tariff_percent": tariff.adjustment_percent,
             "motivation_tariff_eur": tariff.adjustment_eur,
         }
@@ -154,6 +170,7 @@ def heat_summary(cap, ledger: pd.DataFrame) -> dict:
         "on_chain_totals_eur": {"pool": scheme.call("total_pool_ueur") / UEUR_PER_EUR,
                                 "paid": scheme.call("total_paid_ueur") / UEUR_PER_EUR},
         "motivation_tariff": {
+            "preset": spec.tariff.preset,
             "surcharges_eur": float(frame.motivation_tariff_eur.clip(lower=0).sum()),
             "rebates_eur": float(-frame.motivation_tariff_eur.clip(upper=0).sum()),
             "consumers_surcharged": int((frame.motivation_tariff_eur > 0).sum()),

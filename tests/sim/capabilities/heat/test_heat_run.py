@@ -12,6 +12,7 @@ import pytest
 
 from contracts.token import UEUR_PER_EUR
 from grid_models.substation import state_code
+from sim.capabilities.heat.tariff import preset_rule
 from sim.results.summary import event_args
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
@@ -145,6 +146,34 @@ def test_reaction_lowers_return_temperature_and_heat_losses_against_the_same_run
     assert na["pipe_loss_kw"][after].sum() < nb["pipe_loss_kw"][after].sum()
     assert na["pump_electric_kw"][after].sum() < nb["pump_electric_kw"][after].sum()
     assert reacting.summary["heat"]["physics"]["pipe_loss_mwh"] < not_reacting.summary["heat"]["physics"]["pipe_loss_mwh"]
+
+
+def test_motivation_tariff_is_the_presets_rule_on_the_on_chain_totals(reacting):
+    """The default tariff (Lemvig Varmeværk 2021) applied to each consumer's totals read from the contract."""
+    cap, heat = reacting.twin.capability("heat"), reacting.summary["heat"]
+    rule, price = preset_rule("lemvig_2021"), reacting.scenario.heat.prices.heat_eur_per_mwh
+    assert heat["motivation_tariff"]["preset"] == "lemvig_2021"
+    for c in cap.consumers:
+        d, t = heat["consumer_detail"][c.name], cap.scheme.totals(c.account)
+        assert d["expected_return_c"] == pytest.approx(rule.expected_return_c(t.t_supply_c))
+        r = rule.adjustment(t.heat_wh / 1e6, price, t.t_return_c, d["expected_return_c"])
+        assert d["motivation_tariff_eur"] == pytest.approx(r.adjustment_eur) and r.adjustment_eur >= 0  # no rebate
+
+
+def test_a_month_table_weights_each_months_expected_return_by_volume(heat_scenario):
+    """Two hours across the end of January: the expected return is Σ V·T_exp,month / Σ V over accepted readings."""
+    months = [30.0 + m for m in range(12)]  # January 30 °C, February 31 °C, ...
+    run = run_scenario(heat_scenario.with_overrides({
+        "run.start": pd.Timestamp("2025-01-31T23:00:00").to_pydatetime(), "run.duration_s": 2 * 3600,
+        "heat.tariff.basis": "month", "heat.tariff.expected_return_c": months}))
+    accepted = event_args(run.ledger, "HeatEfficiency", "ReadingAccepted")
+    cap = run.twin.capability("heat")
+    for c in cap.consumers:
+        rows = accepted[accepted.consumer == c.account].sort_values("period")
+        v = rows.volume_ml.astype(float).to_numpy()
+        assert len(v) == 2 and (v > 0).all()
+        expected = (v[0] * 30.0 + v[1] * 31.0) / v.sum()
+        assert run.summary["heat"]["consumer_detail"][c.name]["expected_return_c"] == pytest.approx(expected)
 
 
 def test_same_seed_same_results_with_faulty_meters(heat_scenario):

@@ -36,8 +36,15 @@ def test_cli_validates_a_heat_only_scenario(capsys):
         (lambda t: t.replace("open_bypass = 0.2,", "open_bypass = 0.3,"), r"heat.buildings\[0\]", "sum to 1"),
         (lambda t: t.replace("open_bypass = 0.2,", "leaky_valve = 0.2,"), r"heat.buildings\[0\].states", "well_tuned"),
         (lambda t: t.replace("supply_min_c = 70.0", "supply_min_c = 95.0"), "heat.network", "supply_min_c"),
-        (lambda t: t.replace("expected_return_c = [40.0, 38.0]", "expected_return_c = [40.0]"), "heat.tariff",
+        (lambda t: t.replace("expected_return_c = [40.0, 38.0]", "expected_return_c = [40.0]"), "heat.reference",
          "same"),
+        (lambda t: t.replace('preset = "lemvig_2021"', 'preset = "lemvig"'), "heat.tariff.preset", "lemvig_2021"),
+        (lambda t: t.replace('preset = "lemvig_2021"', 'preset = "skive"'), "heat.tariff",
+         "Skive.*table was not found.*give the expected-return table"),
+        (lambda t: t.replace('preset = "lemvig_2021"', 'preset = "lemvig_2021"\nbasis = "month"\n'
+                             'expected_return_c = [30.0, 31.0]'), "heat.tariff", "twelve"),
+        (lambda t: t.replace('preset = "lemvig_2021"', 'preset = "lemvig_2021"\ncounting = "edge"'),
+         "heat.tariff.counting", "from_edge"),
         (lambda t: t.replace('profile = "MFH"', 'profile = "GHD"'), r"heat.buildings\[1\]", "building_class"),
         (lambda t: t.replace("[heat.prices]", "[heat.prices]\ngas_price = 3.0"), "heat.prices.gas_price", "unknown key"),
         (lambda t: t.replace('name = "mfh"', 'name = "efh"'), "heat", "unique"),
@@ -46,7 +53,8 @@ def test_cli_validates_a_heat_only_scenario(capsys):
         (lambda t: re.sub(r"^\[heat\][^\n]*\n", "[heat]\nannual_mean_temp_c = 8.0\n", t, flags=re.M), "heat",
          "come together"),
     ],
-    ids=["shares-not-1", "unknown-state", "curve-inverted", "tariff-points", "class-for-profile", "unknown-key",
+    ids=["shares-not-1", "unknown-state", "curve-inverted", "reference-points", "tariff-unknown-preset",
+         "tariff-skive-without-table", "tariff-month-not-12", "tariff-counting", "class-for-profile", "unknown-key",
          "duplicate-group", "heat-step", "half-a-reference-climate"],
 )
 def test_bad_heat_sections_name_file_and_field(tmp_path, edit, field, expected):
