@@ -5,13 +5,18 @@
 @notice Mutual insurance of power generation. Members join with a sum insured and a premium per period,
         paid into a shared pool. Per period the weather oracle posts each member's expected production (what
         the site would have produced, fully available, under the observed weather) and the member's meter
-        posts its measured production as an EIP-712 signed reading. A member who reported an outage for the
-        period claims; the contract checks the shortfall against the threshold and pays from the pool:
-        indemnity = loss x price (loss <= expected - measured), or parametric = cover x (trigger - ratio) /
-        (trigger - exit) between the trigger and exit ratios (Etherisc's design). Payouts are capped by what
-        is left of the sum insured; what the pool cannot pay now is queued and paid first from later
-        premiums. The pool never goes negative.
-@dev Energy in Wh, money in ueur, ratios in bps. Pool = premiums - payouts, always.
+        posts its measured production as an EIP-712 signed reading, bounded by the meter's rated energy per
+        period. The oracle records outages (from the plant's availability record, not the member's word); a
+        member with an outage recorded for the period claims; the contract checks the shortfall against the
+        threshold and pays from the pool: indemnity = loss x price (loss <= expected - measured), or
+        parametric = cover x (trigger - ratio) / (trigger - exit) between the trigger and exit ratios
+        (Etherisc's AYII design), ratio = measured / expected unrounded (one floor, of the payout). Payouts
+        are capped at what is left of the sum insured (the part above it is logged, not paid); what the pool
+        cannot pay now is queued and paid first from later premiums. The pool never goes negative. Premiums
+        are collected for the current or the next period only.
+@dev Energy in Wh, money in ueur, ratios in bps. Pool = premiums - payouts, always. Every amount is bounded
+     (MAX_*), so no product overflows; time arithmetic never overflows (periods are counted from block time).
+     Over 400 lines: one contract's whole mutual (membership, premiums, oracle, readings, outages, claims, queue).
 """
 from ethereum.ercs import IERC20
 import signed_reading
@@ -22,6 +27,7 @@ event Joined:
     sum_insured_ueur: uint256
     premium_ueur: uint256
     cover_per_period_ueur: uint256
+    max_wh_per_period: uint256
 
 event PremiumPaid:
     period: indexed(uint256)
@@ -51,6 +57,7 @@ event ClaimPaid:
     amount_ueur: uint256
     paid_ueur: uint256
     queued_ueur: uint256
+    beyond_cover_ueur: uint256  # the payout above what was left of the sum insured: never paid
 
 event QueuedPaid:
     member: indexed(address)
@@ -65,6 +72,10 @@ event Solvency:
 MAX_MEMBERS: constant(uint256) = 128
 MAX_BATCH: constant(uint256) = 128
 BPS: constant(uint256) = 10000
+MAX_PERIOD_S: constant(uint256) = 366 * 86400  # a period of at most a year
+MAX_PRICE_UEUR_PER_KWH: constant(uint256) = 10**9  # 1 000 EUR/kWh
+MAX_UEUR: constant(uint256) = 10**18  # 10**12 EUR: a sum insured or premium above is a typo
+MAX_WH_PER_PERIOD: constant(uint256) = 10**13  # 10 TWh in one period
 
 insurer: public(address)
 oracle: public(address)
@@ -85,6 +96,7 @@ sum_insured_ueur: public(HashMap[address, uint256])
 paid_out_ueur: public(HashMap[address, uint256])
 premium_ueur: public(HashMap[address, uint256])
 cover_per_period_ueur: public(HashMap[address, uint256])
+max_wh_per_period: public(HashMap[address, uint256])
 owed_ueur: public(HashMap[address, uint256])
 
 expected_wh: public(HashMap[uint256, HashMap[address, uint256]])
@@ -117,15 +129,21 @@ def __init__(
     @param token EuroToken used for premiums and payouts.
     @param oracle Weather oracle posting expected production.
     @param t0 Block time at which period 0 starts [s].
-    @param period_s Period length [s].
-    @param price_ueur_per_kwh Value of lost energy [ueur/kWh] (indemnity variant).
-    @param threshold_bps Shortfall below expected that opens a claim [bps of expected].
+    @param period_s Period length [s], 1 to MAX_PERIOD_S.
+    @param price_ueur_per_kwh Value of lost energy [ueur/kWh] (indemnity variant), at most MAX_PRICE_UEUR_PER_KWH.
+    @param threshold_bps Shortfall below expected that opens a claim [bps of expected], below 100 %.
     @param parametric True for the parametric variant.
-    @param trigger_bps Ratio measured/expected below which the parametric payout starts [bps].
+    @param trigger_bps Ratio measured/expected below which the parametric payout starts [bps]; the threshold
+           must not refuse a ratio the index pays: threshold + trigger <= 100 % (parametric variant only).
     @param exit_bps Ratio at or below which the parametric payout is the whole cover per period [bps].
     """
-    assert threshold_bps <= BPS, "insurance: threshold above 100 %"
+    assert token.address != empty(address) and oracle != empty(address), "insurance: zero address"
+    assert period_s > 0 and period_s <= MAX_PERIOD_S, "insurance: period_s out of range"
+    assert price_ueur_per_kwh <= MAX_PRICE_UEUR_PER_KWH, "insurance: price too high"
+    assert threshold_bps < BPS, "insurance: threshold must be below 100 %"
     assert not parametric or (exit_bps < trigger_bps and trigger_bps <= BPS), "insurance: need exit < trigger <= 100 %"
+    assert not parametric or threshold_bps + trigger_bps <= BPS, \
+        "insurance: threshold refuses ratios the index pays (need threshold + trigger <= 100 %)"
     self.insurer = msg.sender
     self.oracle = oracle
     self.token = token
@@ -141,27 +159,53 @@ def __init__(
 
 @external
 def join(member: address, meter: address, sum_insured_ueur: uint256, premium_ueur: uint256,
-         cover_per_period_ueur: uint256):
+         cover_per_period_ueur: uint256, max_wh_per_period: uint256):
     """
-    @notice The insurer admits a member with its meter, sum insured and premium per period.
+    @notice The insurer admits a member with its meter, sum insured, premium per period and rated energy.
     @param member Member's account (pays premiums, receives payouts).
     @param meter Address of the member's production meter key.
-    @param sum_insured_ueur Most the member can be paid over the contract's life [ueur].
-    @param premium_ueur Premium per period [ueur].
-    @param cover_per_period_ueur Parametric payout at or below the exit ratio [ueur].
+    @param sum_insured_ueur Most the member can be paid over the contract's life [ueur], 1 to MAX_UEUR.
+    @param premium_ueur Premium per period [ueur], at most MAX_UEUR.
+    @param cover_per_period_ueur Parametric payout at or below the exit ratio [ueur], at most the sum insured.
+    @param max_wh_per_period Most the site can produce in a period [Wh] (rated power x period x 1.1, the
+           meter's range), 1 to MAX_WH_PER_PERIOD: bounds its readings and its expected production.
     """
     assert msg.sender == self.insurer, "insurance: caller is not the insurer"
+    assert member != empty(address), "insurance: zero address"
     assert self.meter_of[member] == empty(address), "insurance: already a member"
     assert meter != empty(address) and self.member_of_meter[meter] == empty(address), "insurance: bad meter"
-    assert sum_insured_ueur > 0, "insurance: sum insured must be positive"
+    assert len(self.members) < MAX_MEMBERS, "insurance: too many members"
+    assert sum_insured_ueur > 0 and sum_insured_ueur <= MAX_UEUR, "insurance: sum insured out of range"
+    assert premium_ueur <= MAX_UEUR, "insurance: premium out of range"
+    assert cover_per_period_ueur <= sum_insured_ueur, "insurance: cover above sum insured"
+    assert max_wh_per_period > 0 and max_wh_per_period <= MAX_WH_PER_PERIOD, "insurance: rated energy out of range"
     self.members.append(member)
     self.meter_of[member] = meter
     self.member_of_meter[meter] = member
     self.sum_insured_ueur[member] = sum_insured_ueur
     self.premium_ueur[member] = premium_ueur
     self.cover_per_period_ueur[member] = cover_per_period_ueur
+    self.max_wh_per_period[member] = max_wh_per_period
     log Joined(member=member, meter=meter, sum_insured_ueur=sum_insured_ueur, premium_ueur=premium_ueur,
-               cover_per_period_ueur=cover_per_period_ueur)
+               cover_per_period_ueur=cover_per_period_ueur, max_wh_per_period=max_wh_per_period)
+
+
+@internal
+@view
+def _periods_started() -> uint256:
+    """Periods started by now (0 before t0): the current period is this minus 1, the next one this."""
+    if block.timestamp < self.t0:
+        return 0
+    return (block.timestamp - self.t0) // self.period_s + 1
+
+
+@internal
+@view
+def _periods_over() -> uint256:
+    """Periods over by now: period p is over when p < this."""
+    if block.timestamp < self.t0:
+        return 0
+    return (block.timestamp - self.t0) // self.period_s
 
 
 @internal
@@ -208,10 +252,12 @@ def _pay_queue():
 def collect_premiums(period: uint256):
     """
     @notice Pull every member's premium for `period` into the pool (each has approved this contract), then
-            pay queued claims.
-    @param period Period index.
+            pay queued claims. Premiums are paid in advance: for the current or the next period only.
+    @param period Period index: the current one or the next (period 0 before t0).
     """
     assert msg.sender == self.insurer, "insurance: caller is not the insurer"
+    started: uint256 = self._periods_started()
+    assert period <= started and started - period <= 1, "insurance: premiums for the current or next period only"
     for member: address in self.members:
         if not self.premium_paid[period][member]:
             self.premium_paid[period][member] = True
@@ -227,16 +273,18 @@ def post_expected(period: uint256, members: DynArray[address, MAX_BATCH], expect
                   weather_hash: bytes32):
     """
     @notice The oracle posts expected production under the observed weather, once per member and period.
-    @param period Period index.
+    @param period Period index, of a period that is over.
     @param members Members, in any order.
-    @param expected_wh Expected production of each [Wh].
+    @param expected_wh Expected production of each [Wh], at most its rated energy per period.
     @param weather_hash sha256 of the weather record used.
     """
     assert msg.sender == self.oracle, "insurance: caller is not the oracle"
     assert len(members) == len(expected_wh), "insurance: length mismatch"
+    assert period < self._periods_over(), "insurance: period not over"
     i: uint256 = 0
     for member: address in members:
         assert self.meter_of[member] != empty(address), "insurance: not a member"
+        assert expected_wh[i] <= self.max_wh_per_period[member], "insurance: expected out of range"
         assert not self.expected_posted[period][member], "insurance: expected already posted"
         self.expected_posted[period][member] = True
         self.expected_wh[period][member] = expected_wh[i]
@@ -247,15 +295,19 @@ def post_expected(period: uint256, members: DynArray[address, MAX_BATCH], expect
 @external
 def submit_readings(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
     """
-    @notice Measured production per member and period, signed by the member's meter (EIP-712), once each.
-    @param readings Signed readings; any bad one reverts the batch.
+    @notice Measured production per member and period, signed by the member's meter (EIP-712), once each;
+            anyone may relay them (the meter's signature is the authority).
+    @param readings Signed readings, each of a period that is over and at most the member's rated energy per
+           period; any bad one reverts the batch.
     """
+    over: uint256 = self._periods_over()
     for r: signed_reading.Reading in readings:
         member: address = self.member_of_meter[r.meter]
         assert member != empty(address), "insurance: unregistered meter"
-        assert block.timestamp >= self.t0 + (r.period + 1) * self.period_s, "insurance: period not over"
+        assert r.period < over, "insurance: period not over"
         assert not self.measured_posted[r.period][member], "insurance: reading already recorded"
         assert r.quality == signed_reading.QUALITY_MEASURED, "insurance: estimated reading"
+        assert r.energy_wh <= self.max_wh_per_period[member], "insurance: reading out of range"
         if signed_reading.reading_signer(self.DOMAIN_SEPARATOR, r) != r.meter:
             assert signed_reading.signature_flaw(convert(r.v, uint256), r.s) == signed_reading.NO_FLAW, \
                 "insurance: high-s signature"  # or a bad v
@@ -266,25 +318,31 @@ def submit_readings(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
 
 
 @external
-def report_outage(period: uint256, available_bps: uint256):
+def report_outage(period: uint256, member: address, available_bps: uint256):
     """
-    @notice A member reports an outage (full or partial) of its plant during `period`.
-    @param period Period index.
-    @param available_bps Share of the plant still available [bps].
+    @notice The oracle records an outage (full or partial) of a member's plant during `period`, from the
+            plant's availability record: a member's own word opens no claim.
+    @param period Period index, of a period that has started.
+    @param member Member whose plant was (partly) out.
+    @param available_bps Share of the plant still available [bps], below 100 %.
     """
-    assert self.meter_of[msg.sender] != empty(address), "insurance: not a member"
+    assert msg.sender == self.oracle, "insurance: caller is not the oracle"
+    assert self.meter_of[member] != empty(address), "insurance: not a member"
+    assert period < self._periods_started(), "insurance: period not started"
     assert available_bps < BPS, "insurance: nothing was out"
-    assert not self.outage[period][msg.sender], "insurance: outage already reported"
-    self.outage[period][msg.sender] = True
-    log OutageReported(period=period, member=msg.sender, available_bps=available_bps)
+    assert not self.outage[period][member], "insurance: outage already reported"
+    self.outage[period][member] = True
+    log OutageReported(period=period, member=member, available_bps=available_bps)
 
 
 @external
 def claim(period: uint256, loss_wh: uint256) -> uint256:
     """
-    @notice Claim for `period`: pays at once what the pool allows, queues the rest. Returns the amount due.
-    @param period Period index.
-    @param loss_wh Lost energy claimed (indemnity variant; at most expected - measured) [Wh].
+    @notice Claim for `period`: the payout, capped at what is left of the sum insured, is paid at once as far
+            as the pool allows, the rest queued. Returns the amount due (paid + queued).
+    @param period Period index, with an outage recorded.
+    @param loss_wh Lost energy claimed, at most expected - measured [Wh] (the indemnity variant pays it; the
+           parametric variant pays the index and logs it).
     """
     member: address = msg.sender
     assert self.meter_of[member] != empty(address), "insurance: not a member"
@@ -295,21 +353,25 @@ def claim(period: uint256, loss_wh: uint256) -> uint256:
     expected: uint256 = self.expected_wh[period][member]
     measured: uint256 = self.measured_wh[period][member]
     assert expected > 0 and measured * BPS < expected * (BPS - self.threshold_bps), "insurance: shortfall below threshold"
+    assert loss_wh <= expected - measured, "insurance: claim above the loss"
     self.claimed[period][member] = True
 
     amount: uint256 = 0
     if self.parametric:
-        ratio_bps: uint256 = measured * BPS // expected
+        # ratio r = measured / expected, not rounded: cover x (trigger - r) / (trigger - exit), floored once
         cover: uint256 = self.cover_per_period_ueur[member]
-        if ratio_bps <= self.exit_bps:
+        if measured * BPS <= self.exit_bps * expected:
             amount = cover
-        elif ratio_bps < self.trigger_bps:
-            amount = cover * (self.trigger_bps - ratio_bps) // (self.trigger_bps - self.exit_bps)
+        elif measured * BPS < self.trigger_bps * expected:
+            amount = cover * (self.trigger_bps * expected - measured * BPS) \
+                // ((self.trigger_bps - self.exit_bps) * expected)
     else:
-        assert loss_wh <= expected - measured, "insurance: claim above the loss"
         amount = loss_wh * self.price_ueur_per_kwh // 1000
     left: uint256 = self.sum_insured_ueur[member] - self.paid_out_ueur[member] - self.owed_ueur[member]
-    assert amount <= left, "insurance: payout above sum insured"
+    beyond: uint256 = 0
+    if amount > left:
+        beyond = amount - left
+        amount = left
 
     paid: uint256 = min(amount, self._pool())
     queued: uint256 = amount - paid
@@ -318,16 +380,19 @@ def claim(period: uint256, loss_wh: uint256) -> uint256:
     self.total_owed_ueur += queued
     self._pay(member, paid)
     log ClaimPaid(period=period, member=member, loss_wh=loss_wh, amount_ueur=amount, paid_ueur=paid,
-                  queued_ueur=queued)
+                  queued_ueur=queued, beyond_cover_ueur=beyond)
     return amount
 
 
 @external
 def record_solvency(period: uint256):
     """
-    @notice Log the pool, the exposure (sum insured not yet paid or owed) and what is owed, for `period`.
-    @param period Period index.
+    @notice The insurer logs the pool, the exposure (sum insured not yet paid or owed) and what is owed, for
+            `period` (the run's summary reads these).
+    @param period Period index, of a period that is over.
     """
+    assert msg.sender == self.insurer, "insurance: caller is not the insurer"
+    assert period < self._periods_over(), "insurance: period not over"
     exposure: uint256 = 0
     for member: address in self.members:
         exposure += self.sum_insured_ueur[member] - self.paid_out_ueur[member] - self.owed_ueur[member]

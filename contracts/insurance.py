@@ -1,5 +1,5 @@
-"""Wrapper of MutualInsurance: membership, premiums, oracle's expected production, signed measured
-production, outages, claims and solvency."""
+"""Wrapper of MutualInsurance: membership, premiums, oracle's expected production and outages, signed measured
+production, claims and solvency."""
 
 from __future__ import annotations
 
@@ -21,10 +21,14 @@ class MutualInsurance(ContractWrapper):
         return cls(chain, contract)
 
     def join(self, member: str, meter: str, sum_insured_ueur: int, premium_ueur: int, cover_per_period_ueur: int,
-             *, sender: str):
-        self._tx("join", member, meter, sum_insured_ueur, premium_ueur, cover_per_period_ueur, sender=sender)
+             max_wh_per_period: int, *, sender: str):
+        """Admit ``member`` (insurer only); ``max_wh_per_period`` bounds its readings and expected production [Wh]
+        (the meter's range: rated power x period x 1.1)."""
+        self._tx("join", member, meter, sum_insured_ueur, premium_ueur, cover_per_period_ueur, max_wh_per_period,
+                 sender=sender)
 
     def collect_premiums(self, period: int, *, sender: str):
+        """Premiums of the current or the next period (insurer only)."""
         return self._tx("collect_premiums", period, sender=sender)
 
     def post_expected(self, period: int, members: list[str], expected_wh: list[int], weather_hash: bytes, *,
@@ -37,8 +41,9 @@ class MutualInsurance(ContractWrapper):
         return post_in_batches(lambda batch: self._tx("submit_readings", [r.as_tuple() for r in batch],
                                                       sender=sender), readings, MAX_BATCH)
 
-    def report_outage(self, period: int, available_bps: int, *, sender: str):
-        self._tx("report_outage", period, available_bps, sender=sender)
+    def report_outage(self, period: int, member: str, available_bps: int, *, sender: str):
+        """Record ``member``'s outage in ``period`` (oracle only)."""
+        self._tx("report_outage", period, member, available_bps, sender=sender)
 
     def claim(self, period: int, loss_wh: int, *, sender: str):
         return self._tx("claim", period, loss_wh, sender=sender)

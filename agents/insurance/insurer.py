@@ -1,11 +1,11 @@
-"""The mutual's actors: the insurer, who prices and collects premiums and records solvency, and the insured
-producers, who report their outages and claim.
+"""The mutual's actors: the insurer, who prices and collects premiums (in advance) and records solvency, and
+the insured producers, who claim for the periods whose outages the oracle has recorded.
 
 Pricing: the premium is the expected **claimable** loss divided by the target loss ratio. Per member, with
 ``n`` identical units failing independently (two-state model, unavailability U = MTTR / (MTBF + MTTR) per
 unit) the number of units down in a period is Binomial(n, U) in the steady state, and with ``k`` down the
 site measures (1 - k/n) of its expected production E_t. The contract pays a period only when an outage is
-reported, E_t > 0, the shortfall k/n is *above* the threshold, and a measured reading is on chain:
+recorded, E_t > 0, the shortfall k/n is *above* the threshold, and a measured reading is on chain:
 
     L = price x sum_t E_t x sum_{k: k/n > threshold} P(k) x (k/n) x m_t,k          (indemnity)
     L = cover x sum_{t: E_t > 0} sum_{k: k/n > threshold} P(k) x f(1 - k/n) x m_t,k  (parametric)
@@ -130,25 +130,24 @@ class Insurer(mesa.Agent):
 
 
 class InsuredProducer(mesa.Agent):
-    """A producer in the mutual: after a period with units down it reports the outage and claims the loss
-    (expected - measured, read back from the contract) or, in the parametric variant, the index payout."""
+    """A producer in the mutual: after a period with units down (the oracle has recorded the outage) it claims
+    the loss (expected - measured, read back from the contract; the contract caps the payout at what is left of
+    the sum insured) or, in the parametric variant, the index payout."""
 
     def __init__(self, model: mesa.Model, *, site: str, account: str, insurance, parametric: bool):
         super().__init__(model)
         self.site, self.account, self._ins, self.parametric = site, account, insurance, parametric
 
-    def after_period(self, period: int, available_share: float, price_ueur_per_kwh: int) -> str | None:
-        """Report and claim if units were down. Returns None when nothing was down, "" when a claim was paid
-        (or queued), else the contract's reason for refusing it (e.g. a shortfall below the threshold)."""
+    def after_period(self, period: int, available_share: float) -> str | None:
+        """Claim if units were down. Returns None when nothing was down, "" when a claim was paid (or queued),
+        else the contract's reason for refusing it (e.g. a shortfall below the threshold)."""
         if available_share >= 1.0:
             return None
-        self._ins.report_outage(period, int(available_share * 10_000), sender=self.account)
         loss_wh = 0
         if not self.parametric:
             expected = self._ins.call("expected_wh", period, self.account)
             measured = self._ins.call("measured_wh", period, self.account)
-            cover_wh = self._ins.remaining_cover_ueur(self.account) * 1000 // max(1, price_ueur_per_kwh)
-            loss_wh = min(max(0, expected - measured), cover_wh)
+            loss_wh = max(0, expected - measured)
         try:
             self._ins.claim(period, loss_wh, sender=self.account)
             return ""

@@ -18,6 +18,7 @@ THRESHOLD_BPS = 2000
 SUM_INSURED = 2_000_000
 PREMIUM = 400_000
 COVER = 500_000
+MAX_WH = 50_000  # each member's rated energy per period: readings and expected production above are refused
 
 
 @dataclass
@@ -33,6 +34,9 @@ class Ins:
 
     def at_period_end(self, period: int) -> None:
         self.chain.set_time(T0_S + (period + 1) * PERIOD_S + 30)
+
+    def in_period(self, period: int) -> None:
+        self.chain.set_time(T0_S + period * PERIOD_S + 30)
 
     def measured(self, i: int, period: int, wh: int, key=None) -> list[tuple]:
         r = sign_reading(key or self.meter_keys[i], self.ins.domain_separator, period, wh, 0)
@@ -52,7 +56,7 @@ def make_insurance(backend="py-evm", n=3, parametric=False, seed=0, funds=10**9)
                                  parametric=parametric, trigger_bps=8000 if parametric else 0,
                                  exit_bps=3000 if parametric else 0)
     for m, k in zip(members, keys):
-        ins.join(m, k.public_key.to_checksum_address(), SUM_INSURED, PREMIUM, COVER, sender=insurer)
+        ins.join(m, k.public_key.to_checksum_address(), SUM_INSURED, PREMIUM, COVER, MAX_WH, sender=insurer)
         if funds:
             token.mint(m, funds, sender=bank)
         token.approve(ins.address, 10**18, sender=m)

@@ -1,6 +1,7 @@
 """Property test: random sequences of premiums, oracle posts, measurements, outages and claims keep the pool
 equal to premiums - payouts (and to the token balance), payouts within the sum insured, and claims once each,
-only with an outage."""
+only with an outage the oracle recorded; premiums only for the current or next period, readings only up to the
+rated energy per period."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from contracts.chain import ChainRevert
-from tests.contracts.insurance_setup import PERIOD_S, SUM_INSURED, T0_S, make_insurance
+from tests.contracts.insurance_setup import MAX_WH, PERIOD_S, SUM_INSURED, T0_S, make_insurance
 
 DEEP = os.environ.get("GRIDLEDGER_DEEP") == "1"
 N_PERIODS = 5
@@ -37,32 +38,42 @@ class InsuranceMachine(RuleBasedStateMachine):
 
     @rule(period=st.integers(0, N_PERIODS - 1))
     def premiums(self, period):
-        self.s.ins.collect_premiums(period, sender=self.s.insurer)
+        try:
+            self.s.ins.collect_premiums(period, sender=self.s.insurer)
+        except ChainRevert as exc:  # the clock is in period self.now (before t0: -1, -2)
+            assert exc.reason == "insurance: premiums for the current or next period only"
+            assert period not in (max(self.now, 0), self.now + 1)
+            return
+        assert period in (max(self.now, 0), self.now + 1)
 
     @rule(period=st.integers(0, N_PERIODS - 1), wh=st.lists(st.integers(0, 30_000), min_size=3, max_size=3))
     def oracle(self, period, wh):
         try:
             self.s.ins.post_expected(period, self.s.members, wh, b"\x01" * 32, sender=self.s.oracle)
         except ChainRevert:
-            assert any((i, period) in self.expected for i in range(3))
+            assert period >= self.now or any((i, period) in self.expected for i in range(3))
             return
+        assert period < self.now
         self.expected.update({(i, period): w for i, w in enumerate(wh)})
 
-    @rule(i=st.integers(0, 2), period=st.integers(0, N_PERIODS - 1), wh=st.integers(0, 30_000))
+    @rule(i=st.integers(0, 2), period=st.integers(0, N_PERIODS - 1), wh=st.integers(0, MAX_WH + 10))
     def measure(self, i, period, wh):
         refused = self.s.measured(i, period, wh)
-        ok = period < self.now and (i, period) not in self.measured
+        ok = period < self.now and (i, period) not in self.measured and wh <= MAX_WH
         assert (refused == []) == ok, refused
         if ok:
             self.measured[(i, period)] = wh
 
-    @rule(i=st.integers(0, 2), period=st.integers(0, N_PERIODS - 1))
-    def outage(self, i, period):
+    @rule(i=st.integers(0, 2), period=st.integers(0, N_PERIODS - 1), by_member=st.booleans())
+    def outage(self, i, period, by_member):
+        sender = self.s.members[i] if by_member else self.s.oracle
         try:
-            self.s.ins.report_outage(period, 0, sender=self.s.members[i])
+            self.s.ins.report_outage(period, self.s.members[i], 0, sender=sender)
             self.outages.add((i, period))
         except ChainRevert:
-            assert (i, period) in self.outages
+            assert by_member or (i, period) in self.outages or period > self.now
+            return
+        assert not by_member and period <= self.now
 
     @rule(i=st.integers(0, 2), period=st.integers(0, N_PERIODS - 1), frac=st.floats(0, 1.2))
     def claim(self, i, period, frac):

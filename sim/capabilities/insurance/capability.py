@@ -1,10 +1,12 @@
 """Capability 5 — mutual insurance of generation.
 
 Producers (PV and wind sites, each of ``units`` independently failing units) pay premiums into the pool of
-``MutualInsurance``. Each period the weather oracle posts every site's expected production (the weather
-potential at full availability, the same pvlib/windpowerlib models as the certificates), the sites' meters post
-measured production (VEE-validated, signed), producers with units down report the outage and claim, and the
-insurer records solvency. A dark week lowers expected and measured alike: no claim; an outage does.
+``MutualInsurance``, in advance (period 0 before the clock starts, period p + 1 when p closes). Each period the
+weather oracle posts every site's expected production (the weather potential at full availability, the same
+pvlib/windpowerlib models as the certificates), the sites' meters post measured production (VEE-validated,
+signed), the oracle records the outages of the twin's outage model (the plants' availability record: a
+producer's own word opens no claim), producers with units down claim, and the insurer records solvency. A dark
+week lowers expected and measured alike: no claim; an outage does.
 Premiums are priced on the expected production series before the clock starts: the expected claimable loss
 (``agents.insurance.insurer``; which readings VEE would accept from ``reading_accepted``) / the target loss ratio.
 """
@@ -129,7 +131,8 @@ class InsuranceCapability(Capability):
             premium = premium_ueur(expected_ueur, spec.target_loss_ratio, ctx.clock.n_periods)
             self.expected_payout_ueur.append(expected_ueur)
             self.expected_loss_share_of_cover.append(expected_ueur * HOURS_PER_YEAR / horizon_h / sum_insured)
-            self.ins.join(account, meter.address, sum_insured, premium, cover, sender=self.insurer_account)
+            self.ins.join(account, meter.address, sum_insured, premium, cover, meter.max_wh_per_period,
+                          sender=self.insurer_account)
             bank.mint_eur(account, premium * periods_per_year * PREMIUM_FLOAT_PERIODS / UEUR_PER_EUR)
             bank.token.approve(self.ins.address, 2**255, sender=account)
             ctx.measurement.add_meter(meter)
@@ -139,9 +142,16 @@ class InsuranceCapability(Capability):
             self.producers.append(InsuredProducer(ctx.model, site=site.name, account=account, insurance=self.ins,
                                                   parametric=spec.variant == "parametric"))
         self.insurer = Insurer(ctx.model, account=self.insurer_account, insurance=self.ins)
+        self.insurer.collect(0)  # premiums are paid in advance: the chain's clock is before period 0
         self.refusals: list[dict] = []
         self.readings_log = ctx.measurement.log()
         self._settled_through = -1
+
+    def period_closed(self, period: int) -> None:
+        """Collect the next period's premiums, in advance (the contract takes the current or the next only)."""
+        if period + 1 < self.ctx.clock.n_periods:
+            self.ctx.set_chain_time()
+            self.insurer.collect(period + 1)
 
     def measure(self, k: int, flow) -> None:
         for meter, p_kw in zip(self.meters, self.gen_kw[k]):
@@ -166,7 +176,6 @@ class InsuranceCapability(Capability):
                 else:
                     rows.append(reading_row(meter.meter_id, v, "not_posted", NOT_INSURED))
         for period in range(self._settled_through + 1, through_period + 1):
-            self.insurer.collect(period)
             self.ins.post_expected(period, self.accounts, self._expected_wh(period), self._weather_hash(period),
                                    sender=self.oracle_account)
         refused = self.ins.submit_readings(signed, sender=self.insurer_account)
@@ -180,7 +189,9 @@ class InsuranceCapability(Capability):
         for period in range(self._settled_through + 1, through_period + 1):
             share = self.available[period * spp:(period + 1) * spp].mean(axis=0)
             for producer, a in zip(self.producers, share):
-                reason = producer.after_period(period, float(a), self.price)
+                if a < 1.0:  # the oracle records the outage from the plant's availability record
+                    self.ins.report_outage(period, producer.account, int(a * 10_000), sender=self.oracle_account)
+                reason = producer.after_period(period, float(a))
                 if reason:
                     self.refusals.append({"what": "claim", "period": period, "meter": producer.site,
                                           "reason": reason})
