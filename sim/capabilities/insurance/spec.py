@@ -20,7 +20,8 @@ class InsuredSite(GeneratorSite):
 class InsuranceSpec(_Frozen):
     """Mutual insurance of generation. Premiums = expected claimable loss / ``target_loss_ratio`` (the formula
     is in agents/insurer.py), so the loss ratio (payouts / premiums) the pool aims for is ``target_loss_ratio``;
-    the solvency loading is 1 / target - 1 (0.8 -> 25 %)."""
+    the solvency loading is 1 / target - 1 (0.8 -> 25 %). Parametric variant: ``threshold_percent`` +
+    ``trigger_percent`` <= 100, so that the claim threshold never refuses a ratio the index pays."""
 
     variant: Literal["indemnity", "parametric"] = "indemnity"
     producers: Annotated[list[InsuredSite], Field(min_length=1)]
@@ -39,4 +40,12 @@ class InsuranceSpec(_Frozen):
         if self.exit_percent >= self.trigger_percent:
             raise ValueError(f"exit_percent ({self.exit_percent:g}) must be below trigger_percent "
                              f"({self.trigger_percent:g})")
+        # a claim opens below (1 - threshold) of expected, the index pays below the trigger: a threshold above
+        # 1 - trigger would refuse ratios the index pays (in bps, as the contract compares them)
+        if self.variant == "parametric" and round(self.threshold_percent * 100) + round(self.trigger_percent * 100) \
+                > 10_000:
+            raise ValueError(f"threshold_percent ({self.threshold_percent:g}) + trigger_percent "
+                             f"({self.trigger_percent:g}) must be at most 100 for the parametric variant: a claim "
+                             f"opens only below {100 - self.threshold_percent:g} % of expected production, so "
+                             f"ratios from there up to the trigger would be refused though the index pays them")
         return self
