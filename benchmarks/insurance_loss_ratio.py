@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BPS = 10_000
 
 
-def year_payouts_ueur(cap, rng: np.random.Generator) -> float:
+def year_payouts_ueur(cap, twin: Twin, rng: np.random.Generator) -> float:
     """One draw of every site's outages over the run's horizon, paid by the contract's rules [ueur]."""
-    spec, twin = cap.spec, cap.twin
+    spec = cap.spec
     th_bps = round(spec.threshold_percent * 100)
     trig, ex = round(spec.trigger_percent * 100), round(spec.exit_percent * 100)
     spp, total = twin.steps_per_period, 0.0
@@ -45,10 +45,11 @@ def year_payouts_ueur(cap, rng: np.random.Generator) -> float:
         expected = cap.series[j].caps_wh.astype(np.int64)
         outage = avail.reshape(-1, spp).min(axis=1) < 1.0
         claim = outage & accepted & (expected > 0) & (measured * BPS < expected * (BPS - th_bps))
-        if spec.variant == "parametric":
-            ratio = measured * BPS // np.maximum(expected, 1)
+        if spec.variant == "parametric":  # the contract's exact index: cover x (trig E - m BPS) // ((trig - ex) E)
             cover = cap.ins.call("cover_per_period_ueur", cap.accounts[j])
-            amount = np.where(ratio <= ex, cover, np.where(ratio < trig, cover * (trig - ratio) // (trig - ex), 0))
+            e_obj, m_obj = np.maximum(expected, 1).astype(object), measured.astype(object)  # products pass 2**63
+            index = cover * np.maximum(trig * e_obj - m_obj * BPS, 0) // ((trig - ex) * e_obj)
+            amount = np.where(measured * BPS <= ex * expected, cover, index).astype(np.int64)
         else:
             amount = (expected - measured) * cap.price // 1000
         paid = np.cumsum(np.where(claim, amount, 0))
@@ -66,11 +67,12 @@ def main() -> None:
     scenario = load_scenario(args.scenario).with_overrides({"chain.backend": "revm"})
     if args.seed is not None:
         scenario = scenario.with_overrides({"run.seed": args.seed})
-    cap = Twin(scenario).capability("insurance")
-    premiums = float(sum(cap.premiums)) * cap.twin.n_periods
+    twin = Twin(scenario)
+    cap = twin.capability("insurance")
+    premiums = float(sum(cap.premiums)) * twin.n_periods
     expected = float(sum(cap.expected_payout_ueur))
     streams = np.random.SeedSequence(args.draw_seed).spawn(args.years)
-    ratios = np.array([year_payouts_ueur(cap, np.random.default_rng(s)) / premiums for s in streams])
+    ratios = np.array([year_payouts_ueur(cap, twin, np.random.default_rng(s)) / premiums for s in streams])
     target = cap.spec.target_loss_ratio
     print(f"{args.years} simulated years, seed {scenario.run.seed}, variant {cap.spec.variant}: priced expected "
           f"payouts {expected / premiums:.4f} of premiums (target {target})")
