@@ -123,6 +123,7 @@ def c(backend) -> Certs:
 
 # --- district heat -------------------------------------------------------------------------------------------
 HEAT_MAX_WH = 50_000
+HEAT_MAX_VOLUME_ML = 15_000_000  # the meter's 50 kWh at 3 K of cooling
 HEAT_N_PERIODS = 48
 OPERATOR_FLOAT_UEUR = 10**12
 
@@ -167,7 +168,8 @@ def make_heat(n: int = 3, seal: bool = True, seed: int = 0, references_k: dict[i
     token.mint(operator, OPERATOR_FLOAT_UEUR, sender=bank)
     token.approve(heat.address, OPERATOR_FLOAT_UEUR, sender=operator)
     for c, k in zip(consumers, meter_keys):
-        heat.register_consumer(c, k.public_key.to_checksum_address(), HEAT_MAX_WH, sender=operator)
+        heat.register_consumer(c, k.public_key.to_checksum_address(), HEAT_MAX_WH, HEAT_MAX_VOLUME_ML,
+                               sender=operator)
     if seal:
         heat.seal(sender=operator)
         refs = {p: 40.0 for p in range(6)} | (references_k or {})
