@@ -78,6 +78,9 @@ def v(backend) -> Vpp:
 
 
 # Certificates -------------------------------------------------------------------------------------------------
+CONSUMER_MAX_WH = 50_000
+
+
 @dataclass
 class Certs:
     chain: BaseChain
@@ -112,7 +115,8 @@ def make_certs(seed: int = 0, n_periods: int = 48, backend: str = "py-evm") -> C
         certs.register_device(owner, key.public_key.to_checksum_address(), name, tech, 48.1, 11.6, kw * 1000,
                               sender=issuer)
     for i, (consumer, key) in enumerate(zip(consumers, consumer_keys)):
-        certs.register_consumer(consumer, key.public_key.to_checksum_address(), f"consumer-{i}", sender=issuer)
+        certs.register_consumer(consumer, key.public_key.to_checksum_address(), f"consumer-{i}", CONSUMER_MAX_WH,
+                                sender=issuer)
     return Certs(chain, certs, issuer, oracle, producers, device_keys, consumers, consumer_keys)
 
 
