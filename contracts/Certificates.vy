@@ -284,8 +284,8 @@ def register_device(
     """
     self._only_issuer()
     assert owner != empty(address) and meter != empty(address), "certs: zero address"
-    assert abs(latitude_e6) <= MAX_LATITUDE_E6 and abs(longitude_e6) <= MAX_LONGITUDE_E6, \
-        "certs: location out of range"
+    assert latitude_e6 >= -MAX_LATITUDE_E6 and latitude_e6 <= MAX_LATITUDE_E6 and longitude_e6 >= -MAX_LONGITUDE_E6 \
+        and longitude_e6 <= MAX_LONGITUDE_E6, "certs: location out of range"
     assert nameplate_w > 0 and nameplate_w <= MAX_NAMEPLATE_W, "certs: nameplate out of range"
     assert self.device_of_meter[meter] == 0 and self.consumer_of_meter[meter] == empty(address), \
         "certs: meter already registered"
@@ -355,6 +355,8 @@ def mint(requests: DynArray[Mint, MAX_BATCH]):
         r: signed_reading.Reading = m.reading
         assert m.device_id >= 1 and m.device_id <= self.n_devices, "certs: unknown device"
         assert r.meter == self.device_meter[m.device_id], "certs: reading is not from the device's meter"
+        # a period of 2**128 or more would reach into the device bits of the id (another device's certificate)
+        assert r.period < self.n_periods, "certs: interval out of range"
         id: uint256 = self._id(m.device_id, r.period)
         assert self.minted_wh[id] == 0, "certs: already minted for this device and interval"
         assert self.weather_hash[id] != empty(bytes32), "certs: no weather cap for this interval"
