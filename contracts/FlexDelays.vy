@@ -157,6 +157,7 @@ def approve(spender: address, amount: uint256) -> bool:
     @param spender Spender.
     @param amount Allowance [base units].
     """
+    assert spender != empty(address), "flex: approve to the zero address"
     self.allowance[msg.sender][spender] = amount
     log Approval(owner=msg.sender, spender=spender, value=amount)
     return True
@@ -228,7 +229,7 @@ def create_event(start_min: uint256, duration_min: uint256, requested_w: uint256
     assert requested_w > 0, "flex: nothing requested"
     assert requested_w <= MAX_W, "flex: request above 10**9 W"
     assert self.t0 + (start_min + 1) * 60 > block.timestamp, "flex: DR event starts in the past"
-    assert start_min >= self.events_end_min, "flex: DR event overlaps an earlier one"
+    assert start_min >= self.events_end_min, "flex: DR event starts before the previous one ends"
     event_id: uint256 = self.n_events
     self.events[event_id] = DrEvent(start_min=start_min, duration_min=duration_min, requested_w=requested_w)
     self.n_events = event_id + 1
