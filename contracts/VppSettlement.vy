@@ -530,7 +530,7 @@ def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: 
     self._only_operator()
     assert self.sealed, "vpp: membership not sealed"
     assert n_periods > 0 and n_periods <= MAX_DAY_PERIODS, "vpp: 1 to 24 periods per day"
-    assert first_period + n_periods <= self.n_periods, "vpp: period out of range"
+    assert first_period < self.n_periods and n_periods <= self.n_periods - first_period, "vpp: period out of range"
     assert block.timestamp < self.t0 + first_period * self.period_s, "vpp: late declaration"
     n_members: uint256 = len(self.members)
     assert len(declared_wh) == DAY_ROW_BYTES * n_members, "vpp: one declaration per member and period"
@@ -662,12 +662,13 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     estimated_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     for i: uint256 in range(n_members, bound=MAX_MEMBERS):
         b: signed_reading.DayBatch = batches[i]
-        meter: address = convert(b.meter, address)  # reverts above 2**160
         member: address = self.members[i]
         terms: uint256 = self.day_terms[i]  # (one storage read: the batch of the i-th member when in order)
         if terms & ADDRESS_MASK != b.meter:
-            assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
+            assert b.meter <= ADDRESS_MASK and self.member_of_meter[convert(b.meter, address)] != empty(address), \
+                "vpp: unregistered meter"
             raise "vpp: batches not in registration order"
+        meter: address = convert(b.meter, address)  # the i-th member's registered meter
         beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
         if n < MAX_DAY_PERIODS:
             for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
