@@ -9,6 +9,10 @@
         (EIP-712, measured intervals only). Holders transfer any part. Retiring burns and records the claim
         (beneficiary, consumption interval) once; a beneficiary's claims for an interval never exceed its
         consumption there, as signed by its own meter. Retired Wh cannot move or be retired again.
+        Hourly matching: a certificate is retired against consumption in its own interval only, and only by
+        its beneficiary or by a retirer the beneficiary approved (so nobody fills another's claim room).
+        Signed values are bounded: a device's reading by its nameplate (nameplate x interval x 1.1 + 2 Wh, as its
+        meter is rated), a consumer's by the range registered with its meter.
 @dev Energy in Wh, time in block seconds. Interval p covers [t0 + p * period_s, t0 + (p + 1) * period_s).
      id = device_id << 128 | p. Balances follow ERC-1155 (balanceOf(owner, id), TransferSingle events from
      the zero address on mint and to it on retirement, ApprovalForAll), but no receiver hook is called:
@@ -55,6 +59,7 @@ event ConsumerRegistered:
     consumer: indexed(address)
     meter: indexed(address)
     name: String[32]
+    max_wh_per_period: uint256
 
 event CapPosted:
     id: indexed(uint256)
@@ -96,6 +101,11 @@ event ApprovalForAll:
     operator: indexed(address)
     approved: bool
 
+event RetirerApproved:
+    beneficiary: indexed(address)
+    retirer: indexed(address)
+    approved: bool
+
 event Retired:
     id: indexed(uint256)
     holder: indexed(address)
@@ -108,6 +118,16 @@ MAX_INTERVAL_S: constant(uint256) = 3600
 ID_SHIFT: constant(uint256) = 128
 QUALITY_MEASURED: constant(uint8) = signed_reading.QUALITY_MEASURED
 QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
+PERIOD_MASK: constant(uint256) = (1 << ID_SHIFT) - 1  # an id's interval
+MAX_NAMEPLATE_W: constant(uint256) = 10**12  # 1 TW
+MAX_WH_PER_PERIOD: constant(uint256) = 10**12  # a consumer meter's registered range, at most 1 TWh per interval
+MAX_LATITUDE_E6: constant(int256) = 90000000
+MAX_LONGITUDE_E6: constant(int256) = 180000000
+# a device meter reads at most nameplate x interval x 1.1 (its rating, sim/measurement/meters.py), + 2 Wh for the
+# nameplate's rounding to whole W and the meter's rounding up:
+# reading <= (nameplate_w x period_s x 11 + 72 000) // 36 000
+RATING_TENTHS: constant(uint256) = 11
+RATING_SLACK: constant(uint256) = 72000
 
 issuer: public(address)
 oracle: public(address)
@@ -122,6 +142,8 @@ device_meter: public(HashMap[uint256, address])
 device_of_meter: public(HashMap[address, uint256])
 consumer_meter: public(HashMap[address, address])
 consumer_of_meter: public(HashMap[address, address])
+device_nameplate_w: public(HashMap[uint256, uint256])
+consumer_max_wh: public(HashMap[address, uint256])
 
 cap_wh: public(HashMap[uint256, uint256])
 weather_hash: public(HashMap[uint256, bytes32])  # set <=> the cap is posted (a record's sha256 is never zero)
@@ -130,6 +152,7 @@ retired_wh: public(HashMap[uint256, uint256])
 balanceOf: public(HashMap[address, HashMap[uint256, uint256]])
 retired_by: public(HashMap[address, HashMap[uint256, uint256]])
 isApprovedForAll: public(HashMap[address, HashMap[address, bool]])
+retirer_approved: public(HashMap[address, HashMap[address, bool]])  # beneficiary -> retirer -> approved
 
 consumption_recorded: public(HashMap[address, HashMap[uint256, bool]])
 consumed_wh: public(HashMap[address, HashMap[uint256, uint256]])
@@ -254,13 +277,16 @@ def register_device(
     @param meter Address of the device meter's signing key.
     @param name Device name.
     @param technology Energy source ("pv", "wind", ...).
-    @param latitude_e6 Latitude [micro-degrees].
-    @param longitude_e6 Longitude [micro-degrees].
-    @param nameplate_w Nameplate capacity [W].
+    @param latitude_e6 Latitude [micro-degrees], -90e6 to 90e6.
+    @param longitude_e6 Longitude [micro-degrees], -180e6 to 180e6.
+    @param nameplate_w Nameplate capacity [W], 1 to 10**12; bounds its meter's readings.
     @return The device id (from 1).
     """
     self._only_issuer()
     assert owner != empty(address) and meter != empty(address), "certs: zero address"
+    assert latitude_e6 >= -MAX_LATITUDE_E6 and latitude_e6 <= MAX_LATITUDE_E6 and longitude_e6 >= -MAX_LONGITUDE_E6 \
+        and longitude_e6 <= MAX_LONGITUDE_E6, "certs: location out of range"
+    assert nameplate_w > 0 and nameplate_w <= MAX_NAMEPLATE_W, "certs: nameplate out of range"
     assert self.device_of_meter[meter] == 0 and self.consumer_of_meter[meter] == empty(address), \
         "certs: meter already registered"
     device_id: uint256 = self.n_devices + 1
@@ -268,6 +294,7 @@ def register_device(
     self.device_owner[device_id] = owner
     self.device_meter[device_id] = meter
     self.device_of_meter[meter] = device_id
+    self.device_nameplate_w[device_id] = nameplate_w
     log DeviceRegistered(
         device_id=device_id, owner=owner, meter=meter, name=name, technology=technology,
         latitude_e6=latitude_e6, longitude_e6=longitude_e6, nameplate_w=nameplate_w,
@@ -276,21 +303,24 @@ def register_device(
 
 
 @external
-def register_consumer(consumer: address, meter: address, name: String[32]):
+def register_consumer(consumer: address, meter: address, name: String[32], max_wh_per_period: uint256):
     """
     @notice Register a consumer and its meter; claims for it are bounded by that meter's readings.
     @param consumer Consumer's account (the beneficiary of retirements).
     @param meter Address of the consumption meter's signing key.
     @param name Consumer name.
+    @param max_wh_per_period Largest consumption the meter can read in an interval [Wh], 1 to 10**12.
     """
     self._only_issuer()
     assert consumer != empty(address) and meter != empty(address), "certs: zero address"
+    assert max_wh_per_period > 0 and max_wh_per_period <= MAX_WH_PER_PERIOD, "certs: meter range out of bounds"
     assert self.consumer_meter[consumer] == empty(address), "certs: consumer already registered"
     assert self.device_of_meter[meter] == 0 and self.consumer_of_meter[meter] == empty(address), \
         "certs: meter already registered"
     self.consumer_meter[consumer] = meter
     self.consumer_of_meter[meter] = consumer
-    log ConsumerRegistered(consumer=consumer, meter=meter, name=name)
+    self.consumer_max_wh[consumer] = max_wh_per_period
+    log ConsumerRegistered(consumer=consumer, meter=meter, name=name, max_wh_per_period=max_wh_per_period)
 
 
 @external
@@ -325,11 +355,15 @@ def mint(requests: DynArray[Mint, MAX_BATCH]):
         r: signed_reading.Reading = m.reading
         assert m.device_id >= 1 and m.device_id <= self.n_devices, "certs: unknown device"
         assert r.meter == self.device_meter[m.device_id], "certs: reading is not from the device's meter"
+        # a period of 2**128 or more would reach into the device bits of the id (another device's certificate)
+        assert r.period < self.n_periods, "certs: interval out of range"
         id: uint256 = self._id(m.device_id, r.period)
         assert self.minted_wh[id] == 0, "certs: already minted for this device and interval"
         assert self.weather_hash[id] != empty(bytes32), "certs: no weather cap for this interval"
         assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
         assert r.quality == QUALITY_MEASURED, "certs: estimated interval cannot be minted"
+        assert r.energy_wh <= (self.device_nameplate_w[m.device_id] * self.period_s * RATING_TENTHS + RATING_SLACK) \
+            // 36000, "certs: reading above the device's range"
         self._check_signature(r)
         cap: uint256 = self.cap_wh[id]
         assert m.amount_wh > 0, "certs: nothing to mint"
@@ -361,6 +395,7 @@ def record_consumption(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
         assert self._over(r.period), "certs: interval not over"
         assert not self.consumption_recorded[consumer][r.period], "certs: consumption already recorded"
         assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
+        assert r.energy_wh <= self.consumer_max_wh[consumer], "certs: reading out of range"
         self._check_signature(r)
         self.consumption_recorded[consumer][r.period] = True
         self.consumed_wh[consumer][r.period] = r.energy_wh
@@ -376,8 +411,24 @@ def setApprovalForAll(operator: address, approved: bool):
     @param approved True to allow, False to revoke.
     """
     assert operator != msg.sender, "certs: approval to caller"
+    assert operator != empty(address), "certs: zero address"
     self.isApprovedForAll[msg.sender][operator] = approved
     log ApprovalForAll(owner=msg.sender, operator=operator, approved=approved)
+
+
+@external
+def set_retirer(retirer: address, approved: bool):
+    """
+    @notice A registered consumer allows (or forbids) `retirer` to retire certificates on its behalf, i.e. to
+            claim against its metered consumption. Without it only the consumer itself retires for itself.
+    @param retirer Account retiring for the caller (e.g. its supplier).
+    @param approved True to allow, False to revoke.
+    """
+    assert self.consumer_meter[msg.sender] != empty(address), "certs: caller is not a registered consumer"
+    assert retirer != msg.sender, "certs: approval to caller"
+    assert retirer != empty(address), "certs: zero address"
+    self.retirer_approved[msg.sender][retirer] = approved
+    log RetirerApproved(beneficiary=msg.sender, retirer=retirer, approved=approved)
 
 
 @internal
@@ -425,6 +476,9 @@ def transfer_many(transfers: DynArray[Transfer, MAX_BATCH]):
 
 @internal
 def _retire(id: uint256, amount_wh: uint256, beneficiary: address, consumption_interval: uint256):
+    assert consumption_interval == id & PERIOD_MASK, "certs: consumption interval is not the certificate's interval"
+    assert msg.sender == beneficiary or self.retirer_approved[beneficiary][msg.sender], \
+        "certs: caller is neither the beneficiary nor approved by it"
     self._debit(msg.sender, id, amount_wh)
     assert self.consumer_meter[beneficiary] != empty(address), "certs: beneficiary is not a registered consumer"
     assert self.consumption_recorded[beneficiary][consumption_interval], \
@@ -444,11 +498,13 @@ def _retire(id: uint256, amount_wh: uint256, beneficiary: address, consumption_i
 def retire(id: uint256, amount_wh: uint256, beneficiary: address, consumption_interval: uint256):
     """
     @notice Burn `amount_wh` of the caller's certificate `id` and record the claim: `beneficiary` used that
-            energy in `consumption_interval`. Bounded by the beneficiary's metered consumption there.
+            energy in `consumption_interval`. Bounded by the beneficiary's metered consumption there. The caller
+            is the beneficiary or a retirer it approved (set_retirer).
     @param id Certificate id.
     @param amount_wh Energy claimed [Wh].
     @param beneficiary Registered consumer on whose behalf the claim is made.
-    @param consumption_interval Interval index of the consumption claimed against.
+    @param consumption_interval Interval index of the consumption claimed against: the certificate's own
+           interval (hourly matching).
     """
     self._retire(id, amount_wh, beneficiary, consumption_interval)
 

@@ -4,7 +4,8 @@
 @title EuroToken
 @notice The community's money on chain: an ERC-20 with 6 decimals, one unit is one micro-euro (ueur).
 @dev Minted only by the deployer (the scenario's bank) at set-up; every payment in gridledger is a
-     transfer of this token, so balances Python reports are read from here.
+     transfer of this token, so balances Python reports are read from here. The supply stays below 2**128 ueur
+     (~3.4e26 EUR), so no balance, sum of a batch or contract's running total built from it can overflow.
 """
 from ethereum.ercs import IERC20
 
@@ -32,6 +33,7 @@ minter: public(address)
 MAX_BATCH: constant(uint256) = 256  # receivers per transfer_many / transfer_packed / mint_many call
 PAYMENT_AMOUNT_SHIFT: constant(uint256) = 160  # transfer_packed: amount << 160 | receiver
 ADDRESS_MASK: constant(uint256) = 2**160 - 1
+MAX_SUPPLY: constant(uint256) = 2**128 - 1  # ueur
 
 
 @deploy
@@ -44,10 +46,11 @@ def mint(receiver: address, amount: uint256):
     """
     @notice Create `amount` ueur for `receiver`.
     @param receiver Account credited.
-    @param amount Micro-euros created.
+    @param amount Micro-euros created; the supply stays below 2**128.
     """
     assert msg.sender == self.minter, "token: caller is not the minter"
     assert receiver != empty(address), "token: mint to the zero address"
+    assert amount <= MAX_SUPPLY - self.totalSupply, "token: supply above 2**128 ueur"
     self.totalSupply += amount
     self.balanceOf[receiver] += amount
     log Transfer(sender=empty(address), receiver=receiver, value=amount)
@@ -58,7 +61,7 @@ def mint_many(receivers: DynArray[address, MAX_BATCH], amounts: DynArray[uint256
     """
     @notice Create `amounts[i]` ueur for `receivers[i]`, one Transfer from the zero address each (as `mint`).
     @param receivers Accounts credited (no zero address).
-    @param amounts Micro-euros created per receiver, same length as `receivers`.
+    @param amounts Micro-euros created per receiver, same length as `receivers`; the supply stays below 2**128.
     """
     assert msg.sender == self.minter, "token: caller is not the minter"
     assert len(receivers) == len(amounts), "token: receivers and amounts differ in length"
@@ -67,9 +70,11 @@ def mint_many(receivers: DynArray[address, MAX_BATCH], amounts: DynArray[uint256
         receiver: address = receivers[i]
         assert receiver != empty(address), "token: mint to the zero address"
         amount: uint256 = amounts[i]
-        total += amount
+        assert amount <= MAX_SUPPLY, "token: supply above 2**128 ueur"
+        total = unsafe_add(total, amount)  # < 256 x 2**128
         self.balanceOf[receiver] = unsafe_add(self.balanceOf[receiver], amount)  # <= totalSupply, checked below
         log Transfer(sender=empty(address), receiver=receiver, value=amount)
+    assert total <= MAX_SUPPLY - self.totalSupply, "token: supply above 2**128 ueur"
     self.totalSupply += total
 
 
@@ -85,7 +90,8 @@ def transfer_many(receivers: DynArray[address, MAX_BATCH], amounts: DynArray[uin
     assert len(receivers) == len(amounts), "token: receivers and amounts differ in length"
     total: uint256 = 0
     for amount: uint256 in amounts:
-        total += amount
+        assert amount <= MAX_SUPPLY, "token: balance too low"  # above any balance; the sum cannot overflow
+        total = unsafe_add(total, amount)  # < 256 x 2**128
     balance: uint256 = self.balanceOf[msg.sender]
     assert balance >= total, "token: balance too low"
     self.balanceOf[msg.sender] = unsafe_sub(balance, total)
@@ -163,6 +169,7 @@ def approve(spender: address, amount: uint256) -> bool:
     @param spender Account allowed.
     @param amount Micro-euros allowed.
     """
+    assert spender != empty(address), "token: approve to the zero address"
     self.allowance[msg.sender][spender] = amount
     log Approval(owner=msg.sender, spender=spender, value=amount)
     return True

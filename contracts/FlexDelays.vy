@@ -8,10 +8,13 @@
         hours with no delay); each delay mints flex tokens (an ERC-20 in this contract) to the customer in
         proportion to the energy shifted; per-customer counters of delay minutes, events and shifted energy
         are public, and every logged delay extends a hash chain so that an edited event log can be detected.
+        DR events never overlap (each starts at or after the end of the one before), and an outlet reports
+        once per event, so no minute of an outlet is paid twice.
 @dev Time in minutes from `t0` (block seconds of minute 0); local day and hour from `day_offset_min` (the
      local minute of the day at t0). Energy in Wh, power in W. Tokens have 3 decimals: a delay shifting
      `shifted_wh` Wh mints `shifted_wh * tokens_per_kwh` base units, i.e. exactly `tokens_per_kwh` tokens per
-     kWh, so totalSupply == tokens_per_kwh * total_shifted_wh always. The Delay type and its signature check
+     kWh, so totalSupply == tokens_per_kwh * total_shifted_wh always. Bounds: power (an outlet's rating, an
+     event's request) at most 10**9 W, an event's start before minute 2**32, tokens_per_kwh at most 10**6. The Delay type and its signature check
      are in the signed_reading module.
 """
 import signed_reading
@@ -76,6 +79,9 @@ MAX_BATCH: constant(uint256) = 256
 MINUTES_PER_DAY: constant(uint256) = 1440
 MAX_DELAY_MIN: constant(uint256) = 1440
 HOURS_SPANNED: constant(uint256) = 26
+MAX_W: constant(uint256) = 10**9  # 1 GW: an outlet's rating and an event's request
+MAX_START_MIN: constant(uint256) = 2**32  # ~8 000 years of minutes
+MAX_TOKENS_PER_KWH: constant(uint256) = 10**6
 
 name: public(constant(String[16])) = "gridledger flex"
 symbol: public(constant(String[8])) = "FLEX"
@@ -95,6 +101,7 @@ n_outlets: public(uint256)
 outlets_of: public(HashMap[address, uint256])
 events: public(HashMap[uint256, DrEvent])
 n_events: public(uint256)
+events_end_min: public(uint256)  # the first minute after the latest DR event: the next starts there or later
 reported: public(HashMap[uint256, HashMap[address, bool]])
 day_delay_min: public(HashMap[address, HashMap[uint256, uint256]])
 customer_in_event: public(HashMap[uint256, HashMap[address, bool]])
@@ -114,10 +121,10 @@ def __init__(t0: uint256, day_offset_min: uint256, tokens_per_kwh: uint256):
     """
     @param t0 Block time of minute 0 [s].
     @param day_offset_min Local minute of the day at t0 (0 when t0 is local midnight) [min].
-    @param tokens_per_kwh Flex tokens minted per kWh shifted (whole tokens).
+    @param tokens_per_kwh Flex tokens minted per kWh shifted (whole tokens), 1 to 10**6.
     """
     assert day_offset_min < MINUTES_PER_DAY, "flex: day offset out of range"
-    assert tokens_per_kwh > 0, "flex: tokens per kWh must be positive"
+    assert tokens_per_kwh > 0 and tokens_per_kwh <= MAX_TOKENS_PER_KWH, "flex: tokens per kWh out of range"
     self.operator = msg.sender
     self.t0 = t0
     self.day_offset_min = day_offset_min
@@ -150,6 +157,7 @@ def approve(spender: address, amount: uint256) -> bool:
     @param spender Spender.
     @param amount Allowance [base units].
     """
+    assert spender != empty(address), "flex: approve to the zero address"
     self.allowance[msg.sender][spender] = amount
     log Approval(owner=msg.sender, spender=spender, value=amount)
     return True
@@ -184,15 +192,15 @@ def _only_operator():
 @external
 def register_outlets(specs: DynArray[OutletSpec, MAX_BATCH]):
     """
-    @notice Register outlets: their signing address, customer, appliance code, rated power and the
-            customer's limits (`no_delay_hours`: bit h set = no delay may touch local hour h).
+    @notice Register outlets: their signing address, customer, appliance code, rated power (1 W to 10**9 W)
+            and the customer's limits (`no_delay_hours`: bit h set = no delay may touch local hour h).
     @param specs One entry per outlet.
     """
     self._only_operator()
     for spec: OutletSpec in specs:
         assert spec.outlet != empty(address) and spec.customer != empty(address), "flex: zero address"
         assert self.outlets[spec.outlet].customer == empty(address), "flex: outlet already registered"
-        assert spec.max_w > 0, "flex: rated power must be positive"
+        assert spec.max_w > 0 and spec.max_w <= MAX_W, "flex: rated power out of range"
         assert spec.max_delay_per_event_min <= spec.max_delay_per_day_min, "flex: event limit above daily limit"
         assert spec.max_delay_per_day_min <= MAX_DELAY_MIN, "flex: daily limit above a day"
         assert spec.no_delay_hours < 2**24, "flex: no-delay mask beyond 24 hours"
@@ -208,19 +216,24 @@ def register_outlets(specs: DynArray[OutletSpec, MAX_BATCH]):
 def create_event(start_min: uint256, duration_min: uint256, requested_w: uint256) -> uint256:
     """
     @notice Open DR event number `n_events`: a reduction of `requested_w` asked for `duration_min` minutes
-            from minute `start_min`, which must not lie before the current minute.
-    @param start_min First minute of the event [min from t0].
-    @param duration_min Length [min].
-    @param requested_w Reduction asked for [W].
+            from minute `start_min`, which must not lie before the current minute nor before the end of the
+            previous event (events never overlap, so no minute is paid twice).
+    @param start_min First minute of the event [min from t0], below 2**32.
+    @param duration_min Length [min], 1 to 1440.
+    @param requested_w Reduction asked for [W], 1 to 10**9.
     @return The event's id.
     """
     self._only_operator()
+    assert start_min < MAX_START_MIN, "flex: start beyond 2**32 minutes"
     assert duration_min > 0 and duration_min <= MAX_DELAY_MIN, "flex: duration out of range"
     assert requested_w > 0, "flex: nothing requested"
+    assert requested_w <= MAX_W, "flex: request above 10**9 W"
     assert self.t0 + (start_min + 1) * 60 > block.timestamp, "flex: DR event starts in the past"
+    assert start_min >= self.events_end_min, "flex: DR event starts before the previous one ends"
     event_id: uint256 = self.n_events
     self.events[event_id] = DrEvent(start_min=start_min, duration_min=duration_min, requested_w=requested_w)
     self.n_events = event_id + 1
+    self.events_end_min = start_min + duration_min
     log DrEventCreated(event_id=event_id, start_min=start_min, duration_min=duration_min, requested_w=requested_w)
     return event_id
 
@@ -236,8 +249,9 @@ def _check(d: signed_reading.Delay, spec: OutletSpec):
     assert d.appliance == spec.appliance, "flex: wrong appliance"
     assert d.delay_min > 0, "flex: delay must be positive"
     ev: DrEvent = self.events[d.event_id]
-    assert d.start_min >= ev.start_min and d.start_min + d.delay_min <= ev.start_min + ev.duration_min, \
-        "flex: delay outside the DR event"
+    # start and delay within the event, written so that no signed value can overflow the sum
+    assert d.start_min >= ev.start_min and d.delay_min <= ev.duration_min \
+        and d.start_min - ev.start_min <= ev.duration_min - d.delay_min, "flex: delay outside the DR event"
     assert block.timestamp >= self.t0 + (d.start_min + d.delay_min) * 60, "flex: delay not over"
     assert d.delay_min <= spec.max_delay_per_event_min, "flex: delay exceeds the per-event limit"
     local_min: uint256 = self.day_offset_min + d.start_min
@@ -249,7 +263,7 @@ def _check(d: signed_reading.Delay, spec: OutletSpec):
         if h * 60 >= local_min + d.delay_min:
             break
         assert (spec.no_delay_hours >> (h % 24)) & 1 == 0, "flex: delay in a no-delay hour"
-    assert d.shifted_wh * 60 <= spec.max_w * d.delay_min, "flex: shifted energy above rated power"
+    assert d.shifted_wh <= spec.max_w * d.delay_min // 60, "flex: shifted energy above rated power"
     if signed_reading.delay_signer(self.DOMAIN_SEPARATOR, d) != d.outlet:
         flaw: uint256 = signed_reading.signature_flaw(convert(d.v, uint256), d.s)
         assert flaw != signed_reading.HIGH_S, "flex: high-s signature"

@@ -12,6 +12,11 @@
         sum(V*(dT - dT_ref)) = sum(V*Ts) - sum(V*Tr) - V*dT_ref, and mints tokens for degree-hours above
         reference (measured readings only). The operator then deposits the period's bonus pool (EuroToken),
         which is paid out at once, pro rata to that period's tokens.
+        Every signed field is bounded: heat and volume by the meter's registered range; the registers by the
+        volume and a physical temperature range, 0 <= T_return <= T_supply <= 130 degC (flow-weighted, within the
+        volume register's 1 ml resolution) and by the heat read (the cooling they record cannot carry more
+        heat than the heat register, within 10 % + 25 Wh); references and pools by documented maxima. So a
+        meter's tokens in a period are bounded by its registered heat range.
 @dev Units: heat in Wh, volume in ml, temperatures in milli-degC, registers in ml*milli-degC, degree-hours
      in ml*mK (signed), tokens in l*K (1 token = 1 m3*K with 3 decimals), money in ueur. Tokens are a record of
      impact and cannot be transferred. Period p covers [t0 + p*period_s, t0 + (p+1)*period_s). Integer
@@ -25,6 +30,7 @@ event ConsumerRegistered:
     consumer: indexed(address)
     meter: indexed(address)
     max_heat_wh_per_period: uint256
+    max_volume_ml_per_period: uint256
 
 event RegistrationSealed:
     n_consumers: uint256
@@ -71,6 +77,13 @@ MAX_CONSUMERS: constant(uint256) = 256
 MAX_BATCH: constant(uint256) = 128
 QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
 MLMK_PER_LK: constant(uint256) = 1000000
+MAX_TEMPERATURE_MK: constant(uint256) = 130000  # 130 degC: hotter water is not district heating (EN 1434)
+MAX_HEAT_WH_PER_PERIOD: constant(uint256) = 10**12  # 1 TWh: a registered range above is refused
+MAX_VOLUME_ML_PER_PERIOD: constant(uint256) = 10**15  # 10**6 m3
+MAX_POOL_UEUR: constant(uint256) = 2**128 - 1  # so that pool x tokens never overflows
+WH_PER_KLK_X_90: constant(uint256) = 1136 * 90  # rho*c_p of water [Wh per 1000 l K] x 90 %
+CONSISTENCY_FLOOR_WH: constant(uint256) = 25
+CONSISTENCY_SCALE: constant(uint256) = 10**11  # ml mK per 1000 l K (10**9) x 100 %
 
 name: public(constant(String[32])) = "gridledger dT degree-hours"
 symbol: public(constant(String[8])) = "gDTH"
@@ -87,6 +100,7 @@ consumers: public(DynArray[address, MAX_CONSUMERS])
 meter_of: public(HashMap[address, address])
 consumer_of_meter: public(HashMap[address, address])
 max_heat_wh_per_period: public(HashMap[address, uint256])
+max_volume_ml_per_period: public(HashMap[address, uint256])
 sealed: public(bool)
 
 reference_published: public(HashMap[uint256, bool])
@@ -141,23 +155,32 @@ def _period_start(period: uint256) -> uint256:
 
 
 @external
-def register_consumer(consumer: address, meter: address, max_heat_wh_per_period: uint256):
+def register_consumer(consumer: address, meter: address, max_heat_wh_per_period: uint256,
+                      max_volume_ml_per_period: uint256):
     """
-    @notice Register a consumer (its account) with its heat meter's signing address and range limit.
+    @notice Register a consumer (its account) with its heat meter's signing address and range limits.
     @param consumer Account credited with tokens and bonuses.
     @param meter Address of the heat meter's signing key.
-    @param max_heat_wh_per_period Largest heat the meter can read in a period [Wh].
+    @param max_heat_wh_per_period Largest heat the meter can read in a period [Wh], 1 to 10**12.
+    @param max_volume_ml_per_period Largest volume the meter can pass in a period [ml] (its maximum flow rate
+           times the period), 1 to 10**15.
     """
     self._only_operator()
     assert not self.sealed, "heat: registration is sealed"
     assert consumer != empty(address) and meter != empty(address), "heat: zero address"
+    assert max_heat_wh_per_period > 0 and max_heat_wh_per_period <= MAX_HEAT_WH_PER_PERIOD, \
+        "heat: heat range out of bounds"
+    assert max_volume_ml_per_period > 0 and max_volume_ml_per_period <= MAX_VOLUME_ML_PER_PERIOD, \
+        "heat: volume range out of bounds"
     assert self.meter_of[consumer] == empty(address), "heat: consumer already registered"
     assert self.consumer_of_meter[meter] == empty(address), "heat: meter already registered"
     self.consumers.append(consumer)
     self.meter_of[consumer] = meter
     self.consumer_of_meter[meter] = consumer
     self.max_heat_wh_per_period[meter] = max_heat_wh_per_period
-    log ConsumerRegistered(consumer=consumer, meter=meter, max_heat_wh_per_period=max_heat_wh_per_period)
+    self.max_volume_ml_per_period[meter] = max_volume_ml_per_period
+    log ConsumerRegistered(consumer=consumer, meter=meter, max_heat_wh_per_period=max_heat_wh_per_period,
+                           max_volume_ml_per_period=max_volume_ml_per_period)
 
 
 @external
@@ -178,7 +201,7 @@ def publish_references(period: uint256, delta_t_ref_mk: DynArray[uint256, MAX_CO
     @notice Publish the reference cooling of every consumer for `period`, before the period starts, once.
     @param period Period index.
     @param delta_t_ref_mk Reference supply-return temperature difference per consumer, in registration
-           order [milli-K].
+           order [milli-K], at most 130 000.
     """
     self._only_operator()
     assert self.sealed, "heat: registration not sealed"
@@ -189,6 +212,7 @@ def publish_references(period: uint256, delta_t_ref_mk: DynArray[uint256, MAX_CO
     self.reference_published[period] = True
     i: uint256 = 0
     for c: address in self.consumers:
+        assert delta_t_ref_mk[i] <= MAX_TEMPERATURE_MK, "heat: reference cooling out of range"
         self.delta_t_ref_mk[period][c] = delta_t_ref_mk[i]
         i += 1
     log ReferencesPublished(period=period, delta_t_ref_mk=delta_t_ref_mk)
@@ -207,6 +231,17 @@ def _accept(r: signed_reading.HeatReading):
     assert not self.reported[r.period][consumer], "heat: reading already recorded"
     assert r.quality <= QUALITY_ESTIMATED, "heat: unknown quality flag"
     assert r.heat_wh <= self.max_heat_wh_per_period[r.meter], "heat: reading out of range"
+    assert r.volume_ml <= self.max_volume_ml_per_period[r.meter], "heat: volume out of range"
+    # flow-weighted temperatures sum(V*T) / V in [0, 130] degC, return <= supply; the volume register (floored
+    # to whole ml at both ends of the period) may read up to 1 ml less than the flow behind the temperature
+    # registers, hence volume + 1 (< 10**15 x 130 000: no overflow)
+    assert r.vt_supply_mlmc <= (r.volume_ml + 1) * MAX_TEMPERATURE_MK, "heat: supply temperature out of range"
+    assert r.vt_return_mlmc <= r.vt_supply_mlmc, "heat: return above supply"
+    # the cooling the registers record carries heat rho*c_p x sum(V*(Ts - Tr)) (rho*c_p = 1.136 Wh/(l K)): at most
+    # the heat register's (heat_wh + 25 Wh) / 0.9, a looser bound than the meter's own energy calculator check
+    # (5 % + 20 Wh, sim/capabilities/heat/vee.py); so tokens never exceed what the heat read can carry
+    assert (r.vt_supply_mlmc - r.vt_return_mlmc) * WH_PER_KLK_X_90 <= (r.heat_wh + CONSISTENCY_FLOOR_WH) \
+        * CONSISTENCY_SCALE, "heat: cooling above the heat reading"
     if signed_reading.heat_reading_signer(self.DOMAIN_SEPARATOR, r) != r.meter:
         flaw: uint256 = signed_reading.signature_flaw(convert(r.v, uint256), r.s)
         assert flaw != signed_reading.HIGH_S, "heat: high-s signature"
@@ -260,10 +295,11 @@ def settle(period: uint256, pool_ueur: uint256):
     @notice Deposit the bonus pool of `period` (from the operator, approve first) and pay it out at once to
             the period's token holders, pro rata to their tokens. A period without tokens takes no pool.
     @param period Period index; every consumer's reading for it must be recorded.
-    @param pool_ueur Bonus pool [ueur], the operator's share of the benefit it measured.
+    @param pool_ueur Bonus pool [ueur], the operator's share of the benefit it measured; below 2**128.
     """
     self._only_operator()
     assert period < self.n_periods, "heat: period out of range"
+    assert pool_ueur <= MAX_POOL_UEUR, "heat: pool above 2**128 ueur"
     assert not self.settled[period], "heat: period already settled"
     assert self.n_reported[period] == len(self.consumers), "heat: readings missing"
     tokens: uint256 = self.tokens_in_period[period]

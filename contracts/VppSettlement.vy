@@ -91,6 +91,8 @@ MAX_MEMBERS: constant(uint256) = 256
 MAX_DAY_PERIODS: constant(uint256) = signed_reading.MAX_DAY_VALUES  # a day of hourly periods per commitment
 MAX_DAY_WH: constant(uint256) = 2**32 - 1  # settle_day refuses larger readings (they run in 64-bit lanes)
 MAX_PENALTY_UEUR_PER_KWH: constant(uint256) = 2**20 * 1000  # ~1049 EUR/kWh: settle_day's penalty lanes stay exact
+MAX_PRICE_UEUR_PER_KWH: constant(uint256) = 2**20 * 1000  # prices below it (~1049 EUR/kWh): revenues never overflow
+MAX_WH_PER_PERIOD: constant(uint256) = 2**48  # a meter's registered range, at most ~281 TWh per period
 DAY_ROW_BYTES: constant(uint256) = 96  # one member's day of declarations: MAX_DAY_PERIODS x 4 bytes
 MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x DAY_ROW_BYTES
 MAX_BATCH: constant(uint256) = 256
@@ -128,9 +130,9 @@ meter_of: public(HashMap[address, address])
 member_of_meter: public(HashMap[address, address])
 max_wh_per_period: public(HashMap[address, uint256])
 collateral_ueur: public(HashMap[address, uint256])
-# what settle_day reads of a member in one slot (one cold read instead of three): meter | min(max_wh_per_period,
-# MAX_DAY_WH) << 160 | share_bps << 192 (a share of 2**64 or more is stored as 2**64 - 1: it could never seal)
-day_terms: HashMap[address, uint256]
+# what settle_day and commit_declarations read of the i-th member (registration order) in one slot (one cold read
+# instead of three): meter | min(max_wh_per_period, MAX_DAY_WH) << 160 | share_bps << 192
+day_terms: HashMap[uint256, uint256]
 shares_total_bps: public(uint256)
 sealed: public(bool)
 
@@ -169,13 +171,14 @@ def __init__(
     @param t0 Block time at which period 0 starts [s].
     @param period_s Settlement period length [s].
     @param n_periods Number of periods in the horizon.
-    @param price_ueur_per_kwh Price paid for delivered energy [ueur/kWh].
+    @param price_ueur_per_kwh Price paid for delivered energy [ueur/kWh], below 2**20 x 1000.
     @param penalty_ueur_per_kwh Penalty on shortfall beyond tolerance [ueur/kWh], below 2**20 x 1000.
     @param tolerance_bps Shortfall tolerated without penalty, share of the declaration [bps].
     """
     assert period_s > 0, "vpp: period_s must be positive"
     assert tolerance_bps <= SHARE_TOTAL_BPS, "vpp: tolerance above 100 %"
     assert penalty_ueur_per_kwh < MAX_PENALTY_UEUR_PER_KWH, "vpp: penalty rate too high"
+    assert price_ueur_per_kwh < MAX_PRICE_UEUR_PER_KWH, "vpp: price above the maximum"
     self.operator = msg.sender
     self.token = token
     self.buyer = buyer
@@ -200,22 +203,24 @@ def register_member(member: address, meter: address, share_bps: uint256, max_wh_
     @notice Register a member, its meter's signing address, its share and its meter's range limit.
     @param member Member's account (receives payouts, pays penalties).
     @param meter Address of the meter's signing key.
-    @param share_bps Share of each period's pool [bps].
-    @param max_wh_per_period Largest energy the meter can read in a period [Wh] (rated power x period x 1.1).
+    @param share_bps Share of each period's pool [bps], 1 to 10 000.
+    @param max_wh_per_period Largest energy the meter can read in a period [Wh] (rated power x period x 1.1), at
+           most 2**48; bounds the member's readings and declarations.
     """
     self._only_operator()
     assert not self.sealed, "vpp: membership is sealed"
     assert member != empty(address) and meter != empty(address), "vpp: zero address"
     assert self.meter_of[member] == empty(address), "vpp: member already registered"
     assert self.member_of_meter[meter] == empty(address), "vpp: meter already registered"
-    assert share_bps > 0, "vpp: share must be positive"
+    assert share_bps > 0 and share_bps <= SHARE_TOTAL_BPS, "vpp: share must be 1 to 10000 bps"
+    assert max_wh_per_period <= MAX_WH_PER_PERIOD, "vpp: meter range above 2**48 Wh"
+    self.day_terms[len(self.members)] = convert(meter, uint256) | (min(max_wh_per_period, MAX_DAY_WH) << 160) \
+        | (share_bps << 192)
     self.members.append(member)
     self.share_bps[member] = share_bps
     self.meter_of[member] = meter
     self.member_of_meter[meter] = member
     self.max_wh_per_period[meter] = max_wh_per_period
-    self.day_terms[member] = convert(meter, uint256) | (min(max_wh_per_period, MAX_DAY_WH) << 160) \
-        | (min(share_bps, 2**64 - 1) << 192)
     self.shares_total_bps += share_bps
     log MemberRegistered(member=member, meter=meter, share_bps=share_bps, max_wh_per_period=max_wh_per_period)
 
@@ -240,8 +245,10 @@ def deposit_collateral(amount_ueur: uint256):
     @param amount_ueur Collateral moved into the contract [ueur].
     """
     assert self.meter_of[msg.sender] != empty(address), "vpp: caller is not a member"
-    self.collateral_ueur[msg.sender] += amount_ueur
+    # the token first (its own reason if the allowance or balance is short): what it moved fits in a balance, so
+    # the sum below cannot overflow (the token is EuroToken, set at deployment: no call back)
     assert extcall self.token.transferFrom(msg.sender, self, amount_ueur), "vpp: collateral transfer failed"
+    self.collateral_ueur[msg.sender] += amount_ueur
     log CollateralDeposited(member=msg.sender, amount_ueur=amount_ueur)
 
 
@@ -250,7 +257,7 @@ def declare(period: uint256, energy_wh: DynArray[uint256, MAX_MEMBERS]):
     """
     @notice Declare every member's energy for `period`, before the period starts, once.
     @param period Period index.
-    @param energy_wh Declared energy per member, in registration order [Wh].
+    @param energy_wh Declared energy per member, in registration order [Wh], each within its meter's range.
     """
     self._only_operator()
     assert self.sealed, "vpp: membership not sealed"
@@ -262,6 +269,8 @@ def declare(period: uint256, energy_wh: DynArray[uint256, MAX_MEMBERS]):
     self.declared[period] = True
     i: uint256 = 0
     for member: address in self.members:
+        assert energy_wh[i] <= self.max_wh_per_period[self.meter_of[member]], \
+            "vpp: declaration above the meter's range"
         self.declared_wh[period][member] = energy_wh[i]
         log Declared(period=period, member=member, energy_wh=energy_wh[i])
         i += 1
@@ -273,12 +282,13 @@ def publish_price(period: uint256, price_ueur_per_kwh: uint256):
     @notice The buyer publishes the price of `period` before it starts (time-of-use and dynamic tariffs);
             a period without a published price is paid at the default price.
     @param period Period index.
-    @param price_ueur_per_kwh Price paid for energy delivered in `period` [ueur/kWh].
+    @param price_ueur_per_kwh Price paid for energy delivered in `period` [ueur/kWh], 1 to 2**20 x 1000 - 1.
     """
     assert msg.sender == self.buyer, "vpp: caller is not the buyer"
     assert period < self.n_periods, "vpp: period out of range"
     assert block.timestamp < self.t0 + period * self.period_s, "vpp: late price"
     assert price_ueur_per_kwh > 0, "vpp: price must be positive"
+    assert price_ueur_per_kwh < MAX_PRICE_UEUR_PER_KWH, "vpp: price above the maximum"
     assert self.period_price_ueur_per_kwh[period] == 0, "vpp: price already published"
     self.period_price_ueur_per_kwh[period] = price_ueur_per_kwh
     log PricePublished(period=period, price_ueur_per_kwh=price_ueur_per_kwh)
@@ -520,20 +530,43 @@ def commit_declarations(first_period: uint256, n_periods: uint256, declared_wh: 
     self._only_operator()
     assert self.sealed, "vpp: membership not sealed"
     assert n_periods > 0 and n_periods <= MAX_DAY_PERIODS, "vpp: 1 to 24 periods per day"
-    assert first_period + n_periods <= self.n_periods, "vpp: period out of range"
+    assert first_period < self.n_periods and n_periods <= self.n_periods - first_period, "vpp: period out of range"
     assert block.timestamp < self.t0 + first_period * self.period_s, "vpp: late declaration"
     n_members: uint256 = len(self.members)
     assert len(declared_wh) == DAY_ROW_BYTES * n_members, "vpp: one declaration per member and period"
-    if n_periods < MAX_DAY_PERIODS:
-        # a row's bytes beyond the day must be 0: settle_day runs on every lane
-        pad: uint256[PAYOUT_WORDS] = empty(uint256[PAYOUT_WORDS])
-        for k: uint256 in range(n_periods, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
-            pad[k // 4] |= LANE_MASK << (64 * (k % 4))
-        for i: uint256 in range(n_members, bound=MAX_MEMBERS):
-            for j: uint256 in range(3):
-                x: uint256 = convert(extract32(declared_wh, i * DAY_ROW_BYTES + 32 * j), uint256)
-                assert ((x >> 32) & LANES_LO32) & pad[2 * j] == 0 and (x & LANES_LO32) & pad[2 * j + 1] == 0, \
-                    "vpp: one declaration per member and period"
+    # a row's bytes beyond the day must be 0 (settle_day runs on every lane); every value within the member's
+    # meter range (as settle_day reads it: min(range, 2**32 - 1), the most 4 bytes hold), compared per 64-bit lane
+    # as settle_day compares readings: 2**63 + max - d keeps bit 63 iff d <= max
+    pad: uint256[PAYOUT_WORDS] = empty(uint256[PAYOUT_WORDS])
+    for k: uint256 in range(n_periods, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
+        pad[k // 4] |= LANE_MASK << (64 * (k % 4))
+    p0: uint256 = pad[0]
+    p1: uint256 = pad[1]
+    p2: uint256 = pad[2]
+    p3: uint256 = pad[3]
+    p4: uint256 = pad[4]
+    p5: uint256 = pad[5]
+    lo32: uint256 = LANES_LO32
+    high: uint256 = LANES_HIGH
+    beyond: uint256 = 0
+    within: uint256 = high
+    for i: uint256 in range(n_members, bound=MAX_MEMBERS):
+        top: uint256 = unsafe_mul((self.day_terms[i] >> 160) & MAX_DAY_WH, LANES_ONES) | high
+        at: uint256 = unsafe_mul(i, DAY_ROW_BYTES)
+        x0: uint256 = convert(extract32(declared_wh, at), uint256)
+        x1: uint256 = convert(extract32(declared_wh, unsafe_add(at, 32)), uint256)
+        x2: uint256 = convert(extract32(declared_wh, unsafe_add(at, 64)), uint256)
+        d0: uint256 = (x0 >> 32) & lo32
+        d1: uint256 = x0 & lo32
+        d2: uint256 = (x1 >> 32) & lo32
+        d3: uint256 = x1 & lo32
+        d4: uint256 = (x2 >> 32) & lo32
+        d5: uint256 = x2 & lo32
+        beyond |= (d0 & p0) | (d1 & p1) | (d2 & p2) | (d3 & p3) | (d4 & p4) | (d5 & p5)
+        within &= unsafe_sub(top, d0) & unsafe_sub(top, d1) & unsafe_sub(top, d2) & unsafe_sub(top, d3) \
+            & unsafe_sub(top, d4) & unsafe_sub(top, d5)
+    assert beyond == 0, "vpp: one declaration per member and period"
+    assert within & high == high, "vpp: declaration above the meter's range"
     for k: uint256 in range(n_periods, bound=MAX_DAY_PERIODS):
         assert not self.declared[first_period + k], "vpp: period already declared"
     w0: uint256 = first_period // 256
@@ -629,12 +662,13 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     estimated_m: uint256[MAX_MEMBERS] = empty(uint256[MAX_MEMBERS])
     for i: uint256 in range(n_members, bound=MAX_MEMBERS):
         b: signed_reading.DayBatch = batches[i]
-        meter: address = convert(b.meter, address)  # reverts above 2**160
         member: address = self.members[i]
-        terms: uint256 = self.day_terms[member]  # (a member's meter is registered: one storage read when in order)
+        terms: uint256 = self.day_terms[i]  # (one storage read: the batch of the i-th member when in order)
         if terms & ADDRESS_MASK != b.meter:
-            assert self.member_of_meter[meter] != empty(address), "vpp: unregistered meter"
+            assert b.meter <= ADDRESS_MASK and self.member_of_meter[convert(b.meter, address)] != empty(address), \
+                "vpp: unregistered meter"
             raise "vpp: batches not in registration order"
+        meter: address = convert(b.meter, address)  # the i-th member's registered meter
         beyond: uint256 = 0  # values beyond the day must be 0 (unsigned)
         if n < MAX_DAY_PERIODS:
             for k: uint256 in range(n, MAX_DAY_PERIODS, bound=MAX_DAY_PERIODS):
@@ -896,7 +930,7 @@ def settle_day(first_period: uint256, n: uint256, declared_wh: Bytes[MAX_DAY_BYT
     lo4: uint256 = pool_lo_w[4]
     lo5: uint256 = pool_lo_w[5]
     for member: address in self.members:
-        terms: uint256 = self.day_terms[member]  # warm since the member loop: cheaper than a memory array
+        terms: uint256 = self.day_terms[i]  # warm since the member loop: cheaper than a memory array
         amount: uint256 = 0
         if i == last:
             amount = pool_total - paid_others

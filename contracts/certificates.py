@@ -93,11 +93,14 @@ class Certificates(ContractWrapper):
                                  sender=sender)
         return [next(e.args["device_id"] for e in r.events if e.event == "DeviceRegistered") for r in receipts]
 
-    def register_consumer(self, consumer: str, meter: str, name: str, *, sender: str) -> None:
-        self.register_consumers([(consumer, meter, name)], sender=sender)
+    def register_consumer(self, consumer: str, meter: str, name: str, max_wh_per_period: int, *, sender: str
+                          ) -> None:
+        """Register ``consumer`` with its meter's signing address and range [Wh per interval]."""
+        self.register_consumers([(consumer, meter, name, max_wh_per_period)], sender=sender)
 
-    def register_consumers(self, consumers: list[tuple[str, str, str]], *, sender: str) -> None:
-        """``register_consumer`` for each ``(consumer, meter, name)``, in order, all in one block."""
+    def register_consumers(self, consumers: list[tuple[str, str, str, int]], *, sender: str) -> None:
+        """``register_consumer`` for each ``(consumer, meter, name, max_wh_per_period)``, in order, all in one
+        block."""
         self._tx_many("register_consumer", consumers, sender=sender)
 
     def post_caps(self, caps: list[CapPost], *, sender: str) -> list[tuple[CapPost, str]]:
@@ -111,6 +114,10 @@ class Certificates(ContractWrapper):
 
     def set_approval_for_all(self, operator: str, approved: bool, *, sender: str) -> None:
         self._tx("setApprovalForAll", operator, approved, sender=sender)
+
+    def set_retirer(self, retirer: str, approved: bool, *, sender: str) -> None:
+        """The consumer ``sender`` allows (or forbids) ``retirer`` to retire certificates on its behalf."""
+        self._tx("set_retirer", retirer, approved, sender=sender)
 
     def transfer(self, owner: str, receiver: str, id_: int, amount_wh: int, *, sender: str) -> None:
         self._tx("safeTransferFrom", owner, receiver, id_, amount_wh, b"", sender=sender)

@@ -46,11 +46,14 @@ class HeatEfficiency(ContractWrapper):
                n_periods: int) -> HeatEfficiency:
         return cls(chain, chain.deploy("HeatEfficiency", token, t0_s, period_s, n_periods, sender=operator))
 
-    def register_consumer(self, consumer: str, meter: str, max_heat_wh_per_period: int, *, sender: str):
-        self.register_consumers([(consumer, meter, max_heat_wh_per_period)], sender=sender)
+    def register_consumer(self, consumer: str, meter: str, max_heat_wh_per_period: int,
+                          max_volume_ml_per_period: int, *, sender: str):
+        """Register ``consumer`` with its meter's signing address and range: heat [Wh] and volume [ml] per period."""
+        self.register_consumers([(consumer, meter, max_heat_wh_per_period, max_volume_ml_per_period)], sender=sender)
 
-    def register_consumers(self, consumers: list[tuple[str, str, int]], *, sender: str):
-        """``register_consumer`` for each ``(consumer, meter, max_heat_wh_per_period)``, in order, in one block."""
+    def register_consumers(self, consumers: list[tuple[str, str, int, int]], *, sender: str):
+        """``register_consumer`` for each ``(consumer, meter, max_heat_wh_per_period, max_volume_ml_per_period)``,
+        in order, in one block."""
         self._tx_many("register_consumer", consumers, sender=sender)
 
     def seal(self, *, sender: str):

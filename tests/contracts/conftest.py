@@ -78,6 +78,9 @@ def v(backend) -> Vpp:
 
 
 # Certificates -------------------------------------------------------------------------------------------------
+CONSUMER_MAX_WH = 50_000
+
+
 @dataclass
 class Certs:
     chain: BaseChain
@@ -112,7 +115,8 @@ def make_certs(seed: int = 0, n_periods: int = 48, backend: str = "py-evm") -> C
         certs.register_device(owner, key.public_key.to_checksum_address(), name, tech, 48.1, 11.6, kw * 1000,
                               sender=issuer)
     for i, (consumer, key) in enumerate(zip(consumers, consumer_keys)):
-        certs.register_consumer(consumer, key.public_key.to_checksum_address(), f"consumer-{i}", sender=issuer)
+        certs.register_consumer(consumer, key.public_key.to_checksum_address(), f"consumer-{i}", CONSUMER_MAX_WH,
+                                sender=issuer)
     return Certs(chain, certs, issuer, oracle, producers, device_keys, consumers, consumer_keys)
 
 
@@ -123,6 +127,7 @@ def c(backend) -> Certs:
 
 # --- district heat -------------------------------------------------------------------------------------------
 HEAT_MAX_WH = 50_000
+HEAT_MAX_VOLUME_ML = 15_000_000  # the meter's 50 kWh at 3 K of cooling
 HEAT_N_PERIODS = 48
 OPERATOR_FLOAT_UEUR = 10**12
 
@@ -167,7 +172,8 @@ def make_heat(n: int = 3, seal: bool = True, seed: int = 0, references_k: dict[i
     token.mint(operator, OPERATOR_FLOAT_UEUR, sender=bank)
     token.approve(heat.address, OPERATOR_FLOAT_UEUR, sender=operator)
     for c, k in zip(consumers, meter_keys):
-        heat.register_consumer(c, k.public_key.to_checksum_address(), HEAT_MAX_WH, sender=operator)
+        heat.register_consumer(c, k.public_key.to_checksum_address(), HEAT_MAX_WH, HEAT_MAX_VOLUME_ML,
+                               sender=operator)
     if seal:
         heat.seal(sender=operator)
         refs = {p: 40.0 for p in range(6)} | (references_k or {})

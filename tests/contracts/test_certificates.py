@@ -179,6 +179,7 @@ def test_double_retire_and_transfer_after_retire_revert(c):
 def test_partial_retirement_leaves_the_rest_live(c):
     id_ = _minted(c, PV, 0, metered=4000)
     _consumed(c, 1, 0, 10_000)
+    c.certs.set_retirer(c.producers[0], True, sender=c.consumers[1])  # consumer 1 lets its supplier retire for it
     c.certs.retire(id_, 1000, c.consumers[1], 0, sender=c.producers[0])
     c.certs.transfer(c.producers[0], c.consumers[1], id_, 3000, sender=c.producers[0])
     with pytest.raises(ChainRevert, match="certs: retired Wh cannot move or be retired again"):
@@ -204,10 +205,11 @@ def test_transfers_need_owner_or_approval_and_a_balance(c):
 
 def test_claims_are_bounded_by_the_beneficiarys_metered_consumption(c):
     id_ = _minted(c, PV, 0, metered=4000)
+    c.certs.set_retirer(c.producers[0], True, sender=c.consumers[0])
     with pytest.raises(ChainRevert, match="certs: no metered consumption for that interval"):
         c.certs.retire(id_, 100, c.consumers[0], 0, sender=c.producers[0])
     with pytest.raises(ChainRevert, match="certs: beneficiary is not a registered consumer"):
-        c.certs.retire(id_, 100, c.oracle, 0, sender=c.producers[0])
+        c.certs.retire(id_, 100, c.producers[0], 0, sender=c.producers[0])
     _consumed(c, 0, 0, 900)
     refused = c.certs.retire_many([Retirement(id_, 600, c.consumers[0], 0), Retirement(id_, 400, c.consumers[0], 0),
                                    Retirement(id_, 300, c.consumers[0], 0)], sender=c.producers[0])

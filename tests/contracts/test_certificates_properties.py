@@ -32,17 +32,20 @@ CONSUMED_WH = (1500, 800)
 
 
 def make_base(backend: str = "py-evm"):
-    """Two devices, two consumers, every period over and its consumption recorded."""
+    """Two devices, two consumers, every period over and its consumption recorded; consumer 0 lets producer 0
+    retire for it."""
     base = make_certs(n_periods=N_PERIODS, backend=backend)
     base.at_period_end(N_PERIODS - 1)
     base.certs.record_consumption([base.consumption(i, p, wh) for p in range(N_PERIODS)
                                    for i, wh in enumerate(CONSUMED_WH)], sender=base.issuer)
+    base.certs.set_retirer(base.producers[0], True, sender=base.consumers[0])
     return base
 
 
 BASE = make_base()
 BASE_SNAPSHOT = BASE.chain.snapshot()
 HOLDERS = [*BASE.producers, *BASE.consumers]
+RETIRERS = {(0, 0)}  # (holder index, consumer index): producer 0 may retire for consumer 0
 FORGER = keys.PrivateKey(b"\x42" * 32)
 
 devices = st.integers(1, 2)
@@ -153,13 +156,26 @@ class CertsMachine(RuleBasedStateMachine):
             self.bal[(dst, id_)] += amount
         assert self.c.certs.balance_of(HOLDERS[src], id_) == self.bal[(src, id_)]
 
-    @rule(pick=st.integers(0, 10**6), part=parts, who=st.integers(0, 1), interval=periods)
-    def retire(self, pick, part, who, interval):
+    @rule(pick=st.integers(0, 10**6), part=parts, who=st.integers(0, 1), interval=periods,
+          own=st.sampled_from([True, True, False]), entitled=st.sampled_from([True, True, False]))
+    def retire(self, pick, part, who, interval, own, entitled):
+        """Mostly against the certificate's own interval (``own``) and for a consumer the holder may retire for
+        (``entitled``: itself, or producer 0 for consumer 0); else anything (refused with its reason)."""
         if (chosen := self._pick(pick)) is None:
             return
         h, id_ = chosen
+        interval = split_id(id_)[1] if own else interval
+        if entitled and h >= len(BASE.producers):
+            who = h - len(BASE.producers)
+        elif entitled and h == 0:
+            who = 0
         amount = min(part(self.bal[chosen]), 700)
-        reason = self._refusal(h, id_, amount)
+        if interval != split_id(id_)[1]:
+            reason = "certs: consumption interval is not the certificate's interval"
+        elif HOLDERS[h] != self.c.consumers[who] and (h, who) not in RETIRERS:
+            reason = "certs: caller is neither the beneficiary nor approved by it"
+        else:
+            reason = self._refusal(h, id_, amount)
         if reason is None and self.claimed[(who, interval)] + amount > CONSUMED_WH[who]:
             reason = "certs: claim exceeds metered consumption"
         call = lambda: self.c.certs.retire(id_, amount, self.c.consumers[who], interval, sender=HOLDERS[h])

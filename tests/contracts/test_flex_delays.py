@@ -85,10 +85,10 @@ def _bad_report(f, case):
     """Set the chain up for ``case`` and return (the bad report, delays logged before it)."""
     e = f.event(600)  # 10:00-12:00 on day 0
     if case == "beyond_daily_limit":  # outlet 0: 90 min a day; 30 + 20 logged, then 41 more on the same day
-        e2, e3 = f.event(660), f.event(760)
+        e2, e3 = f.event(720), f.event(840)  # each after the one before (events never overlap)
         f.at_minute(900)
-        assert f.report(f.delay(0, e, 600, 30, 1000), f.delay(0, e2, 660, 20, 100)) == []
-        return f.delay(0, e3, 760, 41, 100), 2
+        assert f.report(f.delay(0, e, 600, 30, 1000), f.delay(0, e2, 720, 20, 100)) == []
+        return f.delay(0, e3, 840, 41, 100), 2
     f.at_minute(800)
     good = f.delay(0, e, 600, 30, 1000)
     if case == "replay":

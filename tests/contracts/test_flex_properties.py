@@ -50,9 +50,18 @@ class FlexMachine(RuleBasedStateMachine):
 
     @rule(offset=st.integers(0, 120), duration=st.integers(5, 180))
     def open_event(self, offset, duration):
-        event_id = self.f.flex.create_event(self.now + offset, duration, 1000, sender=self.f.operator)
+        """An event from ``offset`` minutes on; refused while it would overlap the latest one."""
+        start = self.now + offset
+        if self.events and start < sum(self.events[-1]):
+            try:
+                self.f.flex.create_event(start, duration, 1000, sender=self.f.operator)
+            except ChainRevert as exc:
+                assert exc.reason == "flex: DR event starts before the previous one ends"
+                return
+            raise AssertionError("an overlapping DR event was opened")
+        event_id = self.f.flex.create_event(start, duration, 1000, sender=self.f.operator)
         assert event_id == len(self.events)
-        self.events.append((self.now + offset, duration))
+        self.events.append((start, duration))
 
     def _expected(self, i, event_id, start, delay, wh, forged) -> bool:
         _, _, rated_w, per_event, per_day, no_delay = OUTLETS[i]

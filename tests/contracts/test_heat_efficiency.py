@@ -121,7 +121,7 @@ def test_forged_and_tampered_readings_revert(h):
         h.heat._tx("submit_readings", [forged.as_tuple()], sender=h.operator)
     good = h.sign(1, 0, 200, 80.0, 45.0)
     fields = list(good.as_tuple())
-    fields[6] = good.vt_return_mlmc - 200_000 * 10_000  # claim a 10 K lower return temperature
+    fields[6] = good.vt_return_mlmc - 200_000 * 1_000  # claim a 1 K lower return (within the heat read)
     assert _reasons(h, [SignedHeatReading(*fields)]) == ["heat: bad signature"]
     other_chain = h.sign(2, 0, 200, 80.0, 45.0, domain=domain_separator(h.chain.chain_id + 1, h.heat.address))
     assert _reasons(h, [other_chain]) == ["heat: bad signature"]
@@ -199,11 +199,11 @@ def test_registration_rules():
     with pytest.raises(ChainRevert, match="heat: registration not sealed"):
         h.heat.publish_references(3, [40_000] * 2, sender=h.operator)
     with pytest.raises(ChainRevert, match="heat: meter already registered"):
-        h.heat.register_consumer(h.bank, h.meter_keys[0].public_key.to_checksum_address(), 1, sender=h.operator)
+        h.heat.register_consumer(h.bank, h.meter_keys[0].public_key.to_checksum_address(), 1, 1, sender=h.operator)
     with pytest.raises(ChainRevert, match="heat: consumer already registered"):
-        h.heat.register_consumer(h.consumers[0], h.bank, 1, sender=h.operator)
+        h.heat.register_consumer(h.consumers[0], h.bank, 1, 1, sender=h.operator)
     h.heat.seal(sender=h.operator)
     with pytest.raises(ChainRevert, match="heat: registration is sealed"):
-        h.heat.register_consumer(h.bank, h.operator, 1, sender=h.operator)
+        h.heat.register_consumer(h.bank, h.operator, 1, 1, sender=h.operator)
     assert h.token.balance_of(h.operator) == OPERATOR_FLOAT_UEUR
     assert h.chain.timestamp < T0_S

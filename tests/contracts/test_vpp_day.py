@@ -279,17 +279,14 @@ def test_a_meter_range_beyond_the_lanes_is_capped_at_2_32_in_settle_day(backend,
     assert days[2]["delivered_wh"] == 23 * 1000 + 2**32 - 1
 
 
-def test_a_day_pool_beyond_2_96_ueur_is_refused(backend):
+def test_a_day_pool_beyond_2_96_ueur_cannot_be_priced(backend):
+    """A day's pool stays below 2**96 ueur (it packs beside an address): the price that would lift it there is
+    refused when published (prices below 2**20 x 1000 ueur/kWh, ranges below 2**32 Wh in settle_day: a day's
+    revenue < 2**76 ueur; penalties likewise)."""
     v = make_vpp(shares=SHARES, backend=backend)
     declared = [[1000] * len(SHARES) for _ in range(N_PERIODS)]
     v.vpp.commit_declarations(0, declared, sender=v.operator)
-    price = 2**96 * 1000 // (1000 * len(SHARES)) + 1  # period 0's revenue just reaches 2**96 ueur
-    v.vpp.publish_price(0, price, sender=v.buyer)
-    v.token.mint(v.buyer, 2**100, sender=v.bank)
-    v.token.approve(v.vpp.address, 2**100, sender=v.buyer)
-    v.at_period_end(N_PERIODS - 1)
-    delivered = [[1000] * N_PERIODS for _ in SHARES]
-    quality = [[0] * N_PERIODS for _ in SHARES]
-    with pytest.raises(ChainRevert, match=r"vpp: day pool above 2\*\*96 ueur"):
-        v.vpp.settle_day(0, declared, _batches(v, delivered, quality), sender=v.operator)
-    assert not v.vpp.period_settled(0)
+    price = 2**96 * 1000 // (1000 * len(SHARES)) + 1  # period 0's revenue would just reach 2**96 ueur
+    with pytest.raises(ChainRevert, match="vpp: price above the maximum"):
+        v.vpp.publish_price(0, price, sender=v.buyer)
+    assert v.vpp.price_of(0) == v.vpp.default_price_ueur_per_kwh()

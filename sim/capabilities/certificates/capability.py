@@ -71,8 +71,9 @@ class CertificatesCapability(Capability):
                                              register="import")
                                 for cid, rated_kw in zip(self.consumption.ids, self.consumption.rated_kw)]
         accounts = bank.open_accounts([f"consumer/{cid}" for cid in self.consumption.ids])
-        self.certs.register_consumers([(account, meter.address, cid) for cid, meter, account in
-                                       zip(self.consumption.ids, self.consumer_meters, accounts)],
+        self.certs.register_consumers([(account, meter.address, cid, meter.max_wh_per_period)
+                                       for cid, meter, account in zip(self.consumption.ids, self.consumer_meters,
+                                                                      accounts)],
                                       sender=self.issuer_account)
         self.consumers = [CertificateConsumer(ctx.model, name=cid, account=account, certificates=self.certs)
                           for cid, account in zip(self.consumption.ids, accounts)]

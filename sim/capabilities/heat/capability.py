@@ -83,11 +83,13 @@ class HeatCapability(Capability):
             self.meters = [HeatMeter(f"heatmeter/{b}", key_for(scenario.run.seed, f"heatmeter/{b}"),
                                      self.accounts[b], w, ctx.clock.settlement_s)
                            for b, w in zip(self.ids, self.design_w)]
-            self.scheme.register_consumers([(self.accounts[b], m.address, m.max_wh_per_period)
+            self.scheme.register_consumers([(self.accounts[b], m.address, m.max_wh_per_period,
+                                             m.max_volume_ml_per_period)
                                             for b, m in zip(self.ids, self.meters)], sender=self.operator_account)
             self.scheme.seal(sender=self.operator_account)
         # closed, fault-injected (from heat's own stream) and validated by the measurement layer
-        self.vee = [ctx.measurement.add_meter(m, HeatVee(m.meter_id, m.max_wh_per_period, ctx.clock.settlement_s),
+        self.vee = [ctx.measurement.add_meter(m, HeatVee(m.meter_id, m.max_wh_per_period, ctx.clock.settlement_s,
+                                                         max_volume_ml=m.max_volume_ml_per_period),
                                               rng=rngs["meters"]) for m in self.meters]
 
         prices, net = spec.prices, spec.network

@@ -7,6 +7,10 @@ Registers: heat [Wh], volume [ml], Σ V·T [ml·milli-degC] (1 ml resolution kee
 of a small house's hourly reading exact to a few mK). A period's reading is the difference of the floored
 register values at its end and start, so nothing is lost to rounding over a run.
 
+Ranges (registered on chain, where a reading beyond is refused): heat ``max_wh_per_period`` (design heat x 2 x
+1.1), volume ``max_volume_ml_per_period`` (that heat at ``METER_MIN_COOLING_K``, half the smallest cooling a
+substation keeps).
+
 References
 ----------
 EN 1434-1:2022 Thermal energy meters; Kamstrup MULTICAL 603 data sheet (volume-weighted average temperature
@@ -21,9 +25,13 @@ from dataclasses import dataclass
 from eth_keys import keys
 
 from contracts.eip712 import SignedHeatReading, sign_heat_reading
+from grid_models.substation import MIN_COOLING_K
 
 METER_RATING_FACTOR = 2.0  # a heat meter is rated well above the building's design load
 RANGE_MARGIN = 1.1
+WH_PER_L_K = 1.136  # rho * c_p of water between 30 and 90 degC is 1.13-1.14 Wh/(l K)
+# the flow sensor passes the meter's rated heat at half the smallest cooling a substation keeps: its volume range
+METER_MIN_COOLING_K = MIN_COOLING_K / 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,8 @@ class HeatMeter:
         self.meter_id, self.key, self.consumer = meter_id, key, consumer
         self.address = key.public_key.to_checksum_address()
         self.max_wh_per_period = int(math.ceil(design_heat_w * METER_RATING_FACTOR * period_s / 3600 * RANGE_MARGIN))
+        self.max_volume_ml_per_period = int(math.ceil(self.max_wh_per_period / (WH_PER_L_K * METER_MIN_COOLING_K)
+                                                      * 1000))
         self.registers = [0.0, 0.0, 0.0, 0.0]  # heat_wh, volume_ml, vt_supply_mlmc, vt_return_mlmc
         self._closed = [0, 0, 0, 0]
 

@@ -6,14 +6,16 @@ reading is rejected with its rule id, like any other):
 - ``heat_temperature``: the flow-weighted temperatures Σ V·T / Σ V must lie in [0, 130] degC with the return
   not above the supply;
 - ``heat_consistency``: the heat register must agree with the volume and temperature registers,
-  heat ≈ ρ·c_p·(Σ V·T_supply − Σ V·T_return), within ``CONSISTENCY_TOLERANCE`` (an energy calculator check).
+  heat ≈ ρ·c_p·(Σ V·T_supply − Σ V·T_return), within ``CONSISTENCY_TOLERANCE`` (an energy calculator check);
+- ``heat_volume``: the volume must lie within the meter's range (``HeatMeter.max_volume_ml_per_period``, as
+  registered on chain).
 
 The heat register then goes through every ``MeterVee`` rule (negative, range, duplicate, out-of-order, spike,
 frozen: the heat register did not advance while the reading reports heat) and its estimation (a gap's share of
 the heat register's difference across it, else interpolation ≤ 2 h, else proxy day). For an estimated period
 the other registers are rebuilt from the estimated heat with the flow-weighted temperatures of the last measured
-period, so that an estimated reading stays physically consistent. Estimated readings carry quality 1 and earn
-no tokens.
+period (the volume capped at the meter's range), so that an estimated reading stays physically consistent.
+Estimated readings carry quality 1 and earn no tokens.
 
 Accounting, as for electricity: received = accepted + rejected (+ pending); periods = accepted + estimated.
 """
@@ -24,11 +26,10 @@ import math
 from dataclasses import dataclass
 
 from contracts.eip712 import QUALITY_MEASURED
-from sim.capabilities.heat.meters import HeatRawReading
+from sim.capabilities.heat.meters import WH_PER_L_K, HeatRawReading
 from sim.measurement.meters import RawReading
 from sim.measurement.vee import MeterVee, Rejected
 
-WH_PER_L_K = 1.136  # rho * c_p of water between 30 and 90 degC is 1.13-1.14 Wh/(l K)
 CONSISTENCY_TOLERANCE = 0.05
 CONSISTENCY_FLOOR_WH = 20.0
 T_MIN_C, T_MAX_C = 0.0, 130.0
@@ -50,11 +51,13 @@ class HeatValidated:
     raw_wh: float | None
 
 
-def check_registers(r: HeatRawReading) -> str | None:
+def check_registers(r: HeatRawReading, max_volume_ml: float = math.inf) -> str | None:
     """The heat-meter rule a reading fails, or None."""
     values = (r.energy_wh, r.volume_ml, r.vt_supply_mlmc, r.vt_return_mlmc)
     if not all(math.isfinite(x) for x in values) or min(values) < 0:
         return None  # negative or NaN: left to MeterVee's "negative" rule on the heat channel
+    if r.volume_ml > max_volume_ml:
+        return "heat_volume"
     if r.volume_ml > 0:
         t_supply, t_return = r.vt_supply_mlmc / r.volume_ml / 1000, r.vt_return_mlmc / r.volume_ml / 1000
         if not T_MIN_C <= t_return <= t_supply <= T_MAX_C:
@@ -68,8 +71,10 @@ def check_registers(r: HeatRawReading) -> str | None:
 class HeatVee:
     """VEE state of one heat meter; periods are finalised in order."""
 
-    def __init__(self, meter_id: str, max_wh: int, period_s: int, max_interp_s: int = 7200):
+    def __init__(self, meter_id: str, max_wh: int, period_s: int, max_interp_s: int = 7200,
+                 max_volume_ml: float = math.inf):
         self.meter_id = meter_id
+        self.max_volume_ml = max_volume_ml
         self.energy = MeterVee(meter_id, max_wh, period_s, max_interp_s)
         self.registers: dict[int, HeatRawReading] = {}
         self.heat_rejected: list[Rejected] = []
@@ -84,7 +89,7 @@ class HeatVee:
         return self.heat_rejected + self.energy.rejected
 
     def receive(self, r: HeatRawReading) -> None:
-        rule = check_registers(r)
+        rule = check_registers(r, self.max_volume_ml)
         if rule:
             self.heat_rejected.append(Rejected(self.meter_id, r.period, r.energy_wh, rule))
             return
@@ -100,7 +105,7 @@ class HeatVee:
                 self._last_temps = (vts / volume, vtr / volume)
         elif self._last_temps is not None and self._last_temps[0] > self._last_temps[1]:
             ts, tr = self._last_temps
-            volume = int(heat_wh / (WH_PER_L_K * (ts - tr)) * ML_MK_PER_L_K)
+            volume = int(min(heat_wh / (WH_PER_L_K * (ts - tr)) * ML_MK_PER_L_K, self.max_volume_ml))
             vts, vtr = round(volume * ts), round(volume * tr)
         else:
             volume = vts = vtr = 0
