@@ -22,6 +22,7 @@ from contracts.chain import BaseChain, ChainRevert, Contract
 BACKENDS = ("py-evm", "revm")
 U256_MAX = 2**256 - 1
 HUGE = (2**255, U256_MAX)  # appended to every "beyond the maximum" list
+ZERO = "0x" + "00" * 20  # the zero address, refused wherever an address is given
 # a few random draws above a maximum per property test: each is a transaction on py-evm
 FAST = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -12,6 +12,7 @@ from tests.contracts.bounds import (
     BACKENDS,
     FAST,
     HUGE,
+    ZERO,
     Refusal,
     World,
     above,
@@ -24,7 +25,6 @@ from tests.contracts.bounds import (
 )
 from tests.contracts.conftest import CONSUMER_MAX_WH, PERIOD_S, make_certs
 
-ZERO = "0x" + "00" * 20
 N_PERIODS = 48
 PV, WIND = 1, 2
 PV_RANGE_WH = (500_000 * PERIOD_S * 11 + 72_000) // 36_000  # pv-1: 500 kW, its meter's range per interval

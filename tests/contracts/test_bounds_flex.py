@@ -13,6 +13,7 @@ from tests.contracts.bounds import (
     BACKENDS,
     FAST,
     HUGE,
+    ZERO,
     Refusal,
     World,
     above,
@@ -25,7 +26,6 @@ from tests.contracts.bounds import (
 )
 from tests.contracts.flex_fixtures import OUTLETS, TOKENS_PER_KWH, make_flex
 
-ZERO = "0x" + "00" * 20
 MAX_W, MAX_START, MAX_DAY_MIN = 10**9, 2**32, 1440
 NOT_OPERATOR = "flex: caller is not the operator"
 EVENT = (600, 120)  # event 0: minutes 600-720

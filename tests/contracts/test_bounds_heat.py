@@ -13,6 +13,7 @@ from tests.contracts.bounds import (
     BACKENDS,
     FAST,
     U256_MAX,
+    ZERO,
     Refusal,
     World,
     above,
@@ -25,7 +26,6 @@ from tests.contracts.bounds import (
 )
 from tests.contracts.conftest import HEAT_MAX_VOLUME_ML, HEAT_MAX_WH, HEAT_N_PERIODS, PERIOD_S, T0_S, make_heat
 
-ZERO = "0x" + "00" * 20
 MAX_T_MK = 130_000
 MAX_HEAT_RANGE, MAX_VOLUME_RANGE, MAX_POOL = 10**12, 10**15, 2**128 - 1
 NOT_OPERATOR = "heat: caller is not the operator"

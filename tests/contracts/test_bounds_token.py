@@ -13,6 +13,7 @@ from tests.contracts.bounds import (
     BACKENDS,
     FAST,
     HUGE,
+    ZERO,
     Refusal,
     World,
     above,
@@ -25,7 +26,6 @@ from tests.contracts.bounds import (
 )
 from tests.contracts.conftest import GENESIS_S
 
-ZERO = "0x" + "00" * 20
 MAX_SUPPLY = 2**128 - 1
 SUPPLY = 10**12  # minted to the holder
 NOT_MINTER = "token: caller is not the minter"

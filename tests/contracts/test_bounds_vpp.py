@@ -13,6 +13,7 @@ from tests.contracts.bounds import (
     BACKENDS,
     FAST,
     HUGE,
+    ZERO,
     Refusal,
     World,
     above,
@@ -25,7 +26,6 @@ from tests.contracts.bounds import (
 )
 from tests.contracts.conftest import MAX_WH, PENALTY, PERIOD_S, PRICE, T0_S, TOL_BPS, make_vpp
 
-ZERO = "0x" + "00" * 20
 N_PERIODS = 48
 NOW = 30  # the world's chain time: inside period 30
 COMMITTED = (40, 8)  # periods 40-47, committed (not over)
