@@ -83,9 +83,9 @@ def compute_inputs(
     zenith, azimuth = sun_position(times, scenario.run.step_s, site.lat, site.lon, site.altitude_m,
                                    temp_air_c=weather.temp_air)
     groups = prosumer_params(scenario)
+    faces = [(g.pv_tilt_deg, g.pv_azimuth_at(site.lat)) for _, g in groups]
     per_kwp: dict[tuple[float, float], tuple[np.ndarray, np.ndarray]] = {}
-    for _, g in groups:
-        key = (g.pv_tilt_deg, g.pv_azimuth_deg)
+    for key in faces:
         if key not in per_kwp:
             common = dict(tilt_deg=key[0], azimuth_deg=key[1], solar_zenith=zenith,
                           solar_azimuth=azimuth, temp_air=weather.temp_air,
@@ -96,9 +96,9 @@ def compute_inputs(
             )
     kwp = np.array([g.pv_kwp for _, g in groups])
     n = len(times)
-    pv_kw = np.column_stack([per_kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)][0] for _, g in groups] or
+    pv_kw = np.column_stack([per_kwp[key][0] for key in faces] or
                             [np.empty((n, 0))]) * kwp
-    pv_clear_kw = np.column_stack([per_kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)][1] for _, g in groups] or
+    pv_clear_kw = np.column_stack([per_kwp[key][1] for key in faces] or
                                   [np.empty((n, 0))]) * kwp
 
     prosumer_pos = np.arange(0) if prosumer_pos is None else prosumer_pos

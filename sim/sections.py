@@ -72,6 +72,11 @@ class RunSpec(_Frozen):
         return self
 
 
+def equator_facing_azimuth_deg(lat: float) -> float:
+    """Azimuth [deg from north] of modules facing the equator from ``lat`` [deg]: 180 (south) for lat >= 0, else 0."""
+    return 180.0 if lat >= 0 else 0.0
+
+
 class SiteSpec(_Frozen):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
@@ -215,7 +220,8 @@ class FeederSpec(_Frozen):
 class PopulationGroup(_Frozen):
     """``count`` identical prosumers named ``{name}-01`` … with PV, battery and a household load.
     ``annual_load_kwh`` is required with ``[feeder] loads = "bdew"`` and left out with ``loads = "network"`` (each
-    prosumer's demand is then its load's own profile)."""
+    prosumer's demand is then its load's own profile). ``pv_azimuth_deg`` (from north, clockwise): default, the
+    modules face the equator: 180 (south) at a site north of it, 0 (north) south of it."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     count: Annotated[int, Field(gt=0, le=1000)]
@@ -224,7 +230,11 @@ class PopulationGroup(_Frozen):
     battery_kwh: NonNeg = 0.0
     battery_kw: NonNeg = 0.0
     pv_tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
-    pv_azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
+    pv_azimuth_deg: Annotated[float, Field(ge=0, lt=360)] | None = None  # None: facing the equator
+
+    def pv_azimuth_at(self, lat: float) -> float:
+        """The modules' azimuth [deg from north] at a site at ``lat`` [deg]: the given one, or facing the equator."""
+        return equator_facing_azimuth_deg(lat) if self.pv_azimuth_deg is None else self.pv_azimuth_deg
 
     @model_validator(mode="after")
     def _battery_power(self) -> PopulationGroup:

@@ -29,7 +29,7 @@ def _pv_kw(site: GeneratorSite, times: pd.DatetimeIndex, w: dict[str, np.ndarray
     zenith, azimuth = sun_position(times, step_s, site.lat, site.lon, site.altitude_m, temp_air_c=w["temp_air"])
     mid_doy = (times + pd.Timedelta(seconds=step_s / 2)).dayofyear
     return site.nameplate_kw * pv_ac_kw_per_kwp(
-        tilt_deg=site.tilt_deg, azimuth_deg=site.azimuth_deg, solar_zenith=zenith, solar_azimuth=azimuth,
+        tilt_deg=site.tilt_deg, azimuth_deg=site.pv_azimuth_deg, solar_zenith=zenith, solar_azimuth=azimuth,
         dni=w["dni"], ghi=w["ghi"], dhi=w["dhi"], temp_air=w["temp_air"], wind_speed=w["wind_speed"],
         day_of_year=mid_doy,
     )

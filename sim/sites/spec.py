@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from sim.schema import Pos, _Frozen
+from sim.sections import equator_facing_azimuth_deg
 
 
 class GeneratorSite(_Frozen):
@@ -14,7 +15,8 @@ class GeneratorSite(_Frozen):
 
     ``nameplate_kw``: for PV the modules' peak power (kWp, DC; inverter at kWp / 1.1); for wind the turbines'
     rated power in total, a whole multiple of the turbine type's rating. Forced outages: mean time between
-    failures ``mtbf_h`` and to repair ``mttr_h``.
+    failures ``mtbf_h`` and to repair ``mttr_h``. ``azimuth_deg`` (PV, from north, clockwise): default, the modules
+    face the equator: 180 (south) north of it, 0 (north) south of it.
     """
 
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
@@ -24,7 +26,7 @@ class GeneratorSite(_Frozen):
     altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
     nameplate_kw: Pos
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
-    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
+    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] | None = None  # None: facing the equator
     turbine_type: str | None = None
     hub_height_m: Annotated[float, Field(gt=10, le=250)] | None = None
     roughness_length_m: Annotated[float, Field(gt=0, lt=10)] = 0.15
@@ -48,6 +50,11 @@ class GeneratorSite(_Frozen):
             raise ValueError(f"nameplate_kw must be a whole multiple of the {self.turbine_type} rating "
                              f"({rated_kw:g} kW), got {self.nameplate_kw:g}")
         return self
+
+    @property
+    def pv_azimuth_deg(self) -> float:
+        """The modules' azimuth [deg from north]: the given one, or facing the equator from the site's latitude."""
+        return equator_facing_azimuth_deg(self.lat) if self.azimuth_deg is None else self.azimuth_deg
 
     @property
     def n_turbines(self) -> int:

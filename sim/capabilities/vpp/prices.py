@@ -66,7 +66,8 @@ def dso_day_ahead_forecast_kw(scenario, step_times: pd.DatetimeIndex) -> np.ndar
     wind = np.full(len(step_times), w.mean_wind_speed_m_per_s)
     kwp: dict[tuple[float, float], float] = {}
     for g in scenario.population:
-        kwp[(g.pv_tilt_deg, g.pv_azimuth_deg)] = kwp.get((g.pv_tilt_deg, g.pv_azimuth_deg), 0.0) + g.count * g.pv_kwp
+        face = (g.pv_tilt_deg, g.pv_azimuth_at(site.lat))
+        kwp[face] = kwp.get(face, 0.0) + g.count * g.pv_kwp
     pv_clear_kw = sum(
         total * pv_ac_kw_per_kwp(tilt_deg=tilt, azimuth_deg=azimuth, solar_zenith=sky["solar_zenith"],
                                  solar_azimuth=sky["solar_azimuth"], dni=sky["dni_clear"], ghi=sky["ghi_clear"],
