@@ -108,8 +108,9 @@ class PriceSpec(_Frozen):
     naive in the site's time zone) and ``eur_per_mwh`` or ``eur_per_kwh``, any equal step. A period's price is
     the time-weighted mean of the file's prices over it; the file must cover every period. A mean below
     1 µEUR/kWh (negative or zero prices) is paid 1 µEUR/kWh, the settlement's lowest price, and counted in the
-    summary. ``energy_eur_per_kwh`` is then only the contract's default price, which settles no period (every
-    period's price is published). See docs/your_data_prices.md.
+    summary. ``energy_eur_per_kwh`` stays the base price: the contract's default, which then settles no period
+    (every period's price is published), and the reference of the batteries, which export at full power in a
+    period priced at least 1.25 x base, as under the other tariffs. See docs/your_data_prices.md.
     """
 
     energy_eur_per_kwh: Annotated[float, Field(ge=0, le=MAX_PRICE_EUR_PER_KWH)]
