@@ -162,3 +162,12 @@ def test_naive_times_on_the_autumn_hour_that_happens_twice_are_refused(tmp_path)
     path = price_csv(tmp_path / "p.csv", [100.0] * 72, start="2025-10-25T00:00", naive=True)
     with pytest.raises(ScenarioError, match=r"p.csv: column 'time': .*Europe/Berlin.*UTC offset"):
         scenario_with(path, **{"run.start": pd.Timestamp("2025-10-25").to_pydatetime()})
+
+
+def test_the_day_ahead_example_prices_each_hour_from_its_file_with_three_raised_to_the_floor():
+    s = load_scenario(ROOT / "scenarios" / "tariffs" / "day_ahead.toml")
+    table = pd.read_csv(ROOT / "scenarios" / "tariffs" / "day_ahead_prices.csv")
+    hours = table.eur_per_mwh.to_numpy()[24:72]  # 2 and 3 June (the file starts on 1 June)
+    published, raised = price_file.file_prices_ueur(s, 1000.0)
+    assert published.tolist() == [max(1, round(p * 1000)) for p in hours] and raised == (hours < 0).sum() == 3
+    assert round(hours.mean()) == 109
