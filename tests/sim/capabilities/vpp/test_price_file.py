@@ -171,3 +171,14 @@ def test_the_day_ahead_example_prices_each_hour_from_its_file_with_three_raised_
     published, raised = price_file.file_prices_ueur(s, 1000.0)
     assert published.tolist() == [max(1, round(p * 1000)) for p in hours] and raised == (hours < 0).sum() == 3
     assert round(hours.mean()) == 109
+
+
+def test_the_run_line_names_the_periods_raised_to_the_floor():
+    from sim.capabilities.vpp.cli import run_line
+
+    v = {"periods_settled": 48, "periods": 48, "delivered_kwh": 1.0, "declared_kwh": 1.0, "revenue_eur": 1.0,
+         "penalties_eur": 0.0}
+    assert "floor" not in run_line(v, "vpp")
+    line = run_line({**v, "price_file": {"periods_raised_to_floor": 3, "floor_ueur_per_kwh": 1}}, "vpp")
+    assert line.endswith("; 3 period(s) priced at or below 0 in the price file paid the settlement's floor, "
+                         "1 µEUR/kWh (docs/your_data_prices.md)")
