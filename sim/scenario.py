@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError, create_model, model_validator
 
 from grid_models.network_source import file_sha256, network_kind
+from sim.files.series import file_sha256 as series_sha256
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 from sim.registry import REGISTRY
 from sim.schema import ScenarioError, _Frozen, format_errors, read_toml
@@ -44,6 +45,7 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 # kernel keys added after scenarios were written, with their defaults: at the default a key is left out of the digest,
 # so that the run ids of existing scenarios stay as they were
 LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None}}
+LATER_KEYS["prices"] = {"price_file": None}  # a capability's later keys too (the VPP's price file, issue 19)
 
 
 class KernelScenario(_Frozen):
@@ -121,6 +123,8 @@ class KernelScenario(_Frozen):
         if self.feeder is not None and network_kind(self.feeder.network) == "file":
             # the file's content, not where it lies: the same grid gives the same id in any folder
             data["feeder"]["network"] = f"sha256:{file_sha256(self.feeder.network)}"
+        if isinstance(data.get("prices"), dict) and data["prices"].get("price_file"):  # likewise a price file
+            data["prices"]["price_file"] = f"sha256:{series_sha256(data['prices']['price_file'])}"
         for info in REGISTRY:
             for section in info.sections:
                 if data.get(section) is None:

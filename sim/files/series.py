@@ -20,6 +20,11 @@ import pandas as pd
 
 from sim.schema import ScenarioError
 
+try:  # what pandas 2 raises for a naive time that happens twice or never in a zone (not a ValueError)
+    from pytz.exceptions import InvalidTimeError
+except ImportError:  # pragma: no cover - pandas 3 without pytz raises ValueError
+    InvalidTimeError = ValueError
+
 MAX_DATA_BYTES = 1024 * 2**20  # a series file larger than this is refused before it is read
 SUFFIXES = (".csv", ".parquet", ".pq")
 
@@ -100,7 +105,7 @@ def parse_times(table: pd.DataFrame, path: Path, *, tz: str | None, column: str 
                                 "(2025-06-01T00:00+02:00) or name the file's time zone in the scenario (tz = ...)")
         try:
             times = times.tz_localize(tz, ambiguous="raise", nonexistent="raise")
-        except (ValueError, pd.errors.OutOfBoundsDatetime) as exc:
+        except (ValueError, InvalidTimeError, pd.errors.OutOfBoundsDatetime) as exc:
             raise ScenarioError(f"{path}: column {column!r}: {exc} in {tz} (a naive time that does not exist or "
                                 "happens twice there; give times with their UTC offset)") from None
     return times.tz_convert("UTC")
@@ -143,7 +148,9 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, *, what: str,
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ScenarioError(f"{path}: {line_of(table, i, path)}: column {column!r}: {table[column].iloc[i]!r} is not "
+        raw = table[column].iloc[i]
+        shown = repr(raw) if isinstance(raw, str) else "an empty or NaN value" if pd.isna(raw) else str(raw)
+        raise ScenarioError(f"{path}: {line_of(table, i, path)}: column {column!r}: {shown} is not "
                             f"a number ({what}); expected a finite value in every row")
     return values
 

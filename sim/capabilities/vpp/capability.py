@@ -19,6 +19,7 @@ from contracts.token import UEUR_PER_EUR, eur_to_ueur
 from contracts.vpp import VppSettlement
 from sim.capabilities.base import Capability, log_posted, settle_each
 from sim.capabilities.vpp.ledger import member_flows, money_conserved
+from sim.capabilities.vpp.price_file import file_summary
 from sim.capabilities.vpp.prices import price_schedule_ueur
 from sim.capabilities.vpp.shares import member_weights, shares_bps
 from sim.capabilities.vpp.spec import member_ids
@@ -63,6 +64,7 @@ class VppCapability(Capability):
         kwp = {pid: g.pv_kwp for pid, g in ctx.community.groups}
         weights = member_weights(scenario, kwp)
         self._prices_ueur = price_schedule_ueur(scenario, ctx.inputs.times, ctx.clock.n_periods)
+        self.price_file = file_summary(scenario, self._prices_ueur) if scenario.prices.tariff == "file" else None
         self.shares_bps: dict[str, int] = {}
         self.pools: list[VppPool] = []
         start = 0
@@ -354,5 +356,6 @@ class VppCapability(Capability):
                 "refused_on_chain": int((log.status == "refused").sum()) if len(log) else 0,
                 "estimated": int((log.quality == 1).sum()) if len(log) else 0,
             },
+            **({"price_file": self.price_file} if self.price_file else {}),
             "member_detail": members,
         }

@@ -26,6 +26,8 @@ from grid_models.climate import annual_cycle_temp_c
 from grid_models.loads import h0_profile_kw
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import clear_sky
+from sim.capabilities.vpp import price_file
+from sim.capabilities.vpp.spec import MAX_PRICE_EUR_PER_KWH
 
 WARMEST_HOUR = 15.0  # local hour of the climatological daily temperature maximum (as in grid_models.weather)
 
@@ -94,10 +96,13 @@ def dynamic_multipliers(scenario, times: pd.DatetimeIndex, n_periods: int, forec
 
 def price_schedule_ueur(scenario, times: pd.DatetimeIndex, n_periods: int) -> np.ndarray | None:
     """Price per period under the scenario's tariff [µEUR/kWh] (at least 1), or None for the flat tariff (the
-    contract's default price applies). ``times``: the run's step starts (tz-aware)."""
+    contract's default price applies). ``times``: the run's step starts (tz-aware). With ``tariff = "file"``
+    the file's time-weighted means (``price_file.file_prices_ueur``)."""
     prices = scenario.prices
     if prices.tariff == "flat":
         return None
+    if prices.tariff == "file":
+        return price_file.file_prices_ueur(scenario, MAX_PRICE_EUR_PER_KWH)[0]
     if prices.tariff == "time_of_use":
         starts = times[::scenario.run.settlement_s // scenario.run.step_s]
         mult = tariffs.time_of_use((starts.hour + starts.minute / 60).to_numpy(),

@@ -3,9 +3,11 @@ price, penalty, collateral, tariff design). Units are in the field names."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from sim.schema import NonNeg, _Frozen
 
@@ -98,18 +100,57 @@ class TouWindow(_Frozen):
 
 
 class PriceSpec(_Frozen):
-    """Energy price (base), penalty, collateral and the tariff design (see agents/tariffs.py)."""
+    """Energy price (base), penalty, collateral and the tariff design (see agents/tariffs.py).
+
+    ``tariff = "file"``: each settlement period's price comes from ``price_file``, a day-ahead or retail price
+    series (CSV or Parquet; relative to the scenario file, a path given as an override relative to the working
+    directory; kept as an absolute path): a ``time`` column (interval starts, ISO 8601 with their UTC offset or
+    naive in the site's time zone) and ``eur_per_mwh`` or ``eur_per_kwh``, any equal step. A period's price is
+    the time-weighted mean of the file's prices over it; the file must cover every period. A mean below
+    1 µEUR/kWh (negative or zero prices) is paid 1 µEUR/kWh, the settlement's lowest price, and counted in the
+    summary. ``energy_eur_per_kwh`` stays the base price: the contract's default, which then settles no period
+    (every period's price is published), and the reference of the batteries, which export at full power in a
+    period priced at least 1.25 x base, as under the other tariffs. See docs/your_data_prices.md.
+    """
 
     energy_eur_per_kwh: Annotated[float, Field(ge=0, le=MAX_PRICE_EUR_PER_KWH)]
     penalty_eur_per_kwh: Annotated[float, Field(ge=0, lt=1048.576)]  # VppSettlement's bound: 2**20 x 1000 ueur/kWh
     member_collateral_eur: NonNeg = 50.0
-    tariff: Literal["flat", "time_of_use", "dynamic"] = "flat"
+    tariff: Literal["flat", "time_of_use", "dynamic", "file"] = "flat"
+    price_file: str | None = None
     tou_windows: list[TouWindow] = [
         TouWindow(start_h=10, end_h=16, multiplier=0.6),
         TouWindow(start_h=17, end_h=21, multiplier=1.6),
     ]
     dynamic_low_multiplier: Annotated[float, Field(gt=0)] = 0.5
     dynamic_high_multiplier: Annotated[float, Field(gt=0)] = 1.5
+
+    @field_validator("price_file")
+    @classmethod
+    def _absolute(cls, v: str | None, info: ValidationInfo) -> str | None:
+        if v is None:
+            return None
+        path = Path(v).expanduser()
+        if not path.is_absolute():
+            base = (info.context or {}).get("base_dir")
+            path = (Path(base) if base is not None else Path.cwd()) / path
+        return os.path.normpath(path.absolute())
+
+    @model_validator(mode="after")
+    def _file_with_file_tariff(self) -> PriceSpec:
+        if self.tariff == "file" and self.price_file is None:
+            raise ValueError("tariff = 'file' needs price_file (a CSV or Parquet price series)")
+        if self.tariff != "file" and self.price_file is not None:
+            raise ValueError(f"price_file is only read with tariff = 'file' (tariff is {self.tariff!r})")
+        return self
+
+    def input_files(self) -> list[dict[str, str]]:
+        """The files this section reads, for the manifest's provenance: key, absolute path and sha256."""
+        if self.price_file is None:
+            return []
+        from sim.files.series import file_sha256
+
+        return [{"key": "prices.price_file", "path": self.price_file, "sha256": file_sha256(Path(self.price_file))}]
 
 
 def member_ids(scenario: Scenario) -> list[str]:
@@ -133,6 +174,10 @@ def check(scenario: Scenario) -> None:
     if scenario.vpp.declares_day_ahead and (86_400 % settlement_s or settlement_s < 3600):
         raise ValueError(f"run.settlement_s ({settlement_s}) must divide a day into at most 24 periods "
                          "(3600, 7200, … 86400) for vpp day-ahead declarations or day settlement")
+    if scenario.prices.tariff == "file":
+        from sim.capabilities.vpp import price_file
+
+        price_file.check(scenario, MAX_PRICE_EUR_PER_KWH)
     if scenario.vpp.shares_percent:
         members = set(member_ids(scenario))
         if set(scenario.vpp.shares_percent) != members:

@@ -48,7 +48,7 @@ def test_naive_times_take_the_named_zone_and_need_one(tmp_path):
     ("time,load\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,2\n", r"no column 'p_kw' \(household load \[kW\]\)"),
     ("when,p_kw\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,2\n", r"no column 'time'"),
     ("time,p_kw\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,\n", r"line 3: column 'p_kw'.*not a number"),
-    ("time,p_kw\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,NaN\n", r"line 3: column 'p_kw'.*not a number"),
+    ("time,p_kw\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,NaN\n", r"line 3: column 'p_kw': an empty or NaN value is not a number"),
     ("time,p_kw\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,x\n", r"line 3: column 'p_kw'.*not a number"),
     ("time,p_kw\n2025-01-01T00:00Z,1\n2025-01-01T01:00Z,2\n2025-01-01T03:00Z,2\n",
      r"line 4: .*7200 s after the row before, the file's step is 3600 s"),
@@ -61,6 +61,12 @@ def test_naive_times_take_the_named_zone_and_need_one(tmp_path):
 def test_bad_files_are_refused_naming_file_line_and_expectation(tmp_path, text, expected):
     with pytest.raises(ScenarioError, match=expected):
         read_series(write(tmp_path, text), LOAD, kind="load")
+
+
+def test_a_naive_time_that_happens_twice_in_the_zone_is_refused_naming_it(tmp_path):
+    path = write(tmp_path, "time,p_kw\n2025-10-26 01:00,1\n2025-10-26 02:00,2\n2025-10-26 03:00,2\n")
+    with pytest.raises(ScenarioError, match=r"load.csv: column 'time': .*in Europe/Berlin .*give times with their UTC"):
+        read_series(path, LOAD, kind="load", tz="Europe/Berlin")
 
 
 def test_unreadable_files_are_refused(tmp_path):

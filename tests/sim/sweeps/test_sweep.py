@@ -1,4 +1,4 @@
-"""Sweeps on dask.distributed: 3 tariff designs x 4 seeds, restart skips, a killed worker costs a retry, and
+"""Sweeps on dask.distributed: 4 tariff designs x 4 seeds, restart skips, a killed worker costs a retry, and
 1 or 2 workers give identical KPIs."""
 
 from __future__ import annotations
@@ -37,22 +37,24 @@ def _kpis(table: pd.DataFrame) -> pd.DataFrame:
 def test_plan_uses_common_seeds_and_validates_every_point(tmp_path):
     spec, folder = load_sweep(_sweep_file(tmp_path))
     runs = plan(spec, folder)
-    assert len(runs) == 12
-    seeds = {p: [r.seed for r in runs if r.point == p] for p in ("flat", "time_of_use", "dynamic")}
-    assert seeds["flat"] == seeds["time_of_use"] == seeds["dynamic"] and len(set(seeds["flat"])) == 4
+    assert len(runs) == 16
+    seeds = {p: [r.seed for r in runs if r.point == p] for p in ("flat", "time_of_use", "dynamic", "day_ahead")}
+    assert seeds["flat"] == seeds["time_of_use"] == seeds["dynamic"] == seeds["day_ahead"]
+    assert len(set(seeds["flat"])) == 4
 
 
 def test_sweep_restart_worker_death_and_worker_count(tmp_path):
     sweep = _sweep_file(tmp_path)
     a = run_sweep(sweep, tmp_path / "a", workers=2)
-    assert len(a) == 12 and a.point.value_counts().to_dict() == {"dynamic": 4, "flat": 4, "time_of_use": 4}
+    assert len(a) == 16 and a.point.value_counts().to_dict() == {"day_ahead": 4, "dynamic": 4, "flat": 4,
+                                                                  "time_of_use": 4}
     assert pd.read_parquet(tmp_path / "a" / "sweep.parquet").equals(a)
     assert (a["vpp.periods_settled"] == 3).all()
-    assert a.groupby("point")["vpp.revenue_eur"].mean().nunique() == 3  # the designs differ
+    assert a.groupby("point")["vpp.revenue_eur"].mean().nunique() == 4  # the designs differ
 
     stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / "a").glob("*/summary.json")}
     again = run_sweep(sweep, tmp_path / "a", workers=2)
-    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["skipped"] == 12
+    assert json.loads((tmp_path / "a" / "sweep.json").read_text())["skipped"] == 16
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "a").glob("*/summary.json")} == stamps
     pd.testing.assert_frame_equal(_kpis(again), _kpis(a))
 
@@ -74,5 +76,5 @@ def test_sweep_restart_worker_death_and_worker_count(tmp_path):
         t.join(timeout=600)
         assert not t.is_alive()
     killed = box["table"]
-    assert len(killed) == 12
+    assert len(killed) == 16
     pd.testing.assert_frame_equal(_kpis(killed), _kpis(a))
