@@ -142,3 +142,9 @@ def check(scenario: Scenario) -> None:
                 f"unknown {sorted(set(scenario.vpp.shares_percent) - members)}"
             )
 
+    if scenario.prices.tariff == "dynamic":
+        for i, g in enumerate(scenario.population):
+            if g.annual_load_kwh is None:
+                raise ValueError(f"population[{i}].annual_load_kwh: missing: the dynamic tariff's day-ahead DSO "
+                                 "forecast assumes each group's annual energy (also with a load_file or "
+                                 "[feeder] loads = 'network')")
