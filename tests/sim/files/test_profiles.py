@@ -174,3 +174,11 @@ def test_pv_above_its_peak_and_misused_keys_are_refused(tmp_path):
         base.with_overrides({"population.0.annual_load_kwh": None})
     with pytest.raises(ScenarioError, match="no such household load file"):
         base.with_overrides({**TWO_DAYS, "population.0.load_file": str(tmp_path / "none.csv")})
+
+
+def test_the_dynamic_tariff_needs_the_annual_energy_of_a_measured_group(tmp_path):
+    (tmp_path / "load.csv").write_text(one_then_two_kw())
+    with pytest.raises(ScenarioError, match=r"population\[0\]\.annual_load_kwh: missing: the dynamic tariff"):
+        load_scenario(ROOT / "scenarios" / "vpp.toml").with_overrides(
+            {**TWO_DAYS, "prices.tariff": "dynamic", "population.0.annual_load_kwh": None,
+             "population.0.load_file": str(tmp_path / "load.csv")})
