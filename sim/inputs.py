@@ -25,6 +25,7 @@ from grid_models.loads import (
 )
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import Weather, sun_position, synthetic_weather
+from sim.files.profiles import h0_scaled_to, profiles_kw
 from sim.sections import RunSpec, SiteSpec
 
 if TYPE_CHECKING:
@@ -112,8 +113,38 @@ def compute_inputs(
         expected = np.column_stack([unit[f] for f in families] or [np.empty((n, 0))]) * annual[prosumer_pos]
     else:
         annual = np.full(n_households, background_annual_kwh)
-        annual[prosumer_pos] = [g.annual_load_kwh for _, g in groups]
+        annual[prosumer_pos] = [g.annual_load_kwh or background_annual_kwh for _, g in groups]  # None: a load file's
         household = household_loads_kw(times, annual, rng_loads)
         expected = np.outer(h0_profile_kw(times, 1.0), annual[prosumer_pos])
+    annual = annual.astype(float)  # a copy: the network's profiles are cached
+    measured_profiles(scenario, times, prosumer_pos, household, expected, annual, pv_kw)
     return Inputs(times, int(times[0].timestamp()), weather, pv_kw, pv_clear_kw, household, expected,
                   annual[prosumer_pos])
+
+
+def measured_profiles(scenario: Scenario, times: pd.DatetimeIndex, prosumer_pos: np.ndarray, household: np.ndarray,
+                      expected: np.ndarray, annual: np.ndarray, pv_kw: np.ndarray) -> None:
+    """In place: the groups' measured load and PV (``load_file``, ``pv_file``; ``sim.files.profiles``) replace
+    the modelled ones of their prosumers. A forecaster expects a measured load as the BDEW H0 profile at the
+    file's energy over the run (its annual energy the one that scale means), an ``annual``-scaled one as H0 at
+    ``annual_load_kwh``; the clear-sky PV it forecasts from stays pvlib's."""
+    step_s, tz, first = scenario.run.step_s, scenario.site.tz, 0
+    unit = None
+    for g in scenario.population:
+        cols = np.arange(first, first + g.count)
+        first += g.count
+        ids = [f"{g.name}-{i:02d}" for i in range(1, g.count + 1)]
+        if g.pv_file is not None:
+            pv_kw[:, cols] = profiles_kw(g.pv_file, ids, what="PV output", times=times, step_s=step_s, tz=tz,
+                                         scale=g.pv_scale, per=g.pv_kwp)
+        if g.load_file is None:
+            continue
+        kw = profiles_kw(g.load_file, ids, what="household load", times=times, step_s=step_s, tz=tz,
+                         scale=g.load_scale, per=g.annual_load_kwh)
+        household[:, prosumer_pos[cols]] = kw
+        unit = h0_profile_kw(times, 1.0) if unit is None else unit
+        if g.load_scale == "annual":
+            expected[:, cols] = np.outer(unit, np.full(g.count, g.annual_load_kwh))
+            annual[prosumer_pos[cols]] = g.annual_load_kwh
+        else:
+            expected[:, cols], annual[prosumer_pos[cols]] = h0_scaled_to(kw, unit)

@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError, create_model, model_validator
 
 from grid_models.network_source import file_sha256, network_kind
-from sim.files.series import file_sha256 as series_sha256
+from sim.files.provenance import digest_files
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 from sim.registry import REGISTRY
 from sim.schema import ScenarioError, _Frozen, format_errors, read_toml
@@ -45,7 +45,6 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 # kernel keys added after scenarios were written, with their defaults: at the default a key is left out of the digest,
 # so that the run ids of existing scenarios stay as they were
 LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None}}
-LATER_KEYS["prices"] = {"price_file": None}  # a capability's later keys too (the VPP's price file, issue 19)
 
 
 class KernelScenario(_Frozen):
@@ -93,11 +92,34 @@ class KernelScenario(_Frozen):
             raise ValueError(f"feeder.prosumer_loads: {len(feeder.prosumer_loads)} loads named for {n} prosumers: "
                              "one load per prosumer, in the order of [[population]]")
         for i, g in enumerate(self.population):
-            if feeder.loads == "bdew" and g.annual_load_kwh is None:
-                raise ValueError(f"population[{i}].annual_load_kwh: missing: required with [feeder] loads = 'bdew'")
-            if feeder.loads == "network" and g.annual_load_kwh is not None:
+            if feeder.loads == "bdew" and g.annual_load_kwh is None and g.load_file is None:
+                raise ValueError(f"population[{i}].annual_load_kwh: missing: required with [feeder] loads = 'bdew' "
+                                 "(unless a load_file gives the measured load)")
+            if feeder.loads == "network" and g.annual_load_kwh is not None and g.load_scale != "annual":
                 raise ValueError(f"population[{i}].annual_load_kwh: with [feeder] loads = 'network' a prosumer's "
                                  "demand is its load's own profile from the network; leave annual_load_kwh out")
+        self._check_profile_files()
+
+    def _check_profile_files(self) -> None:
+        """Read every group's load and PV file as the run will (``sim.inputs``): a file that validates runs."""
+        from sim.files.profiles import profiles_kw
+        from sim.inputs import run_times
+
+        times = None
+        for i, g in enumerate(self.population):
+            ids = [f"{g.name}-{j:02d}" for j in range(1, g.count + 1)]
+            for key, what, scale, per, at_most in (
+                    ("load_file", "household load", g.load_scale, g.annual_load_kwh, None),
+                    ("pv_file", "PV output", g.pv_scale, g.pv_kwp,
+                     1.0 if g.pv_scale == "per_kwp" else g.pv_kwp)):
+                if getattr(g, key) is None:
+                    continue
+                times = run_times(self.run, self.site) if times is None else times
+                try:
+                    profiles_kw(getattr(g, key), ids, what=what, times=times, step_s=self.run.step_s,
+                                tz=self.site.tz, scale=scale, per=per, at_most=at_most)
+                except ScenarioError as exc:
+                    raise ValueError(f"population[{i}].{key}: {exc}") from None
 
     def prosumer_ids(self) -> list[str]:
         """Prosumer ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
@@ -120,11 +142,10 @@ class KernelScenario(_Frozen):
             for key, default in defaults.items():
                 if isinstance(data.get(section), dict) and data[section].get(key, default) == default:
                     data[section].pop(key, None)
+        digest_files(data)  # load, PV, heat, price files by their content, and left out when not given
         if self.feeder is not None and network_kind(self.feeder.network) == "file":
             # the file's content, not where it lies: the same grid gives the same id in any folder
             data["feeder"]["network"] = f"sha256:{file_sha256(self.feeder.network)}"
-        if isinstance(data.get("prices"), dict) and data["prices"].get("price_file"):  # likewise a price file
-            data["prices"]["price_file"] = f"sha256:{series_sha256(data['prices']['price_file'])}"
         for info in REGISTRY:
             for section in info.sections:
                 if data.get(section) is None:

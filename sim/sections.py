@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from grid_models.network_source import SIMBENCH_PREFIX
+from sim.files.provenance import resolve_file
 from sim.schema import NonNeg, Pos, _Frozen
 
 FEEDER_HOUSEHOLDS = {"kerber_landnetz_kabel_1": 8, "kerber_landnetz_kabel_2": 14, "kerber_dorfnetz": 57,
@@ -221,7 +222,13 @@ class PopulationGroup(_Frozen):
     """``count`` identical prosumers named ``{name}-01`` … with PV, battery and a household load.
     ``annual_load_kwh`` is required with ``[feeder] loads = "bdew"`` and left out with ``loads = "network"`` (each
     prosumer's demand is then its load's own profile). ``pv_azimuth_deg`` (from north, clockwise): default, the
-    modules face the equator: 180 (south) at a site north of it, 0 (north) south of it."""
+    modules face the equator: 180 (south) at a site north of it, 0 (north) south of it.
+    ``load_file``: the members' measured household load, a CSV or Parquet file (relative to the scenario file; see
+    docs/your_data_profiles.md): a column ``{id}_p_kw`` (kW) or ``{id}_energy_kwh`` (kWh per interval) per
+    member, or one ``p_kw`` / ``energy_kwh`` for all; ``load_scale``: ``"measured"`` (as given; then
+    ``annual_load_kwh`` may be left out) or ``"annual"`` (each series scaled to ``annual_load_kwh`` per 8760 h).
+    ``pv_file``: the members' measured PV output (AC) likewise, replacing pvlib's; ``pv_scale``: ``"measured"``
+    (kW, at most ``pv_kwp``) or ``"per_kwp"`` (kW per kWp, times ``pv_kwp``)."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     count: Annotated[int, Field(gt=0, le=1000)]
@@ -231,6 +238,12 @@ class PopulationGroup(_Frozen):
     battery_kw: NonNeg = 0.0
     pv_tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
     pv_azimuth_deg: Annotated[float, Field(ge=0, lt=360)] | None = None  # None: facing the equator
+    load_file: str | None = None
+    load_scale: Literal["measured", "annual"] = "measured"
+    pv_file: str | None = None
+    pv_scale: Literal["measured", "per_kwp"] = "measured"
+
+    _files = field_validator("load_file", "pv_file")(resolve_file)
 
     def pv_azimuth_at(self, lat: float) -> float:
         """The modules' azimuth [deg from north] at a site at ``lat`` [deg]: the given one, or facing the equator."""
@@ -240,6 +253,13 @@ class PopulationGroup(_Frozen):
     def _battery_power(self) -> PopulationGroup:
         if self.battery_kwh > 0 and self.battery_kw <= 0:
             raise ValueError("battery_kw must be > 0 when battery_kwh > 0")
+        for file, scale in (("load_file", "load_scale"), ("pv_file", "pv_scale")):
+            if getattr(self, scale) != "measured" and getattr(self, file) is None:  # (a dump carries "measured")
+                raise ValueError(f"{scale} is how {file}'s values are used; give {file} or leave {scale} out")
+        if self.load_scale == "annual" and self.annual_load_kwh is None:
+            raise ValueError("load_scale 'annual' scales the load file to annual_load_kwh; give annual_load_kwh")
+        if self.pv_file is not None and self.pv_kwp <= 0:
+            raise ValueError("pv_file: a group with a PV file has PV: give its pv_kwp (> 0)")
         return self
 
 

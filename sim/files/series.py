@@ -155,12 +155,16 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, *, what: str,
     return values
 
 
-def covers(times: pd.DatetimeIndex, step_s: int, start: pd.Timestamp, end: pd.Timestamp, path: Path) -> None:
-    """ScenarioError unless the file's intervals cover ``[start, end)``."""
+COVER_HINT = " (for a typical year, set coerce_year)"
+
+
+def covers(times: pd.DatetimeIndex, step_s: int, start: pd.Timestamp, end: pd.Timestamp, path: Path,
+           hint: str = COVER_HINT) -> None:
+    """ScenarioError unless the file's intervals cover ``[start, end)``; ``hint`` ends the message."""
     first, last = times[0], times[-1] + pd.Timedelta(seconds=step_s)
     if first > start or last < end:
         raise ScenarioError(f"{path}: covers {first.isoformat()} to {last.isoformat()}; the run needs "
-                            f"{start.isoformat()} to {end.isoformat()} (for a typical year, set coerce_year)")
+                            f"{start.isoformat()} to {end.isoformat()}{hint}")
 
 
 def interval_means(src_start_s: np.ndarray, src_step_s: int, values: np.ndarray, dst_start_s: np.ndarray,
@@ -193,11 +197,11 @@ class SeriesFile:
     step_s: int
     columns: dict[str, np.ndarray]
 
-    def on(self, run_times: pd.DatetimeIndex, run_step_s: int) -> dict[str, np.ndarray]:
+    def on(self, run_times: pd.DatetimeIndex, run_step_s: int, hint: str = COVER_HINT) -> dict[str, np.ndarray]:
         """Each column's means over the run's intervals (``run_times``: their starts, tz-aware); the file must
-        cover them (``covers``)."""
+        cover them (``covers``, whose error ends with ``hint``)."""
         end = run_times[-1] + pd.Timedelta(seconds=run_step_s)
-        covers(self.starts, self.step_s, run_times[0], end, self.path)
+        covers(self.starts.tz_convert(run_times.tz), self.step_s, run_times[0], end, self.path, hint)  # run's zone
         src = self.starts.asi8 // 10**9
         dst = pd.DatetimeIndex(run_times).asi8 // 10**9
         return {k: interval_means(src, self.step_s, v, dst, run_step_s) for k, v in self.columns.items()}
@@ -209,10 +213,61 @@ def read_series(path: Path, columns: dict[str, tuple[str, Sequence[str]]], *, ki
     the same quantity in other units, named in the error if found instead). ``stamp``: a time is its interval's
     ``"start"`` or ``"end"``."""
     path = Path(path)
+    table, starts, step_s = _timed_table(path, kind, tz, stamp)
+    values = {name: numeric_column(table, name, path, what=what, alternatives=alts)
+              for name, (what, alts) in columns.items()}
+    return SeriesFile(path, file_sha256(path), starts, step_s, values)
+
+
+def _timed_table(path: Path, kind: str, tz: str | None, stamp: str) -> tuple[pd.DataFrame, pd.DatetimeIndex, int]:
+    """The table, its interval starts (UTC) and its step [s], checked."""
     table = read_table(path, kind)
     times = parse_times(table, path, tz=tz)
     step_s = regular_step_s(times, table, path)
-    values = {name: numeric_column(table, name, path, what=what, alternatives=alts)
-              for name, (what, alts) in columns.items()}
-    starts = times - pd.Timedelta(seconds=step_s) if stamp == "end" else times
+    return table, (times - pd.Timedelta(seconds=step_s) if stamp == "end" else times), step_s
+
+
+# a power series is given as mean power over the interval [kW] or as the energy in the interval [kWh]; the same
+# quantity in other units is refused, naming the unit expected
+POWER, ENERGY = "p_kw", "energy_kwh"
+OTHER_POWER_UNITS = ("p_w", "p_mw", "energy_wh", "energy_mwh", "kw", "kwh", "w", "wh", "power_kw", "e_kwh")
+
+
+def power_column(table: pd.DataFrame, prefix: str, path: Path, *, what: str, step_s: int) -> np.ndarray:
+    """The series ``{prefix}p_kw`` (mean power over each interval [kW]) or ``{prefix}energy_kwh`` (the energy
+    in each interval [kWh], turned into its mean power), exactly one of them; ScenarioError naming the file, the
+    columns expected and any found in another unit."""
+    p, e = prefix + POWER, prefix + ENERGY
+    have = [c for c in (p, e) if c in table.columns]
+    if len(have) == 2:
+        raise ScenarioError(f"{path}: both {p!r} and {e!r} ({what}); give one of them")
+    if not have:
+        others = [prefix + o for o in OTHER_POWER_UNITS if prefix + o in table.columns]
+        hint = (f"; found {', '.join(map(repr, others))}, which is not in the unit expected" if others else
+                f"; found {', '.join(map(repr, map(str, table.columns)))}")
+        raise ScenarioError(f"{path}: no column {p!r} ({what}, mean power over the interval in kW) or {e!r} "
+                            f"(the energy in the interval in kWh){hint}")
+    values = numeric_column(table, have[0], path, what=what)
+    return values if have[0] == p else values * 3600.0 / step_s
+
+
+def read_power_series(path: Path, keys: Sequence[str], *, kind: str, what: str, tz: str | None = None,
+                      stamp: str = "start") -> SeriesFile:
+    """A checked ``SeriesFile`` of power [kW] per key: with a column of its own for any key
+    (``{key}_p_kw`` / ``{key}_energy_kwh``, or the same in another unit) every key needs one; else one column
+    ``p_kw`` / ``energy_kwh`` is every key's. Values must not be negative."""
+    path = Path(path)
+    table, starts, step_s = _timed_table(path, kind, tz, stamp)
+    units = (POWER, ENERGY, *OTHER_POWER_UNITS)
+    own = any(f"{k}_{u}" in table.columns for k in keys for u in units)
+    values = {}
+    for k in keys:
+        kw = power_column(table, f"{k}_" if own else "", path, what=f"{what} of {k}" if own else what,
+                          step_s=step_s)
+        if (kw < 0).any():
+            i = int(np.argmax(kw < 0))
+            column = next(c for c in (f"{k}_{POWER}", f"{k}_{ENERGY}", POWER, ENERGY) if c in table.columns)
+            raise ScenarioError(f"{path}: {line_of(table, i, path)}: column {column!r}: {table[column].iloc[i]!r} "
+                                f"is negative; expected {what} of at least 0")
+        values[k] = kw
     return SeriesFile(path, file_sha256(path), starts, step_s, values)

@@ -50,7 +50,7 @@ class CertificatesCapability(Capability):
             self.sites = spec.sites
             self.series = [site_series(s, ctx.inputs.weather, step_s=step_s, settlement_s=period_s, rng=rng)
                            for s in spec.sites]
-            self.consumption = consumer_series(spec, ctx.inputs.times, rng)
+            self.consumption = consumer_series(spec, ctx.inputs.times, rng, step_s=step_s, tz=ctx.scenario.site.tz)
         self.gen_kw = np.column_stack([s.generation_kw for s in self.series])
         self.issuer_account = bank.open_account("certificate-issuer")
         self.oracle_account = bank.open_account("weather-oracle")

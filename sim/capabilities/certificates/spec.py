@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from grid_models.loads import SLP_PROFILES
-from sim.schema import Pos, _Frozen
+from sim.files.provenance import resolve_file
+from sim.schema import Pos, ScenarioError, _Frozen
 from sim.sites.spec import GeneratorSite
 
 if TYPE_CHECKING:
@@ -15,12 +16,31 @@ if TYPE_CHECKING:
 
 
 class ConsumerGroup(_Frozen):
-    """``count`` consumers named ``{name}-01`` … with a BDEW standard load profile scaled to ``annual_kwh``."""
+    """``count`` consumers named ``{name}-01`` … with a BDEW standard load profile scaled to ``annual_kwh``, or
+    their measured load from ``load_file`` (a CSV or Parquet file relative to the scenario file, see
+    docs/your_data_profiles.md: a column ``{id}_p_kw`` (kW) or ``{id}_energy_kwh`` (kWh per interval) per
+    consumer, or one ``p_kw`` / ``energy_kwh`` for all), ``load_scale`` ``"measured"`` (as given; ``annual_kwh``
+    may then be left out) or ``"annual"`` (each series scaled to ``annual_kwh`` per 8760 h)."""
 
     name: str = Field(min_length=1, max_length=27, pattern=r"^[A-Za-z0-9_-]+$")  # ids go on chain (32 chars)
     count: Annotated[int, Field(gt=0, le=1000)]
     profile: Literal[SLP_PROFILES] = "g0"  # type: ignore[valid-type]
-    annual_kwh: Pos
+    annual_kwh: Pos | None = None
+    load_file: str | None = None
+    load_scale: Literal["measured", "annual"] = "measured"
+
+    _file = field_validator("load_file")(resolve_file)
+
+    @model_validator(mode="after")
+    def _annual(self) -> ConsumerGroup:
+        if self.load_scale == "annual" and self.load_file is None:
+            raise ValueError("load_scale is how load_file's values are used; give load_file or leave load_scale out")
+        if self.annual_kwh is None and (self.load_file is None or self.load_scale == "annual"):
+            raise ValueError("annual_kwh: missing: required unless a load_file gives the measured load")
+        return self
+
+    def ids(self) -> list[str]:
+        return [f"{self.name}-{i:02d}" for i in range(1, self.count + 1)]
 
 
 class CertificatesSpec(_Frozen):
@@ -51,6 +71,16 @@ def check(scenario: Scenario) -> None:
     if clash:
         raise ValueError(f"certificates: site and consumer ids must differ from prosumer ids, both use "
                          f"{sorted(clash)}")
+    from sim.files.profiles import profiles_kw
+    from sim.inputs import run_times
+
+    for i, g in enumerate(spec.consumers):
+        if g.load_file is not None:  # read as the run will: a file that validates runs
+            try:
+                profiles_kw(g.load_file, g.ids(), what="consumer load", times=run_times(scenario.run, scenario.site),
+                            step_s=scenario.run.step_s, tz=scenario.site.tz, scale=g.load_scale, per=g.annual_kwh)
+            except ScenarioError as exc:
+                raise ValueError(f"certificates.consumers[{i}].load_file: {exc}") from None
 
 
 def describe(scenario: Scenario) -> str:

@@ -27,6 +27,7 @@ from grid_models.heat_network import HeatNetwork
 from grid_models.substation import return_temperature_c, state_code
 from sim.capabilities.base import Capability, log_posted, settle_each
 from sim.capabilities.heat.meters import HeatMeter
+from sim.capabilities.heat.spec import demand_kw
 from sim.capabilities.heat.summary import HeatRecorder, heat_summary
 from sim.capabilities.heat.vee import HeatVee
 from sim.measurement.readings_log import reading_row
@@ -141,7 +142,14 @@ class HeatCapability(Capability):
             columns += [per_type[key]] * g.count
             annual += [g.annual_heat_kwh] * g.count
         annual = np.array(annual)
-        return building_heat_w(np.column_stack(columns), annual, rng, ctx.clock.step_s), design_heat_w(annual)
+        demand_w = building_heat_w(np.column_stack(columns), annual, rng, ctx.clock.step_s)
+        first = 0
+        for g in spec.buildings:  # measured demand replaces the profile's (drawn anyway: the others stay as they were)
+            if g.demand_file is not None:
+                demand_w[:, first:first + g.count] = 1000.0 * demand_kw(g, times, ctx.clock.step_s,
+                                                                        ctx.scenario.site.tz)
+            first += g.count
+        return demand_w, design_heat_w(annual)
 
     # clock hooks ------------------------------------------------------------------------------------------
     def decide(self, k: int) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from grid_models.substation import STATES as SUBSTATION_STATES
 from sim.capabilities.heat.tariff import DEFAULT_PRESET, TariffRule, preset_rule, rule_from
-from sim.schema import NonNeg, Pos, _Frozen
+from sim.files.provenance import resolve_file
+from sim.inputs import run_times
+from sim.schema import NonNeg, Pos, ScenarioError, _Frozen
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -134,7 +136,12 @@ class HeatBehaviourSpec(_Frozen):
 
 class HeatBuildingGroup(_Frozen):
     """``count`` buildings ``{name}-01`` … with a BDEW heat profile and substation states drawn by ``states``
-    (shares summing to 1, assigned in exact counts by largest remainder)."""
+    (shares summing to 1, assigned in exact counts by largest remainder). ``demand_file``: their measured heat
+    demand instead of the profile's, a CSV or Parquet file relative to the scenario file (see
+    docs/your_data_profiles.md: a column ``{id}_p_kw`` (kW heat) or ``{id}_energy_kwh`` (kWh per interval) per
+    building, or one ``p_kw`` / ``energy_kwh`` for all); ``demand_scale``: ``"measured"`` (as given) or
+    ``"annual"`` (each series scaled to ``annual_heat_kwh`` per 8760 h). ``annual_heat_kwh`` sizes the
+    substation (its design heat) either way."""
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     count: Annotated[int, Field(gt=0, le=200)]
@@ -142,9 +149,19 @@ class HeatBuildingGroup(_Frozen):
     profile: Literal["EFH", "MFH", "GHD", "GKO", "GBH", "GBA"] = "EFH"
     building_class: Annotated[int, Field(ge=0, le=11)] = 5
     states: dict[Literal[SUBSTATION_STATES], NonNeg] = {"well_tuned": 1.0}  # type: ignore[valid-type]
+    demand_file: str | None = None
+    demand_scale: Literal["measured", "annual"] = "measured"
+
+    _file = field_validator("demand_file")(resolve_file)
+
+    def ids(self) -> list[str]:
+        return [f"{self.name}-{i:02d}" for i in range(1, self.count + 1)]
 
     @model_validator(mode="after")
     def _check(self) -> HeatBuildingGroup:
+        if self.demand_scale != "measured" and self.demand_file is None:
+            raise ValueError("demand_scale is how demand_file's values are used; give demand_file or leave "
+                             "demand_scale out")
         total = sum(self.states.values())
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"states shares must sum to 1, got {total:g}")
@@ -223,6 +240,20 @@ def check(scenario: Scenario) -> None:
     if step is not None and (step % run.step_s or run.settlement_s % step):
         raise ValueError(f"heat.step_s ({step}) must be a whole multiple of run.step_s ({run.step_s}) "
                          f"and divide run.settlement_s ({run.settlement_s})")
+    for i, g in enumerate(spec.buildings):
+        if g.demand_file is not None:  # read as the run will: a file that validates runs
+            try:
+                demand_kw(g, run_times(run, scenario.site), run.step_s, scenario.site.tz)
+            except ScenarioError as exc:
+                raise ValueError(f"heat.buildings[{i}].demand_file: {exc}") from None
+
+
+def demand_kw(g: HeatBuildingGroup, times, step_s: int, tz: str) -> np.ndarray:
+    """The group's measured heat demand [kW] on the run's steps (``times``: their starts), (steps, count)."""
+    from sim.files.profiles import profiles_kw
+
+    return profiles_kw(g.demand_file, g.ids(), what="heat demand", times=times, step_s=step_s, tz=tz,
+                       scale=g.demand_scale, per=g.annual_heat_kwh)
 
 
 def describe(scenario: Scenario) -> str:

@@ -3,12 +3,11 @@ price, penalty, collateral, tariff design). Units are in the field names."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from sim.files.provenance import resolve_file
 from sim.schema import NonNeg, _Frozen
 
 if TYPE_CHECKING:
@@ -125,16 +124,7 @@ class PriceSpec(_Frozen):
     dynamic_low_multiplier: Annotated[float, Field(gt=0)] = 0.5
     dynamic_high_multiplier: Annotated[float, Field(gt=0)] = 1.5
 
-    @field_validator("price_file")
-    @classmethod
-    def _absolute(cls, v: str | None, info: ValidationInfo) -> str | None:
-        if v is None:
-            return None
-        path = Path(v).expanduser()
-        if not path.is_absolute():
-            base = (info.context or {}).get("base_dir")
-            path = (Path(base) if base is not None else Path.cwd()) / path
-        return os.path.normpath(path.absolute())
+    _file = field_validator("price_file")(resolve_file)
 
     @model_validator(mode="after")
     def _file_with_file_tariff(self) -> PriceSpec:
@@ -143,14 +133,6 @@ class PriceSpec(_Frozen):
         if self.tariff != "file" and self.price_file is not None:
             raise ValueError(f"price_file is only read with tariff = 'file' (tariff is {self.tariff!r})")
         return self
-
-    def input_files(self) -> list[dict[str, str]]:
-        """The files this section reads, for the manifest's provenance: key, absolute path and sha256."""
-        if self.price_file is None:
-            return []
-        from sim.files.series import file_sha256
-
-        return [{"key": "prices.price_file", "path": self.price_file, "sha256": file_sha256(Path(self.price_file))}]
 
 
 def member_ids(scenario: Scenario) -> list[str]:
@@ -187,3 +169,9 @@ def check(scenario: Scenario) -> None:
                 f"unknown {sorted(set(scenario.vpp.shares_percent) - members)}"
             )
 
+    if scenario.prices.tariff == "dynamic":
+        for i, g in enumerate(scenario.population):
+            if g.annual_load_kwh is None:
+                raise ValueError(f"population[{i}].annual_load_kwh: missing: the dynamic tariff's day-ahead DSO "
+                                 "forecast assumes each group's annual energy (also with a load_file or "
+                                 "[feeder] loads = 'network')")

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.capabilities.vpp import price_file, prices
+from sim.files.provenance import input_files
 from sim.inputs import run_times
 from sim.scenario import load_scenario
 from sim.schema import ScenarioError
@@ -78,8 +79,8 @@ def test_negative_and_zero_prices_are_raised_to_the_floor_and_counted(tmp_path):
 def test_the_spec_names_its_input_file_with_its_hash_and_the_digest_follows_the_content(tmp_path):
     path = two_days(tmp_path / "p.csv")
     s = scenario_with(path)
-    [entry] = s.prices.input_files()
-    assert entry["path"] == str(path) and len(entry["sha256"]) == 64
+    [entry] = input_files(s)
+    assert entry["role"] == "prices.price_file" and entry["path"] == str(path) and len(entry["sha256"]) == 64
     moved = tmp_path / "elsewhere"
     moved.mkdir()
     before = s.digest()
