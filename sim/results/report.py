@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.results.plotting import info_for, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 
 
@@ -20,14 +21,16 @@ def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Pat
     feeder = ts[ts.entity == "feeder"]
     if feeder.empty:
         return []
+    info = info_for(plots)
     feeder = feeder.pivot(index="time", columns="quantity", values="value")
+    feeder.index = info.local(feeder.index)
     fig, ax = plt.subplots(figsize=(10, 3.6))
     ax.plot(feeder.index, feeder["slack_p_kw"], lw=0.9, label="import from upstream (slack)")
     ax.plot(feeder.index, feeder["sgen_p_kw"], lw=0.9, label="PV generation")
     ax.plot(feeder.index, feeder["load_p_kw"], lw=0.9, label="household demand")
     ax.axhline(0, color="k", lw=0.5)
     ax.set_ylabel("power [kW]")
-    ax.set_xlabel("time (UTC)")
+    time_axis(ax, info)
     ax.set_title("Feeder power (power flow per step)")
     ax.legend(loc="upper right", fontsize=8)
     return [_save(fig, plots / "feeder_power.png")]
