@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.capabilities.certificates.ledger import consumer_scores, site_totals  # noqa: E402
+from sim.results.headline import Figure, Section  # noqa: E402
 from sim.results.plotting import info_for, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 from sim.results.summary import event_args  # noqa: E402
@@ -72,3 +73,25 @@ def plot_certificates(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
     ax.legend(loc="lower right", fontsize=8)
     out.append(_save(fig, plots / "certificates_cfe_per_consumer.png"))
     return out
+
+
+def report_section(summary: dict) -> Section:
+    """The certificates' headline figures for the run report."""
+    return Section(
+        title="Source certificates (24/7 matching)",
+        lead=f"{summary.get('sites', 'The')} generation sites are issued certificates per interval for metered "
+             "output under the weather oracle's cap; "
+             f"{summary.get('consumers', 'the')} consumers retire them against their own consumption of the same "
+             "interval (24/7 matching), compared with annual volumetric matching.",
+        figures=(
+            Figure("minted_kwh", "certificates minted"),
+            Figure("retired_kwh", "retired against consumption"),
+            Figure("consumed_kwh", "consumption (signed readings)"),
+            Figure("hourly_cfe_score", "24/7 matching score (same interval)"),
+            Figure("annual_matching_score", "annual (volumetric) matching score"),
+            Figure("live_kwh", "certificates still live (not retired)"),
+            Figure("double_counting_violations", "double counting found"),
+            Figure("ledger_matches_contract", "ledger matches the contract"),
+        ),
+        tables={"consumer_detail": "Consumers", "site_detail": "Generation sites"},
+    )

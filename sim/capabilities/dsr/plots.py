@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.capabilities.dsr.audit import customer_totals, rebuild
+from sim.results.headline import Figure, Section
 from sim.results.plotting import info_for, time_axis
 from sim.results.plotting import save as _save
 
@@ -51,3 +52,25 @@ def plot_dsr(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     ax1.set_title("Delay minutes and tokens per customer (rebuilt from the ledger)")
     out.append(_save(fig, plots / "dsr_delay_minutes_and_tokens.png"))
     return out
+
+
+def report_section(summary: dict) -> Section:
+    """Micro-DSR's headline figures for the run report."""
+    return Section(
+        title="Micro demand response",
+        lead=f"Smart outlets in {summary.get('households', 'the')} households delay appliances when the "
+             "transformer or a line is loaded above its threshold (a DR event opened on chain); each delay is "
+             "logged and rewarded with flex tokens, within the limits each household set.",
+        figures=(
+            Figure("dr_events", "DR events opened"),
+            Figure("delays", "appliance delays"),
+            Figure("delay_min", "delay, in total"),
+            Figure("shifted_kwh", "energy shifted"),
+            Figure("jain_index_delay_min", "fairness of delays (Jain index, 1 = equal)"),
+            Figure("late_jobs", "jobs finished late"),
+            Figure("minutes_above_threshold", "minutes above the threshold"),
+            Figure("estimated_without_dsr.minutes_above_threshold", "minutes above it without DSR (estimate)"),
+            Figure("trafo_loading_max_percent", "peak transformer loading"),
+        ),
+        tables={"on_chain.customers": "Households (from the chain)"},
+    )

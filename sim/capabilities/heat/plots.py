@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.results.headline import Figure, Section  # noqa: E402
 from sim.results.plotting import info_for, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 from sim.results.summary import event_args  # noqa: E402
@@ -119,3 +120,27 @@ def plot_heat_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
 def plot_heat(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     """Every district-heating plot this folder has data for."""
     return [p for plot in (plot_heat_network, plot_heat_tokens, plot_heat_tariffs) for p in plot(ts, ledger, plots)]
+
+
+def report_section(summary: dict) -> Section:
+    """District heat's headline figures for the run report."""
+    preset = summary.get("motivation_tariff", {}).get("preset")
+    return Section(
+        title="District-heat efficiency tokens",
+        lead=f"{summary.get('consumers', 'The')} buildings on the heat network earn tokens for cooling the water "
+             "below their reference return temperature (ΔT above reference, in m³·K), paid as a bonus from the "
+             "pool of what the utility saves; the Danish motivation tariff"
+             f"{f' ({preset})' if preset else ''} is computed on the same readings for comparison.",
+        figures=(
+            Figure("consumers", "buildings"),
+            Figure("tokens_total", "efficiency tokens minted [m³·K]"),
+            Figure("bonus_paid_eur", "bonus paid to consumers"),
+            Figure("benefit_measured_eur", "saving measured by the utility"),
+            Figure("loss_avoided_kwh", "pipe heat loss avoided"),
+            Figure("pumping_avoided_kwh", "pumping electricity avoided"),
+            Figure("motivation_tariff.surcharges_eur", "motivation tariff: surcharges"),
+            Figure("motivation_tariff.rebates_eur", "motivation tariff: rebates"),
+            Figure("reactions.fixes", "faults fixed by owners"),
+        ),
+        tables={"consumer_detail": "Buildings", "per_mwh_by_group": "Per MWh, by initial state and behaviour"},
+    )

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.results.headline import Figure, Section  # noqa: E402
 from sim.results.plotting import info_for, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 from sim.results.summary import event_args  # noqa: E402
@@ -43,3 +44,24 @@ def plot_insurance(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[
     ax.legend(fontsize=8)
     out.append(_save(fig, plots / "insurance_per_producer.png"))
     return out
+
+
+def report_section(summary: dict) -> Section:
+    """The mutual insurance's headline figures for the run report."""
+    return Section(
+        title="Mutual generation insurance",
+        lead=f"{summary.get('members', 'The')} producers pay premiums into a mutual pool ({summary.get('variant', '')} "
+             "variant) and are paid claims for lost generation; claims the pool cannot pay are queued.",
+        figures=(
+            Figure("premiums_eur", "premiums paid in"),
+            Figure("payouts_eur", "claims paid out"),
+            Figure("claims_paid", "claims paid"),
+            Figure("claims_queued", "claims queued (pool short)"),
+            Figure("owed_eur", "owed on queued claims"),
+            Figure("pool_eur", "pool at the end"),
+            Figure("solvency_ratio_min", "lowest solvency ratio"),
+            Figure("loss_ratio", "loss ratio (paid / premiums)"),
+            Figure("pool_never_negative", "pool never negative"),
+        ),
+        tables={"member_detail": "Producers"},
+    )

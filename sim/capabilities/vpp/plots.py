@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
+from sim.results.headline import Figure, Section  # noqa: E402
 from sim.results.plotting import info_for, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 from sim.results.summary import event_args  # noqa: E402
@@ -49,3 +50,25 @@ def plot_vpp(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     ax.legend(fontsize=8)
     out.append(_save(fig, plots / "vpp_payouts_per_member.png"))
     return out
+
+
+def report_section(summary: dict) -> Section:
+    """The VPP's headline figures for the run report."""
+    return Section(
+        title="VPP accountancy",
+        lead=f"{summary.get('members', 'The')} prosumers sell as one virtual power plant: the operator declares "
+             "energy per settlement period, signed meter readings say what was delivered, the contract pays the "
+             "revenue and charges penalties for shortfall beyond the tolerance, shared among members by their "
+             "shares.",
+        figures=(
+            Figure("declared_kwh", "declared to the energy buyer"),
+            Figure("delivered_kwh", "delivered (signed meter readings)"),
+            Figure("revenue_eur", "revenue from the energy buyer"),
+            Figure("penalties_eur", "penalties for shortfall"),
+            Figure("paid_eur", "paid out to members"),
+            Figure("periods_with_penalty", "settlement periods with a penalty", of="periods_settled"),
+            Figure("members", "members"),
+            Figure("money_conserved_every_period", "money conserved in every period"),
+        ),
+        tables={"member_detail": "Members", "pools": "Pools"},
+    )
