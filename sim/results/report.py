@@ -10,6 +10,7 @@ their alternative text (``sim.results.plotting``)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -93,12 +94,16 @@ def _rows(tree: dict, prefix: str, section: Section, names: dict[str, str]) -> l
     return rows
 
 
+def _load(ref: str):
+    """The object a ``"package.module:name"`` reference names (as ``sim.capabilities.base.load``)."""
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
 def _capabilities() -> list:
     """The registry, resolved when a report is written (``sim.results`` sits below the capabilities, which draw
-    with it; the registry is named by reference like every hook of ``CapabilityInfo``)."""
-    from sim.capabilities.base import load
-
-    return list(load("sim.registry:REGISTRY"))
+    with it: it names the registry by reference, as ``CapabilityInfo`` names every hook)."""
+    return list(_load("sim.registry:REGISTRY"))
 
 
 def sections_of(summary: dict, capabilities: list | None = None) -> list[tuple[str, Section, tuple[str, ...]]]:
@@ -107,10 +112,8 @@ def sections_of(summary: dict, capabilities: list | None = None) -> list[tuple[s
     for info in _capabilities() if capabilities is None else capabilities:
         if info.name not in summary:
             continue
-        from sim.capabilities.base import load
-
         hook = getattr(info, "report", None)
-        section = load(hook)(summary[info.name]) if hook else Section(title=info.name)
+        section = _load(hook)(summary[info.name]) if hook else Section(title=info.name)
         out.append((info.name, section, tuple(info.sections)))
     return out
 
