@@ -43,6 +43,8 @@ class CapabilityInfo:
     - ``check(scenario)``: cross-section checks, raising ValueError; ``describe(scenario)``: a phrase for
       ``gridledger validate``; ``run_line(summary, name)``: a line printed after ``gridledger run``;
     - ``plots``: ``f(timeseries, ledger, plots_dir) -> [paths]``, drawn from a results folder alone;
+    - ``report``: ``f(summary) -> sim.results.headline.Section``: its headline figures in words for the run
+      report (``summary``: its own part of summary.json);
     - ``commands``: ``f(subparsers)`` adding its CLI subcommands; ``sweep_kpis``: headline KPIs of sweeps;
     - ``device_prefixes``: HIL entities (``outlet/...``) whose relays or set-points it drives.
     """
@@ -56,6 +58,7 @@ class CapabilityInfo:
     describe: Callable[[Scenario], str] | None = None
     run_line: str | None = None
     plots: str | None = None
+    report: str | None = None
     commands: str | None = None
     sweep_kpis: tuple[str, ...] = ()
     device_prefixes: tuple[str, ...] = ()

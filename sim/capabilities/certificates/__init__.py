@@ -12,5 +12,6 @@ INFO = CapabilityInfo(
     check=spec.check,
     describe=spec.describe,
     plots="sim.capabilities.certificates.plots:plot_certificates",
+    report="sim.capabilities.certificates.plots:report_section",
     commands="sim.capabilities.certificates.cli:add_commands",
 )

@@ -11,6 +11,7 @@ INFO = CapabilityInfo(
     check=spec.check,
     run_line="sim.capabilities.dsr.cli:run_line",
     plots="sim.capabilities.dsr.plots:plot_dsr",
+    report="sim.capabilities.dsr.plots:report_section",
     commands="sim.capabilities.dsr.cli:add_commands",
     device_prefixes=("outlet/",),
 )

@@ -13,4 +13,5 @@ INFO = CapabilityInfo(
     describe=spec.describe,
     run_line="sim.capabilities.heat.cli:run_line",
     plots="sim.capabilities.heat.plots:plot_heat",
+    report="sim.capabilities.heat.plots:report_section",
 )

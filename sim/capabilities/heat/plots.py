@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.results.headline import Figure, Section  # noqa: E402
+from sim.results.plotting import info_for, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 from sim.results.summary import event_args  # noqa: E402
 
@@ -30,9 +32,11 @@ def plot_heat_network(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
     net = _network(ts)
     if net is None:
         return []
+    info = info_for(plots)
+    net.index = info.local(net.index)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
     ax1.plot(net.index, net["t_return_plant_c"], lw=0.9, color="C3", label="return temperature at the plant")
-    ax1.set_ylabel("temperature [degC]")
+    ax1.set_ylabel("temperature [°C]")
     ax1b = ax1.twinx()
     ax1b.plot(net.index, net["mean_delta_t_k"], lw=0.9, color="C0", label="network mean ΔT (flow-weighted)")
     ax1b.plot(net.index, net["reference_delta_t_k"], lw=0.8, ls="--", color="C0", alpha=0.6,
@@ -48,7 +52,7 @@ def plot_heat_network(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
     ax2b.set_ylabel("pumping [kW]")
     lines = ax2.get_legend_handles_labels()[0] + ax2b.get_legend_handles_labels()[0]
     ax2.legend(lines, [ln.get_label() for ln in lines], loc="upper right", fontsize=8)
-    ax2.set_xlabel("time (UTC)")
+    time_axis(ax2, info)
     ax2.set_title("Heat loss and pumping energy")
     return [_save(fig, plots / "heat_network.png")]
 
@@ -89,7 +93,8 @@ def _detail(plots: Path) -> dict | None:
 def _labels(plots: Path, accounts: list[str]) -> list[str]:
     """Building ids for consumer accounts, as summary.json names them (else shortened addresses)."""
     names = {d["account"]: name for name, d in (_detail(plots) or {}).items()}
-    return [names.get(a, a[:8]) for a in accounts]
+    info = info_for(plots)
+    return [names.get(a, info.name(a)) for a in accounts]
 
 
 def plot_heat_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
@@ -115,3 +120,27 @@ def plot_heat_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
 def plot_heat(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
     """Every district-heating plot this folder has data for."""
     return [p for plot in (plot_heat_network, plot_heat_tokens, plot_heat_tariffs) for p in plot(ts, ledger, plots)]
+
+
+def report_section(summary: dict) -> Section:
+    """District heat's headline figures for the run report."""
+    preset = summary.get("motivation_tariff", {}).get("preset")
+    return Section(
+        title="District-heat efficiency tokens",
+        lead=f"{summary.get('consumers', 'The')} buildings on the heat network earn tokens for cooling the water "
+             "below their reference return temperature (ΔT above reference, in m³·K), paid as a bonus from the "
+             "pool of what the utility saves; the Danish motivation tariff"
+             f"{f' ({preset})' if preset else ''} is computed on the same readings for comparison.",
+        figures=(
+            Figure("consumers", "buildings"),
+            Figure("tokens_total", "efficiency tokens minted [m³·K]"),
+            Figure("bonus_paid_eur", "bonus paid to consumers"),
+            Figure("benefit_measured_eur", "saving measured by the utility"),
+            Figure("loss_avoided_kwh", "pipe heat loss avoided"),
+            Figure("pumping_avoided_kwh", "pumping electricity avoided"),
+            Figure("motivation_tariff.surcharges_eur", "motivation tariff: surcharges"),
+            Figure("motivation_tariff.rebates_eur", "motivation tariff: rebates"),
+            Figure("reactions.fixes", "faults fixed by owners"),
+        ),
+        tables={"consumer_detail": "Buildings", "per_mwh_by_group": "Per MWh, by initial state and behaviour"},
+    )

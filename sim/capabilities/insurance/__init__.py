@@ -10,6 +10,7 @@ INFO = CapabilityInfo(
     contracts=("MutualInsurance",),
     rng_streams={"insurance": 5, "insurance_pricing": 7},
     plots="sim.capabilities.insurance.plots:plot_insurance",
+    report="sim.capabilities.insurance.plots:report_section",
     sweep_kpis=("insurance.loss_ratio", "insurance.incurred_loss_ratio", "insurance.target_loss_ratio",
                 "insurance.payouts_over_expected", "insurance.premiums_eur", "insurance.payouts_eur",
                 "insurance.owed_eur"),

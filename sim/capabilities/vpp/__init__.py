@@ -11,6 +11,7 @@ INFO = CapabilityInfo(
     check=spec.check,
     run_line="sim.capabilities.vpp.cli:run_line",
     plots="sim.capabilities.vpp.plots:plot_vpp",
+    report="sim.capabilities.vpp.plots:report_section",
     sweep_kpis=("vpp.revenue_eur", "vpp.penalties_eur", "vpp.delivered_kwh", "vpp.declared_kwh",
                 "vpp.periods_with_penalty"),
 )
