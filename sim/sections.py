@@ -7,9 +7,7 @@ composes these with every registered capability's sections.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import zoneinfo
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -167,11 +165,7 @@ class FeederSpec(_Frozen):
         if v.startswith(SIMBENCH_PREFIX) and len(v) > len(SIMBENCH_PREFIX):
             return v
         if v.lower().endswith(".json"):
-            path = Path(v).expanduser()
-            if not path.is_absolute():
-                base = (info.context or {}).get("base_dir")
-                path = (Path(base) if base is not None else Path.cwd()) / path
-            return os.path.normpath(path.absolute())
+            return resolve_file(v, info)
         raise ValueError(f"one of the Kerber feeders {', '.join(FEEDERS)}; 'simbench:<code>' (e.g. "
                          f"'simbench:1-LV-rural1--0-sw'); or a pandapower JSON file '<name>.json', got {v!r}")
 
