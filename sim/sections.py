@@ -218,7 +218,7 @@ class PopulationGroup(_Frozen):
     prosumer's demand is then its load's own profile). ``pv_azimuth_deg`` (from north, clockwise): default, the
     modules face the equator: 180 (south) at a site north of it, 0 (north) south of it.
     ``load_file``: the members' measured household load, a CSV or Parquet file (relative to the scenario file; see
-    docs/your_data_profiles.md): a column ``{id}_p_kw`` (kW) or ``{id}_energy_kwh`` (kWh per interval) per
+    docs/your_data.md): a column ``{id}_p_kw`` (kW) or ``{id}_energy_kwh`` (kWh per interval) per
     member, or one ``p_kw`` / ``energy_kwh`` for all; ``load_scale``: ``"measured"`` (as given; then
     ``annual_load_kwh`` may be left out) or ``"annual"`` (each series scaled to ``annual_load_kwh`` per 8760 h).
     ``pv_file``: the members' measured PV output (AC) likewise, replacing pvlib's; ``pv_scale``: ``"measured"``

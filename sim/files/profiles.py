@@ -1,4 +1,4 @@
-"""Measured profiles: a group's load, PV or heat demand read from a CSV/Parquet file (docs/your_data_profiles.md).
+"""Measured profiles: a group's load, PV or heat demand read from a CSV/Parquet file (docs/your_data.md).
 
 A group names a file (``load_file``, ``pv_file``, ``demand_file``) and how its values are used (``*_scale``).
 The file gives a series for every member, ``{member id}_p_kw`` / ``{member id}_energy_kwh``, or one

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 class ConsumerGroup(_Frozen):
     """``count`` consumers named ``{name}-01`` … with a BDEW standard load profile scaled to ``annual_kwh``, or
     their measured load from ``load_file`` (a CSV or Parquet file relative to the scenario file, see
-    docs/your_data_profiles.md: a column ``{id}_p_kw`` (kW) or ``{id}_energy_kwh`` (kWh per interval) per
+    docs/your_data.md: a column ``{id}_p_kw`` (kW) or ``{id}_energy_kwh`` (kWh per interval) per
     consumer, or one ``p_kw`` / ``energy_kwh`` for all), ``load_scale`` ``"measured"`` (as given; ``annual_kwh``
     may then be left out) or ``"annual"`` (each series scaled to ``annual_kwh`` per 8760 h)."""
 

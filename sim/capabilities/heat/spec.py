@@ -138,7 +138,7 @@ class HeatBuildingGroup(_Frozen):
     """``count`` buildings ``{name}-01`` … with a BDEW heat profile and substation states drawn by ``states``
     (shares summing to 1, assigned in exact counts by largest remainder). ``demand_file``: their measured heat
     demand instead of the profile's, a CSV or Parquet file relative to the scenario file (see
-    docs/your_data_profiles.md: a column ``{id}_p_kw`` (kW heat) or ``{id}_energy_kwh`` (kWh per interval) per
+    docs/your_data.md: a column ``{id}_p_kw`` (kW heat) or ``{id}_energy_kwh`` (kWh per interval) per
     building, or one ``p_kw`` / ``energy_kwh`` for all); ``demand_scale``: ``"measured"`` (as given) or
     ``"annual"`` (each series scaled to ``annual_heat_kwh`` per 8760 h). ``annual_heat_kwh`` sizes the
     substation (its design heat) either way."""

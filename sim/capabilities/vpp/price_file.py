@@ -1,7 +1,7 @@
 """Prices from a file (``[prices] tariff = "file"``): a day-ahead or retail price series, CSV or Parquet, read and
 checked by ``sim.files.series`` and averaged onto the run's settlement periods.
 
-Layout (docs/your_data_prices.md): a ``time`` column (the interval's start, ISO 8601 with its UTC offset or naive
+Layout (docs/your_data.md): a ``time`` column (the interval's start, ISO 8601 with its UTC offset or naive
 in the site's time zone) and one price column, ``eur_per_mwh`` (as day-ahead markets quote: EPEX SPOT, ENTSO-E)
 or ``eur_per_kwh``; any step (hourly, 15 minutes, …), equally spaced. A period's price is the time-weighted mean
 of the file's prices over it, rounded to the nearest µEUR/kWh (1 EUR/MWh = 1000 µEUR/kWh). VppSettlement takes

@@ -109,7 +109,7 @@ class PriceSpec(_Frozen):
     1 µEUR/kWh (negative or zero prices) is paid 1 µEUR/kWh, the settlement's lowest price, and counted in the
     summary. ``energy_eur_per_kwh`` stays the base price: the contract's default, which then settles no period
     (every period's price is published), and the reference of the batteries, which export at full power in a
-    period priced at least 1.25 x base, as under the other tariffs. See docs/your_data_prices.md.
+    period priced at least 1.25 x base, as under the other tariffs. See docs/your_data.md.
     """
 
     energy_eur_per_kwh: Annotated[float, Field(ge=0, le=MAX_PRICE_EUR_PER_KWH)]

@@ -182,4 +182,4 @@ def test_the_run_line_names_the_periods_raised_to_the_floor():
     assert "floor" not in run_line(v, "vpp")
     line = run_line({**v, "price_file": {"periods_raised_to_floor": 3, "floor_ueur_per_kwh": 1}}, "vpp")
     assert line.endswith("; 3 period(s) priced at or below 0 in the price file paid the settlement's floor, "
-                         "1 µEUR/kWh (docs/your_data_prices.md)")
+                         "1 µEUR/kWh (docs/your_data.md)")
