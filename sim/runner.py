@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from contracts.compiler import EVM_VERSION, compile_contract
+from sim.files.weather import provenance as weather_provenance
 from sim.hil.bridge import hil_summary
 from sim.registry import REGISTRY, plotters
 from sim.results.folder import MANIFEST, prepare_folder, write_json
@@ -74,6 +75,7 @@ def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) ->
         **({"devices": {"devices_file": scenario.hil.devices_file,
                         "table": [d.model_dump(mode="json") for d in scenario.devices]}} if scenario.devices else {}),
         **({"network": network} if (network := network_provenance(scenario)) else {}),
+        **({"weather": weather_provenance(scenario.weather, scenario.site)} if scenario.weather.file else {}),
     }
 
 

@@ -67,8 +67,11 @@ def read_table(path: Path, kind: str) -> pd.DataFrame:
 
 
 def line_of(table: pd.DataFrame, row: int, path: Path) -> str:
-    """Where row ``row`` (0-based) of a table is in its file: ``line N`` of a CSV (the header is line 1), else
+    """Where row ``row`` (0-based) of a table is in its file: ``line N`` of a CSV (the header is line 1; a table
+    read from a file with a longer head says where its first row is: ``table.attrs["first_data_line"]``), else
     ``row N``."""
+    if "first_data_line" in table.attrs:
+        return f"line {row + table.attrs['first_data_line']}"
     return f"line {row + 2}" if path.suffix.lower() == ".csv" else f"row {row + 1}"
 
 
