@@ -146,7 +146,9 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, *, what: str,
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
-        raise ScenarioError(f"{path}: {line_of(table, i, path)}: column {column!r}: {table[column].iloc[i]!r} is not "
+        cell = table[column].iloc[i]
+        shown = "empty (NaN)" if pd.isna(cell) else repr(cell.item() if isinstance(cell, np.generic) else cell)
+        raise ScenarioError(f"{path}: {line_of(table, i, path)}: column {column!r}: {shown} is not "
                             f"a number ({what}); expected a finite value in every row")
     return values
 

@@ -275,8 +275,8 @@ def _read_cached(path_s: str, _mtime: int, _size: int, fmt: str, coerce_year: in
     try:
         step_s = regular_step_s(starts, table, path)
     except ScenarioError as exc:
-        hint = "" if coerce_year is not None else (" (a typical year's months come from different years: "
-                                                    "set coerce_year)")
+        typical = coerce_year is None and fmt != "csv"
+        hint = " (a typical year's months come from different years: set coerce_year)" if typical else ""
         raise ScenarioError(f"{exc}{hint}") from None
     if fmt == "csv" and stamp == "end":
         starts = starts - pd.Timedelta(seconds=step_s)
