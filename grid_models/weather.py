@@ -54,6 +54,11 @@ class Weather:
     wind_speed: np.ndarray
     solar_zenith: np.ndarray
     solar_azimuth: np.ndarray
+    # where the weather is exactly as given (a weather file's location), and the file's sha256; None: synthetic
+    lat: float | None = None
+    lon: float | None = None
+    altitude_m: float | None = None
+    file_sha256: str | None = None
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -212,21 +217,47 @@ def at_site(regional: Weather, *, lat: float, lon: float, altitude_m: float,
     """The regional weather at a site: the site's own sun (position, Ineichen clear sky) under the region's
     clear-sky index, temperature and 10 m wind, split as the region's (``split_under_clouds``: a clear sky is
     exactly pvlib's Ineichen clear sky, beam and diffuse, at every sun elevation). ``clear_sky_index`` replaces
-    the region's (1.0: a clear sky)."""
+    the region's (1.0: a clear sky). A weather given at a place (a file's, ``regional.lat`` set) is returned as
+    it is at that very place: the file's irradiance, not re-split."""
+    here = regional.lat is not None and (regional.lat, regional.lon, regional.altitude_m) == (lat, lon, altitude_m)
+    if here and clear_sky_index is None:
+        return regional
     kc = regional.clear_sky_index if clear_sky_index is None else np.broadcast_to(
         np.asarray(clear_sky_index, dtype=float), regional.clear_sky_index.shape)
     sky = _sky(regional.times, _step_s(regional.times), lat, lon, altitude_m, kc)
     return Weather(times=regional.times, clear_sky_index=kc, temp_air=regional.temp_air,
-                   wind_speed=regional.wind_speed, **sky)
+                   wind_speed=regional.wind_speed, file_sha256=regional.file_sha256, **sky)
+
+
+MAX_FILE_CLEAR_SKY_INDEX = 1.5  # a file's GHI over the clear sky's, bounded (cloud enhancement, dawn intervals)
+
+
+def given_weather(times: pd.DatetimeIndex, *, ghi: np.ndarray, dni: np.ndarray, dhi: np.ndarray,
+                  temp_air: np.ndarray, wind_speed: np.ndarray, lat: float, lon: float, altitude_m: float,
+                  file_sha256: str | None = None) -> Weather:
+    """Weather given as series (a weather file's, on ``times``) at the place ``lat``, ``lon``, ``altitude_m``:
+    irradiance, temperature and wind exactly as given; the sun and the Ineichen clear sky at the interval
+    middles (``clear_sky``); the clear-sky index ``GHI / GHI_clear`` in [0, ``MAX_FILE_CLEAR_SKY_INDEX``], 0
+    where the clear sky has no sun, so that ``at_site`` carries the clouds to other places."""
+    sky = clear_sky(times, lat=lat, lon=lon, altitude_m=altitude_m)
+    ghi = np.asarray(ghi, dtype=float)
+    kc = np.divide(ghi, sky["ghi_clear"], out=np.zeros_like(ghi), where=sky["ghi_clear"] > 0)
+    return Weather(times=times, ghi=ghi, dni=np.asarray(dni, dtype=float), dhi=np.asarray(dhi, dtype=float),
+                   clear_sky_index=np.clip(kc, 0.0, MAX_FILE_CLEAR_SKY_INDEX),
+                   temp_air=np.asarray(temp_air, dtype=float), wind_speed=np.asarray(wind_speed, dtype=float),
+                   lat=lat, lon=lon, altitude_m=altitude_m, file_sha256=file_sha256, **sky)
 
 
 RECORD_FIELDS = ("ghi", "dni", "dhi", "temp_air", "wind_speed")
 
 
-def record_hash(site: str, interval_start_utc: str, record: dict[str, list[float]]) -> str:
+def record_hash(site: str, interval_start_utc: str, record: dict[str, list[float]],
+                weather_file_sha256: str | None = None) -> str:
     """sha256 (hex) of one site's weather record for one interval: the canonical JSON (sorted keys, no spaces,
     floats as Python's shortest round-trip repr) of ``{"site", "interval_start_utc", *RECORD_FIELDS}``, each
-    field the list of the interval's step values. Anyone holding the record can recompute it."""
+    field the list of the interval's step values, and ``"weather_file_sha256"`` when the weather came from a file
+    (the key is absent for synthetic weather). Anyone holding the record can recompute it."""
     doc = {"site": site, "interval_start_utc": interval_start_utc,
-           **{k: [float(x) for x in record[k]] for k in RECORD_FIELDS}}
+           **{k: [float(x) for x in record[k]] for k in RECORD_FIELDS},
+           **({"weather_file_sha256": weather_file_sha256} if weather_file_sha256 is not None else {})}
     return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).hexdigest()

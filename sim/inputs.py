@@ -26,6 +26,7 @@ from grid_models.loads import (
 from grid_models.pv import pv_ac_kw_per_kwp
 from grid_models.weather import Weather, sun_position, synthetic_weather
 from sim.files.profiles import h0_scaled_to, profiles_kw
+from sim.files.weather import file_weather
 from sim.sections import RunSpec, SiteSpec
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def compute_inputs(
     (``slp_of_profile``) scaled to its energy over the profile year; otherwise BDEW households."""
     times = run_times(scenario.run, scenario.site)
     site, w = scenario.site, scenario.weather
-    weather = synthetic_weather(
+    weather = file_weather(w, site, times, scenario.run.step_s) if w.file is not None else synthetic_weather(
         times, lat=site.lat, lon=site.lon, altitude_m=site.altitude_m, rng=rng_weather,
         mean_clear_sky_index=w.mean_clear_sky_index, cloud_persistence_h=w.cloud_persistence_h,
         daily_temp_swing_c=w.daily_temp_swing_c, mean_wind_speed_m_per_s=w.mean_wind_speed_m_per_s,

@@ -17,6 +17,7 @@ import pandas as pd
 
 from contracts.compiler import EVM_VERSION, compile_contract
 from sim.files.provenance import input_files
+from sim.files.weather import provenance as weather_provenance
 from sim.hil.bridge import hil_summary
 from sim.registry import REGISTRY, plotters
 from sim.results.folder import MANIFEST, prepare_folder, write_json
@@ -76,6 +77,7 @@ def base_manifest(scenario: Scenario, scenario_file: str | None, run_id: str) ->
                         "table": [d.model_dump(mode="json") for d in scenario.devices]}} if scenario.devices else {}),
         **({"network": network} if (network := network_provenance(scenario)) else {}),
         "input_files": input_files(scenario),  # every file the scenario names: role, path, sha256
+        **({"weather": weather_provenance(scenario.weather, scenario.site)} if scenario.weather.file else {}),
     }
 
 

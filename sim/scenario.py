@@ -44,7 +44,9 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 
 # kernel keys added after scenarios were written, with their defaults: at the default a key is left out of the digest,
 # so that the run ids of existing scenarios stay as they were
-LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None}}
+LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None},
+                                         "weather": {"file": None, "format": None, "coerce_year": None,
+                                                     "stamp": "start"}}
 
 
 class KernelScenario(_Frozen):
@@ -77,6 +79,8 @@ class KernelScenario(_Frozen):
             raise ValueError("feeder: missing: [[population]] needs a [feeder] to connect to")
         if self.feeder:
             self._check_feeder_population()
+        if self.weather.file is not None:
+            self._check_weather_file()
         for info in REGISTRY:
             if info.check is not None and info.enabled(self):
                 info.check(self)
@@ -121,6 +125,15 @@ class KernelScenario(_Frozen):
                 except ScenarioError as exc:
                     raise ValueError(f"population[{i}].{key}: {exc}") from None
 
+    def _check_weather_file(self) -> None:
+        from sim.files.weather import check
+        from sim.inputs import run_times
+
+        try:
+            check(self.weather, self.site, run_times(self.run, self.site), self.run.step_s)
+        except ScenarioError as exc:
+            raise ValueError(f"weather.file: {exc}") from None
+
     def prosumer_ids(self) -> list[str]:
         """Prosumer ids in a fixed order: group by group, ``{name}-{i:02d}`` from 1."""
         return [f"{g.name}-{i:02d}" for g in self.population for i in range(1, g.count + 1)]
@@ -146,6 +159,10 @@ class KernelScenario(_Frozen):
         if self.feeder is not None and network_kind(self.feeder.network) == "file":
             # the file's content, not where it lies: the same grid gives the same id in any folder
             data["feeder"]["network"] = f"sha256:{file_sha256(self.feeder.network)}"
+        if self.weather.file is not None:  # likewise the weather file's content
+            from sim.files.weather import weather_path
+
+            data["weather"]["file"] = f"sha256:{file_sha256(weather_path(self.weather.file))}"
         for info in REGISTRY:
             for section in info.sections:
                 if data.get(section) is None:
@@ -155,6 +172,8 @@ class KernelScenario(_Frozen):
     def with_overrides(self, overrides: dict[str, Any] | None = None, *, source: str = "<overrides>") -> Scenario:
         """A new scenario with dotted-key overrides applied (``{"run.seed": 3, "prices.energy_eur_per_kwh": .2}``)."""
         data = self.model_dump(mode="python")
+        if "weather.file" in (overrides or {}):  # a file replaces the [weather] section (format etc. by overrides)
+            data["weather"] = {}
         for key, value in (overrides or {}).items():
             node = data
             parts = key.split(".")

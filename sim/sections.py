@@ -93,15 +93,25 @@ class SiteSpec(_Frozen):
 
 
 class WeatherSpec(_Frozen):
-    """Synthetic weather: pvlib clear sky times a seeded AR(1) clear-sky index (see grid_models.weather).
+    """Synthetic weather (``model = "clearsky_ar1"``): pvlib clear sky times a seeded AR(1) clear-sky index (see
+    grid_models.weather), or weather from a file (``file``; ``model`` is then ``"file"``).
 
     Air temperature: an annual cycle of daily means (``grid_models.climate``) plus a daily swing and noise.
     Either the harmonic ``mean_temp_c - annual_temp_amplitude_c cos(2 pi (day - coldest_day_of_year) / 365)``
     (``mean_temp_c`` is the *annual* mean; defaults: Germany 1991-2020, 9.3 degC and 8.8 K, coldest on 15 January
     north of the equator and 15 July south of it), or ``monthly_mean_temp_c``: twelve monthly means, January
-    first (a site's climate normals), and none of the harmonic's three fields."""
+    first (a site's climate normals), and none of the harmonic's three fields.
 
-    model: Literal["clearsky_ar1"] = "clearsky_ar1"
+    ``file``: an EPW, TMY3 or PVGIS TMY file, or a CSV/Parquet file of the layout in docs/your_data.md (relative
+    to the scenario file; a path given as an override is relative to the working directory; ``"pvlib:<name>"``
+    names a file of pvlib's bundled data, e.g. ``"pvlib:723170TYA.CSV"``); kept as an absolute path. ``format``:
+    ``epw``, ``tmy3``, ``pvgis_tmy`` or ``csv``, default from the suffix and first line. ``coerce_year``: a
+    typical year's rows all take this year, then repeat onto every year of the run (29 February: see
+    docs/your_data.md). ``stamp``: a CSV's ``time`` is its interval's ``start`` or ``end``. The synthetic fields
+    are refused with a file (at their defaults they are ignored). The file is read and checked when the scenario
+    is: a file that cannot serve the run is refused here, naming file, line or column."""
+
+    model: Literal["clearsky_ar1", "file"] = "clearsky_ar1"
     mean_clear_sky_index: Annotated[float, Field(gt=0, le=1)] = 0.7
     cloud_persistence_h: Annotated[float, Field(gt=0)] = 6.0
     mean_temp_c: float | None = Field(None, ge=-40, le=45)  # None: 9.3 (or the monthly means')
@@ -111,12 +121,49 @@ class WeatherSpec(_Frozen):
                                                                                       max_length=12)
     daily_temp_swing_c: NonNeg = 8.0
     mean_wind_speed_m_per_s: NonNeg = 4.0
+    file: str | None = None
+    format: Literal["epw", "tmy3", "pvgis_tmy", "csv"] | None = None
+    coerce_year: int | None = Field(None, ge=1900, le=2100)
+    stamp: Literal["start", "end"] = "start"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file_model(cls, data):
+        if isinstance(data, dict) and data.get("file") is not None and "model" not in data:
+            data = {**data, "model": "file"}
+        return data
+
+    @field_validator("file")
+    @classmethod
+    def _file_path(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return v if v is None or v.startswith("pvlib:") else resolve_file(v, info)
 
     @model_validator(mode="after")
     def _one_annual_cycle(self) -> WeatherSpec:
         harmonic = [k for k in HARMONIC_FIELDS if getattr(self, k) is not None]
         if self.monthly_mean_temp_c is not None and harmonic:
             raise ValueError(f"give either monthly_mean_temp_c or {', '.join(harmonic)} (the harmonic), not both")
+        if self.file is None:
+            file_only = [k for k in FILE_FIELDS if getattr(self, k) != WeatherSpec.model_fields[k].default]
+            if self.model == "file" or file_only:
+                what = ", ".join(file_only) or "model = 'file'"
+                raise ValueError(f"{what} needs a weather file: give file")
+            return self
+        if self.model != "file":
+            raise ValueError(f"model {self.model!r} is synthetic weather; with a file, model is 'file' (or leave it "
+                             "out)")
+        synthetic = [k for k in SYNTHETIC_FIELDS if getattr(self, k) != WeatherSpec.model_fields[k].default]
+        if synthetic:
+            raise ValueError(f"{', '.join(synthetic)}: synthetic weather's; the weather comes from the file "
+                             f"{self.file!r}, leave them out")
+        from sim.files.weather import infer_format, weather_path
+        from sim.schema import ScenarioError
+
+        try:
+            if self.format is None:
+                object.__setattr__(self, "format", infer_format(weather_path(self.file)))
+        except ScenarioError as exc:
+            raise ValueError(f"file: {exc}") from None
         return self
 
     def annual_cycle(self, lat: float) -> dict:
@@ -134,6 +181,9 @@ class WeatherSpec(_Frozen):
 
 
 HARMONIC_FIELDS = ("mean_temp_c", "annual_temp_amplitude_c", "coldest_day_of_year")
+SYNTHETIC_FIELDS = ("mean_clear_sky_index", "cloud_persistence_h", *HARMONIC_FIELDS, "monthly_mean_temp_c",
+                    "daily_temp_swing_c", "mean_wind_speed_m_per_s")
+FILE_FIELDS = ("format", "coerce_year", "stamp")
 
 
 class FeederSpec(_Frozen):

@@ -3,7 +3,7 @@ scenario's digest (a file enters by its content, not where it lies).
 
 A scenario names a file under one of ``FILE_KEYS``, anywhere in its sections (``population[0].load_file``,
 ``certificates.consumers[1].load_file``, …); a new kind of input file is one more entry there. The feeder's
-network file (``feeder.network = "<file>.json"``) is one too.
+network file (``feeder.network = "<file>.json"``) and the weather file (``weather.file``) are ones too.
 """
 
 from __future__ import annotations
@@ -58,6 +58,11 @@ def named_files(data: dict[str, Any]) -> list[tuple[str, str]]:
     network = (data.get("feeder") or {}).get("network")
     if isinstance(network, str) and network.lower().endswith(".json"):
         files.append(("feeder.network", network))
+    weather = (data.get("weather") or {}).get("file")
+    if isinstance(weather, str):
+        from sim.files.weather import weather_path
+
+        files.append(("weather.file", str(weather_path(weather))))
     files += [(role, node[key]) for role, node, key in _walk(data, "") if node[key] is not None]
     return files
 

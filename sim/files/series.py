@@ -72,8 +72,11 @@ def read_table(path: Path, kind: str) -> pd.DataFrame:
 
 
 def line_of(table: pd.DataFrame, row: int, path: Path) -> str:
-    """Where row ``row`` (0-based) of a table is in its file: ``line N`` of a CSV (the header is line 1), else
+    """Where row ``row`` (0-based) of a table is in its file: ``line N`` of a CSV (the header is line 1; a table
+    read from a file with a longer head says where its first row is: ``table.attrs["first_data_line"]``), else
     ``row N``."""
+    if "first_data_line" in table.attrs:
+        return f"line {row + table.attrs['first_data_line']}"
     return f"line {row + 2}" if path.suffix.lower() == ".csv" else f"row {row + 1}"
 
 
@@ -148,8 +151,9 @@ def numeric_column(table: pd.DataFrame, column: str, path: Path, *, what: str,
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.argmax(bad))
-        raw = table[column].iloc[i]
-        shown = repr(raw) if isinstance(raw, str) else "an empty or NaN value" if pd.isna(raw) else str(raw)
+        cell = table[column].iloc[i]
+        shown = ("an empty or NaN value" if pd.isna(cell)
+                 else repr(cell.item() if isinstance(cell, np.generic) else cell))
         raise ScenarioError(f"{path}: {line_of(table, i, path)}: column {column!r}: {shown} is not "
                             f"a number ({what}); expected a finite value in every row")
     return values

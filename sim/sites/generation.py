@@ -85,7 +85,7 @@ def site_series(site: GeneratorSite, regional: Weather, *, step_s: int, settleme
     n_periods = len(w.times) // spp
     caps = np.array([int(np.floor(energy_wh(p_kw[p * spp : (p + 1) * spp], step_s))) for p in range(n_periods)])
     starts = w.times[::spp].tz_convert("UTC")
-    hashes = [record_hash(site.name, starts[p].isoformat(), {k: v[p * spp : (p + 1) * spp] for k, v in record.items()})
-              for p in range(n_periods)]
+    hashes = [record_hash(site.name, starts[p].isoformat(), {k: v[p * spp : (p + 1) * spp] for k, v in record.items()},
+                          w.file_sha256) for p in range(n_periods)]
     avail = availability(len(w.times), step_s, rng, mtbf_h=site.mtbf_h, mttr_h=site.mttr_h)
     return SiteSeries(w, p_kw, avail, caps, hashes)

@@ -23,8 +23,10 @@ from contracts.eip712 import QUALITY_MEASURED, domain_separator, reading_digest
 from grid_models.weather import RECORD_FIELDS, record_hash
 from sim.capabilities.certificates.ledger import ZERO
 from sim.capabilities.certificates.spec import CertificatesSpec
+from sim.files.weather import read_weather
 from sim.inputs import run_times
 from sim.results.summary import event_args
+from sim.schema import ScenarioError
 from sim.sections import RunSpec, SiteSpec
 from sim.sites.generation import energy_wh, potential_kw
 
@@ -40,13 +42,16 @@ class RunSections:
     run: RunSpec
     site: SiteSpec
     certificates: CertificatesSpec
+    weather_file: dict | None = None  # the manifest's weather block (file, sha256, …) when the weather was a file
 
 
 def run_scenario_of(folder: Path) -> RunSections:
     """The validated sections a results folder was run with (from ``manifest.json``)."""
-    s = json.loads((folder / "manifest.json").read_text())["scenario"]
+    m = json.loads((folder / "manifest.json").read_text())
+    s = m["scenario"]
     return RunSections(*(model.model_validate_json(json.dumps(s[name])) for model, name in
-                         ((RunSpec, "run"), (SiteSpec, "site"), (CertificatesSpec, "certificates"))))
+                         ((RunSpec, "run"), (SiteSpec, "site"), (CertificatesSpec, "certificates"))),
+                       weather_file=m.get("weather"))
 
 
 @dataclass
@@ -115,7 +120,8 @@ def trace(folder: str | Path, certificate: int) -> Trace:
     steps = times[(times >= t_start) & (times < t_start + pd.Timedelta(seconds=period_s))]
     wide = ts[ts.time.isin(steps)].pivot(index="time", columns="quantity", values="value").loc[steps]
     record = {k: wide[k].to_numpy() for k in RECORD_FIELDS}
-    recomputed_hash = record_hash(site.name, t_start.isoformat(), record)
+    wfile = scenario.weather_file
+    recomputed_hash = record_hash(site.name, t_start.isoformat(), record, wfile["sha256"] if wfile else None)
     step_s = int((times[1] - times[0]).total_seconds()) if len(times) > 1 else period_s
     recomputed_cap = int(np.floor(energy_wh(potential_kw(site, steps.tz_convert(scenario.site.tz), record), step_s)))
     cap = events("CapPosted").iloc[0].to_dict()
@@ -162,9 +168,27 @@ def trace(folder: str | Path, certificate: int) -> Trace:
         weather={"cap_wh": int(cap["cap_wh"]), "weather_hash": on_chain_hash, "recomputed_hash": recomputed_hash,
                  "hash_matches": recomputed_hash == on_chain_hash, "recomputed_cap_wh": recomputed_cap,
                  "cap_matches": recomputed_cap == int(cap["cap_wh"]), "steps": len(steps),
-                 "record": {k: [float(x) for x in v] for k, v in record.items()}},
+                 "record": {k: [float(x) for x in v] for k, v in record.items()},
+                 **({"file": file_rows(wfile, scenario.site, t_start, period_s)} if wfile else {})},
         transfers=transfers, retirements=retirements,
     )
+
+
+def file_rows(wfile: dict, site: SiteSpec, start: pd.Timestamp, period_s: int) -> dict:
+    """The weather file's rows the interval's record was averaged from (the file as the manifest names it, read
+    again and checked against its sha256)."""
+    out = {"file": wfile["file"], "sha256": wfile["sha256"], "rows": [], "problem": None}
+    try:
+        wf = read_weather(wfile["file"], wfile["format"], coerce_year=wfile["coerce_year"], tz=site.tz,
+                          stamp=wfile.get("stamp", "start"))
+    except ScenarioError as exc:
+        out["problem"] = f"the file cannot be read again: {exc}"
+        return out
+    if wf.sha256 != wfile["sha256"]:
+        out["problem"] = f"the file has changed since the run (sha256 now {wf.sha256})"
+        return out
+    out["rows"] = wf.rows_for(start, start + pd.Timedelta(seconds=period_s))
+    return out
 
 
 def format_trace(t: Trace) -> str:
@@ -196,4 +220,12 @@ def format_trace(t: Trace) -> str:
         f"  cap recomputed from that record through the site's model: {w['recomputed_cap_wh']} Wh: "
         f"{ok(w['cap_matches'])}",
     ]
+    if "file" in w:
+        f = w["file"]
+        lines.append(f"  weather file {f['file']} sha256 {f['sha256']} (in the record hash)"
+                     + (f": {f['problem']}" if f["problem"] else f"; the interval's rows ({len(f['rows'])}):"))
+        for row in f["rows"]:
+            values = ", ".join(f"{k} {row[k]:g}" for k in row if k not in ("line", "start_utc", "share"))
+            lines.append(f"    line {row['line']} (interval from {row['start_utc']}, {row['share']:.0%} of the "
+                         f"interval): {values}")
     return "\n".join(lines)
