@@ -115,6 +115,8 @@ event Retired:
 
 MAX_BATCH: constant(uint256) = 256
 MAX_INTERVAL_S: constant(uint256) = 3600
+MAX_T0: constant(uint256) = 2**34  # block time of period 0 at most 2**34 s (the year 2514): no time sum overflows
+MAX_N_PERIODS: constant(uint256) = 2**32  # the twin's longest run (ten years) at 1 s periods is 3.2 * 10**8
 ID_SHIFT: constant(uint256) = 128
 QUALITY_MEASURED: constant(uint8) = signed_reading.QUALITY_MEASURED
 QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
@@ -166,13 +168,14 @@ total_retired_wh: public(uint256)
 def __init__(oracle: address, t0: uint256, period_s: uint256, n_periods: uint256):
     """
     @param oracle Account that posts the weather caps.
-    @param t0 Block time at which interval 0 starts [s].
+    @param t0 Block time at which interval 0 starts [s], at most MAX_T0.
     @param period_s Interval length [s]; at most 3600 (EnergyTag: interval <= 1 h).
-    @param n_periods Number of intervals in the horizon.
+    @param n_periods Number of intervals in the horizon, at most MAX_N_PERIODS.
     """
     assert period_s > 0 and period_s <= MAX_INTERVAL_S, "certs: interval must be 1 s to 1 h"
     assert oracle != empty(address), "certs: zero address"
-    assert n_periods <= 1 << ID_SHIFT, "certs: too many intervals"
+    assert n_periods <= MAX_N_PERIODS, "certs: too many intervals"
+    assert t0 <= MAX_T0, "certs: t0 out of range"
     self.issuer = msg.sender
     self.oracle = oracle
     self.t0 = t0

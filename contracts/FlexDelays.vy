@@ -82,6 +82,7 @@ HOURS_SPANNED: constant(uint256) = 26
 MAX_W: constant(uint256) = 10**9  # 1 GW: an outlet's rating and an event's request
 MAX_START_MIN: constant(uint256) = 2**32  # ~8 000 years of minutes
 MAX_TOKENS_PER_KWH: constant(uint256) = 10**6
+MAX_T0: constant(uint256) = 2**34  # block time of period 0 at most 2**34 s (the year 2514): no time sum overflows
 
 name: public(constant(String[16])) = "gridledger flex"
 symbol: public(constant(String[8])) = "FLEX"
@@ -119,10 +120,11 @@ log_head: public(bytes32)
 @deploy
 def __init__(t0: uint256, day_offset_min: uint256, tokens_per_kwh: uint256):
     """
-    @param t0 Block time of minute 0 [s].
+    @param t0 Block time of minute 0 [s], at most MAX_T0.
     @param day_offset_min Local minute of the day at t0 (0 when t0 is local midnight) [min].
     @param tokens_per_kwh Flex tokens minted per kWh shifted (whole tokens), 1 to 10**6.
     """
+    assert t0 <= MAX_T0, "flex: t0 out of range"
     assert day_offset_min < MINUTES_PER_DAY, "flex: day offset out of range"
     assert tokens_per_kwh > 0 and tokens_per_kwh <= MAX_TOKENS_PER_KWH, "flex: tokens per kWh out of range"
     self.operator = msg.sender

@@ -75,6 +75,9 @@ event PeriodSettled:
 
 MAX_CONSUMERS: constant(uint256) = 256
 MAX_BATCH: constant(uint256) = 128
+MAX_T0: constant(uint256) = 2**34  # block time of period 0 at most 2**34 s (the year 2514): no time sum overflows
+MAX_N_PERIODS: constant(uint256) = 2**32  # the twin's longest run (ten years) at 1 s periods is 3.2 * 10**8
+MAX_PERIOD_S: constant(uint256) = 86400  # a settlement period of at most a day (the twin's run.settlement_s)
 QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
 MLMK_PER_LK: constant(uint256) = 1000000
 MAX_TEMPERATURE_MK: constant(uint256) = 130000  # 130 degC: hotter water is not district heating (EN 1434)
@@ -129,11 +132,13 @@ readings_accepted: public(uint256)
 def __init__(token: IERC20, t0: uint256, period_s: uint256, n_periods: uint256):
     """
     @param token EuroToken in which bonuses are paid.
-    @param t0 Block time at which period 0 starts [s].
-    @param period_s Settlement period length [s].
-    @param n_periods Number of periods in the horizon.
+    @param t0 Block time at which period 0 starts [s], at most MAX_T0.
+    @param period_s Settlement period length [s], 1 to MAX_PERIOD_S.
+    @param n_periods Number of periods in the horizon, at most MAX_N_PERIODS.
     """
-    assert period_s > 0, "heat: period_s must be positive"
+    assert t0 <= MAX_T0, "heat: t0 out of range"
+    assert period_s > 0 and period_s <= MAX_PERIOD_S, "heat: period_s out of range"
+    assert n_periods <= MAX_N_PERIODS, "heat: too many periods"
     self.operator = msg.sender
     self.token = token
     self.t0 = t0

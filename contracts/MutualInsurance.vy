@@ -73,6 +73,7 @@ MAX_MEMBERS: constant(uint256) = 128
 MAX_BATCH: constant(uint256) = 128
 BPS: constant(uint256) = 10000
 MAX_PERIOD_S: constant(uint256) = 366 * 86400  # a period of at most a year
+MAX_T0: constant(uint256) = 2**34  # block time of period 0 at most 2**34 s (the year 2514): no time sum overflows
 MAX_PRICE_UEUR_PER_KWH: constant(uint256) = 10**9  # 1 000 EUR/kWh
 MAX_UEUR: constant(uint256) = 10**18  # 10**12 EUR: a sum insured or premium above is a typo
 MAX_WH_PER_PERIOD: constant(uint256) = 10**13  # 10 TWh in one period
@@ -128,7 +129,7 @@ def __init__(
     """
     @param token EuroToken used for premiums and payouts.
     @param oracle Weather oracle posting expected production.
-    @param t0 Block time at which period 0 starts [s].
+    @param t0 Block time at which period 0 starts [s], at most MAX_T0.
     @param period_s Period length [s], 1 to MAX_PERIOD_S.
     @param price_ueur_per_kwh Value of lost energy [ueur/kWh] (indemnity variant), at most MAX_PRICE_UEUR_PER_KWH.
     @param threshold_bps Shortfall below expected that opens a claim [bps of expected], below 100 %.
@@ -139,6 +140,7 @@ def __init__(
     """
     assert token.address != empty(address) and oracle != empty(address), "insurance: zero address"
     assert period_s > 0 and period_s <= MAX_PERIOD_S, "insurance: period_s out of range"
+    assert t0 <= MAX_T0, "insurance: t0 out of range"
     assert price_ueur_per_kwh <= MAX_PRICE_UEUR_PER_KWH, "insurance: price too high"
     assert threshold_bps < BPS, "insurance: threshold must be below 100 %"
     assert not parametric or (exit_bps < trigger_bps and trigger_bps <= BPS), "insurance: need exit < trigger <= 100 %"

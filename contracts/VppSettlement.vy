@@ -96,6 +96,9 @@ MAX_WH_PER_PERIOD: constant(uint256) = 2**48  # a meter's registered range, at m
 DAY_ROW_BYTES: constant(uint256) = 96  # one member's day of declarations: MAX_DAY_PERIODS x 4 bytes
 MAX_DAY_BYTES: constant(uint256) = 24576  # MAX_MEMBERS x DAY_ROW_BYTES
 MAX_BATCH: constant(uint256) = 256
+MAX_T0: constant(uint256) = 2**34  # block time of period 0 at most 2**34 s (the year 2514): no time sum overflows
+MAX_N_PERIODS: constant(uint256) = 2**32  # the twin's longest run (ten years) at 1 s periods is 3.2 * 10**8
+MAX_PERIOD_S: constant(uint256) = 86400  # a settlement period of at most a day (the twin's run.settlement_s)
 MAX_METER_BATCHES: constant(uint256) = 128
 SHARE_TOTAL_BPS: constant(uint256) = 10000
 PAYMENT_AMOUNT_SHIFT: constant(uint256) = 160  # EuroToken.transfer_packed: amount << 160 | receiver
@@ -168,14 +171,16 @@ def __init__(
     """
     @param token EuroToken used for every payment.
     @param buyer Account that pays for delivered energy (must approve this contract).
-    @param t0 Block time at which period 0 starts [s].
-    @param period_s Settlement period length [s].
-    @param n_periods Number of periods in the horizon.
+    @param t0 Block time at which period 0 starts [s], at most MAX_T0.
+    @param period_s Settlement period length [s], 1 to MAX_PERIOD_S.
+    @param n_periods Number of periods in the horizon, at most MAX_N_PERIODS.
     @param price_ueur_per_kwh Price paid for delivered energy [ueur/kWh], below 2**20 x 1000.
     @param penalty_ueur_per_kwh Penalty on shortfall beyond tolerance [ueur/kWh], below 2**20 x 1000.
     @param tolerance_bps Shortfall tolerated without penalty, share of the declaration [bps].
     """
-    assert period_s > 0, "vpp: period_s must be positive"
+    assert t0 <= MAX_T0, "vpp: t0 out of range"
+    assert period_s > 0 and period_s <= MAX_PERIOD_S, "vpp: period_s out of range"
+    assert n_periods <= MAX_N_PERIODS, "vpp: too many periods"
     assert tolerance_bps <= SHARE_TOTAL_BPS, "vpp: tolerance above 100 %"
     assert penalty_ueur_per_kwh < MAX_PENALTY_UEUR_PER_KWH, "vpp: penalty rate too high"
     assert price_ueur_per_kwh < MAX_PRICE_UEUR_PER_KWH, "vpp: price above the maximum"

@@ -20,7 +20,7 @@ from sim.files.provenance import input_files
 from sim.files.weather import provenance as weather_provenance
 from sim.hil.bridge import hil_summary
 from sim.registry import REGISTRY, plotters
-from sim.results.folder import MANIFEST, prepare_folder, write_json
+from sim.results.folder import MANIFEST, data_hashes, prepare_folder, write_json
 from sim.results.report import make_plots, write_report
 from sim.results.spill import SPILL_FOLDER
 from sim.results.summary import (
@@ -200,6 +200,7 @@ def write_results(folder: Path, result: RunResult) -> None:
     result.ledger.to_parquet(folder / "ledger.parquet", index=False)
     result.readings.to_parquet(folder / "readings.parquet", index=False)
     write_json(folder / "summary.json", result.summary)
+    result.manifest["sha256"] = data_hashes(folder)
     make_plots(folder, plotters())
     write_json(folder / MANIFEST, {**result.manifest, "status": "incomplete"})
     write_report(folder)

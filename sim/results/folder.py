@@ -7,6 +7,7 @@ working directory, any folder above it, the home folder and the file system's ro
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -16,6 +17,9 @@ from typing import Any
 
 MANIFEST = "manifest.json"
 MARKER = ".gridledger-results"  # a results folder gridledger made: {"made_by": "gridledger", "run_id": ...}
+DATA_FILES = ("timeseries.parquet", "ledger.parquet", "readings.parquet", "summary.json")  # their sha256 in the
+# manifest ("sha256"): an edit of one file alone is caught; a forger who rewrites the manifest too is not (see
+# docs/reliability_rest.md for what the audits check beyond this)
 
 
 class ResultsExistError(FileExistsError):
@@ -101,3 +105,30 @@ def complete(folder: Path) -> bool:
         return True
     print(f"{folder}: not a complete gridledger results folder", file=sys.stderr)
     return False
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def data_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of each of the run's data files present in ``folder`` (``DATA_FILES``)."""
+    return {name: sha256_of(folder / name) for name in DATA_FILES if (folder / name).is_file()}
+
+
+def changed_files(folder: Path) -> list[str]:
+    """The data files whose sha256 differs from the one the manifest recorded when the run wrote them (a folder
+    written before the manifest kept them has none to compare: an empty list)."""
+    recorded = (read_manifest(folder) or {}).get("sha256") or {}
+    out = []
+    for name, digest in sorted(recorded.items()):
+        path = folder / name
+        if not path.is_file():
+            out.append(f"{name}: missing (the manifest records its sha256)")
+        elif sha256_of(path) != digest:
+            out.append(f"{name}: sha256 differs from the manifest's: edited after the run")
+    return out

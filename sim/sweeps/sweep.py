@@ -157,17 +157,19 @@ def run_sweep(
 
 
 def _fan_out(todo: list[PlannedRun], out: Path, *, workers, scheduler, progress, client) -> dict[str, dict]:
-    from dask.distributed import Client, LocalCluster, as_completed
+    from contextlib import ExitStack
+
+    from dask.distributed import Client, as_completed
+
+    from sim.sweeps.cluster import local_cluster
 
     own = client is None
-    cluster = None
+    stack = ExitStack()
     if own:
-        if scheduler:
+        if scheduler:  # an existing cluster: its address and its security (dask's configuration) are the operator's
             client = Client(scheduler)
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   dashboard_address=None)
-            client = Client(cluster)
+        else:  # loopback only, no HTTP port, TLS with a certificate made for this sweep (sim/sweeps/cluster.py)
+            client = Client(stack.enter_context(local_cluster(workers)))
     try:
         futures = {client.submit(run_one, r.scenario_json, str(out / r.run_id), key=f"gridledger-{r.run_id}",
                                  retries=2, pure=False): r.run_id for r in todo}
@@ -187,5 +189,4 @@ def _fan_out(todo: list[PlannedRun], out: Path, *, workers, scheduler, progress,
     finally:
         if own:
             client.close()
-            if cluster is not None:
-                cluster.close()
+        stack.close()

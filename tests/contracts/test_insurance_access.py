@@ -203,7 +203,7 @@ ARGS = [
         lambda w, v: {"trigger": v}),
     Arg("exit_bps (trigger 80 %)", "deploy", "insurer", 0, 7999, "insurance: need exit < trigger <= 100 %",
         lambda w, v: {"exit_": v}),
-    Arg("t0 (unbounded: periods are counted from block time, no overflow)", "deploy", "insurer", 0, U256, "",
+    Arg("t0 (at most 2**34 s, the year 2514)", "deploy", "insurer", 0, 2**34, "insurance: t0 out of range",
         lambda w, v: {"t0": v}),
     # join (insurer)
     Arg("sum_insured_ueur", "join", "insurer", 1, MAX_UEUR, "insurance: sum insured out of range", _join(2)),

@@ -1,4 +1,6 @@
-"""The certificates' command: ``gridledger trace RESULTS CERTIFICATE``."""
+"""The certificates' command: ``gridledger trace RESULTS CERTIFICATE``: the certificate's provenance, then the
+whole folder's checks (``integrity.check_folder``); exit 1 on any mismatch, 2 if the folder or the certificate
+cannot be read."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from sim.results.folder import complete
 
 
 def _cmd_trace(args) -> int:
+    from sim.capabilities.certificates.integrity import check_folder
     from sim.capabilities.certificates.trace import (
         TraceError,
         format_trace,
@@ -21,11 +24,16 @@ def _cmd_trace(args) -> int:
         return 2
     try:
         t = trace(folder, parse_certificate(args.certificate, folder))
-    except (TraceError, ValueError) as exc:
+    except (TraceError, ValueError, KeyError, IndexError) as exc:  # a certificate, or a folder, that does not read
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(format_trace(t))
-    return 0 if t.verified else 1
+    problems = check_folder(folder)
+    for line in problems:
+        print(f"MISMATCH (folder): {line}")
+    print(f"folder checks: {len(problems)} problem(s) (ledger replayed and against the contract's counters, every "
+          "mint's signature, readings against the ledger and the stored power)")
+    return 0 if t.verified and not problems else 1
 
 
 def add_commands(sub) -> None:

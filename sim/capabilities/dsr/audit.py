@@ -11,7 +11,11 @@ so an edited event breaks the chain exactly there.
 Then every customer's delay minutes, DR events, delays, shifted Wh and token balance (replayed from the
 ``Transfer`` events) are recomputed and compared with the counters read from the contract at the end of the
 run (``summary.json``: ``dsr.on_chain``, which the chain does not outlive), as are the totals, the token
-supply (= tokens per kWh x total shifted Wh = sum of balances) and the last head.
+supply (= tokens per kWh x total shifted Wh = sum of balances) and the last head. Every data file's sha256 is
+checked against the one the manifest recorded when the run wrote it (``readings.parquet``, which holds only the
+households' meters that nothing settles, has no other record to be checked against).
+What the audit cannot see: a forgery that edits the ledger, recomputes the heads (keccak, no secret), rewrites
+``dsr.on_chain`` in the summary and the manifest's hashes to agree; that needs re-running the scenario (issue 22).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import numpy as np
 import pandas as pd
 from eth_utils import keccak
 
+from sim.results.folder import changed_files
 from sim.results.summary import event_args
 
 CONTRACT = "FlexDelays"
@@ -205,5 +210,5 @@ def audit_folder(folder: str | Path) -> tuple[bool, pd.DataFrame, list[str]]:
     names = {v["address"]: cid for cid, v in on_chain.get("customers", {}).items()}
     n_days = summary["run"]["steps"] * summary["run"]["step_s"] / 86_400
     table = fairness_table(rb, names, n_days)
-    problems = rb.violations + compare(rb, on_chain)
+    problems = changed_files(folder) + rb.violations + compare(rb, on_chain)
     return not problems, table, problems

@@ -61,10 +61,11 @@ def test_sweep_restart_worker_death_and_worker_count(tmp_path):
     one = run_sweep(sweep, tmp_path / "one", workers=1)
     pd.testing.assert_frame_equal(_kpis(one), _kpis(a))
 
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    from sim.sweeps.cluster import local_cluster
+
+    with local_cluster(2) as cluster, Client(cluster) as client:
         box: dict = {}
         t = threading.Thread(target=lambda: box.setdefault("table", run_sweep(sweep, tmp_path / "k", client=client)))
         t.start()
@@ -78,3 +79,16 @@ def test_sweep_restart_worker_death_and_worker_count(tmp_path):
     killed = box["table"]
     assert len(killed) == 16
     pd.testing.assert_frame_equal(_kpis(killed), _kpis(a))
+
+
+def test_sweep_on_an_existing_scheduler_by_address(tmp_path):
+    """``--scheduler ADDRESS``: the operator's own cluster (here a plain TCP one on the loopback) still runs it."""
+    from dask.distributed import LocalCluster
+
+    text = _sweep_file(tmp_path).read_text().replace("seeds = 4", "seeds = 1")
+    sweep = tmp_path / "one_seed.toml"
+    sweep.write_text(text)
+    with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0") as c:
+        assert c.scheduler_address.startswith("tcp://127.0.0.1:")
+        table = run_sweep(sweep, tmp_path / "s", scheduler=c.scheduler_address)
+    assert len(table) == 3 and (table["vpp.periods_settled"] == 3).all()

@@ -106,3 +106,12 @@ def test_audit_passes_and_names_a_tampered_event(on, tmp_path):
     name = f"DelayLogged at block {ledger.at[i, 'block']} log {ledger.at[i, 'log_index']}"
     assert f"MISMATCH: {name}" in bad.stdout and "hash chain broken" in bad.stdout
     assert "delay_min from the ledger" in bad.stdout  # and the customer's total no longer matches the contract
+
+
+def test_audit_fails_on_an_edited_readings_table(on, tmp_path):
+    tampered = tmp_path / "tampered"
+    subprocess.run(["cp", "-r", str(on.folder), str(tampered)], check=True)
+    readings = pd.read_parquet(tampered / "readings.parquet")
+    readings.drop(index=readings.index[0]).to_parquet(tampered / "readings.parquet", index=False)
+    passed, _, problems = audit_folder(tampered)
+    assert not passed and problems == ["readings.parquet: sha256 differs from the manifest's: edited after the run"]
