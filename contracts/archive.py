@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from eth_utils import keccak
 
 from contracts.compiler import EVM_VERSION, SOURCE_DIR
 
@@ -28,7 +29,7 @@ FORMAT = "gridledger-chain-archive/1"
 CHUNK_TXS = 5_000  # transactions per Parquet part (~ a few MiB with their logs)
 
 BLOCK_SCHEMA = pa.schema([("number", pa.int64()), ("timestamp", pa.int64()), ("base_fee", pa.int64()),
-                          ("hash", pa.binary()), ("state_root", pa.binary())])
+                          ("hash", pa.binary()), ("state_root", pa.binary()), ("digest", pa.binary())])
 TX_SCHEMA = pa.schema([
     ("tx", pa.int64()), ("block", pa.int64()), ("sender", pa.string()), ("to", pa.string()),
     ("created", pa.string()), ("nonce", pa.int64()), ("value", pa.string()), ("gas", pa.int64()),
@@ -52,6 +53,7 @@ class ChainRecorder:
         self.n_parts = 0
         self.contracts: list[dict] = []
         self.genesis: dict[str, Any] = {}
+        self.digest = bytes(32)  # the running block digest (``block_digest``)
 
     # recording (called by the chain) ----------------------------------------------------------------------
     def start(self, chain_id: int, backend: str, alloc: list[tuple[str, int, int]]) -> None:
@@ -67,6 +69,7 @@ class ChainRecorder:
         b["base_fee"].append(base_fee)
         b["hash"].append(block_hash)
         b["state_root"].append(state_root)
+        b["digest"].append(None)  # filled in at ``flush``, once the block's transactions are known
 
     def tx(self, block: int, sender: str, to: str | None, nonce: int, value: int, gas: int, data: bytes,
            raw_tx: bytes | None, result: dict) -> None:
@@ -106,6 +109,13 @@ class ChainRecorder:
         """Write what is held as one more part of each table (nothing if nothing is held)."""
         if not self.cols["blocks"]["number"] and not self.cols["txs"]["tx"]:
             return
+        b, t = self.cols["blocks"], self.cols["txs"]
+        hashes: dict[int, list[str]] = {}
+        for block, tx_hash in zip(t["block"], t["hash"]):
+            hashes.setdefault(block, []).append(tx_hash)
+        for i, (number, timestamp, base_fee) in enumerate(zip(b["number"], b["timestamp"], b["base_fee"])):
+            self.digest = block_digest(self.digest, number, timestamp, base_fee, hashes.get(number, []))
+            b["digest"][i] = self.digest
         for name, schema in TABLES.items():
             table = pa.table(self.cols[name], schema=schema)
             pq.write_table(table, self.folder / f"{name}-{self.n_parts:05d}.parquet")
@@ -120,10 +130,18 @@ class ChainRecorder:
         for p in sorted(SOURCE_DIR.glob("*.vy")):
             shutil.copyfile(p, sources / p.name)
         header = {"format": FORMAT, **self.genesis, "compiler": {**compiler, "evm_version": EVM_VERSION},
-                  "contracts": self.contracts, "transactions": self.n_txs, "parts": self.n_parts}
+                  "contracts": self.contracts, "transactions": self.n_txs, "parts": self.n_parts,
+                  "head_digest": "0x" + self.digest.hex()}
         tmp = self.folder / f".{HEADER}.tmp"
         tmp.write_text(json.dumps(header, indent=1))
         os.replace(tmp, self.folder / HEADER)
+
+
+def block_digest(parent: bytes, number: int, timestamp: int, base_fee: int, tx_hashes: list[str]) -> bytes:
+    """keccak256(parent digest ‖ number ‖ timestamp ‖ base fee ‖ the block's transaction hashes in order): a
+    chain over every block's place, time and contents, so that a changed timestamp is named by its block."""
+    return keccak(parent + number.to_bytes(8, "big") + timestamp.to_bytes(8, "big") + base_fee.to_bytes(32, "big")
+                  + b"".join(bytes.fromhex(h[2:]) for h in tx_hashes))
 
 
 def read_archive(folder: Path) -> tuple[dict, dict[str, pa.Table]]:
