@@ -25,7 +25,7 @@ def contract_state(chain, holders: list[str]) -> dict[str, dict[str, Any]]:
         for fn, item in sorted(fns.items()):
             if item.get("stateMutability") in ("view", "pure") and not item["inputs"] and fn not in SKIP:
                 views[fn] = _plain(chain.call(contract, fn))
-        if "balanceOf" in fns:
+        if "balanceOf" in fns and [i["type"] for i in fns["balanceOf"]["inputs"]] == ["address"]:
             views["balanceOf"] = {h: chain.call(contract, "balanceOf", h) for h in holders}
         out[contract.name] = views
     return out

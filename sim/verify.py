@@ -31,11 +31,7 @@ from contracts.replay import make_replayer
 from contracts.state import contract_state
 from sim.results.folder import MANIFEST, file_sha256, read_manifest
 from sim.runner import CHAIN_FOLDER
-from sim.verify_readings import check_readings
-
-
-class Differs(Exception):
-    """The first difference found; its message names the place."""
+from sim.verify_readings import Differs, check_readings
 
 
 @dataclass
