@@ -40,6 +40,12 @@ class Verdict:
     message: str
     evm: str = ""
     checked: dict = field(default_factory=dict)
+    chain: object = field(default=None, repr=False)  # the replayed chain (a ``BaseChain``), once it agreed
+
+    def read(self, contract: str, fn: str, *args):
+        """A view of a contract by name on the replayed chain, e.g. ``read("EuroToken", "balanceOf", me)``."""
+        c = next(c for c in self.chain._by_address.values() if c.name == contract)
+        return self.chain.call(c, fn, *args)
 
 
 def _compile(sources: Path, name: str, evm_version: str) -> tuple[list, bytes]:
@@ -217,7 +223,8 @@ def verify(folder: Path, evm: str | None = None, progress: bool = False) -> Verd
     checked = {"contracts": len(header["contracts"]), "blocks": len(tables["blocks"]),
                "transactions": len(tables["txs"]), "logs": len(tables["logs"]), "gas_differs": gas_differs,
                "signatures": n_signatures, "files": len(manifest.get("sha256", {}))}
-    return Verdict(True, f"{folder}: the {header['backend']} run re-executes identically on {evm}", evm, checked)
+    return Verdict(True, f"{folder}: the {header['backend']} run re-executes identically on {evm}", evm, checked,
+                   chain)
 
 
 __all__ = ["verify", "Verdict", "Differs", "MANIFEST"]

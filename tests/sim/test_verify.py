@@ -33,6 +33,9 @@ def test_revm_run_verifies_on_py_evm(small_revm_run):
     verdict = verify(small_revm_run.folder)
     assert verdict.ok, verdict.message
     assert verdict.evm == "py-evm" and verdict.checked["signatures"] > 0
+    me = small_revm_run.summary["chain"]["accounts"]["prosumer/pv-battery-01"]  # a member reads their payout
+    assert verdict.read("EuroToken", "balanceOf", me) / 1e6 == \
+        small_revm_run.summary["vpp"]["member_detail"]["pv-battery-01"]["token_balance_eur"]
 
 
 def test_the_same_evm_is_refused(small_run):
