@@ -164,6 +164,7 @@ class BaseChain:
         self._by_address: dict[str, Contract] = {}
         self.evm_version = EVM_VERSION
         self._now_s = int(genesis_timestamp) + 1
+        self.archive = None  # a contracts.archive.ChainRecorder once ``record_to`` attached one
 
     # backend ----------------------------------------------------------------------------------------------
     @property
@@ -199,6 +200,18 @@ class BaseChain:
     def revert(self, snap: tuple) -> None:
         raise NotImplementedError
 
+    def _genesis_alloc(self) -> list[tuple[str, int, int]]:
+        """Accounts at genesis: (address, balance [wei], nonce)."""
+        return []
+
+    def record_to(self, recorder) -> None:
+        """Record every block, transaction and receipt from now on into ``recorder``
+        (``contracts.archive.ChainRecorder``); only before the first block."""
+        if self.block_number != 0:
+            raise RuntimeError("a chain archive starts at genesis")
+        recorder.start(self.chain_id, self.backend_name, self._genesis_alloc())
+        self.archive = recorder
+
     # time -------------------------------------------------------------------------------------------------
     def set_time(self, timestamp_s: int) -> None:
         """Stamp the following blocks with ``timestamp_s`` (each at least one second after its parent)."""
@@ -225,6 +238,9 @@ class BaseChain:
         data = compiled.bytecode + eth_abi.encode([_abi_type(i) for i in ctor["inputs"]], list(args))
         raw = self._run(sender, None, data, DEFAULT_GAS, "chain", f"deploy {name}")
         contract = Contract(name, to_checksum_address(raw["address"]), compiled)
+        if self.archive is not None:
+            self.archive.contract(name, contract.address, compiled.bytecode, data[len(compiled.bytecode):],
+                                  raw["tx_hash"])
         self._by_address[contract.address.lower()] = contract
         self._decode_into(raw)
         return contract

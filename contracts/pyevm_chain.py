@@ -10,6 +10,7 @@ from __future__ import annotations
 from eth_keys import keys
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
+from eth_utils import to_checksum_address
 
 from contracts.chain import FUNDING_WEI, TRANSFER_GAS, BaseChain, _bytes, _error_string, _plain, _Reverted
 from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
@@ -46,6 +47,19 @@ class Chain(BaseChain):
     @property
     def block_number(self) -> int:
         return int(self._backend.chain.get_canonical_head().block_number)
+
+    def _genesis_alloc(self) -> list[tuple[str, int, int]]:
+        state = self._backend.chain.get_vm().state
+        return [(a, state.get_balance(_canonical(a)), state.get_nonce(_canonical(a)))
+                for a in self.tester.get_accounts()]
+
+    def _archive_block(self, block, signed: list, out: list[dict]) -> None:
+        """Hand a mined block, its signed transactions and their results to the archive."""
+        h, archive = block.header, self.archive
+        archive.block(h.block_number, h.timestamp, h.base_fee_per_gas, h.hash, h.state_root)
+        for tx, res in zip(signed, out):
+            archive.tx(h.block_number, to_checksum_address(tx.sender), to_checksum_address(tx.to) if tx.to else None,
+                       tx.nonce, tx.value, tx.gas, tx.data, tx.encode(), res)
 
     def snapshot(self) -> tuple:
         """A point to return to with ``revert`` (chain state, clock and event log). Pruning stops for good."""
@@ -124,6 +138,8 @@ class Chain(BaseChain):
                         "gas_used": receipt.gas_used - cumulative, "logs": logs, "address": None,
                         "reason": _error_string(computation.output) if computation.is_error else ""})
             cumulative = receipt.gas_used
+        if self.archive is not None:
+            self._archive_block(result.imported_block, signed, out)
         self._prune_if_due()
         return out
 
@@ -148,8 +164,12 @@ class Chain(BaseChain):
                 reason = _reason(exc)
         logs = [(log["address"], [_bytes(t) for t in log["topics"]], _bytes(log["data"]), log["log_index"])
                 for log in raw["logs"]]
-        return {"ok": raw["status"] == 1, "tx_hash": _plain(raw["transaction_hash"]), "block": raw["block_number"],
-                "gas_used": raw["gas_used"], "logs": logs, "address": raw["contract_address"], "reason": reason}
+        out = {"ok": raw["status"] == 1, "tx_hash": _plain(raw["transaction_hash"]), "block": raw["block_number"],
+               "gas_used": raw["gas_used"], "logs": logs, "address": raw["contract_address"], "reason": reason}
+        if self.archive is not None:  # the head block (kept by pruning) holds this one transaction
+            block = self._backend.chain.get_canonical_block_by_number(raw["block_number"])
+            self._archive_block(block, list(block.transactions), [out])
+        return out
 
     def _static_call(self, to: str, data: bytes) -> bytes:
         try:
@@ -164,6 +184,10 @@ def _tx_dict(sender: str, to: str | None, data: bytes, gas: int) -> dict:
     if to is not None:
         tx["to"] = to
     return tx
+
+
+def _canonical(address: str) -> bytes:
+    return bytes.fromhex(address[2:])
 
 
 def _reason(exc: TransactionFailed) -> str:

@@ -62,6 +62,8 @@ class RevmChain(BaseChain):
         """Open the next block: number + 1, stamped with the next block time."""
         self._time, self._block = self._next_block_time(), self._block + 1
         self.evm.set_block_env(self._block_env())
+        if self.archive is not None:
+            self.archive.block(self._block, self._time, 0, None, None)
 
     def _execute(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
         self._new_block()
@@ -71,7 +73,7 @@ class RevmChain(BaseChain):
         self._new_block()
         return [self._run_in_block(sender, to, data, gas) for sender, to, data, gas in txs]
 
-    def _run_in_block(self, sender: str, to: str | None, data: bytes, gas: int) -> dict:
+    def _run_in_block(self, sender: str, to: str | None, data: bytes, gas: int, value: int = 0) -> dict:
         """Run one transaction in the current block; the ``_execute`` result."""
         nonce = self._nonces.get(sender.lower(), 0)
         tx_hash = "0x" + keccak(eth_abi.encode(["uint256", "address", "uint256", "bytes"],
@@ -81,9 +83,9 @@ class RevmChain(BaseChain):
         try:
             if to is None:
                 self.evm.insert_account_info(sender, AccountInfo(nonce=nonce))
-                address = to_checksum_address(self.evm.deploy(sender, data, gas=gas))
+                address = to_checksum_address(self.evm.deploy(sender, data, value=value, gas=gas))
             else:
-                self.evm.message_call(sender, to, data, gas=gas, gas_price=0)
+                self.evm.message_call(sender, to, data, value=value, gas=gas, gas_price=0)
         except RuntimeError as exc:
             ok = False
             m = _REVERT_OUTPUT.search(str(exc))
@@ -94,9 +96,12 @@ class RevmChain(BaseChain):
             for i, log in enumerate(result.logs):
                 topics, body = log.data
                 logs.append((log.address, [bytes(t) for t in topics], bytes(body), i))
-        return {"ok": ok, "tx_hash": tx_hash, "block": self._block,
-                "gas_used": result.gas_used if result is not None else 0, "logs": logs, "address": address,
-                "reason": reason}
+        out = {"ok": ok, "tx_hash": tx_hash, "block": self._block,
+               "gas_used": result.gas_used if result is not None else 0, "logs": logs, "address": address,
+               "reason": reason}
+        if self.archive is not None:
+            self.archive.tx(self._block, sender, to, nonce, value, gas, data, None, out)
+        return out
 
     def _static_call(self, to: str, data: bytes) -> bytes:
         try:

@@ -110,6 +110,20 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_verify(args) -> int:
+    from sim.verify import verify
+
+    verdict = verify(Path(args.results_dir), evm=args.evm, progress=sys.stderr.isatty())
+    if verdict.ok:
+        c = verdict.checked
+        print(f"{verdict.message}: {c['transactions']} transactions in {c['blocks']} blocks, {c['logs']} logs, "
+              f"{c['contracts']} contracts recompiled, {c['signatures']} reading signatures, {c['files']} file "
+              f"hashes: all agree")
+        return 0
+    print(f"verify failed{' on ' + verdict.evm if verdict.evm else ''}: {verdict.message}", file=sys.stderr)
+    return 1
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -147,6 +161,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="(re)write plots and report.html of a results folder")
     rep.add_argument("results_dir")
     rep.set_defaults(func=_cmd_report)
+    ver = sub.add_parser("verify", help="re-execute a results folder's chain archive on another EVM and compare")
+    ver.add_argument("results_dir")
+    ver.add_argument("--evm", choices=["revm", "py-evm"], help="the EVM to replay on (default: the one that did "
+                     "not make the run)")
+    ver.set_defaults(func=_cmd_verify)
     for info in REGISTRY:
         if info.commands:
             load(info.commands)(sub)

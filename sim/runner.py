@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from contracts.archive import ChainRecorder
 from contracts.compiler import EVM_VERSION, compile_contract
 from sim.files.provenance import input_files
 from sim.files.weather import provenance as weather_provenance
@@ -31,6 +32,8 @@ from sim.results.summary import (
 from sim.scenario import Scenario, load_scenario, network_provenance
 from sim.twin import Twin
 
+CHAIN_FOLDER = "chain"  # the chain archive (docs/chain_archive.md)
+ARCHIVED_BACKENDS = ("py-evm", "revm")  # web3 is the benchmarks' reference path: not archived
 PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapower", "pandapipes", "lightsim2grid",
             "pvlib", "windpowerlib", "demandlib", "richardsonpy", "mesa", "simpy", "numpy", "pandas", "pyarrow",
             "pydantic", "pymodbus")
@@ -120,11 +123,16 @@ def run_scenario(
 
             bar = tqdm(total=scenario.n_steps, unit="step", desc=scenario.run.name, leave=False)
         t_setup = time.perf_counter()
-        twin = Twin(scenario, progress=bar, spill_dir=folder / SPILL_FOLDER if folder is not None else None)
+        archive = ChainRecorder(folder / CHAIN_FOLDER) if folder is not None and \
+            scenario.chain.backend in ARCHIVED_BACKENDS else None
+        twin = Twin(scenario, progress=bar, spill_dir=folder / SPILL_FOLDER if folder is not None else None,
+                    archive=archive)
         setup_s = time.perf_counter() - t_setup
         twin.run()
         t_results = time.perf_counter()
         twin.chain.events.unspill()
+        if archive is not None:
+            archive.close({"vyper": md.version("vyper")})
         result = _collect(twin, scenario, manifest)
         results_s = time.perf_counter() - t_results
     except BaseException as exc:
@@ -200,11 +208,12 @@ def write_results(folder: Path, result: RunResult) -> None:
     result.ledger.to_parquet(folder / "ledger.parquet", index=False)
     result.readings.to_parquet(folder / "readings.parquet", index=False)
     write_json(folder / "summary.json", result.summary)
-    result.manifest["sha256"] = data_hashes(folder)
     make_plots(folder, plotters())
     write_json(folder / MANIFEST, {**result.manifest, "status": "incomplete"})
     write_report(folder)
     result.manifest["status"] = "complete"
-    result.manifest["files"] = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    result.manifest["files"] = files
+    result.manifest["sha256"] = data_hashes(folder)
     write_json(folder / MANIFEST, result.manifest)
     result.folder = folder

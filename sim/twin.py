@@ -48,9 +48,9 @@ def seeded_streams(seed: int, streams: dict[str, int]) -> dict[str, np.random.Ge
 
 
 class Twin(mesa.Model):
-    def __init__(self, scenario: Scenario, progress=None, spill_dir: Path | None = None):
+    def __init__(self, scenario: Scenario, progress=None, spill_dir: Path | None = None, archive=None):
         """``spill_dir``: where long logs go as the run makes them (``sim.results.spill``; a temporary folder if
-        None)."""
+        None); ``archive``: a ``contracts.archive.ChainRecorder`` recording the chain from genesis, or None."""
         self.rngs = seeded_streams(scenario.run.seed, RNG_STREAMS)
         super().__init__(rng=self.rngs["agents"])
         self.scenario = scenario
@@ -102,6 +102,8 @@ class Twin(mesa.Model):
             self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
                                     seed=scenario.run.seed)
             self.chain.events.spill_to(self.spill)
+            if archive is not None:
+                self.chain.record_to(archive)
             self.bank = Bank(self.chain, scenario.run.seed)
             self.accounts = dict(zip(self.prosumer_ids,
                                      self.bank.open_accounts([f"prosumer/{pid}" for pid in self.prosumer_ids])))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contracts.chain import ChainRevert
+from sim.measurement.readings_log import signature_columns
 
 if TYPE_CHECKING:
     from sim.context import CapabilityContext
@@ -115,13 +116,15 @@ class Capability:
         return None
 
 
-def log_posted(signed: list, rows: list[dict], refused: list, log: list[dict]) -> None:
+def log_posted(signed: list, rows: list[dict], refused: list, log: list[dict], contract: str) -> None:
     """Mark each readings-log row accepted, or refused with the contract's reason (``refused``: the wrapper's
-    ``Refused`` items, matched by meter and period), and append the rows to ``log``."""
+    ``Refused`` items, matched by meter and period), with its signature (posted to ``contract``, an address),
+    and append the rows to ``log``."""
     reasons = {(r.reading.meter, r.reading.period): r.reason for r in refused}
     for s, row in zip(signed, rows):
         reason = reasons.get((s.meter, s.period), "")
         row["status"], row["reason"] = ("refused" if reason else "accepted"), reason
+        row.update(signature_columns(s, contract))
     log.extend(rows)
 
 

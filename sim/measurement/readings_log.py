@@ -45,6 +45,26 @@ def reading_row(meter_id: str, v, status: str = "", reason: str = "", energy_wh=
             "rule": v.rule, "status": status, "reason": reason}
 
 
+SIGNATURE_COLUMNS = ("signer", "sig_kind", "sig_contract", "sig_first", "sig_v", "sig_r", "sig_s")
+# A posted reading's signature, so that anyone can check it (``gridledger verify``): the meter's address, what was
+# signed (``reading``: this value alone; ``batch``: the meter's values of periods ``sig_first`` … under one
+# signature, every row of the batch carrying it; ``heat``: a HeatReading, with its ``consumer``,
+# ``vt_supply_mlmc`` and ``vt_return_mlmc``), the verifying contract of the EIP-712 domain, and v, r, s.
+
+
+def signature_columns(signed, contract: str) -> dict:
+    """The signature columns of a row posted as ``signed`` (``contracts.eip712``'s SignedReading,
+    SignedReadingBatch or SignedHeatReading) to ``contract`` (address)."""
+    batch, heat = hasattr(signed, "first_period"), hasattr(signed, "consumer")
+    cols = {"signer": signed.meter, "sig_kind": "batch" if batch else "heat" if heat else "reading",
+            "sig_contract": contract, "sig_first": signed.first_period if batch else signed.period,
+            "sig_v": signed.v, "sig_r": "0x" + signed.r.hex(), "sig_s": "0x" + signed.s.hex()}
+    if heat:
+        cols.update(consumer=signed.consumer, vt_supply_mlmc=signed.vt_supply_mlmc,
+                    vt_return_mlmc=signed.vt_return_mlmc)
+    return cols
+
+
 def rejected_row(r) -> dict:
     """A readings-log row for a raw reading VEE rejected (``r``: ``sim.measurement.vee.Rejected``)."""
     return {"meter": r.meter_id, "period": r.period, "raw_wh": r.raw_wh, "energy_wh": None, "quality": None,

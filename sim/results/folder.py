@@ -7,7 +7,6 @@ working directory, any folder above it, the home folder and the file system's ro
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,11 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sim.files.series import file_sha256
+
 MANIFEST = "manifest.json"
 MARKER = ".gridledger-results"  # a results folder gridledger made: {"made_by": "gridledger", "run_id": ...}
-DATA_FILES = ("timeseries.parquet", "ledger.parquet", "readings.parquet", "summary.json")  # their sha256 in the
-# manifest ("sha256"): an edit of one file alone is caught; a forger who rewrites the manifest too is not (see
-# docs/reliability_rest.md for what the audits check beyond this)
+# every data file's sha256 is in the manifest ("sha256", ``data_hashes``): an edit of one file alone is caught; a
+# forger who rewrites the manifest too is caught by ``gridledger verify`` (the chain archive re-executed), not here
 
 
 class ResultsExistError(FileExistsError):
@@ -107,17 +107,12 @@ def complete(folder: Path) -> bool:
     return False
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def data_hashes(folder: Path) -> dict[str, str]:
-    """sha256 of each of the run's data files present in ``folder`` (``DATA_FILES``)."""
-    return {name: sha256_of(folder / name) for name in DATA_FILES if (folder / name).is_file()}
+    """sha256 of every file of the run in ``folder`` by its relative path, but the manifest, the marker and the
+    views ``gridledger report`` may rewrite (``report.html``, ``plots/``)."""
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return {f: file_sha256(folder / f) for f in files
+            if f not in (MANIFEST, MARKER, "report.html") and not f.startswith("plots/")}
 
 
 def changed_files(folder: Path) -> list[str]:
@@ -129,6 +124,6 @@ def changed_files(folder: Path) -> list[str]:
         path = folder / name
         if not path.is_file():
             out.append(f"{name}: missing (the manifest records its sha256)")
-        elif sha256_of(path) != digest:
+        elif file_sha256(path) != digest:
             out.append(f"{name}: sha256 differs from the manifest's: edited after the run")
     return out

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 
+from contracts.state import contract_state
+
 _ARGS_JSON = json.JSONEncoder(sort_keys=True).encode  # what json.dumps(args, sort_keys=True) gives, built once
 
 
@@ -75,4 +77,7 @@ def chain_summary(twin) -> dict:
         "readings_verified": readings_verified(chain.events),
         "contracts": chain.deployed(),
         "accounts": dict(twin.bank.accounts),  # label -> address, for reading the ledger
+        # the contracts' totals (views, balances of every account and contract, settled periods): what
+        # ``gridledger verify`` compares on the replayed chain
+        "state": contract_state(chain, list(twin.bank.accounts.values()) + list(chain.deployed().values())),
     }

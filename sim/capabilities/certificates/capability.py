@@ -31,7 +31,7 @@ from sim.capabilities.base import Capability
 from sim.capabilities.certificates.consumers import consumer_series
 from sim.capabilities.certificates.ledger import consumer_scores, replay, site_totals
 from sim.measurement.meters import VirtualMeter
-from sim.measurement.readings_log import reading_row
+from sim.measurement.readings_log import reading_row, signature_columns
 from sim.sites.generation import site_series
 
 SITE_QUANTITIES = {"ghi": "W/m2", "dni": "W/m2", "dhi": "W/m2", "temp_air": "degC", "wind_speed": "m/s"}
@@ -131,8 +131,11 @@ class CertificatesCapability(Capability):
     def _refused(self, what: str, refused: list) -> None:
         self.refusals += [{"what": what, "item": repr(item), "reason": reason} for item, reason in refused]
 
-    def _log(self, meter, v, status: str, reason: str = "") -> None:
-        self.readings_log.append(reading_row(meter.meter_id, v, status, reason))
+    def _log(self, meter, v, status: str, reason: str = "", signed=None) -> None:
+        row = reading_row(meter.meter_id, v, status, reason)
+        if signed is not None:
+            row.update(signature_columns(signed, self.certs.address))
+        self.readings_log.append(row)
 
     def _post_consumption(self, validated: dict[str, list]) -> dict[int, dict[str, int]]:
         """Post the consumers' signed readings; returns consumption per period and consumer account [Wh]."""
@@ -145,7 +148,7 @@ class CertificatesCapability(Capability):
                    self.certs.record_consumption(signed, sender=self.issuer_account)}
         for s, (meter, consumer, v) in zip(signed, rows):
             reason = refused.get((s.meter, s.period), "")
-            self._log(meter, v, "refused" if reason else "accepted", reason)
+            self._log(meter, v, "refused" if reason else "accepted", reason, s)
             if not reason:
                 out[v.period][consumer.account] = v.energy_wh
         return out
@@ -157,9 +160,10 @@ class CertificatesCapability(Capability):
                 readings.append((producer.device_id, meter.sign(self.certs.domain_separator, v.period,
                                                                 v.energy_wh, v.quality)))
                 rows.append((meter, v))
-        for (meter, v), (_, outcome) in zip(rows, self.issuer.issue(readings)):
+        for (meter, v), (_, signed), (_, outcome) in zip(rows, readings, self.issuer.issue(readings)):
             status = {"minted": "accepted", "estimated": "not_posted", "zero": "not_posted"}.get(outcome, "refused")
-            self._log(meter, v, status, "" if outcome == "minted" else NOT_MINTED.get(outcome, outcome))
+            self._log(meter, v, status, "" if outcome == "minted" else NOT_MINTED.get(outcome, outcome),
+                      signed if status != "not_posted" else None)
 
     def _trade(self, period: int) -> None:
         live = self.certs.balances([(p.account, p.certificate(period)) for p in self.producers])

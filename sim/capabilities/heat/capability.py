@@ -195,7 +195,8 @@ class HeatCapability(Capability):
                 signed.append(meter.sign(self.scheme.domain_separator, v.period, v.heat_wh, v.volume_ml,
                                          v.vt_supply_mlmc, v.vt_return_mlmc, v.quality))
                 rows.append(reading_row(meter.meter_id, v, energy_wh=v.heat_wh, volume_ml=v.volume_ml))
-        log_posted(signed, rows, self.scheme.submit_readings(signed, sender=self.operator_account), self.readings_log)
+        log_posted(signed, rows, self.scheme.submit_readings(signed, sender=self.operator_account), self.readings_log,
+                   self.scheme.address)
         settle_each(range(self._settled_through + 1, through_period + 1), self.operator.settle, self.unsettled)
         self._settled_through = max(self._settled_through, through_period)
 

@@ -37,7 +37,7 @@ from grid_models.outages import (
 )
 from sim.capabilities.base import Capability
 from sim.measurement.meters import RawReading, VirtualMeter
-from sim.measurement.readings_log import reading_row
+from sim.measurement.readings_log import reading_row, signature_columns
 from sim.measurement.vee import MeterVee
 from sim.results.summary import event_args
 from sim.sites.generation import site_series
@@ -185,6 +185,7 @@ class InsuranceCapability(Capability):
         for s, row in zip(signed, posted):
             row["reason"] = reasons.get((s.meter, s.period), "")
             row["status"] = "refused" if row["reason"] else "accepted"
+            row.update(signature_columns(s, self.ins.address))
         self.readings_log.extend(rows)
         for period in range(self._settled_through + 1, through_period + 1):
             share = self.available[period * spp:(period + 1) * spp].mean(axis=0)

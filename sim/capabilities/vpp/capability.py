@@ -23,7 +23,7 @@ from sim.capabilities.vpp.price_file import file_summary
 from sim.capabilities.vpp.prices import price_schedule_ueur
 from sim.capabilities.vpp.shares import member_weights, shares_bps
 from sim.capabilities.vpp.spec import member_ids
-from sim.measurement.readings_log import reading_row
+from sim.measurement.readings_log import reading_row, signature_columns
 from sim.results.summary import event_args
 
 DECLARE_AHEAD_PERIODS = 2
@@ -230,12 +230,15 @@ class VppCapability(Capability):
             buffered = self._buffer.get(meter.meter_id, [])
             day = [v for v in buffered if first <= v.period <= last]
             self._buffer[meter.meter_id] = [v for v in buffered if v.period > last]
-            rows.extend(reading_row(meter.meter_id, v) for v in day)
+            day_rows = [reading_row(meter.meter_id, v) for v in day]
+            rows.extend(day_rows)
             if [v.period for v in day] != list(range(first, last + 1)):
                 missing.append(meter.meter_id)
                 continue
             batches.append(meter.sign_batch(pool.vpp.domain_separator, first, [v.energy_wh for v in day],
                                             [v.quality for v in day]))
+            for row in day_rows:
+                row.update(signature_columns(batches[-1], pool.vpp.address))
         reason = f"vpp: no value for every period from {len(missing)} meter(s): {missing[:3]}" if missing else ""
         if not reason:
             try:
@@ -258,7 +261,8 @@ class VppCapability(Capability):
             for v in validated.get(meter.meter_id, []):
                 signed.append(meter.sign(pool.vpp.domain_separator, v.period, v.energy_wh, v.quality))
                 rows.append(reading_row(meter.meter_id, v))
-        log_posted(signed, rows, pool.vpp.submit_readings(signed, sender=self.operator_account), self.readings_log)
+        log_posted(signed, rows, pool.vpp.submit_readings(signed, sender=self.operator_account), self.readings_log,
+                   pool.vpp.address)
 
     def _post_batches(self, pool: VppPool, validated: dict[str, list]) -> None:
         """One signature per meter of the pool and run of consecutive periods (``submit_reading_batches``); the
@@ -289,6 +293,7 @@ class VppCapability(Capability):
                 continue
             for row in run_rows:
                 row["status"], row["reason"] = "accepted", ""
+                row.update(signature_columns(b, pool.vpp.address))
             self.readings_log.extend(run_rows)
         if retry:
             self._post_readings(pool, retry)

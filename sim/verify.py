@@ -1,0 +1,230 @@
+"""``gridledger verify RESULTS``: re-execute a run's settlement from its chain archive alone, on an EVM other
+than the one that ran it, and compare (``docs/chain_archive.md``).
+
+Checks, in order; the first difference is named and the verdict is "differs":
+1. the Vyper sources in ``chain/sources`` recompile (same compiler version) to the archived bytecode, and every
+   deployment's calldata is that bytecode followed by its constructor arguments;
+2. every block's digest (number, timestamp, base fee, transaction hashes) chains as recorded;
+3. every transaction is what its hash says: py-evm's signed raw transaction decodes to the archived sender,
+   nonce, recipient, value, gas and calldata; revm's hash is keccak(chain id, sender, nonce, calldata);
+4. every transaction re-executed in its block: status, created address, every log, gas used;
+5. the contracts' totals that ``summary.json`` reports (``chain.state``) read again on the replayed chain;
+6. every posted reading's signature (``readings.parquet``) recovers to its meter, registered on the replayed
+   chain (``sim.verify_readings``);
+7. every file's sha256 against the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import eth_abi
+import pyarrow as pa
+from eth_utils import keccak, to_checksum_address
+
+from contracts.archive import block_digest, read_archive
+from contracts.chain import Contract
+from contracts.compiler import EVM_VERSION, Compiled, cache_dir
+from contracts.replay import make_replayer
+from contracts.state import contract_state
+from sim.results.folder import MANIFEST, file_sha256, read_manifest
+from sim.runner import CHAIN_FOLDER
+from sim.verify_readings import Differs, check_readings
+
+
+@dataclass
+class Verdict:
+    ok: bool
+    message: str
+    evm: str = ""
+    checked: dict = field(default_factory=dict)
+    chain: object = field(default=None, repr=False)  # the replayed chain (a ``BaseChain``), once it agreed
+
+    def read(self, contract: str, fn: str, *args):
+        """A view of a contract by name on the replayed chain, e.g. ``read("EuroToken", "balanceOf", me)``."""
+        c = next(c for c in self.chain._by_address.values() if c.name == contract)
+        return self.chain.call(c, fn, *args)
+
+
+def _compile(sources: Path, name: str, evm_version: str) -> tuple[list, bytes]:
+    """ABI and bytecode of ``sources/name.vy``; the output is cached under the exact source bytes (the key
+    ``contracts.compiler`` uses: the same sources hit the same file)."""
+    import hashlib
+
+    from vyper.compiler import compile_code
+    from vyper.compiler.input_bundle import FilesystemInputBundle
+    from vyper.compiler.settings import Settings
+
+    source = (sources / f"{name}.vy").read_text(encoding="utf-8")
+    digest = hashlib.sha256()
+    for p in sorted(sources.glob("*.vy")):
+        digest.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    cached = cache_dir() / f"{name}-{hashlib.sha256(source.encode()).hexdigest()}-{digest.hexdigest()[:16]}.json"
+    if evm_version == EVM_VERSION and cached.exists():
+        out = json.loads(cached.read_text())
+    else:
+        out = compile_code(source, output_formats=["abi", "bytecode"], contract_path=f"{name}.vy",
+                           input_bundle=FilesystemInputBundle([sources]), settings=Settings(evm_version=evm_version))
+    return out["abi"], bytes.fromhex(out["bytecode"].removeprefix("0x"))
+
+
+def check_bytecode(folder: Path, header: dict, txs: pa.Table) -> dict[str, Compiled]:
+    import vyper
+
+    compiler = header["compiler"]
+    if vyper.__version__ != compiler["vyper"]:
+        raise Differs(f"compiler: the run used vyper {compiler['vyper']}, this is vyper {vyper.__version__}")
+    by_hash = {h: i for i, h in enumerate(txs.column("hash").to_pylist())}
+    compiled = {}
+    for c in header["contracts"]:
+        abi, bytecode = _compile(folder / "sources", c["name"], compiler["evm_version"])
+        archived = bytes.fromhex(c["bytecode"][2:])
+        if bytecode != archived:
+            raise Differs(f"contract {c['name']}: the archived bytecode is not what its source compiles to")
+        i = by_hash.get(c["tx_hash"])
+        if i is None or txs.column("data")[i].as_py() != archived + bytes.fromhex(c["constructor_args"][2:]):
+            raise Differs(f"contract {c['name']}: its deployment (tx {i}) is not its bytecode and constructor "
+                          "arguments")
+        compiled[c["name"]] = Compiled(c["name"], abi, bytecode, "", "")
+    return compiled
+
+
+def check_blocks(blocks: pa.Table, txs: pa.Table) -> None:
+    hashes: dict[int, list[str]] = {}
+    for b, h in zip(txs.column("block").to_pylist(), txs.column("hash").to_pylist()):
+        hashes.setdefault(b, []).append(h)
+    digest, last_time = bytes(32), None
+    for number, ts, fee, recorded in zip(*(blocks.column(c).to_pylist()
+                                           for c in ("number", "timestamp", "base_fee", "digest"))):
+        digest = block_digest(digest, number, ts, fee, hashes.get(number, []))
+        if digest != recorded or (last_time is not None and ts <= last_time):
+            raise Differs(f"block {number} (timestamp {ts}): its number, timestamp, base fee or transactions are "
+                          "not what was recorded")
+        last_time = ts
+
+
+def check_tx_identity(header: dict, txs: pa.Table) -> None:
+    chain_id = int(header["chain_id"])
+    if header["backend"] == "py-evm":
+        from eth.vm.forks.prague.transactions import PragueTransactionBuilder
+
+    cols = [txs.column(c).to_pylist() for c in ("tx", "sender", "to", "nonce", "value", "gas", "data", "raw", "hash")]
+    for i, sender, to, nonce, value, gas, data, raw, tx_hash in zip(*cols):
+        if raw is not None:
+            tx = PragueTransactionBuilder.decode(raw)
+            fields = (to_checksum_address(tx.sender), to_checksum_address(tx.to) if tx.to else None, tx.nonce,
+                      tx.value, tx.gas, tx.data, "0x" + tx.hash.hex(), tx.chain_id)
+            ok = fields == (sender, to, nonce, int(value), gas, data, tx_hash, chain_id)
+        else:
+            ok = tx_hash == "0x" + keccak(eth_abi.encode(["uint256", "address", "uint256", "bytes"],
+                                                         [chain_id, sender, nonce, data])).hex()
+        if not ok:
+            raise Differs(f"tx {i} ({tx_hash}): sender, nonce, recipient, value, gas or calldata is not what its "
+                          "hash and signature say")
+
+
+def replay(header: dict, tables: dict[str, pa.Table], evm: str, compiled: dict[str, Compiled], bar=None):
+    blocks, txs, logs = tables["blocks"], tables["txs"], tables["logs"]
+    senders = sorted(set(txs.column("sender").to_pylist()))
+    replayer = make_replayer(evm, header, senders, blocks.column("timestamp")[0].as_py() - 1 if len(blocks) else 0)
+    logs_of: dict[int, list] = {}
+    for t, a, topics, data in zip(*(logs.column(c).to_pylist() for c in ("tx", "address", "topics", "data"))):
+        logs_of.setdefault(t, []).append((a.lower(), topics, data))
+    by_block: dict[int, list[dict]] = {}
+    for row in txs.select(["tx", "block", "sender", "to", "created", "nonce", "value", "gas", "data", "status",
+                           "gas_used"]).to_pylist():
+        by_block.setdefault(row["block"], []).append(row)
+    gas_differs = 0
+    for number, ts in zip(blocks.column("number").to_pylist(), blocks.column("timestamp").to_pylist()):
+        replayer.begin_block(number, ts)
+        for t in by_block.get(number, []):
+            got = replayer.run(t["sender"], t["to"], t["nonce"], int(t["value"]), t["gas"], t["data"])
+            where = f"tx {t['tx']} (block {number}, from {t['sender']} to {t['to'] or 'a new contract'})"
+            if got.get("error"):
+                raise Differs(f"{where}: {got['error']}")
+            if got["ok"] != t["status"]:
+                raise Differs(f"{where}: status {'success' if got['ok'] else 'reverted'} on {evm}, archived "
+                              f"{'success' if t['status'] else 'reverted'}")
+            if (got["address"] or "").lower() != (t["created"] or "").lower():
+                raise Differs(f"{where}: created {got['address']} on {evm}, archived {t['created']}")
+            want = logs_of.get(t["tx"], [])
+            if got["logs"] != want:
+                k = next((k for k, (a, b) in enumerate(zip(got["logs"], want)) if a != b), min(len(got["logs"]),
+                                                                                               len(want)))
+                raise Differs(f"{where}: log {k} differs ({len(got['logs'])} logs on {evm}, {len(want)} archived)")
+            gas_differs += got["gas_used"] != t["gas_used"]
+        replayer.end_block()
+        if bar is not None:
+            bar.update(len(by_block.get(number, [])))
+    chain = replayer.chain
+    for c in header["contracts"]:
+        contract = Contract(c["name"], c["address"], compiled[c["name"]])
+        chain._by_address[contract.address.lower()] = contract
+    return chain, gas_differs
+
+
+def check_state(summary: dict, chain) -> None:
+    reported = summary.get("chain", {}).get("state")
+    if reported is None:
+        raise Differs("summary.json reports no contract totals (chain.state)")
+    holders = sorted({h for views in reported.values() for h in views.get("balanceOf", {})})
+    replayed = json.loads(json.dumps(contract_state(chain, holders)))
+    for name, views in reported.items():
+        for view, value in views.items():
+            got = replayed.get(name, {}).get(view)
+            if got != value:
+                if isinstance(value, dict):
+                    h = next(h for h in value if value[h] != (got or {}).get(h))
+                    raise Differs(f"{name}.{view}({h}): {(got or {}).get(h)} on the replayed chain, summary.json "
+                                  f"reports {value[h]}")
+                raise Differs(f"{name}.{view}: {got} on the replayed chain, summary.json reports {value}")
+
+
+def check_hashes(folder: Path, manifest: dict) -> None:
+    for name, sha in sorted(manifest.get("sha256", {}).items()):
+        path = folder / name
+        if not path.exists() or file_sha256(path) != sha:
+            raise Differs(f"file {name}: its sha256 is not the manifest's")
+
+
+def verify(folder: Path, evm: str | None = None, progress: bool = False) -> Verdict:
+    """Verify the results folder ``folder`` (see the module's docstring); ``evm``: the replaying EVM (default:
+    the other one)."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if not manifest or manifest.get("status") != "complete":
+        return Verdict(False, f"{folder}: not a complete gridledger results folder")
+    if not (folder / CHAIN_FOLDER / "header.json").exists():
+        return Verdict(False, f"{folder}: no chain archive ({CHAIN_FOLDER}/header.json)")
+    header, tables = read_archive(folder / CHAIN_FOLDER)
+    evm = evm or ("revm" if header["backend"] == "py-evm" else "py-evm")
+    if evm == header["backend"]:
+        return Verdict(False, f"the run was made on {evm}: verify it on another EVM", evm)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tables["txs"]), unit="tx", desc=f"replaying on {evm}", leave=False)
+    try:
+        compiled = check_bytecode(folder / CHAIN_FOLDER, header, tables["txs"])
+        check_blocks(tables["blocks"], tables["txs"])
+        check_tx_identity(header, tables["txs"])
+        chain, gas_differs = replay(header, tables, evm, compiled, bar)
+        check_state(json.loads((folder / "summary.json").read_text()), chain)
+        n_signatures = check_readings(folder / "readings.parquet", chain)
+        check_hashes(folder, manifest)
+    except Differs as exc:
+        return Verdict(False, str(exc), evm)
+    finally:
+        if bar is not None:
+            bar.close()
+    checked = {"contracts": len(header["contracts"]), "blocks": len(tables["blocks"]),
+               "transactions": len(tables["txs"]), "logs": len(tables["logs"]), "gas_differs": gas_differs,
+               "signatures": n_signatures, "files": len(manifest.get("sha256", {}))}
+    return Verdict(True, f"{folder}: the {header['backend']} run re-executes identically on {evm}", evm, checked,
+                   chain)
+
+
+__all__ = ["verify", "Verdict", "Differs", "MANIFEST"]
