@@ -112,6 +112,14 @@ class PriceSpec(_Frozen):
     dynamic_high_multiplier: Annotated[float, Field(gt=0)] = 1.5
 
 
+def pool_sizes(n_members: int, max_members: int) -> list[int]:
+    """Sizes of the fewest pools of at most ``max_members`` that hold ``n_members``, as even as possible (the
+    first pools take the remainder)."""
+    n_pools = max(1, -(-n_members // max_members))
+    base, extra = divmod(n_members, n_pools)
+    return [base + (i < extra) for i in range(n_pools)]
+
+
 def member_ids(scenario: Scenario) -> list[str]:
     """The VPP's members: ``vpp.members``, or every prosumer."""
     if scenario.vpp is None:
@@ -133,6 +141,8 @@ def check(scenario: Scenario) -> None:
     if scenario.vpp.declares_day_ahead and (86_400 % settlement_s or settlement_s < 3600):
         raise ValueError(f"run.settlement_s ({settlement_s}) must divide a day into at most 24 periods "
                          "(3600, 7200, … 86400) for vpp day-ahead declarations or day settlement")
+    if scenario.vpp.share_rule == "pv_kwp":
+        _check_pv_shares(scenario)
     if scenario.vpp.shares_percent:
         members = set(member_ids(scenario))
         if set(scenario.vpp.shares_percent) != members:
@@ -142,3 +152,22 @@ def check(scenario: Scenario) -> None:
                 f"unknown {sorted(set(scenario.vpp.shares_percent) - members)}"
             )
 
+
+
+def _check_pv_shares(scenario: Scenario) -> None:
+    """With ``share_rule = "pv_kwp"`` every member's share, within its pool, is at least 1 basis point (what
+    VppSettlement registers): a member without PV, or with too little beside the others', is refused here."""
+    from agents.allocation import largest_remainder
+
+    kwp = {f"{g.name}-{i:02d}": g.pv_kwp for g in scenario.population for i in range(1, g.count + 1)}
+    members, start = member_ids(scenario), 0
+    for size in pool_sizes(len(members), scenario.vpp.pool_members):
+        pool = members[start:start + size]
+        weights = [kwp[m] for m in pool]
+        bps = largest_remainder(SHARE_TOTAL_BPS, weights) if sum(weights) > 0 else [0] * len(pool)
+        zero = [m for m, b in zip(pool, bps) if b < 1]
+        if zero:
+            raise ValueError(f"vpp.share_rule: 'pv_kwp' shares by installed PV, and {len(zero)} member(s) would get "
+                             f"a share of 0 basis points ({', '.join(zero[:5])}{' …' * (len(zero) > 5)}): give them "
+                             "PV, leave them out of vpp.members, or use share_rule 'equal' or 'explicit'")
+        start += size
