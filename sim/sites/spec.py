@@ -24,7 +24,7 @@ class GeneratorSite(_Frozen):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
-    nameplate_kw: Annotated[float, Field(gt=0, le=MAX_NAMEPLATE_KW)]
+    nameplate_kw: Annotated[float, Field(ge=0.001, le=MAX_NAMEPLATE_KW)]  # the contracts register whole watts
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
     azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
     turbine_type: str | None = None

@@ -28,6 +28,8 @@ from tests.reliability.scenario_strategies import SHRUNK, put
      r"certificates.consumers\[0\].annual_kwh", "less than or equal to 1000000000"),
     ("certificates", ("certificates", "sites", 0, "nameplate_kw"), 1e30, r"certificates.sites\[0\].nameplate_kw",
      "less than or equal to 10000000"),
+    ("certificates", ("certificates", "sites", 1, "nameplate_kw"), 1e-6, r"certificates.sites\[1\].nameplate_kw",
+     "greater than or equal to 0.001"),  # 0 W on chain: "certs: nameplate out of range" (the deep run found it)
     ("insurance", ("insurance", "producers", 0, "nameplate_kw"), 1e30, r"insurance.producers\[0\].nameplate_kw",
      "less than or equal to 10000000"),
     ("district_heating", ("heat", "buildings", 0, "annual_heat_kwh"), 1e30,
