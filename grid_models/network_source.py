@@ -24,8 +24,11 @@ def network_kind(name: str) -> str | None:
 
 def file_sha256(path: str | Path) -> str:
     """sha256 of a network file's bytes; a missing file raises NetworkError naming it."""
+    path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the read, a device never end
+        raise NetworkError(f"network file {path}: not a regular file (a folder or special file)")
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
         raise NetworkError(f"no such network file: {path}") from None
     except OSError as exc:

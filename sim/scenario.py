@@ -177,13 +177,18 @@ class KernelScenario(_Frozen):
         for key, value in (overrides or {}).items():
             node = data
             parts = key.split(".")
-            for part in parts[:-1]:
-                node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
-            last = parts[-1]
-            if isinstance(node, list):
-                node[int(last)] = value
-            else:
-                node[last] = value
+            try:
+                for part in parts[:-1]:
+                    node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+                last = parts[-1]
+                if isinstance(node, list):
+                    node[int(last)] = value
+                else:
+                    node[last] = value
+            except (ValueError, IndexError, TypeError, AttributeError):
+                shown = key if len(key) <= 80 else key[:80] + "…"
+                raise ScenarioError(f"{source}: {shown!r}: no such key in the scenario (a dotted key, list items by "
+                                    "their index from 0, e.g. population.0.count)") from None
         return validate_scenario(data, source=source)
 
 

@@ -25,6 +25,9 @@ TRANSFORMERS = ("0.1 MVA 10/0.4 kV", "0.16 MVA 10/0.4 kV", "0.25 MVA 10/0.4 kV",
 
 
 MAX_DURATION_S = 10 * 366 * 86_400  # ten years
+# a prosumer's PV and battery power [kW] and load [kWh/a]: far above a household's, inside what its meter may register
+# (VppSettlement: a range of at most 2**48 Wh per period) and what the shares of the others can be divided from
+MAX_PROSUMER_KW, MAX_PROSUMER_KWH = 100_000.0, 10**8
 START_MIN, START_MAX = dt.datetime(1971, 1, 1), dt.datetime(2099, 12, 31)
 
 
@@ -87,7 +90,7 @@ class SiteSpec(_Frozen):
     def _known_tz(cls, v: str) -> str:
         try:
             zoneinfo.ZoneInfo(v)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a folder, a name too long
             raise ValueError(f"an IANA time zone such as 'Europe/Berlin', got {v!r}") from exc
         return v
 
@@ -276,10 +279,10 @@ class PopulationGroup(_Frozen):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     count: Annotated[int, Field(gt=0, le=1000)]
-    pv_kwp: NonNeg
-    annual_load_kwh: Pos | None = None
-    battery_kwh: NonNeg = 0.0
-    battery_kw: NonNeg = 0.0
+    pv_kwp: Annotated[float, Field(ge=0, le=MAX_PROSUMER_KW)]
+    annual_load_kwh: Annotated[float, Field(gt=0, le=MAX_PROSUMER_KWH)] | None = None
+    battery_kwh: Annotated[float, Field(ge=0, le=MAX_PROSUMER_KWH)] = 0.0
+    battery_kw: Annotated[float, Field(ge=0, le=MAX_PROSUMER_KW)] = 0.0
     pv_tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
     pv_azimuth_deg: Annotated[float, Field(ge=0, lt=360)] | None = None  # None: facing the equator
     load_file: str | None = None

@@ -4,6 +4,7 @@ against a real device before a run)."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
 import sys
@@ -64,12 +65,23 @@ def _cmd_poll(args) -> int:
     return 1 if failed else 0
 
 
+def _duration_s(text: str) -> float:
+    """Wall seconds: a finite number >= 0 (threading's wait takes no infinity)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of seconds, got {text!r}") from None
+    if not 0 <= value <= 10**9:  # also NaN
+        raise argparse.ArgumentTypeError(f"between 0 and 1e9 seconds, got {text!r}")
+    return value
+
+
 def add_parser(sub) -> None:
     dev = sub.add_parser("devices", help="HIL devices: simulate a device table, or poll its devices once")
     dsub = dev.add_subparsers(dest="devices_command", required=True)
     s = dsub.add_parser("simulate", help="serve the table's meters and relays on 127.0.0.1 (Modbus TCP)")
     s.add_argument("file")
-    s.add_argument("--duration-s", type=float, default=None, help="stop after this many wall seconds")
+    s.add_argument("--duration-s", type=_duration_s, default=None, help="stop after this many wall seconds")
     s.set_defaults(func=_cmd_simulate)
     p = dsub.add_parser("poll", help="read every point of every device once and print the decoded values")
     p.add_argument("file")

@@ -27,10 +27,12 @@ class ResultsExistError(FileExistsError):
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The folder's manifest, or None: no manifest, or none that can be read (not a folder, not JSON, not a table)."""
     try:
-        return json.loads((folder / MANIFEST).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        m = json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):  # a file given as the folder, no permission, not UTF-8, not JSON
         return None
+    return m if isinstance(m, dict) else None
 
 
 def is_complete(folder: Path) -> bool:

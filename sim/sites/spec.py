@@ -9,6 +9,8 @@ from pydantic import Field, model_validator
 from sim.schema import Pos, _Frozen
 from sim.sections import equator_facing_azimuth_deg
 
+MAX_NAMEPLATE_KW = 10**7  # 10 GW: a day's meter range stays inside Certificates' and MutualInsurance's bounds
+
 
 class GeneratorSite(_Frozen):
     """A production device that is issued certificates, with its location and meter.
@@ -24,7 +26,7 @@ class GeneratorSite(_Frozen):
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
     altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
-    nameplate_kw: Pos
+    nameplate_kw: Annotated[float, Field(ge=0.001, le=MAX_NAMEPLATE_KW)]  # the contracts register whole watts
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
     azimuth_deg: Annotated[float, Field(ge=0, lt=360)] | None = None  # None: facing the equator
     turbine_type: str | None = None

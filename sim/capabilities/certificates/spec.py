@@ -8,8 +8,10 @@ from pydantic import Field, field_validator, model_validator
 
 from grid_models.loads import SLP_PROFILES
 from sim.files.provenance import resolve_file
-from sim.schema import Pos, ScenarioError, _Frozen
+from sim.schema import ScenarioError, _Frozen
 from sim.sites.spec import GeneratorSite
+
+MAX_CONSUMER_KWH = 10**9  # 1 TWh a year: the meter (3x the profile's peak) stays inside Certificates' range bound
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -25,7 +27,7 @@ class ConsumerGroup(_Frozen):
     name: str = Field(min_length=1, max_length=27, pattern=r"^[A-Za-z0-9_-]+$")  # ids go on chain (32 chars)
     count: Annotated[int, Field(gt=0, le=1000)]
     profile: Literal[SLP_PROFILES] = "g0"  # type: ignore[valid-type]
-    annual_kwh: Pos | None = None
+    annual_kwh: Annotated[float, Field(gt=0, le=MAX_CONSUMER_KWH)] | None = None
     load_file: str | None = None
     load_scale: Literal["measured", "annual"] = "measured"
 

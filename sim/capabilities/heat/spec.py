@@ -145,7 +145,7 @@ class HeatBuildingGroup(_Frozen):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_-]+$")
     count: Annotated[int, Field(gt=0, le=200)]
-    annual_heat_kwh: Pos
+    annual_heat_kwh: Annotated[float, Field(gt=0, le=10**8)]  # 100 GWh: the meter stays inside HeatEfficiency's range
     profile: Literal["EFH", "MFH", "GHD", "GKO", "GBH", "GBA"] = "EFH"
     building_class: Annotated[int, Field(ge=0, le=11)] = 5
     states: dict[Literal[SUBSTATION_STATES], NonNeg] = {"well_tuned": 1.0}  # type: ignore[valid-type]

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from sim.schema import Pos, _Frozen
+from sim.schema import _Frozen
 from sim.sites.spec import GeneratorSite
 
 
@@ -25,7 +25,7 @@ class InsuranceSpec(_Frozen):
 
     variant: Literal["indemnity", "parametric"] = "indemnity"
     producers: Annotated[list[InsuredSite], Field(min_length=1)]
-    price_eur_per_kwh: Pos = 0.08
+    price_eur_per_kwh: Annotated[float, Field(gt=0, le=1000)] = 0.08  # MutualInsurance: at most 1 000 EUR/kWh
     threshold_percent: Annotated[float, Field(ge=0, lt=100)] = 20.0
     target_loss_ratio: Annotated[float, Field(gt=0, le=1)] = 0.8
     sum_insured_share: Annotated[float, Field(gt=0, le=1)] = 0.5

@@ -22,7 +22,7 @@ from sim.capabilities.vpp.ledger import member_flows, money_conserved
 from sim.capabilities.vpp.price_file import file_summary
 from sim.capabilities.vpp.prices import price_schedule_ueur
 from sim.capabilities.vpp.shares import member_weights, shares_bps
-from sim.capabilities.vpp.spec import member_ids
+from sim.capabilities.vpp.spec import member_ids, pool_sizes
 from sim.measurement.readings_log import reading_row, signature_columns
 from sim.results.summary import event_args
 
@@ -41,14 +41,6 @@ class VppPool:
     member_cols: list[int]
     operator: VppOperator
     buyer: EnergyBuyer
-
-
-def pool_sizes(n_members: int, max_members: int) -> list[int]:
-    """Sizes of the fewest pools of at most ``max_members`` that hold ``n_members``, as even as possible (the
-    first pools take the remainder)."""
-    n_pools = max(1, -(-n_members // max_members))
-    base, extra = divmod(n_members, n_pools)
-    return [base + (i < extra) for i in range(n_pools)]
 
 
 class VppCapability(Capability):

@@ -135,6 +135,14 @@ class PriceSpec(_Frozen):
         return self
 
 
+def pool_sizes(n_members: int, max_members: int) -> list[int]:
+    """Sizes of the fewest pools of at most ``max_members`` that hold ``n_members``, as even as possible (the
+    first pools take the remainder)."""
+    n_pools = max(1, -(-n_members // max_members))
+    base, extra = divmod(n_members, n_pools)
+    return [base + (i < extra) for i in range(n_pools)]
+
+
 def member_ids(scenario: Scenario) -> list[str]:
     """The VPP's members: ``vpp.members``, or every prosumer."""
     if scenario.vpp is None:
@@ -160,6 +168,8 @@ def check(scenario: Scenario) -> None:
         from sim.capabilities.vpp import price_file
 
         price_file.check(scenario, MAX_PRICE_EUR_PER_KWH)
+    if scenario.vpp.share_rule == "pv_kwp":
+        _check_pv_shares(scenario)
     if scenario.vpp.shares_percent:
         members = set(member_ids(scenario))
         if set(scenario.vpp.shares_percent) != members:
@@ -168,10 +178,28 @@ def check(scenario: Scenario) -> None:
                 f"missing {sorted(members - set(scenario.vpp.shares_percent))}, "
                 f"unknown {sorted(set(scenario.vpp.shares_percent) - members)}"
             )
-
     if scenario.prices.tariff == "dynamic":
         for i, g in enumerate(scenario.population):
             if g.annual_load_kwh is None:
                 raise ValueError(f"population[{i}].annual_load_kwh: missing: the dynamic tariff's day-ahead DSO "
                                  "forecast assumes each group's annual energy (also with a load_file or "
                                  "[feeder] loads = 'network')")
+
+
+def _check_pv_shares(scenario: Scenario) -> None:
+    """With ``share_rule = "pv_kwp"`` every member's share, within its pool, is at least 1 basis point (what
+    VppSettlement registers): a member without PV, or with too little beside the others', is refused here."""
+    from agents.allocation import largest_remainder
+
+    kwp = {f"{g.name}-{i:02d}": g.pv_kwp for g in scenario.population for i in range(1, g.count + 1)}
+    members, start = member_ids(scenario), 0
+    for size in pool_sizes(len(members), scenario.vpp.pool_members):
+        pool = members[start:start + size]
+        weights = [kwp[m] for m in pool]
+        bps = largest_remainder(SHARE_TOTAL_BPS, weights) if sum(weights) > 0 else [0] * len(pool)
+        zero = [m for m, b in zip(pool, bps) if b < 1]
+        if zero:
+            raise ValueError(f"vpp.share_rule: 'pv_kwp' shares by installed PV, and {len(zero)} member(s) would get "
+                             f"a share of 0 basis points ({', '.join(zero[:5])}{' …' * (len(zero) > 5)}): give them "
+                             "PV, leave them out of vpp.members, or use share_rule 'equal' or 'explicit'")
+        start += size

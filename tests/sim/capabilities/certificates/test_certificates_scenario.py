@@ -45,7 +45,7 @@ def test_validate_command_describes_it(capsys):
         (lambda t: t.replace("settlement_s = 3600", "settlement_s = 7200"), "run.settlement_s", "at most 3600"),
         (lambda t: t.replace('name = "shop"', 'name = "office"'), "certificates", "names must be unique"),
         (lambda t: t.replace("nameplate_kw = 1500.0", "nameplate_kw = -1.0"), r"certificates.sites\[1\].nameplate_kw",
-         "greater than 0"),
+         "greater than or equal to 0.001"),
     ],
     ids=["unknown-turbine", "nameplate-not-multiple", "wind-without-hub", "pv-with-turbine", "bad-technology",
          "bad-profile", "interval-over-1h", "duplicate-names", "negative-nameplate"],

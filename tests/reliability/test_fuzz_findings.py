@@ -1,0 +1,49 @@
+"""What the run-what-validates fuzz (``test_run_what_validates.py``) found: scenarios that validated and then
+crashed the run (or crashed validation itself). Each is now refused by ``validate``, naming the field; the
+values just inside each new bound still run (see the fuzz)."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from sim.scenario import ScenarioError, validate_scenario
+from tests.reliability.scenario_strategies import SHRUNK, put
+
+
+@pytest.mark.parametrize("base, path, value, field, message", [
+    # zoneinfo raised IsADirectoryError / OSError(ENAMETOOLONG) out of validation (a traceback)
+    ("vpp", ("site", "tz"), "Europe", "site.tz", "an IANA time zone"),
+    ("vpp", ("site", "tz"), "x" * 300, "site.tz", "an IANA time zone"),
+    # validated, then reverted on chain in register_member: "share must be 1 to 10000 bps" (0 bp from no PV; with
+    # every member at -0.0 kWp the shares were NaN: "-9223372036854775808 is not a uint256")
+    ("vpp", ("population", 0, "pv_kwp"), 0.0, "<top>", r"vpp.share_rule: 'pv_kwp' .* 0 basis points"),
+    ("vpp", ("population", 0, "pv_kwp"), 100_000.0, "<top>", r"vpp.share_rule: 'pv_kwp' .* 0 basis points"),
+    # validated, then reverted on chain: a meter range beyond the contract's bound
+    ("vpp", ("population", 0, "pv_kwp"), 1e30, r"population\[0\].pv_kwp", "less than or equal to 100000"),
+    ("vpp", ("population", 0, "battery_kw"), 1e30, r"population\[0\].battery_kw", "less than or equal to 100000"),
+    ("certificates", ("certificates", "consumers", 0, "annual_kwh"), 2.0**64,
+     r"certificates.consumers\[0\].annual_kwh", "less than or equal to 1000000000"),
+    ("certificates", ("certificates", "sites", 0, "nameplate_kw"), 1e30, r"certificates.sites\[0\].nameplate_kw",
+     "less than or equal to 10000000"),
+    ("certificates", ("certificates", "sites", 1, "nameplate_kw"), 1e-6, r"certificates.sites\[1\].nameplate_kw",
+     "greater than or equal to 0.001"),  # 0 W on chain: "certs: nameplate out of range" (the deep run found it)
+    ("insurance", ("insurance", "producers", 0, "nameplate_kw"), 1e30, r"insurance.producers\[0\].nameplate_kw",
+     "less than or equal to 10000000"),
+    ("district_heating", ("heat", "buildings", 0, "annual_heat_kwh"), 1e30,
+     r"heat.buildings\[0\].annual_heat_kwh", "less than or equal to 100000000"),
+    ("insurance", ("insurance", "price_eur_per_kwh"), 1e30, "insurance.price_eur_per_kwh",
+     "less than or equal to 1000"),
+    # validated, then the power flow did not converge (1e30 kWh a year on a household)
+    ("vpp", ("population", 0, "annual_load_kwh"), 1e30, r"population\[0\].annual_load_kwh",
+     "less than or equal to 100000000"),
+])
+def test_what_crashed_the_run_is_refused_naming_the_field(base, path, value, field, message):
+    data = copy.deepcopy(SHRUNK[base])
+    put(data, path, value)
+    with pytest.raises(ScenarioError) as err:
+        validate_scenario(data, source="s.toml")
+    text = str(err.value)
+    assert re.search(rf"s.toml: {field}: .*{message}", text), text
