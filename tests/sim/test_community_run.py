@@ -13,8 +13,6 @@ from sim.results.summary import event_args
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from tests.conftest import ROOT
-from tests.sim.test_report_browser import CHROMIUM, REQUIRED
-from tests.sim.test_report_browser import _open as open_in_chromium
 
 pytestmark = pytest.mark.slow
 
@@ -93,12 +91,3 @@ def test_insurance_pool_is_premiums_minus_payouts_and_never_negative(run):
         if row.event == "Solvency":
             assert a["pool_ueur"] == premiums - payouts >= 0
     assert run.twin.capability("insurance").ins.pool_ueur() == premiums - payouts
-
-
-@pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Debian's chromium is not installed")
-def test_report_shows_every_capabilitys_plots_offline_in_chromium(run):
-    requests, errors, images, _ = open_in_chromium(run.folder / "report.html")
-    assert errors == [] and [u for u in requests if not u.startswith(("file:", "data:"))] == []
-    assert all(ok for _, ok in images)
-    shown = {alt.split("_")[0] for alt, _ in images}
-    assert {"vpp", "heat", "certificates", "dsr", "insurance", "feeder"} <= shown
