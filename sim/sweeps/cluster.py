@@ -10,9 +10,10 @@ scheduler's and workers' comms accept only TLS clients that present a certificat
 temporary CA (``Security.temporary()``, kept in memory, never written to disk): a plain ``tcp://`` client, or a
 TLS client without that certificate, is refused at the handshake.
 
-What remains (docs/reliability_rest.md): a local user who can read this process's memory (root, or the same
-user: ptrace) can take the key; the ports are visible. A scheduler given by ``--scheduler ADDRESS`` is the
-operator's own cluster: its security is theirs (``dask`` configuration ``distributed.comm.tls``).
+What remains (docs/reliability.md, "Sweeps: the dask cluster"): a local user who can read this process's memory
+(root, or the same user: ptrace) can take the key; the ports are visible. A scheduler given by
+``--scheduler ADDRESS`` is the operator's own cluster: its security is theirs (``dask`` configuration
+``distributed.comm.tls``).
 """
 
 from __future__ import annotations
