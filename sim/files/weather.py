@@ -3,7 +3,7 @@ docs/your_data.md (``time``, ``ghi``, ``dni``, ``dhi`` [W/m2], ``temp_air`` [deg
 optional ``pressure`` [Pa]).
 
 Every format becomes the same thing: one row per interval, stamped at the interval's *start* in UTC, the values
-means over the interval. How each format's stamps are read (docs/your_data_weather.md):
+means over the interval. How each format's stamps are read (docs/your_data.md):
 
 * TMY3 (``read_tmy3``): hour-ending local standard time (the row stamped 01:00 holds midnight to 1 am): start =
   stamp - 1 h, in the file's fixed UTC offset (its header's ``TZ``), never daylight saving time.

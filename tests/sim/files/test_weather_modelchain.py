@@ -1,6 +1,6 @@
 """A year on a typical-year file: PV per kWp of a site at the file's place equals pvlib's own ``ModelChain``
 (PVWatts, our parameters) fed the same file's rows, within 0.5 % over the year and 2 % in every hour above 5 % of
-the year's peak; no hour is filtered out otherwise (dawn and dusk hours included). Figures: docs/validation_weather.md.
+the year's peak; no hour is filtered out otherwise (dawn and dusk hours included). Figures: docs/validation.md.
 
 The reference reads the file with pvlib's reader itself (``read_tmy3``, ``coerce_year``), takes the hour-ending
 stamps back to the hour's middle (pvlib's convention: the times the sun is computed at) and runs ``ModelChain``

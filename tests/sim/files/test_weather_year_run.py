@@ -1,5 +1,5 @@
 """The shipped year on a typical-year file (scenarios/year_tmy3.toml), end to end: a month of it (the whole year
-runs the same way, ~5 min; docs/validation_weather.md), offline. The manifest names the file and its sha256, and
+runs the same way, ~5 min; docs/validation.md), offline. The manifest names the file and its sha256, and
 ``trace`` of a certificate shows the file's hash (in the record hash it recomputes) and the file's row."""
 
 from __future__ import annotations
