@@ -63,12 +63,16 @@ def _cmd_run(args) -> int:
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
     """``KEY=VALUE`` pairs of ``--set`` as dotted-key overrides; a value is read as a TOML value (``86400``,
-    ``0.5``, ``true``, ``2025-06-01T00:00:00``, ``"text"``, ``[1, 2]``), else taken as text."""
+    ``0.5``, ``true``, ``2025-06-01T00:00:00``, ``"text"``, ``[1, 2]``), else taken as text; an empty value
+    (``KEY=``) unsets an optional key (None: its default, as if the scenario left it out)."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ScenarioError(f"--set {item!r}: expected KEY=VALUE with a dotted key, e.g. run.duration_s=86400")
+        if not text.strip():
+            out[key.strip()] = None
+            continue
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:

@@ -23,6 +23,8 @@ def test_values_are_read_as_toml_else_text():
                        "run.start=2025-06-01T00:00:00", "chain.backend=revm", 'run.name="x y"']) == {
         "run.duration_s": 86400, "prices.penalty_eur_per_kwh": 0.5, "dsr.respond": False,
         "run.start": dt.datetime(2025, 6, 1), "chain.backend": "revm", "run.name": "x y"}
+    assert parse_sets(["population.0.annual_load_kwh=", "vpp.members= "]) == {
+        "population.0.annual_load_kwh": None, "vpp.members": None}  # unset: the key's default
 
 
 @pytest.mark.parametrize("item, message", [
