@@ -182,6 +182,19 @@ class WeatherSpec(_Frozen):
                     coldest_day_of_year=given(self.coldest_day_of_year, coldest_day(lat)),
                     monthly_mean_temp_c=self.monthly_mean_temp_c)
 
+    def normals(self, site: SiteSpec) -> dict:
+        """The site's climate as what is forecast from climate alone sees it (the VPP's day-ahead forecast, the heat
+        demand's reference year): ``annual_cycle`` (``annual_cycle``'s arguments), ``daily_temp_swing_c`` [K],
+        ``mean_wind_speed_m_per_s``, ``mean_clear_sky_index`` [1] — this section's, or a weather file's own
+        (``sim.files.weather.normals``)."""
+        if self.file is not None:
+            from sim.files.weather import normals
+
+            return normals(self, site)
+        return dict(annual_cycle=self.annual_cycle(site.lat), daily_temp_swing_c=self.daily_temp_swing_c,
+                    mean_wind_speed_m_per_s=self.mean_wind_speed_m_per_s,
+                    mean_clear_sky_index=self.mean_clear_sky_index)
+
 
 HARMONIC_FIELDS = ("mean_temp_c", "annual_temp_amplitude_c", "coldest_day_of_year")
 SYNTHETIC_FIELDS = ("mean_clear_sky_index", "cloud_persistence_h", *HARMONIC_FIELDS, "monthly_mean_temp_c",

@@ -328,3 +328,28 @@ def provenance(spec, site) -> dict:
             "coerce_year": wf.typical_year, "step_s": wf.step_s, "rows": len(wf.starts),
             "place": None if wf.place is None else dict(zip(("lat", "lon", "altitude_m"), wf.place, strict=True))}
 
+
+
+def normals(spec, site) -> dict:
+    """What the weather file says of the site's climate, for what is forecast from climate alone (the VPP's
+    day-ahead net-load forecast, the heat demand's reference year): ``annual_cycle`` (keyword arguments of
+    ``grid_models.climate.annual_cycle_temp_c``: the file's twelve monthly mean temperatures [degC] in the site's
+    local months; the default cycle if the file does not hold every month), ``daily_temp_swing_c`` (the mean
+    difference of each local day's warmest and coldest interval [K]), ``mean_wind_speed_m_per_s`` and
+    ``mean_clear_sky_index`` (the file's irradiation over the clear sky's at its place, energy-weighted [1])."""
+    from grid_models.weather import clear_sky
+    from sim.sections import WeatherSpec
+
+    wf = load(spec, site)
+    local = wf.starts.tz_convert(site.tz)
+    temp = pd.Series(wf.columns["temp_air"], index=local)
+    monthly = temp.groupby(local.month).mean()
+    cycle = WeatherSpec().annual_cycle(site.lat)
+    if len(monthly) == 12:
+        cycle.update(monthly_mean_temp_c=[float(monthly[m]) for m in range(1, 13)])
+    daily = temp.groupby(local.date)
+    lat, lon, alt = wf.place or (site.lat, site.lon, site.altitude_m)
+    ghi_clear = clear_sky(wf.starts, lat=lat, lon=lon, altitude_m=alt)["ghi_clear"]
+    return dict(annual_cycle=cycle, daily_temp_swing_c=float((daily.max() - daily.min()).mean()),
+                mean_wind_speed_m_per_s=float(np.mean(wf.columns["wind_speed"])),
+                mean_clear_sky_index=float(np.sum(wf.columns["ghi"]) / np.sum(ghi_clear)))

@@ -132,7 +132,7 @@ class HeatCapability(Capability):
         """Heat demand per building and step [W] and design heat per building [W], before the clock."""
         spec, times, temp = self.spec, ctx.inputs.times, ctx.inputs.weather.temp_air
         per_type: dict[tuple[str, int], np.ndarray] = {}
-        climate = spec.reference_climate(ctx.scenario.weather.annual_cycle(ctx.scenario.site.lat))
+        climate = spec.reference_climate(ctx.scenario.weather.normals(ctx.scenario.site)["annual_cycle"])
         columns, annual = [], []
         for g in spec.buildings:
             key = (g.profile, g.building_class)

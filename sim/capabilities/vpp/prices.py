@@ -57,15 +57,16 @@ def publication_time(period_starts: pd.DatetimeIndex) -> pd.DatetimeIndex:
 def dso_day_ahead_forecast_kw(scenario, step_times: pd.DatetimeIndex) -> np.ndarray:
     """The DSO's forecast of the prosumers' net load [kW] (import positive) over the steps starting at
     ``step_times``, from the scenario alone (see the module docstring)."""
-    site, w, step_s = scenario.site, scenario.weather, scenario.run.step_s
+    site, step_s = scenario.site, scenario.run.step_s
+    w = scenario.weather.normals(site)
     annual_kwh = sum(g.count * g.annual_load_kwh for g in scenario.population)
     load_kw = h0_profile_kw(step_times, 1.0) * annual_kwh
     sky = clear_sky(step_times, lat=site.lat, lon=site.lon, altitude_m=site.altitude_m)
     mid = step_times + pd.Timedelta(seconds=step_s / 2)
     local_h = (mid.hour + mid.minute / 60.0).to_numpy()
-    temp_c = (annual_cycle_temp_c(mid, **w.annual_cycle(site.lat))
-              + 0.5 * w.daily_temp_swing_c * np.cos(2 * np.pi * (local_h - WARMEST_HOUR) / 24.0))
-    wind = np.full(len(step_times), w.mean_wind_speed_m_per_s)
+    temp_c = (annual_cycle_temp_c(mid, **w["annual_cycle"])
+              + 0.5 * w["daily_temp_swing_c"] * np.cos(2 * np.pi * (local_h - WARMEST_HOUR) / 24.0))
+    wind = np.full(len(step_times), w["mean_wind_speed_m_per_s"])
     kwp: dict[tuple[float, float], float] = {}
     for g in scenario.population:
         face = (g.pv_tilt_deg, g.pv_azimuth_at(site.lat))
@@ -75,7 +76,7 @@ def dso_day_ahead_forecast_kw(scenario, step_times: pd.DatetimeIndex) -> np.ndar
                                  solar_azimuth=sky["solar_azimuth"], dni=sky["dni_clear"], ghi=sky["ghi_clear"],
                                  dhi=sky["dhi_clear"], temp_air=temp_c, wind_speed=wind, day_of_year=mid.dayofyear)
         for (tilt, azimuth), total in kwp.items() if total > 0)
-    return load_kw - w.mean_clear_sky_index * pv_clear_kw
+    return load_kw - w["mean_clear_sky_index"] * pv_clear_kw
 
 
 def dynamic_multipliers(scenario, times: pd.DatetimeIndex, n_periods: int, forecast=dso_day_ahead_forecast_kw
