@@ -6,15 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.chain import _plain
+
 SKIP = ("DOMAIN_SEPARATOR",)  # depends on the chain id and address, compared through the signatures instead
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def contract_state(chain, holders: list[str]) -> dict[str, dict[str, Any]]:
