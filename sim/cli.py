@@ -236,7 +236,14 @@ def _quiet_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-    except BrokenPipeError:  # --help | head
+    except SystemExit:  # --help, --version or a usage error: argparse printed and exits
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # --help | head
+            _quiet_stdout()
+            return 141
+        raise
+    except BrokenPipeError:
         _quiet_stdout()
         return 141
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
