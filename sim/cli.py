@@ -1,41 +1,40 @@
 """``gridledger`` command line: run, validate, report, sweep, devices (simulate, poll), and the commands each
-capability registers (certificates: trace; dsr: audit)."""
+capability registers (certificates: trace; dsr: audit).
+
+Importing this module imports no pandas, pydantic, chain or physics (``gridledger --help`` stays fast:
+``benchmarks/cli_startup.py``); each command imports what it needs when it runs. Exit codes (README, "Exit
+codes"): 0 done; 1 a check found a mismatch (trace, audit, verify, devices poll); 2 invalid input (a scenario,
+device table or sweep file, an incomplete results folder, a usage error); 3 a strict real-time run missed a
+deadline; 4 disk full; 5 a HIL device never answered (``[hil] require_devices``); 6 a port is in use; 130
+Ctrl-C; 141 the reader of the output went away (``| head``); 143 SIGTERM.
+"""
 
 from __future__ import annotations
 
 import argparse
 import errno
+import os
 import signal
 import sys
 import threading
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from sim.capabilities.base import load
-from sim.hil.pacing import DeadlineMissed
-from sim.registry import REGISTRY, plotters
-from sim.results.folder import complete
-from sim.scenario import FEEDERS, ScenarioError, load_scenario, network_provenance
+from sim.errors import DeadlineMissed, DevicesSilent, PortInUse, ScenarioError
+from sim.registry import REGISTRY
 
 
 def _cmd_validate(args) -> int:
-    s = load_scenario(args.file)
-    parts = [f"{len(s.prosumer_ids())} prosumers on {s.feeder.network}"] if s.feeder else []
-    if s.feeder and s.feeder.network not in FEEDERS:
-        n = network_provenance(s)
-        left = ", ".join(f"{k} {v}" for k, v in n["left_out"].items())
-        parts[0] += (f" ({n['households']} households, loads: {s.feeder.loads}"
-                     + (f"; left out of the network: {left}" if left else "") + ")")
-    parts += [info.describe(s) for info in REGISTRY if info.describe and info.enabled(s)]
-    print(f"{args.file}: valid — {s.run.name}: {', '.join(parts) or 'no actors'}, "
-          f"{s.n_steps} steps of {s.run.step_s} s, {s.n_periods} settlement periods")
+    from sim.validate import validate_file
+
+    print(validate_file(args.file))
     return 0
 
 
 def _cmd_run(args) -> int:
     from sim.results.folder import default_folder
     from sim.runner import run_id_for, run_scenario
+    from sim.scenario import load_scenario
 
     overrides = parse_sets(args.set or [])
     if args.seed is not None:
@@ -47,18 +46,33 @@ def _cmd_run(args) -> int:
         scenario = scenario.with_overrides(overrides, source=f"{args.file} + command-line options")
     out = Path(args.out) if args.out else default_folder(Path("results"), run_id_for(scenario))
     result = run_scenario(args.file, overrides=overrides, out=out, force=args.force, progress=sys.stderr.isatty())
-    for info in REGISTRY:
-        if info.run_line and result.summary.get(info.name):
-            print(load(info.run_line)(result.summary[info.name], result.scenario.run.name))
-    h = result.summary.get("hil")
+    for line in closing_lines(result.summary, result.scenario.run.name):
+        print(line)
+    print(f"results: {out}")
+    return 0
+
+
+def closing_lines(summary: dict, name: str) -> list[str]:
+    """One line per enabled capability (its ``run_line``), then the HIL line if the run had one."""
+    from sim.capabilities.base import load
+
+    lines = [load(info.run_line)(summary[info.name], name) for info in REGISTRY
+             if info.run_line and summary.get(info.name)]
+    h = summary.get("hil")
     if h:
         lat = h.get("step_latency_s") or {}
         faults = {k: n for k, n in h["faults"].items() if n}
-        print(f"hil: {len(h['devices'])} device(s), {h['polls']} polls, faults {faults or 'none'}, "
-              f"deadlines missed {h.get('deadlines_missed', 0)}, step latency p50/p99 "
-              + (f"{lat['p50'] * 1e3:.1f}/{lat['p99'] * 1e3:.1f} ms" if lat.get("n") else "n/a"))
-    print(f"results: {out}")
-    return 0
+        lines.append(f"hil: {len(h['devices'])} device(s), {h['polls']} polls, faults {faults or 'none'}, "
+                     f"deadlines missed {h.get('deadlines_missed', 0)}, step latency p50/p99 "
+                     + (f"{lat['p50'] * 1e3:.1f}/{lat['p99'] * 1e3:.1f} ms" if lat.get("n") else "n/a"))
+        estimated = h.get("periods_estimated_device_silent") or {}
+        silent = h.get("silent_devices") or []
+        if estimated or silent:
+            n = summary["run"]["periods"]
+            lines.append("hil: WARNING " + "; ".join(
+                [f"{k}/{n} periods of {dev} estimated because the device was silent" for dev, k in estimated.items()]
+                + [f"{dev} never answered" for dev in silent if dev not in estimated]))
+    return lines
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -73,6 +87,8 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
         if not text.strip():
             out[key.strip()] = None
             continue
+        import tomllib
+
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
         except tomllib.TOMLDecodeError:
@@ -99,6 +115,8 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_report(args) -> int:
+    from sim.registry import plotters
+    from sim.results.folder import complete
     from sim.results.report import make_plots, write_report
 
     folder = Path(args.results_dir)
@@ -138,8 +156,29 @@ def _positive_int(text: str) -> int:
     return value
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed package's version (read only when asked)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import importlib.metadata as md
+
+        try:
+            version = md.version("gridledger")
+        except md.PackageNotFoundError:
+            version = "unknown (not installed: pip install -e .)"
+        print(f"gridledger {version}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gridledger", description="Digital twin of an energy community, settled on chain.")
+    p = argparse.ArgumentParser(prog="gridledger", description="Digital twin of an energy community, settled on chain.",
+                                epilog="exit codes: 0 done, 1 a check found a mismatch, 2 invalid input, 3 deadline "
+                                       "missed (strict real time), 4 disk full, 5 a HIL device never answered, 6 port "
+                                       "in use, 130 Ctrl-C, 141 output closed (| head), 143 SIGTERM")
+    p.add_argument("--version", action=_Version, help="print the installed gridledger version and exit")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a scenario and write its results folder")
     r.add_argument("file")
@@ -151,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a scenario value by its dotted key, as the Python API's overrides "
                         "(repeatable; e.g. --set run.duration_s=86400 --set prices.penalty_eur_per_kwh=0.5)")
     r.set_defaults(func=_cmd_run)
-    v = sub.add_parser("validate", help="check a scenario file without running it")
+    v = sub.add_parser("validate", help="check a scenario, device table or sweep file without running it")
     v.add_argument("file")
     v.set_defaults(func=_cmd_validate)
     sc = sub.add_parser("schema", help="print the scenario reference: every key, type, unit, default (Markdown)")
@@ -170,6 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--evm", choices=["revm", "py-evm"], help="the EVM to replay on (default: the one that did "
                      "not make the run)")
     ver.set_defaults(func=_cmd_verify)
+    from sim.capabilities.base import load
+
     for info in REGISTRY:
         if info.commands:
             load(info.commands)(sub)
@@ -187,24 +228,55 @@ def _on_sigterm(signum, frame):
     raise Terminated("terminated (SIGTERM)")
 
 
+def _quiet_stdout() -> None:
+    """The reader of stdout went away: point stdout at /dev/null so that the interpreter's last flush is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (a test's StringIO)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # --help, --version or a usage error: argparse printed and exits
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:  # --help | head
+            _quiet_stdout()
+            return 141
+        raise
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
         else None
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except (ScenarioError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except DeadlineMissed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
+    except DevicesSilent as exc:
+        print(f"error: {exc}; the results folder is marked incomplete", file=sys.stderr)
+        return 5
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 6
     except KeyboardInterrupt:
-        print("interrupted: a results folder being written is left marked incomplete", file=sys.stderr)
+        print("interrupted; results folder marked incomplete (if one was being written)", file=sys.stderr)
         return 130
     except Terminated:
-        print("terminated: a results folder being written is left marked incomplete", file=sys.stderr)
+        print("terminated; results folder marked incomplete (if one was being written)", file=sys.stderr)
         return 143
+    except BrokenPipeError:  # gridledger trace … | head -1: the reader has what it wanted
+        _quiet_stdout()
+        return 141
     except OSError as exc:
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             print(f"error: no space left on the device while writing {exc.filename or 'results'}; the results "

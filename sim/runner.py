@@ -119,9 +119,9 @@ def run_scenario(
     bar, twin = None, None
     try:
         if progress:
-            from tqdm import tqdm
+            from sim.progress import Progress
 
-            bar = tqdm(total=scenario.n_steps, unit="step", desc=scenario.run.name, leave=False)
+            bar = Progress(scenario.run.name, scenario.n_steps)
         t_setup = time.perf_counter()
         archive = ChainRecorder(folder / CHAIN_FOLDER) if folder is not None and \
             scenario.chain.backend in ARCHIVED_BACKENDS else None
@@ -129,6 +129,8 @@ def run_scenario(
                     archive=archive)
         setup_s = time.perf_counter() - t_setup
         twin.run()
+        if bar is not None:
+            bar.phase("results")
         t_results = time.perf_counter()
         twin.chain.events.unspill()
         if archive is not None:
@@ -136,11 +138,11 @@ def run_scenario(
         result = _collect(twin, scenario, manifest)
         results_s = time.perf_counter() - t_results
     except BaseException as exc:
+        if bar is not None:
+            bar.close()
         _mark_failed(folder, manifest, exc)
         raise
     finally:
-        if bar is not None:
-            bar.close()
         if twin is not None:  # everything spilled is back in the result; a failed run's is partial (incomplete)
             twin.spill.remove()
     result.manifest["timings"] = {  # wall time per phase [s]; results = tables, summary and files
@@ -158,8 +160,12 @@ def run_scenario(
             result.manifest["timings"]["wall_s"] = time.perf_counter() - wall
             write_json(folder / MANIFEST, result.manifest)
         except BaseException as exc:  # a full disk, Ctrl-C while writing: the folder stays incomplete
+            if bar is not None:
+                bar.close()
             _mark_failed(folder, manifest, exc)
             raise
+    if bar is not None:
+        bar.finish()
     return result
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError, create_model, model_validator
 
 from grid_models.network_source import file_sha256, network_kind
+from sim.capabilities.base import load
 from sim.files.provenance import digest_files
 from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 from sim.registry import REGISTRY
@@ -83,7 +84,7 @@ class KernelScenario(_Frozen):
             self._check_weather_file()
         for info in REGISTRY:
             if info.check is not None and info.enabled(self):
-                info.check(self)
+                load(info.check)(self)
         return self
 
     def _check_feeder_population(self) -> None:
@@ -194,7 +195,7 @@ class KernelScenario(_Frozen):
 
 Scenario = create_model(
     "Scenario", __base__=KernelScenario, __module__=__name__,
-    **{section: (model | None, None) for info in REGISTRY for section, model in info.sections.items()},
+    **{section: (model | None, None) for info in REGISTRY for section, model in info.models().items()},
 )
 Scenario.__doc__ = "A whole scenario: the kernel's sections and every registered capability's (optional) sections."
 

@@ -15,6 +15,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from sim.errors import ScenarioError
+
 
 class _Frozen(BaseModel):
     """Frozen, strict, unknown keys refused, and no infinite or NaN numbers anywhere."""
@@ -29,13 +31,10 @@ Pos = Annotated[float, Field(gt=0)]
 REFERENCE = "docs/scenario.md"
 
 
-class ScenarioError(ValueError):
-    """A scenario file that cannot be used; the message names the file, the field and what was expected."""
-
-
-def format_errors(source: str, exc: ValidationError) -> str:
-    """One message for every problem pydantic found, each line naming ``source`` and the field's location."""
-    lines = [f"{source}: invalid scenario ({exc.error_count()} problem{'s' * (exc.error_count() > 1)})"]
+def format_errors(source: str, exc: ValidationError, kind: str = "scenario") -> str:
+    """One message for every problem pydantic found, each line naming ``source`` and the field's location;
+    ``kind``: what the file is (scenario, device table, sweep file)."""
+    lines = [f"{source}: invalid {kind} ({exc.error_count()} problem{'s' * (exc.error_count() > 1)})"]
     for err in exc.errors():
         loc = ""
         for part in err["loc"]:

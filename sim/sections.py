@@ -353,7 +353,11 @@ class RealtimeSpec(_Frozen):
 
 class HilSpec(_Frozen):
     """``devices_file``: a device table (relative to the scenario file) read into ``[[devices]]``;
-    ``allow_remote_hosts``: let the bridge connect to devices on other machines (default: 127.0.0.1 only)."""
+    ``allow_remote_hosts``: let the bridge connect to devices on other machines (default: 127.0.0.1 only);
+    ``require_devices``: a device that never answered in the whole run fails it, naming the device (exit code 5;
+    the results folder stays incomplete); false: the run ends, and the summary and the closing line say how many
+    periods were estimated because a device was silent."""
 
     devices_file: str | None = None
     allow_remote_hosts: bool = False
+    require_devices: bool = True

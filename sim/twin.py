@@ -70,8 +70,10 @@ class Twin(mesa.Model):
         self.prosumer_ids = [pid for pid, _ in self.prosumer_groups]
         with self.timed("physics"):
             spec = scenario.feeder
+            self._phase("building feeder")
             self.feeder = (Feeder(spec.network, len(self.prosumer_ids), spec.solver, spec.transformer,
                                   spec.prosumer_loads) if spec else None)
+            self._phase("weather")
             self.inputs = compute_inputs(
                 scenario, n_households=self.feeder.n_households if self.feeder else 0,
                 prosumer_pos=self.feeder.prosumer_pos if self.feeder else None,
@@ -98,6 +100,7 @@ class Twin(mesa.Model):
         self.prosumer_meters = meters
 
         self.recorder = Recorder(self.n_steps, self.prosumer_ids, has_feeder=self.feeder is not None)
+        self._phase("deploying contracts")
         with self.timed("chain"):
             self.chain = make_chain(scenario.chain.backend, self.inputs.t0_s - GENESIS_BEFORE_START_S,
                                     seed=scenario.run.seed)
@@ -127,6 +130,11 @@ class Twin(mesa.Model):
         self._finalised_through = -1
 
     # helpers -------------------------------------------------------------------------------------------
+    def _phase(self, name: str) -> None:
+        """Name the phase on the progress line (``sim.progress.Progress``), if there is one."""
+        if self.progress is not None and hasattr(self.progress, "phase"):
+            self.progress.phase(name)
+
     def timed(self, concern: str) -> PhaseTimer:
         """A context that adds the time spent inside to ``timers[concern]``; a nested concern pauses the
         enclosing one, so that no second is counted twice (a capability's physics set-up runs inside the chain
@@ -231,6 +239,7 @@ class Twin(mesa.Model):
     def run(self) -> None:
         """Run the clock over the horizon, then settle what VEE held back. A paced clock starts now; HIL
         relays go to their safe state and every device connection is closed, even when the run fails."""
+        self._phase("clock")
         try:
             if self.paced:
                 self.env.sync()
@@ -238,6 +247,8 @@ class Twin(mesa.Model):
         finally:
             if self.hil is not None:
                 self.hil.close(self.env.now)
+        if self.hil is not None and self.scenario.hil.require_devices:
+            self.hil.require_answers()
         self.settle_through(self.n_periods - 1)
         for cap in self.capabilities:
             cap.finish()

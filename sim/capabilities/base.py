@@ -14,12 +14,8 @@ owns follows ``command_source(entity)``. A capability sees the run through its `
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from contracts.chain import ChainRevert
-from sim.measurement.readings_log import signature_columns
 
 if TYPE_CHECKING:
     from sim.context import CapabilityContext
@@ -37,12 +33,15 @@ class CapabilityInfo:
     """What a capability adds to gridledger, declared in its package's ``__init__``; the registry
     (``sim.registry.REGISTRY``) lists these. References ``"module:name"`` are imported when first used.
 
-    - ``sections``: its scenario sections, name -> pydantic model (each optional; the first enables it);
+    - ``sections``: its scenario sections, name -> ``"module:Model"`` of its pydantic model (each optional; the
+      first enables it; ``models()`` imports them), so that reading the registry imports no capability's code
+      (``gridledger --help`` stays fast);
     - ``capability``: its ``Capability`` class; ``contracts``: the contracts it deploys (for the manifest);
     - ``rng_streams``: its seeded streams, name -> index among the run seed's children (fixed forever, so that
       adding a capability changes no other stream);
-    - ``check(scenario)``: cross-section checks, raising ValueError; ``describe(scenario)``: a phrase for
-      ``gridledger validate``; ``run_line(summary, name)``: a line printed after ``gridledger run``;
+    - ``check``: ``f(scenario)``, cross-section checks, raising ValueError; ``describe``: ``f(scenario)``, a phrase
+      for ``gridledger validate``; ``run_line``: ``f(summary, name)``, its closing line after ``gridledger run``
+      (every capability has one);
     - ``plots``: ``f(timeseries, ledger, plots_dir) -> [paths]``, drawn from a results folder alone;
     - ``report``: ``f(summary) -> sim.results.headline.Section``: its headline figures in words for the run
       report (``summary``: its own part of summary.json);
@@ -51,18 +50,22 @@ class CapabilityInfo:
     """
 
     name: str
-    sections: dict[str, type]
+    sections: dict[str, str]
     capability: str
     contracts: tuple[str, ...] = ()
     rng_streams: dict[str, int] = field(default_factory=dict)
-    check: Callable[[Scenario], None] | None = None
-    describe: Callable[[Scenario], str] | None = None
+    check: str | None = None
+    describe: str | None = None
     run_line: str | None = None
     plots: str | None = None
     report: str | None = None
     commands: str | None = None
     sweep_kpis: tuple[str, ...] = ()
     device_prefixes: tuple[str, ...] = ()
+
+    def models(self) -> dict[str, type]:
+        """Its sections' pydantic models (imported now)."""
+        return {section: load(ref) for section, ref in self.sections.items()}
 
     @property
     def section(self) -> str:
@@ -120,6 +123,8 @@ def log_posted(signed: list, rows: list[dict], refused: list, log: list[dict], c
     """Mark each readings-log row accepted, or refused with the contract's reason (``refused``: the wrapper's
     ``Refused`` items, matched by meter and period), with its signature (posted to ``contract``, an address),
     and append the rows to ``log``."""
+    from sim.measurement.readings_log import signature_columns
+
     reasons = {(r.reading.meter, r.reading.period): r.reason for r in refused}
     for s, row in zip(signed, rows):
         reason = reasons.get((s.meter, s.period), "")
@@ -130,6 +135,8 @@ def log_posted(signed: list, rows: list[dict], refused: list, log: list[dict], c
 
 def settle_each(periods: range, settle, unsettled: dict[int, str]) -> None:
     """Call ``settle(period)`` for each period; a revert leaves the period unsettled with its reason."""
+    from contracts.chain import ChainRevert
+
     for period in periods:
         try:
             settle(period)

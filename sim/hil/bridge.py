@@ -134,6 +134,25 @@ class HilBridge:
                 link.close()
 
     # results --------------------------------------------------------------------------------------------
+    def silent(self) -> list[str]:
+        """Devices that never answered a request in the run (nothing listened, or nothing replied)."""
+        return [name for name, link in self.links.items() if not link.answered]
+
+    def estimated_silent(self) -> dict[str, int]:
+        """Per meter device: the settlement periods VEE estimated because the device gave no fresh reading."""
+        return {name: len(m.gaps) for name, m in self.meters.items() if m.gaps}
+
+    def require_answers(self) -> None:
+        """Raise ``DevicesSilent`` naming every device that never answered (``[hil] require_devices``)."""
+        if names := self.silent():
+            from sim.errors import DevicesSilent
+
+            where = ", ".join(f"{n} at {d.host}:{d.port} unit {d.unit_id}" for d in self.devices if (n := d.name)
+                              in names)
+            raise DevicesSilent(names, f"device(s) never answered: {where}; is the device (or `gridledger devices "
+                                       "simulate`) running there? ([hil] require_devices = false runs on with "
+                                       "estimated readings)")
+
     def report(self) -> dict:
         devices, faults, polls = {}, Counter(), 0
         for d in self.devices:
@@ -142,7 +161,9 @@ class HilBridge:
             devices[d.name] = {**part, "endpoint": f"{d.host}:{d.port}/{d.unit_id}", "link": link}
             faults.update(link["faults"])
             polls += part["polls"]
-        return {"devices": devices, "polls": polls, "faults": {k: faults[k] for k in FAULT_KINDS},
+        return {"devices": devices, "polls": polls, "silent_devices": self.silent(),
+                "periods_estimated_device_silent": self.estimated_silent(),
+                "faults": {k: faults[k] for k in FAULT_KINDS},
                 "faults_total": sum(faults.values()),
                 "reconnects": sum(link.reconnects for link in self.links.values())}
 

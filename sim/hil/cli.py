@@ -22,20 +22,50 @@ def _cmd_simulate(args) -> int:
     except ValueError as exc:
         print(f"error: {args.file}: {exc}", file=sys.stderr)
         return 2
+    check_ports_free(table.devices, args.file)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    with DeviceSimulator(table) as sim:
+    try:
+        sim = DeviceSimulator(table).start()
+    except RuntimeError as exc:  # pymodbus could not listen: taken between the check and now
+        from sim.errors import PortInUse
+
+        raise PortInUse(f"{args.file}: the simulator cannot listen ({exc}); is a port of the table in use?") from None
+    try:
         for d in table.devices:
             host, port = sim.address_of(d.name)
             print(f"{d.name}: {d.kind} for {d.entity} at {host}:{port} unit {d.unit_id}", flush=True)
         print(f"time factor {sim.time_factor:g}; {len(table.faults)} scheduled fault(s) from the first request; "
               "Ctrl-C stops", flush=True)
         stop.wait(args.duration_s)  # None: until a signal
+    finally:
+        sim.stop()
     print(f"stopped; served {sim.stats['requests']} requests, dropped {sim.stats['dropped']}, "
           f"events: {len(sim.events)}", flush=True)
     return 0
+
+
+def check_ports_free(devices, source: str) -> None:
+    """Raise ``PortInUse`` naming the port and its devices if something already listens on one of them."""
+    import errno
+    import socket
+
+    from sim.errors import PortInUse
+
+    for port in sorted({d.port for d in devices if d.port}):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a closed connection's TIME_WAIT is no owner
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                names = ", ".join(d.name for d in devices if d.port == port)
+                raise PortInUse(f"{source}: port {port} on 127.0.0.1 is already in use (devices {names}); another "
+                                "`gridledger devices simulate` or a real server listens there: stop it, or change "
+                                "the port in the table (and in the scenario)") from None
 
 
 def _cmd_poll(args) -> int:

@@ -142,12 +142,17 @@ class ModbusLink:
         """A write the device did not take (read back differs): counted, the connection kept."""
         return self._fail(t_s, "readback_mismatch", message, close=False)
 
+    @property
+    def answered(self) -> bool:
+        """Whether the device answered any request (an error reply counts: something listens there)."""
+        return bool(self.latency_s) or self.faults["exception_reply"] > 0 or self.faults["readback_mismatch"] > 0
+
     def close(self) -> None:
         self.client.close()
 
     def report(self) -> dict:
         from sim.hil.pacing import percentiles
 
-        return {"requests": self.requests, "reconnects": self.reconnects,
+        return {"requests": self.requests, "answers": len(self.latency_s), "reconnects": self.reconnects,
                 "faults": {k: self.faults[k] for k in FAULT_KINDS if self.faults[k]},
                 "request_latency_s": percentiles(self.latency_s), "recent_faults": list(self.recent_faults)}

@@ -15,9 +15,7 @@ import simpy
 from simpy.core import Infinity
 from simpy.rt import RealtimeEnvironment
 
-
-class DeadlineMissed(RuntimeError):
-    """A strict real-time run fell behind the wall clock by more than its slack."""
+from sim.errors import DeadlineMissed
 
 
 class PacedEnvironment(RealtimeEnvironment):

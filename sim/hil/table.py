@@ -236,7 +236,7 @@ def validate_device_table(data: Any, *, source: str = "<devices>") -> DeviceTabl
     try:
         return DeviceTable.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(format_errors(source, exc).replace("invalid scenario", "invalid device table")) from None
+        raise ScenarioError(format_errors(source, exc, "device table")) from None
 
 
 def inline_devices_file(data: dict[str, Any], scenario_path: Path) -> dict[str, Any]:

@@ -67,7 +67,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, Path]:
     try:
         return SweepSpec.model_validate(data), path.parent
     except ValidationError as exc:
-        raise ScenarioError(format_errors(str(path), exc)) from None
+        raise ScenarioError(format_errors(str(path), exc, "sweep file")) from None
 
 
 def sweep_seeds(root_seed: int, n: int) -> list[int]:

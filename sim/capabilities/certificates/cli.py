@@ -1,13 +1,20 @@
 """The certificates' command: ``gridledger trace RESULTS CERTIFICATE``: the certificate's provenance, then the
 whole folder's checks (``integrity.check_folder``); exit 1 on any mismatch, 2 if the folder or the certificate
-cannot be read."""
+cannot be read. And the certificates' line after ``gridledger run``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from sim.results.folder import complete
+
+def run_line(d: dict, name: str) -> str:
+    problems = len(d["double_counting_violations"]) + (not d["ledger_matches_contract"])
+    return (f"{name}: {d['sites']} sites, {d['minted_kwh']:.1f} kWh certified, {d['retired_kwh']:.1f} kWh retired "
+            f"by {d['consumers']} consumers, hourly CFE score {d['hourly_cfe_score']:.2f} (annual matching "
+            f"{d['annual_matching_score']:.2f}), "
+            + ("ledger matches the contract, no double counting" if not problems else
+               f"{problems} PROBLEM(S): double counting or ledger against the contract (summary.json)"))
 
 
 def _cmd_trace(args) -> int:
@@ -18,6 +25,7 @@ def _cmd_trace(args) -> int:
         parse_certificate,
         trace,
     )
+    from sim.results.folder import complete
 
     folder = Path(args.results_dir)
     if not complete(folder):

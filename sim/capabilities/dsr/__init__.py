@@ -1,14 +1,13 @@
 """Capability 4 — micro demand-side management: smart outlets delay small appliances; delays on chain."""
 
 from sim.capabilities.base import CapabilityInfo
-from sim.capabilities.dsr import spec
 
 INFO = CapabilityInfo(
     name="dsr",
-    sections={"dsr": spec.DsrSpec},
+    sections={"dsr": "sim.capabilities.dsr.spec:DsrSpec"},
     capability="sim.capabilities.dsr.capability:DsrCapability",
     contracts=("FlexDelays",),
-    check=spec.check,
+    check="sim.capabilities.dsr.spec:check",
     run_line="sim.capabilities.dsr.cli:run_line",
     plots="sim.capabilities.dsr.plots:plot_dsr",
     report="sim.capabilities.dsr.plots:report_section",

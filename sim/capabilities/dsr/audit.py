@@ -35,6 +35,7 @@ from sim.results.summary import event_args
 CONTRACT = "FlexDelays"
 ZERO = "0x0000000000000000000000000000000000000000"
 MINUTES_PER_DAY = 1440
+UNITS_PER_TOKEN = 1000  # FlexDelays has 3 decimals: people read whole FLEX tokens (README, "Token units")
 HEAD_TYPES = ["bytes32", "address", "address", "uint256", "uint8", "uint256", "uint256", "uint256"]
 
 
@@ -163,12 +164,28 @@ def fairness_table(rb: Rebuilt, names: dict[str, str], n_days: float) -> pd.Data
         t = tot.loc[c] if c in tot.index else {"delay_min": 0, "events": 0, "shifted_wh": 0, "tokens": 0}
         rows.append({"customer": names.get(c, c), "outlets": int(n_out.get(c, 0)), "delay_min": int(t["delay_min"]),
                      "events": int(t["events"]), "shifted_kwh": t["shifted_wh"] / 1000,
-                     "tokens": t["tokens"] / 1000, "offered_kwh": float(offered[c]),
+                     "tokens": t["tokens"] / UNITS_PER_TOKEN, "offered_kwh": float(offered[c]),
                      "delay_min_per_kwh_offered": t["delay_min"] / offered[c] if offered[c] else 0.0})
     table = pd.DataFrame(rows)
     table.attrs["jain_delay_min"] = jain(table.delay_min) if len(table) else 1.0
     table.attrs["jain_per_kwh_offered"] = jain(table.delay_min_per_kwh_offered) if len(table) else 1.0
     return table
+
+
+def on_chain_units(final: dict, customer_ids: dict[str, str]) -> dict:
+    """The contract's counters for summary.json's ``dsr.on_chain``: token amounts as the contract holds them, in
+    base units (``tokens_units``, ``total_supply_units``: thousandths of a FLEX token), next to whole tokens
+    (``tokens``), so that no field named ``tokens`` is ever in base units."""
+    totals = dict(final.get("totals", {}))
+    if "total_supply" in totals:
+        totals["total_supply_units"] = totals.pop("total_supply")
+        totals["tokens_total"] = totals["total_supply_units"] / UNITS_PER_TOKEN
+    customers = {}
+    for address, v in final.get("customers", {}).items():
+        v = dict(v)
+        v["tokens_units"] = v.pop("tokens")
+        customers[customer_ids[address]] = {"address": address, **v, "tokens": v["tokens_units"] / UNITS_PER_TOKEN}
+    return {"totals": totals, "customers": customers}
 
 
 def compare(rb: Rebuilt, on_chain: dict) -> list[str]:
@@ -179,21 +196,22 @@ def compare(rb: Rebuilt, on_chain: dict) -> list[str]:
     d = rb.delays
     for addr, (cid, chain) in by_addr.items():
         mine = tot.loc[addr] if addr in tot.index else pd.Series(0, index=tot.columns)
-        for col in ("delay_min", "events", "delays", "shifted_wh", "tokens"):
-            if int(mine[col]) != int(chain[col]):
+        for col, key in (("delay_min", "delay_min"), ("events", "events"), ("delays", "delays"),
+                         ("shifted_wh", "shifted_wh"), ("tokens", "tokens_units")):
+            if int(mine[col]) != int(chain[key]):
                 evs = [name_of(r) for r in d[d.customer == addr].itertuples()] if len(d) else []
-                problems.append(f"customer {cid}: {col} from the ledger {int(mine[col])} != contract {chain[col]}; "
+                problems.append(f"customer {cid}: {key} from the ledger {int(mine[col])} != contract {chain[key]}; "
                                 f"its events: " + ("; ".join(evs) or "none"))
     t = on_chain.get("totals", {})
     tpk = int(rb.config["tokens_per_kwh"])
     recomputed = {"total_delay_min": int(d.delay_min.sum()) if len(d) else 0,
                   "total_shifted_wh": int(d.shifted_wh.sum()) if len(d) else 0, "n_delays": len(d),
                   "n_events": len(rb.events), "n_outlets": len(rb.outlets),
-                  "total_supply": sum(v for a, v in rb.balances.items() if a != ZERO), "log_head": rb.head}
+                  "total_supply_units": sum(v for a, v in rb.balances.items() if a != ZERO), "log_head": rb.head}
     for key, value in recomputed.items():
         if key in t and t[key] != value:
             problems.append(f"{key}: ledger gives {value}, contract holds {t[key]}")
-    if t and t.get("total_supply") != tpk * t.get("total_shifted_wh", -1):
+    if t and t.get("total_supply_units") != tpk * t.get("total_shifted_wh", -1):
         problems.append("token supply != tokens per kWh x total shifted Wh on chain")
     return problems
 

@@ -219,7 +219,7 @@ class DsrCapability(Capability):
 
     # results --------------------------------------------------------------------------------------------------
     def summary(self, ledger: pd.DataFrame) -> dict:
-        from sim.capabilities.dsr.audit import fairness_table, rebuild
+        from sim.capabilities.dsr.audit import UNITS_PER_TOKEN, fairness_table, on_chain_units, rebuild
 
         ctx, spec, f = self.ctx, self.spec, self.fleets
         trafo = ctx.feeder_results.feeder["trafo_loading_percent"]
@@ -258,9 +258,8 @@ class DsrCapability(Capability):
             "jain_index_delay_min_per_kwh_offered": table.attrs["jain_per_kwh_offered"],
             **({"hil_outlets": {"relays": {self.outlets[n].name: rec for n, rec in self.relays.items()},
                                 "delays_cut": self.relay_cuts}} if self.relays else {}),
-            "on_chain": {"totals": self.final.get("totals", {}),
-                         "customers": {self.customer_ids[c]: {"address": c, **v}
-                                       for c, v in self.final.get("customers", {}).items()}},
+            "tokens_total": self.final.get("totals", {}).get("total_supply", 0) / UNITS_PER_TOKEN,
+            "on_chain": on_chain_units(self.final, self.customer_ids),
         }
 
     def timeseries(self) -> pd.DataFrame:

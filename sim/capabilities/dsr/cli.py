@@ -5,18 +5,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sim.results.folder import complete
-
 
 def run_line(d: dict, name: str) -> str:
     return (f"{name}: {d['dr_events']} DR events, {d['delays']} delays "
-            f"({d['delay_min']} min, {d['shifted_kwh']:.1f} kWh shifted), transformer peak "
+            f"({d['delay_min']} min, {d['shifted_kwh']:.1f} kWh shifted, {d.get('tokens_total', 0):.1f} FLEX tokens), "
+            f"transformer peak "
             f"{d['trafo_loading_max_percent']:.1f} %, {d['minutes_above_threshold']} min above "
             f"{d['threshold_trafo_percent']:g} %")
 
 
 def _cmd_audit(args) -> int:
     from sim.capabilities.dsr.audit import audit_folder
+    from sim.results.folder import complete
 
     folder = Path(args.results_dir)
     if not complete(folder):

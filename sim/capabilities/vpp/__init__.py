@@ -1,14 +1,13 @@
 """Capability 1 — VPP accountancy: declared vs delivered per period, penalties, redistribution by shares."""
 
 from sim.capabilities.base import CapabilityInfo
-from sim.capabilities.vpp import spec
 
 INFO = CapabilityInfo(
     name="vpp",
-    sections={"vpp": spec.VppSpec, "prices": spec.PriceSpec},
+    sections={"vpp": "sim.capabilities.vpp.spec:VppSpec", "prices": "sim.capabilities.vpp.spec:PriceSpec"},
     capability="sim.capabilities.vpp.capability:VppCapability",
     contracts=("VppSettlement",),
-    check=spec.check,
+    check="sim.capabilities.vpp.spec:check",
     run_line="sim.capabilities.vpp.cli:run_line",
     plots="sim.capabilities.vpp.plots:plot_vpp",
     report="sim.capabilities.vpp.plots:report_section",

@@ -74,7 +74,8 @@ def test_tokens_on_chain_equal_rate_times_shifted_energy_and_the_balances(on):
     assert supply > 0
     assert supply == sum(flex.balance_of(c) for c in cap.customers)
     assert supply == on.scenario.dsr.tokens_per_kwh * flex.call("total_shifted_wh")
-    assert on.summary["dsr"]["on_chain"]["totals"]["total_supply"] == supply
+    assert on.summary["dsr"]["on_chain"]["totals"]["total_supply_units"] == supply
+    assert on.summary["dsr"]["tokens_total"] == on.summary["dsr"]["on_chain"]["totals"]["tokens_total"] == supply / 1000
 
 
 def test_same_seed_same_results(scenario, on):
