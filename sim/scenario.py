@@ -46,8 +46,28 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 # kernel keys added after scenarios were written, with their defaults: at the default a key is left out of the digest,
 # so that the run ids of existing scenarios stay as they were
 LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None},
+                                         "hil": {"require_devices": True},
                                          "weather": {"file": None, "format": None, "coerce_year": None,
                                                      "stamp": "start"}}
+
+
+def _equator_facing_as_given(data: Any, lat: float | None = None) -> None:
+    """In a dumped scenario, in place: every PV azimuth left to its default (None: facing the equator) written as
+    the azimuth it means, so that a scenario written when the default was 180 keeps its digest."""
+    from sim.sections import equator_facing_azimuth_deg
+
+    if isinstance(data, dict):
+        lat = data.get("lat", lat) if isinstance(data.get("lat"), float | int) else lat
+        if lat is None and isinstance(data.get("site"), dict):
+            lat = data["site"].get("lat")
+        for key in ("azimuth_deg", "pv_azimuth_deg"):
+            if key in data and data[key] is None and lat is not None:
+                data[key] = equator_facing_azimuth_deg(lat)
+        for value in data.values():
+            _equator_facing_as_given(value, lat)
+    elif isinstance(data, list):
+        for value in data:
+            _equator_facing_as_given(value, lat)
 
 
 class KernelScenario(_Frozen):
@@ -157,6 +177,7 @@ class KernelScenario(_Frozen):
                 if isinstance(data.get(section), dict) and data[section].get(key, default) == default:
                     data[section].pop(key, None)
         digest_files(data)  # load, PV, heat, price files by their content, and left out when not given
+        _equator_facing_as_given(data)
         if self.feeder is not None and network_kind(self.feeder.network) == "file":
             # the file's content, not where it lies: the same grid gives the same id in any folder
             data["feeder"]["network"] = f"sha256:{file_sha256(self.feeder.network)}"

@@ -337,16 +337,16 @@ def normals(spec, site) -> dict:
     local months; the default cycle if the file does not hold every month), ``daily_temp_swing_c`` (the mean
     difference of each local day's warmest and coldest interval [K]), ``mean_wind_speed_m_per_s`` and
     ``mean_clear_sky_index`` (the file's irradiation over the clear sky's at its place, energy-weighted [1])."""
+    from grid_models.climate import DEFAULT_ANNUAL_TEMP_AMPLITUDE_C, DEFAULT_MEAN_TEMP_C, coldest_day
     from grid_models.weather import clear_sky
-    from sim.sections import WeatherSpec
 
     wf = load(spec, site)
     local = wf.starts.tz_convert(site.tz)
     temp = pd.Series(wf.columns["temp_air"], index=local)
     monthly = temp.groupby(local.month).mean()
-    cycle = WeatherSpec().annual_cycle(site.lat)
-    if len(monthly) == 12:
-        cycle.update(monthly_mean_temp_c=[float(monthly[m]) for m in range(1, 13)])
+    cycle = dict(mean_temp_c=DEFAULT_MEAN_TEMP_C, annual_temp_amplitude_c=DEFAULT_ANNUAL_TEMP_AMPLITUDE_C,
+                 coldest_day_of_year=coldest_day(site.lat),
+                 monthly_mean_temp_c=[float(monthly[m]) for m in range(1, 13)] if len(monthly) == 12 else None)
     daily = temp.groupby(local.date)
     lat, lon, alt = wf.place or (site.lat, site.lon, site.altitude_m)
     ghi_clear = clear_sky(wf.starts, lat=lat, lon=lon, altitude_m=alt)["ghi_clear"]
