@@ -11,7 +11,7 @@ kills it on ``close()``, when it is garbage-collected, when Python exits, and (L
 ``anvil_setBalance`` / ``anvil_setNonce``, every sender impersonated, each block's transactions sent unsigned
 (``eth_sendTransaction`` as the archived sender, with its nonce, gas limit, value and calldata, gas price 0,
 base fee 0) into the pool of a node that does not mine by itself, then mined first-in first-out at the archived
-timestamp (``evm_setNextBlockTimestamp``, ``evm_mine``), receipts read with ``eth_getBlockReceipts``.
+timestamp (``evm_mine`` with a timestamp), receipts read with ``eth_getBlockReceipts``.
 """
 
 from __future__ import annotations
@@ -120,9 +120,12 @@ class AnvilNode:
             self._conn = None
             if self._wait_ready(ready_timeout_s):
                 return
+            exited = self.proc.poll() is not None
             last = self.output()
             self.close()
-        raise RuntimeError(f"anvil did not start within {ready_timeout_s:.0f} s:\n{last[-2000:]}")
+            if exited and "Address already in use" not in last:
+                break
+        raise RuntimeError(f"anvil ({binary}) did not start within {ready_timeout_s:.0f} s or exited:\n{last[-2000:]}")
 
     def _wait_ready(self, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -197,6 +200,7 @@ class AnvilReplay(BaseChain):
             if got != self.chain_id:
                 raise ValueError(f"anvil's chain id {got} is not the archive's {self.chain_id}")
             self._nonces: dict[str, int] = {}
+            self._head = int(self.node.call("eth_blockNumber"), 16)
             calls = []
             for account in header["alloc"]:
                 calls += [("anvil_setBalance", [account["address"], _hex(int(account["balance"]))]),
@@ -216,6 +220,9 @@ class AnvilReplay(BaseChain):
 
     @property
     def chain(self) -> BaseChain:
+        head = self.block_number
+        if head != self._head:
+            raise ValueError(f"anvil is at block {head}, the replay mined up to {self._head}")
         return self
 
     @property
@@ -229,9 +236,8 @@ class AnvilReplay(BaseChain):
     def run_block(self, number: int, timestamp: int, txs: list[tuple]) -> list[dict]:
         """Run ``(sender, to, nonce, value, gas, data)`` transactions in order in block ``number`` at
         ``timestamp``; one ``contracts.replay`` result each."""
-        head = self.block_number
-        if head != number - 1:
-            raise ValueError(f"anvil is at block {head}, the archive's next block is {number}")
+        if number != self._head + 1:
+            raise ValueError(f"anvil is at block {self._head}, the archive's next block is {number}")
         results: list[dict | None] = [None] * len(txs)
         calls, sent = [], []
         for i, (sender, to, nonce, value, gas, data) in enumerate(txs):
@@ -254,10 +260,12 @@ class AnvilReplay(BaseChain):
                               "error": f"anvil refused it: {answer['error'].get('message')}"}
             else:
                 hashes[answer["result"]] = i
-        self.node.call("evm_setNextBlockTimestamp", _hex(timestamp))
-        self.node.call("evm_mine")
-        receipts = self.node.call("eth_getBlockReceipts", _hex(number)) or []
+        self.node.call("evm_mine", {"timestamp": int(timestamp), "blocks": 1})
+        self._head = number
+        receipts = (self.node.call("eth_getBlockReceipts", _hex(number)) or []) if calls else []
         for r in receipts:
+            if int(r["blockNumber"], 16) != number:
+                raise ValueError(f"anvil mined block {int(r['blockNumber'], 16)}, the archive's is {number}")
             i = hashes.pop(r["transactionHash"], None)
             if i is None:
                 raise ValueError(f"anvil's block {number} holds a transaction the archive does not")

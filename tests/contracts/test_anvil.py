@@ -45,3 +45,10 @@ def test_verify_on_missing_anvil_fails_with_the_install_command(small_run, monke
     monkeypatch.setattr(anvil, "find_anvil", lambda: None)
     assert main(["verify", str(small_run.folder), "--evm", "anvil"]) == 1
     assert anvil.INSTALL_COMMAND in capsys.readouterr().err
+
+
+def test_an_anvil_that_exits_is_reported_with_its_output():
+    if anvil.find_anvil() is None:
+        pytest.skip(f"anvil is not installed ({anvil.INSTALL_COMMAND})")
+    with pytest.raises(RuntimeError, match="no-such-flag"):
+        anvil.AnvilNode(["--no-such-flag"], ready_timeout_s=10)
