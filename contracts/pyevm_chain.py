@@ -10,7 +10,7 @@ from __future__ import annotations
 from eth_keys import keys
 from eth_tester import EthereumTester, PyEVMBackend
 from eth_tester.exceptions import TransactionFailed
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from contracts.chain import FUNDING_WEI, TRANSFER_GAS, BaseChain, _bytes, _error_string, _plain, _Reverted
 from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
@@ -36,9 +36,22 @@ class Chain(BaseChain):
         self._snapshot_taken = False
         params = PyEVMBackend.generate_genesis_params(overrides={"timestamp": int(genesis_timestamp)})
         self._backend = PyEVMBackend(genesis_parameters=params)
+        self._backend.mine_blocks = self._mine_blocks  # eth-tester's, with a reproducible PREVRANDAO
         self.tester = EthereumTester(self._backend)
         self._faucet = self.tester.get_accounts()[0]
         assert self._backend.chain.chain_id == self.chain_id, "eth-tester's chain id changed"
+
+    def _mine_blocks(self, num_blocks: int = 1, coinbase: bytes = bytes(20)) -> tuple:
+        """eth-tester's ``PyEVMBackend.mine_blocks`` (its auto-mining after a sent transaction), except that the
+        post-merge ``mix_hash`` (PREVRANDAO; no contract of ours reads it) is keccak(seed, block number) instead
+        of ``os.urandom(32)``: two runs of one scenario and seed make byte-identical block hashes and so chain
+        archives. No blob transactions are sent, so ``blob_gas_used`` is 0."""
+        chain, hashes = self._backend.chain, []
+        for _ in range(num_blocks):
+            mix = keccak(b"gridledger-prevrandao" + self.seed.to_bytes(32, "big", signed=True)
+                         + chain.header.block_number.to_bytes(8, "big"))
+            hashes.append(chain.mine_block(coinbase=coinbase, mix_hash=mix, blob_gas_used=0).hash)
+        return tuple(hashes)
 
     @property
     def timestamp(self) -> int:

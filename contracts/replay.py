@@ -2,10 +2,11 @@
 transaction from its sender with its nonce, value, gas limit and calldata. No keys are needed: revm runs calls
 as any sender; py-evm applies unsigned transactions with their sender spoofed (``eth.vm.spoof``).
 
-``make_replayer(evm, header, senders)`` gives an object with ``begin_block(number, timestamp)``,
-``run(sender, to, nonce, value, gas, data)`` -> ``{ok, gas_used, logs, address}`` (logs as
-``(address, [topics], data)``), ``end_block()`` and ``chain`` (a ``BaseChain`` for read-only calls once the
-replay is done).
+``make_replayer(evm, header, senders, genesis_timestamp)`` gives an object with
+``run_block(number, timestamp, txs)`` (``txs``: ``(sender, to, nonce, value, gas, data)``) -> one
+``{ok, gas_used, logs, address}`` per transaction (logs as ``(address, [topics], data)``; ``error`` when it could
+not be run at all), ``chain`` (a ``BaseChain`` for read-only calls once the replay is done) and ``close()``.
+anvil (``contracts.anvil``) runs out of process; revm and py-evm in process.
 """
 
 from __future__ import annotations
@@ -16,11 +17,24 @@ from pyrevm import EVM, CfgEnv, Env
 from contracts.chain import BaseChain, _bytes, _Reverted
 from contracts.revm_chain import RevmChain
 
-REPLAY_EVMS = ("revm", "py-evm")
+REPLAY_EVMS = ("revm", "py-evm", "anvil")
 GAS_MONEY_WEI = 10**30  # what each sender gets at genesis on py-evm, which charges for gas (revm does not)
 
 
-class RevmReplay(RevmChain):
+class _InProcess:
+    """``run_block`` and ``close`` for the in-process replayers, from ``begin_block``, ``run``, ``end_block``."""
+
+    def run_block(self, number: int, timestamp: int, txs: list[tuple]) -> list[dict]:
+        self.begin_block(number, timestamp)
+        out = [self.run(*tx) for tx in txs]
+        self.end_block()
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class RevmReplay(_InProcess, RevmChain):
     """The archive re-executed on revm (pyrevm)."""
 
     backend_name = "revm"
@@ -54,7 +68,7 @@ class RevmReplay(RevmChain):
         return raw
 
 
-class PyEvmReplay(BaseChain):
+class PyEvmReplay(_InProcess, BaseChain):
     """The archive re-executed on py-evm (through eth-tester's chain set-up); unsigned transactions with the
     archived sender, at the block's base fee (every sender holds ``GAS_MONEY_WEI`` at genesis)."""
 
@@ -138,4 +152,8 @@ def make_replayer(evm: str, header: dict, senders: list[str], genesis_timestamp:
         return RevmReplay(header, senders)
     if evm == "py-evm":
         return PyEvmReplay(header, senders, genesis_timestamp)
+    if evm == "anvil":
+        from contracts.anvil import AnvilReplay
+
+        return AnvilReplay(header, senders, genesis_timestamp)
     raise ValueError(f"unknown EVM {evm!r}; expected one of {REPLAY_EVMS}")

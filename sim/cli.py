@@ -136,11 +136,14 @@ def _cmd_verify(args) -> int:
     from sim.verify import verify
 
     verdict = verify(Path(args.results_dir), evm=args.evm, progress=sys.stderr.isatty())
+    verdict.close()
     if verdict.ok:
         c = verdict.checked
+        gas = ("identical in every transaction" if c["gas_strict"]
+               else f"not compared ({c['gas_differs']} transactions differ)")
         print(f"{verdict.message}: {c['transactions']} transactions in {c['blocks']} blocks, {c['logs']} logs, "
               f"{c['contracts']} contracts recompiled, {c['signatures']} reading signatures, {c['files']} file "
-              f"hashes: all agree")
+              f"hashes: all agree; gas {gas}")
         return 0
     print(f"verify failed{' on ' + verdict.evm if verdict.evm else ''}: {verdict.message}", file=sys.stderr)
     return 1
@@ -206,8 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_cmd_report)
     ver = sub.add_parser("verify", help="re-execute a results folder's chain archive on another EVM and compare")
     ver.add_argument("results_dir")
-    ver.add_argument("--evm", choices=["revm", "py-evm"], help="the EVM to replay on (default: the one that did "
-                     "not make the run)")
+    ver.add_argument("--evm", choices=["revm", "py-evm", "anvil"], help="the EVM to replay on (default: the "
+                     "in-process one that did not make the run; anvil: Foundry's node, installed beforehand with "
+                     "`npm install --prefix .anvil @foundry-rs/anvil@<version>`, see docs/chain_archive.md)")
     ver.set_defaults(func=_cmd_verify)
     from sim.capabilities.base import load
 

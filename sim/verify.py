@@ -7,7 +7,8 @@ Checks, in order; the first difference is named and the verdict is "differs":
 2. every block's digest (number, timestamp, base fee, transaction hashes) chains as recorded;
 3. every transaction is what its hash says: py-evm's signed raw transaction decodes to the archived sender,
    nonce, recipient, value, gas and calldata; revm's hash is keccak(chain id, sender, nonce, calldata);
-4. every transaction re-executed in its block: status, created address, every log, gas used;
+4. every transaction re-executed in its block: status, created address, every log; gas used too where both
+   EVMs charge it alike (``GAS_STRICT``: a py-evm run on anvil), otherwise only counted (``gas_differs``);
 5. the contracts' totals that ``summary.json`` reports (``chain.state``) read again on the replayed chain;
 6. every posted reading's signature (``readings.parquet``) recovers to its meter, registered on the replayed
    chain (``sim.verify_readings``);
@@ -24,6 +25,7 @@ import eth_abi
 import pyarrow as pa
 from eth_utils import keccak, to_checksum_address
 
+from contracts.anvil import AnvilMissing
 from contracts.archive import block_digest, read_archive
 from contracts.chain import Contract
 from contracts.compiler import EVM_VERSION, Compiled, cache_dir
@@ -40,12 +42,18 @@ class Verdict:
     message: str
     evm: str = ""
     checked: dict = field(default_factory=dict)
-    chain: object = field(default=None, repr=False)  # the replayed chain (a ``BaseChain``), once it agreed
+    chain: object = field(default=None, repr=False)  # the replayed chain (a ``BaseChain``), once it agreed; on
+    # anvil the node runs until ``close()`` (or until the chain is garbage-collected, or Python exits)
 
     def read(self, contract: str, fn: str, *args):
         """A view of a contract by name on the replayed chain, e.g. ``read("EuroToken", "balanceOf", me)``."""
         c = next(c for c in self.chain._by_address.values() if c.name == contract)
         return self.chain.call(c, fn, *args)
+
+    def close(self) -> None:
+        """Let go of the replayed chain (stops anvil; nothing to do for the in-process EVMs)."""
+        if self.chain is not None:
+            self.chain.close()
 
 
 def _compile(sources: Path, name: str, evm_version: str) -> tuple[list, bytes]:
@@ -125,6 +133,27 @@ def check_tx_identity(header: dict, txs: pa.Table) -> None:
                           "hash and signature say")
 
 
+# Pairs (recording backend, replaying EVM) that charge the same gas per transaction: each starts every transaction
+# from cold storage (EIP-2929), as a node does. pyrevm keeps what a transaction touched warm for the next ones.
+GAS_STRICT = {("py-evm", "anvil")}
+
+
+def _compare_tx(t: dict, got: dict, want: list, number: int, evm: str, strict_gas: bool = False) -> None:
+    where = f"tx {t['tx']} (block {number}, from {t['sender']} to {t['to'] or 'a new contract'})"
+    if got.get("error"):
+        raise Differs(f"{where}: {got['error']}")
+    if got["ok"] != t["status"]:
+        raise Differs(f"{where}: status {'success' if got['ok'] else 'reverted'} on {evm}, archived "
+                      f"{'success' if t['status'] else 'reverted'}")
+    if (got["address"] or "").lower() != (t["created"] or "").lower():
+        raise Differs(f"{where}: created {got['address']} on {evm}, archived {t['created']}")
+    if got["logs"] != want:
+        k = next((k for k, (a, b) in enumerate(zip(got["logs"], want)) if a != b), min(len(got["logs"]), len(want)))
+        raise Differs(f"{where}: log {k} differs ({len(got['logs'])} logs on {evm}, {len(want)} archived)")
+    if strict_gas and got["gas_used"] != t["gas_used"]:
+        raise Differs(f"{where}: used {got['gas_used']} gas on {evm}, archived {t['gas_used']}")
+
+
 def replay(header: dict, tables: dict[str, pa.Table], evm: str, compiled: dict[str, Compiled], bar=None):
     blocks, txs, logs = tables["blocks"], tables["txs"], tables["logs"]
     senders = sorted(set(txs.column("sender").to_pylist()))
@@ -136,28 +165,20 @@ def replay(header: dict, tables: dict[str, pa.Table], evm: str, compiled: dict[s
     for row in txs.select(["tx", "block", "sender", "to", "created", "nonce", "value", "gas", "data", "status",
                            "gas_used"]).to_pylist():
         by_block.setdefault(row["block"], []).append(row)
-    gas_differs = 0
-    for number, ts in zip(blocks.column("number").to_pylist(), blocks.column("timestamp").to_pylist()):
-        replayer.begin_block(number, ts)
-        for t in by_block.get(number, []):
-            got = replayer.run(t["sender"], t["to"], t["nonce"], int(t["value"]), t["gas"], t["data"])
-            where = f"tx {t['tx']} (block {number}, from {t['sender']} to {t['to'] or 'a new contract'})"
-            if got.get("error"):
-                raise Differs(f"{where}: {got['error']}")
-            if got["ok"] != t["status"]:
-                raise Differs(f"{where}: status {'success' if got['ok'] else 'reverted'} on {evm}, archived "
-                              f"{'success' if t['status'] else 'reverted'}")
-            if (got["address"] or "").lower() != (t["created"] or "").lower():
-                raise Differs(f"{where}: created {got['address']} on {evm}, archived {t['created']}")
-            want = logs_of.get(t["tx"], [])
-            if got["logs"] != want:
-                k = next((k for k, (a, b) in enumerate(zip(got["logs"], want)) if a != b), min(len(got["logs"]),
-                                                                                               len(want)))
-                raise Differs(f"{where}: log {k} differs ({len(got['logs'])} logs on {evm}, {len(want)} archived)")
-            gas_differs += got["gas_used"] != t["gas_used"]
-        replayer.end_block()
-        if bar is not None:
-            bar.update(len(by_block.get(number, [])))
+    gas_differs, strict_gas = 0, (header["backend"], evm) in GAS_STRICT
+    try:
+        for number, ts in zip(blocks.column("number").to_pylist(), blocks.column("timestamp").to_pylist()):
+            block = by_block.get(number, [])
+            results = replayer.run_block(number, ts, [(t["sender"], t["to"], t["nonce"], int(t["value"]), t["gas"],
+                                                       t["data"]) for t in block])
+            for t, got in zip(block, results):
+                _compare_tx(t, got, logs_of.get(t["tx"], []), number, evm, strict_gas)
+                gas_differs += got["gas_used"] != t["gas_used"]
+            if bar is not None:
+                bar.update(len(block))
+    except BaseException:
+        replayer.close()
+        raise
     chain = replayer.chain
     for c in header["contracts"]:
         contract = Contract(c["name"], c["address"], compiled[c["name"]])
@@ -191,7 +212,7 @@ def check_hashes(folder: Path, manifest: dict) -> None:
 
 def verify(folder: Path, evm: str | None = None, progress: bool = False) -> Verdict:
     """Verify the results folder ``folder`` (see the module's docstring); ``evm``: the replaying EVM (default:
-    the other one)."""
+    the other in-process one; ``"anvil"`` runs Foundry's node, installed beforehand: ``contracts.anvil``)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if not manifest or manifest.get("status") != "complete":
@@ -207,6 +228,7 @@ def verify(folder: Path, evm: str | None = None, progress: bool = False) -> Verd
         from tqdm import tqdm
 
         bar = tqdm(total=len(tables["txs"]), unit="tx", desc=f"replaying on {evm}", leave=False)
+    chain = None
     try:
         compiled = check_bytecode(folder / CHAIN_FOLDER, header, tables["txs"])
         check_blocks(tables["blocks"], tables["txs"])
@@ -215,13 +237,22 @@ def verify(folder: Path, evm: str | None = None, progress: bool = False) -> Verd
         check_state(json.loads((folder / "summary.json").read_text()), chain)
         n_signatures = check_readings(folder / "readings.parquet", chain)
         check_hashes(folder, manifest)
-    except Differs as exc:
+    except AnvilMissing as exc:
         return Verdict(False, str(exc), evm)
+    except Differs as exc:
+        if chain is not None:
+            chain.close()
+        return Verdict(False, str(exc), evm)
+    except BaseException:
+        if chain is not None:
+            chain.close()
+        raise
     finally:
         if bar is not None:
             bar.close()
     checked = {"contracts": len(header["contracts"]), "blocks": len(tables["blocks"]),
                "transactions": len(tables["txs"]), "logs": len(tables["logs"]), "gas_differs": gas_differs,
+               "gas_strict": (header["backend"], evm) in GAS_STRICT,
                "signatures": n_signatures, "files": len(manifest.get("sha256", {}))}
     return Verdict(True, f"{folder}: the {header['backend']} run re-executes identically on {evm}", evm, checked,
                    chain)

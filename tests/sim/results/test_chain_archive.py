@@ -3,6 +3,8 @@ by the manifest's hashes."""
 
 from __future__ import annotations
 
+import pytest
+
 from contracts.archive import read_archive
 from sim.results.folder import file_sha256
 
@@ -25,3 +27,24 @@ def test_archive_holds_every_transaction_and_event(small_run):
 def test_readings_keep_their_signatures(small_run):
     accepted = small_run.readings[small_run.readings.status == "accepted"]
     assert len(accepted) and accepted[["signer", "sig_v", "sig_r", "sig_s", "sig_contract"]].notna().all().all()
+
+
+def _chain_files(folder) -> dict[str, bytes]:
+    chain = folder / "chain"
+    return {str(p.relative_to(chain)): p.read_bytes() for p in sorted(chain.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["py-evm", "revm"])
+def test_the_same_scenario_and_seed_archive_byte_identically(small_run, small_scenario, backend, tmp_path):
+    """Every byte of chain/ (Parquet parts, header.json, sources) is the same in two runs of one scenario and
+    seed on one backend: no wall-clock time in it, and py-evm's PREVRANDAO (eth-tester's os.urandom) comes from
+    the seed (``contracts.pyevm_chain.Chain._mine_blocks``), so even the block hashes agree."""
+    from sim.runner import run_scenario
+
+    scenario = small_scenario.with_overrides({"chain.backend": backend})
+    first = small_run.folder if backend == "py-evm" else run_scenario(scenario, out=tmp_path / "a").folder
+    second = run_scenario(scenario, out=tmp_path / "b").folder
+    a, b = _chain_files(first), _chain_files(second)
+    assert a.keys() == b.keys() and any(k.startswith("blocks-") for k in a)
+    assert [k for k in a if a[k] != b[k]] == []
