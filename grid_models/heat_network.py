@@ -31,6 +31,7 @@ import pandapipes as pps
 from pandapipes.pf.pipeflow_setup import PipeflowNotConverged
 from pandapipes.properties.fluids import get_fluid
 
+from grid_models.heat_tree import TreeHeatFlow, Unsupported
 from grid_models.units import c_to_k, k_to_c
 
 # Inner diameters of pre-insulated steel pipes DN25 ... DN200 [mm] (EN 253 series)
@@ -122,6 +123,7 @@ class HeatNetwork:
         design_delta_t_k: float = 30.0,
         max_velocity_m_per_s: float = 1.0,
         t_supply_init_c: float = 80.0,
+        solver: str = "fast",
     ):
         design_heat_w = np.asarray(design_heat_w, dtype=float)
         n = design_heat_w.size
@@ -162,11 +164,27 @@ class HeatNetwork:
         self.pipe_length_m = float(segment_length_m) * 2 * n
         self.ua_w_per_k = float(pipe_loss_w_per_mk * net.pipe.length_km.sum() * 1000)
         self.n_retries = 0
+        # the fast path (grid_models.heat_tree) where it applies; pandapipes for a step it cannot take
+        if solver not in ("fast", "pandapipes"):
+            raise ValueError(f"unknown heat-network solver {solver!r}; expected 'fast' or 'pandapipes'")
+        self.fast, self.fast_refused, self.n_fallbacks = None, None, 0
+        if solver == "fast":
+            try:
+                self.fast = TreeHeatFlow.from_net(net)
+            except Unsupported as e:
+                self.fast_refused = str(e)
 
     def solve(self, t_supply_c: float, heat_w: np.ndarray, t_return_c: np.ndarray) -> HeatFlowResult:
         """One bidirectional pipe flow with the plant at ``t_supply_c`` and each consumer drawing ``heat_w``
         and returning at ``t_return_c`` (arrays in consumer order). The solver starts from the previous
-        solution's temperatures and pressures (a warm start: about 20 % fewer iterations step to step)."""
+        solution's temperatures and pressures (a warm start: about 20 % fewer iterations step to step).
+        With the fast path, the same equations without pandapipes (see grid_models.heat_tree); a step it
+        cannot take (no flow somewhere, a return at or above its supply) goes to pandapipes."""
+        if self.fast is not None:
+            solved = self.fast.solve(c_to_k(float(t_supply_c)), heat_w, c_to_k(np.asarray(t_return_c, dtype=float)))
+            if solved is not None:
+                return self._fast_result(solved, np.asarray(heat_w, dtype=float), np.asarray(t_return_c, dtype=float))
+            self.n_fallbacks += 1
         net = self.net
         net.circ_pump_pressure["t_flow_k"] = c_to_k(float(t_supply_c))
         net.heat_consumer["qext_w"] = np.asarray(heat_w, dtype=float)
@@ -191,6 +209,38 @@ class HeatNetwork:
     def mean_cp_j_per_kgk(self, t1_c, t2_c) -> np.ndarray:
         """Mean of water's c_p at two temperatures [J/(kg K)], as pandapipes averages it over a branch."""
         return (water_cp_j_per_kgk(self.net, t1_c) + water_cp_j_per_kgk(self.net, t2_c)) / 2
+
+    def _fast_result(self, s: dict, heat_w: np.ndarray, t_return_c: np.ndarray) -> HeatFlowResult:
+        """A fast-path solve's result, each figure defined as :meth:`_result` defines it from pandapipes' tables
+        (c_p and density from pandapipes' water table as pandapipes interpolates it)."""
+        f, t_node, p = self.fast, s["t_node_k"], s["p_bar"]
+        t_in_k, t_out_k = t_node[f.cons_from], c_to_k(t_return_c)
+        t_in, t_out = k_to_c(t_in_k), np.asarray(t_return_c, dtype=float)
+        mdot, pump_mdot = s["mdot_cons"], s["mdot_pump"]
+        t_ret_plant_k, t_sup_plant_k = float(t_node[f.pump_from]), float(t_node[f.pump_to])
+        pipe_in_k, pipe_out_k, pipe_mdot = s["t_pipe_in_k"], s["t_pipe_out_k"], s["mdot_pipe"]
+
+        def cp(t1_k, t2_k):
+            return (f.cp(t1_k) + f.cp(t2_k)) / 2
+
+        pump_vdot = pump_mdot / float((f.rho(t_ret_plant_k) + f.rho(t_sup_plant_k)) / 2)
+        hydraulic_w = self.pump_lift_bar * BAR_TO_PA * pump_vdot
+        return HeatFlowResult(
+            t_supply_plant_c=k_to_c(t_sup_plant_k),
+            t_return_plant_c=k_to_c(t_ret_plant_k),
+            source_heat_w=float(pump_mdot * cp(t_sup_plant_k, t_ret_plant_k) * (t_sup_plant_k - t_ret_plant_k)),
+            pipe_loss_w=float((pipe_mdot * cp(pipe_in_k, pipe_out_k) * (pipe_in_k - pipe_out_k)).sum()),
+            pump_mdot_kg_per_s=pump_mdot,
+            pump_hydraulic_w=hydraulic_w,
+            pump_electric_w=hydraulic_w / self.pump_efficiency,
+            mdot_kg_per_s=mdot,
+            vdot_m3_per_s=mdot / ((f.rho(t_in_k) + f.rho(t_out_k)) / 2),
+            t_supply_c=t_in,
+            t_return_c=t_out,
+            consumer_heat_w=mdot * cp(t_in_k, t_out_k) * (t_in_k - t_out_k),
+            demand_heat_w=heat_w.copy(),
+            dp_bar=p[f.cons_from] - p[f.cons_to],
+        )
 
     def _result(self) -> HeatFlowResult:
         net = self.net

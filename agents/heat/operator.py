@@ -74,6 +74,11 @@ class HeatOperator(mesa.Agent):
         """Pipe flows of the operator's network model that needed the damped retry."""
         return self._network.n_retries
 
+    @property
+    def model_fallbacks(self) -> int:
+        """Pipe flows of the operator's network model that the fast path left to pandapipes."""
+        return self._network.n_fallbacks
+
     def supply_temperature_c(self, k: int) -> float:
         return float(heating_curve_c(self.temp_air[k], **self.curve))
 

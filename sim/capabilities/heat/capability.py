@@ -68,7 +68,8 @@ class HeatCapability(Capability):
             network_kw = dict(branches=net.branches, segment_length_m=net.segment_length_m,
                               pipe_loss_w_per_mk=net.pipe_loss_w_per_mk, ground_temp_c=net.ground_temp_c,
                               pump_lift_bar=net.pump_lift_bar, pump_pressure_bar=net.pump_pressure_bar,
-                              pump_efficiency=net.pump_efficiency, t_supply_init_c=net.supply_max_c)
+                              pump_efficiency=net.pump_efficiency, t_supply_init_c=net.supply_max_c,
+                              solver=net.solver)
             self.network = HeatNetwork(self.design_w, **network_kw)
             operator_model = HeatNetwork(self.design_w, **network_kw)
         states, responsive = assign_states(spec, rngs["states"])

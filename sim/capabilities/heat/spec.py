@@ -18,7 +18,10 @@ if TYPE_CHECKING:
 
 
 class HeatNetworkSpec(_Frozen):
-    """The district-heating network (see grid_models.heat_network) and the plant's heating curve."""
+    """The district-heating network (see grid_models.heat_network) and the plant's heating curve. ``solver``: how
+    each step's pipe flow is solved: ``"fast"`` (the default: pandapipes' bidirectional equations solved directly
+    on the radial network, within 0.01 K and 0.1 % of pandapipes, see docs/validation.md) or ``"pandapipes"``
+    (``pps.pipeflow`` every step, the reference)."""
 
     branches: Annotated[int, Field(ge=1, le=20)] = 3
     segment_length_m: Pos = 50.0
@@ -31,6 +34,9 @@ class HeatNetworkSpec(_Frozen):
     supply_min_c: Annotated[float, Field(gt=0, le=130)] = 70.0
     design_outdoor_c: float = -12.0
     limit_outdoor_c: float = 15.0
+    # "fast": pandapipes' bidirectional equations solved without its bookkeeping on the radial network
+    # (grid_models/heat_tree.py; pandapipes for a step it cannot take); "pandapipes": pps.pipeflow every step
+    solver: Literal["fast", "pandapipes"] = "fast"
 
     @model_validator(mode="after")
     def _curve(self) -> HeatNetworkSpec:

@@ -65,6 +65,10 @@ def _physics(cap) -> dict:
         "pipe_flows": cap.pipe_flows,
         "counterfactual_pipe_flows": cap.operator.counterfactual_flows,
         "pipe_flow_retries": cap.network.n_retries + cap.operator.model_retries,
+        "pipe_flow_solver": cap.spec.network.solver,
+        "pipe_flows_on_pandapipes": (cap.network.n_fallbacks + cap.operator.model_fallbacks
+                                     if cap.spec.network.solver == "fast"
+                                     else cap.pipe_flows + cap.operator.counterfactual_flows),
         "source_heat_mwh": source / 1000,
         "consumer_heat_mwh": float(np.nansum(n["consumer_heat_kw"]) * dt_h) / 1000,
         "pipe_loss_mwh": loss / 1000,
