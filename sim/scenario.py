@@ -43,10 +43,11 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
            "network_provenance", "read_toml", "validate_scenario"]
 
 
-# kernel keys added after scenarios were written, with their defaults: at the default a key is left out of the digest,
-# so that the run ids of existing scenarios stay as they were
+# keys added after scenarios were written (kernel or capability; dotted below the section), with their defaults: at the
+# default a key is left out of the digest, so that the run ids of existing scenarios stay as they were
 LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None},
                                          "hil": {"require_devices": True},
+                                         "heat": {"network.solver": "fast"},
                                          "weather": {"file": None, "format": None, "coerce_year": None,
                                                      "stamp": "start"}}
 
@@ -173,9 +174,13 @@ class KernelScenario(_Frozen):
         existing scenario's digest; a network file enters by its sha256, not its path)."""
         data = self.model_dump(mode="json")
         for section, defaults in LATER_KEYS.items():
-            for key, default in defaults.items():
-                if isinstance(data.get(section), dict) and data[section].get(key, default) == default:
-                    data[section].pop(key, None)
+            for dotted, default in defaults.items():
+                *path, key = dotted.split(".")
+                node = data.get(section)
+                for part in path:
+                    node = node.get(part) if isinstance(node, dict) else None
+                if isinstance(node, dict) and node.get(key, default) == default:
+                    node.pop(key, None)
         digest_files(data)  # load, PV, heat, price files by their content, and left out when not given
         _equator_facing_as_given(data)
         if self.feeder is not None and network_kind(self.feeder.network) == "file":
