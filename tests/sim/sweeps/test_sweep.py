@@ -91,4 +91,4 @@ def test_sweep_on_an_existing_scheduler_by_address(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=1, host="127.0.0.1", dashboard_address="127.0.0.1:0") as c:
         assert c.scheduler_address.startswith("tcp://127.0.0.1:")
         table = run_sweep(sweep, tmp_path / "s", scheduler=c.scheduler_address)
-    assert len(table) == 3 and (table["vpp.periods_settled"] == 3).all()
+    assert len(table) == 4 and (table["vpp.periods_settled"] == 3).all()
