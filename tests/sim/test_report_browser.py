@@ -5,7 +5,8 @@ overflow at 1280 px (the chain section opened too), nothing fetched from the net
 per-entity table there with its CSV download. Screenshots are written for a person to look at:
 ``results/report-screenshots/`` (or ``$GRIDLEDGER_SCREENSHOTS``).
 
-Not here: the HIL scenarios (they need Modbus devices) and the insurance seed sweep (a sweep like the tariffs')."""
+A HIL run's report (devices simulated on loopback) is checked in ``tests/sim/hil/test_hil_runs.py``. Not here: the
+insurance seed sweep (a sweep like the tariffs')."""
 
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ SHIPPED = {  # scenario file -> overrides that shrink it
     "insurance.toml": {"run.duration_s": 2 * 86_400},
     "micro_dsr.toml": {"run.start": dt.datetime(2025, 1, 13, 16), "run.duration_s": 2 * 3600},
     "vpp_year_100_prosumers.toml": {"run.start": dt.datetime(2025, 6, 2), "run.duration_s": 86_400, **SMALL_FEEDER},
+    "year_tmy3.toml": {"run.start": dt.datetime(2025, 6, 2), "run.duration_s": 2 * 86_400},
+    "own_data/own_data.toml": {"run.duration_s": 86_400},
 }
 
 
@@ -142,7 +145,7 @@ def test_shipped_scenario_report(scenario, tmp_path):
 
     result = run_scenario(load_scenario(ROOT / "scenarios" / scenario).with_overrides(SHIPPED[scenario]),
                           out=tmp_path / "run")
-    _check_run(result.folder, scenario.removesuffix(".toml"))
+    _check_run(result.folder, scenario.removesuffix(".toml").replace("/", "-"))
 
 
 def test_tariff_sweep_report(tmp_path):

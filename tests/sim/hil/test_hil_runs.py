@@ -16,6 +16,8 @@ from sim.results.summary import event_args, ledger_frame
 from sim.runner import run_scenario
 from sim.twin import Twin
 from tests.sim.hil.conftest import MEMBER, bound, hil_scenario, meter, relay
+from tests.sim.test_report_browser import CHROMIUM, REQUIRED
+from tests.sim.test_report_browser import _check_run as check_report
 
 pytestmark = pytest.mark.slow
 
@@ -39,6 +41,12 @@ def clean_run(tmp_path_factory):
         sim.stop()
     assert not sim.running
     return result, sim
+
+
+@pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Debian's chromium is not installed")
+def test_the_hil_runs_report_reads_in_chromium(clean_run):
+    """The report of a run with a device meter and a relay, checked as every shipped scenario's is."""
+    check_report(clean_run[0].folder, "hil")
 
 
 def test_device_meter_settles_its_prosumer_on_chain_with_the_devices_values(clean_run):
