@@ -144,7 +144,10 @@ def test_every_command_with_generated_arguments_exits_cleanly():
     (["run", VPP, "--set", "population.x.count=1"], "'population.x.count': no such key"),  # was ValueError
     (["run", VPP, "--set", "population.99.count=1"], "'population.99.count': no such key"),  # was IndexError
     (["run", VPP, "--set", "run.seed.x=1"], "'run.seed.x': no such key"),  # was TypeError
-], ids=["report-file", "duration-inf", "set-not-index", "set-index-out-of-range", "set-below-a-value"])
+    (["run", VPP, "--set", "population.-1.count=1"], "'population.-1.count': no such key"),  # changed the last group
+    (["run", VPP, "--set", "population.+0.count=1"], "'population.+0.count': no such key"),  # int() read it as 0
+], ids=["report-file", "duration-inf", "set-not-index", "set-index-out-of-range", "set-below-a-value",
+        "set-negative-index", "set-signed-index"])
 def test_what_the_cli_fuzz_found_exits_with_a_message(tmp_path, args, message):
     code, out, err = call(args, str(tmp_path))
     assert code == 2 and message in err and "Traceback" not in err, err
