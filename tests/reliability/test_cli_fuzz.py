@@ -105,7 +105,8 @@ def call(args: list[str], tmp: str) -> tuple[int, str, str]:
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(60)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        # in the temporary folder: a relative --out (``-``, generated text) is written there, not into the tree
+        with contextlib.chdir(tmp), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main(args)
             except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
@@ -146,8 +147,11 @@ def test_every_command_with_generated_arguments_exits_cleanly():
     (["run", VPP, "--set", "run.seed.x=1"], "'run.seed.x': no such key"),  # was TypeError
     (["run", VPP, "--set", "population.-1.count=1"], "'population.-1.count': no such key"),  # changed the last group
     (["run", VPP, "--set", "population.+0.count=1"], "'population.+0.count': no such key"),  # int() read it as 0
+    (["run", VPP, *TINY, "--out", "a\x00b"], "cannot be a results folder: embedded null byte"),  # was ValueError
+    (["run", VPP, *TINY, "--out", "x" * 5000], "cannot be a results folder: File name too long"),  # was OSError
+    (["run", VPP, *TINY, "--out", VPP + "/out"], "cannot be a results folder: Not a directory"),  # under a file
 ], ids=["report-file", "duration-inf", "set-not-index", "set-index-out-of-range", "set-below-a-value",
-        "set-negative-index", "set-signed-index"])
+        "set-negative-index", "set-signed-index", "out-nul", "out-too-long", "out-under-a-file"])
 def test_what_the_cli_fuzz_found_exits_with_a_message(tmp_path, args, message):
     code, out, err = call(args, str(tmp_path))
     assert code == 2 and message in err and "Traceback" not in err, err
