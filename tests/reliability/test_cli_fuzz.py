@@ -147,11 +147,15 @@ def test_every_command_with_generated_arguments_exits_cleanly():
     (["run", VPP, "--set", "run.seed.x=1"], "'run.seed.x': no such key"),  # was TypeError
     (["run", VPP, "--set", "population.-1.count=1"], "'population.-1.count': no such key"),  # changed the last group
     (["run", VPP, "--set", "population.+0.count=1"], "'population.+0.count': no such key"),  # int() read it as 0
-    (["run", VPP, *TINY, "--out", "a\x00b"], "cannot be a results folder: embedded null byte"),  # was ValueError
-    (["run", VPP, *TINY, "--out", "x" * 5000], "cannot be a results folder: File name too long"),  # was OSError
+    (["run", VPP, *TINY, "--out", "a\x00b"], "out 'a\\x00b': a NUL character in the path"),  # was ValueError
+    (["run", VPP, *TINY, "--out", "x" * 5000], "out 'xxx"),  # was OSError: File name too long
     (["run", VPP, *TINY, "--out", VPP + "/out"], "cannot be a results folder: Not a directory"),  # under a file
+    (["report", "x" * 5000], "results-dir 'xxx"),  # was OSError: File name too long
+    (["report", "x" * 300], "a file name of 300 bytes, the longest is 255"),  # was OSError: File name too long
+    (["validate", "a/" * 3000], "a path of 6000 bytes, the longest is 4095"),
 ], ids=["report-file", "duration-inf", "set-not-index", "set-index-out-of-range", "set-below-a-value",
-        "set-negative-index", "set-signed-index", "out-nul", "out-too-long", "out-under-a-file"])
+        "set-negative-index", "set-signed-index", "out-nul", "out-too-long", "out-under-a-file", "report-too-long",
+        "report-name-too-long", "validate-path-too-long"])
 def test_what_the_cli_fuzz_found_exits_with_a_message(tmp_path, args, message):
     code, out, err = call(args, str(tmp_path))
     assert code == 2 and message in err and "Traceback" not in err, err
