@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from grid_models.feeder import PowerFlowError
 from sim.scenario import ScenarioError, validate_scenario
 from tests.reliability.scenario_strategies import SHRUNK, put
 
@@ -59,4 +60,25 @@ def test_a_building_with_a_tiny_heat_demand_runs(annual_heat_kwh):
 
     data = copy.deepcopy(SHRUNK["district_heating"])
     put(data, ("heat", "buildings", 0, "annual_heat_kwh"), annual_heat_kwh)
+    run_scenario(validate_scenario(data, source="s.toml"))
+
+
+@pytest.mark.xfail(strict=True, raises=PowerFlowError, reason="not fixed: a load or PV the feeder cannot carry validates "
+                   "(the caps are the meters' range, not the feeder's) and the power flow finds no solution")
+@pytest.mark.parametrize("muts", [
+    [(("population", 0, "annual_load_kwh"), 1e7)],  # 1e6 runs; 1e7 and the cap 1e8 do not
+    [(("population", 0, "pv_kwp"), 1e5), (("population", 1, "pv_kwp"), 1e5), (("run", "start"), "noon")],
+], ids=["annual_load_kwh-1e7", "pv_kwp-1e5-at-noon"])
+def test_what_the_feeder_cannot_carry_is_not_refused_yet(muts):
+    """Large values inside their caps (the contracts' meter range) on the smallest feeder, kerber_landnetz_kabel_1:
+    validated, then ``PowerFlowError: power flow … did not converge`` (issue 21's check of large-but-valid values).
+    When validate refuses them naming the field, or the run goes through, this xfail turns into a failure: make it
+    a regression case above."""
+    import datetime as dt
+
+    from sim.runner import run_scenario
+
+    data = copy.deepcopy(SHRUNK["vpp"])
+    for path, value in muts:
+        put(data, path, dt.datetime(2025, 6, 1, 12) if value == "noon" else value)
     run_scenario(validate_scenario(data, source="s.toml"))
