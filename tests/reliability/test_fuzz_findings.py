@@ -37,6 +37,12 @@ from tests.reliability.scenario_strategies import SHRUNK, put
      r"heat.buildings\[0\].annual_heat_kwh", "less than or equal to 100000000"),
     ("insurance", ("insurance", "price_eur_per_kwh"), 1e30, "insurance.price_eur_per_kwh",
      "less than or equal to 1000"),
+    # validated, then the operator's network model found no pipe flow: every substation returning at 2**70 degC
+    # (the deep run found it; the bound is the substation model's: at most MIN_COOLING_K below the supply)
+    ("district_heating", ("heat", "reference", "expected_return_c", 1), 2**70, "heat",
+     r"reference.expected_return_c: the expected return at supply 70 degC is 2.95148e\+20 degC"),
+    ("district_heating", ("heat", "reference", "expected_return_c"), [-0.5, 0.0], "heat",
+     "must lie from 0 degC"),
     # validated, then the power flow did not converge (1e30 kWh a year on a household)
     ("vpp", ("population", 0, "annual_load_kwh"), 1e30, r"population\[0\].annual_load_kwh",
      "less than or equal to 100000000"),
