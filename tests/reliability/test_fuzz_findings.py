@@ -43,6 +43,11 @@ from tests.reliability.scenario_strategies import SHRUNK, put
      r"reference.expected_return_c: the expected return at supply 70 degC is 2.95148e\+20 degC"),
     ("district_heating", ("heat", "reference", "expected_return_c"), [-0.5, 0.0], "heat",
      "must lie from 0 degC"),
+    # validated, then the pipe flow did not converge (a pipe losing 2**31 W/(m K): the deep run found it)
+    ("district_heating", ("heat", "network", "pipe_loss_w_per_mk"), 2**31, "heat.network.pipe_loss_w_per_mk",
+     "less than or equal to 100"),
+    ("district_heating", ("heat", "network", "segment_length_m"), 1e30, "heat.network.segment_length_m",
+     "less than or equal to 10000"),
     # validated, then the power flow did not converge (1e30 kWh a year on a household)
     ("vpp", ("population", 0, "annual_load_kwh"), 1e30, r"population\[0\].annual_load_kwh",
      "less than or equal to 100000000"),

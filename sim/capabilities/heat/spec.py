@@ -25,8 +25,11 @@ class HeatNetworkSpec(_Frozen):
     """The district-heating network (see grid_models.heat_network) and the plant's heating curve."""
 
     branches: Annotated[int, Field(ge=1, le=20)] = 3
-    segment_length_m: Pos = 50.0
-    pipe_loss_w_per_mk: Pos = 0.18
+    # at most 10 km of main per building and 100 W/(m K), some thirty times a bare steel pipe in wet soil
+    # (2·π·λ/ln(4H/d) ≈ 3 W/(m K)): L·k ≤ 1e6 W/K a segment, far inside what the pipe flow solves (5e8 W/K ran,
+    # 1e11 did not: a loss of 2**31 W/(m K) validated and stopped the run; found by the deep scenario fuzz)
+    segment_length_m: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+    pipe_loss_w_per_mk: Annotated[float, Field(gt=0, le=100)] = 0.18
     ground_temp_c: Annotated[float, Field(ge=-10, le=30)] = 6.0
     pump_lift_bar: Pos = 2.0
     pump_pressure_bar: Pos = 6.0
