@@ -76,11 +76,13 @@ def test_a_building_with_a_tiny_heat_demand_runs(annual_heat_kwh):
 
 @pytest.mark.xfail(strict=True, raises=PowerFlowError, reason="not fixed: a load or PV the feeder cannot carry validates "
                    "(the caps are the meters' range, not the feeder's) and the power flow finds no solution")
-@pytest.mark.parametrize("muts", [
-    [(("population", 0, "annual_load_kwh"), 1e7)],  # 1e6 runs; 1e7 and the cap 1e8 do not
-    [(("population", 0, "pv_kwp"), 1e5), (("population", 1, "pv_kwp"), 1e5), (("run", "start"), "noon")],
-], ids=["annual_load_kwh-1e7", "pv_kwp-1e5-at-noon"])
-def test_what_the_feeder_cannot_carry_is_not_refused_yet(muts):
+@pytest.mark.parametrize("base, muts", [
+    ("vpp", [(("population", 0, "annual_load_kwh"), 1e7)]),  # 1e5 runs; 1e6 at some hours, 1e7 and the cap 1e8 not
+    ("micro_dsr", [(("population", 0, "annual_load_kwh"), 1e6),  # found by the deep run
+                   (("run", "start"), "2000-01-01T00:00+03:20")]),
+    ("vpp", [(("population", 0, "pv_kwp"), 1e5), (("population", 1, "pv_kwp"), 1e5), (("run", "start"), "noon")]),
+], ids=["annual_load_kwh-1e7", "annual_load_kwh-1e6-micro_dsr", "pv_kwp-1e5-at-noon"])
+def test_what_the_feeder_cannot_carry_is_not_refused_yet(base, muts):
     """Large values inside their caps (the contracts' meter range) on the smallest feeder, kerber_landnetz_kabel_1:
     validated, then ``PowerFlowError: power flow … did not converge`` (issue 21's check of large-but-valid values).
     When validate refuses them naming the field, or the run goes through, this xfail turns into a failure: make it
@@ -89,7 +91,8 @@ def test_what_the_feeder_cannot_carry_is_not_refused_yet(muts):
 
     from sim.runner import run_scenario
 
-    data = copy.deepcopy(SHRUNK["vpp"])
+    data = copy.deepcopy(SHRUNK[base])
     for path, value in muts:
-        put(data, path, dt.datetime(2025, 6, 1, 12) if value == "noon" else value)
+        put(data, path, dt.datetime(2025, 6, 1, 12) if value == "noon" else
+            dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
     run_scenario(validate_scenario(data, source="s.toml"))
