@@ -48,6 +48,9 @@ from tests.reliability.scenario_strategies import SHRUNK, put
      "less than or equal to 100"),
     ("district_heating", ("heat", "network", "segment_length_m"), 1e30, "heat.network.segment_length_m",
      "less than or equal to 10000"),
+    # validated, then reverted on chain: "certs: meter range out of bounds" (a 0 Wh meter range; deep run, seed 22)
+    ("community", ("certificates", "consumers", 0, "annual_kwh"), 5e-324, r"certificates.consumers\[0\].annual_kwh",
+     "greater than or equal to 0.001"),
     # validated, then the power flow did not converge (1e30 kWh a year on a household)
     ("vpp", ("population", 0, "annual_load_kwh"), 1e30, r"population\[0\].annual_load_kwh",
      "less than or equal to 100000000"),
