@@ -32,6 +32,7 @@ from pandapipes.pf.pipeflow_setup import PipeflowNotConverged
 from pandapipes.properties.fluids import get_fluid
 
 from grid_models.heat_tree import TreeHeatFlow, Unsupported
+from grid_models.substation import MIN_COOLING_K
 from grid_models.units import c_to_k, k_to_c
 
 # Inner diameters of pre-insulated steel pipes DN25 ... DN200 [mm] (EN 253 series)
@@ -42,6 +43,8 @@ BAR_TO_PA = 1e5
 # (long residence times) occasionally need more, damped ones.
 OPTIONS = dict(mode="bidirectional", use_numba=False, max_iter_bidirect=30)
 RETRY_OPTIONS = dict(OPTIONS, max_iter_bidirect=60, max_iter_hyd=60, max_iter_therm=60, alpha=0.5)
+HOLD_ROUNDS = 4  # solves of one step at most: the plain one, then with the substations below their minimum flow held
+HOLD_TOL_K = 1e-6
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class HeatNetwork:
         if n == 0 or branches < 1:
             raise ValueError("a heat network needs at least one consumer and one branch")
         self.n_consumers = n
+        self.segment_length_m, self.pipe_loss_w_per_mk = float(segment_length_m), float(pipe_loss_w_per_mk)
+        self.ground_temp_c = float(ground_temp_c)
         self.pump_lift_bar, self.pump_efficiency = pump_lift_bar, pump_efficiency
         net = pps.create_empty_network(fluid="water")
         t_ret_init_k = c_to_k(t_supply_init_c - design_delta_t_k)
@@ -173,35 +178,88 @@ class HeatNetwork:
                 self.fast = TreeHeatFlow.from_net(net)
             except Unsupported as e:
                 self.fast_refused = str(e)
+        self.held = np.zeros(n, dtype=bool)  # substations held at their keep-warm flow in the last solve
+
+    def keep_warm_mdot_kg_per_s(self, t_supply_c: float, t_return_c: np.ndarray) -> np.ndarray:
+        """Each substation's minimum flow [kg/s]: the flow that crosses one segment of main (the substation's own
+        stretch, service pipe included), entering at ``t_supply_c``, and still arrives ``MIN_COOLING_K`` above
+        the substation's return set point ``t_return_c`` — ``L·k / (c_p·ln((T_s − T_g)/(T_r + ΔT_min − T_g)))``
+        (the exponential cooling of a pipe at flow ṁ, the law pandapipes solves). 0 where the ground cannot cool
+        the water to ``T_r + ΔT_min`` or the supply is not above it (no flow keeps it warmer)."""
+        t_r = np.asarray(t_return_c, dtype=float) + MIN_COOLING_K - self.ground_temp_c
+        t_s = max(float(t_supply_c) - self.ground_temp_c, 0.0)
+        cp = float(water_cp_j_per_kgk(self.net, t_supply_c))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.log(np.maximum(t_s, t_r + 1e-9) / t_r)
+            m = self.segment_length_m * self.pipe_loss_w_per_mk / (cp * np.maximum(ratio, 1e-9))
+        return np.where((t_r > 0) & (t_s > t_r), m, 0.0)
+
+    def _pipeflow(self) -> bool:
+        """One pipe flow, once more damped if it does not converge; True if either converged."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                pps.pipeflow(self.net, **OPTIONS)
+                return True
+            except PipeflowNotConverged:
+                self.n_retries += 1
+            try:
+                pps.pipeflow(self.net, **RETRY_OPTIONS)
+                return True
+            except PipeflowNotConverged:
+                return False
 
     def solve(self, t_supply_c: float, heat_w: np.ndarray, t_return_c: np.ndarray) -> HeatFlowResult:
         """One bidirectional pipe flow with the plant at ``t_supply_c`` and each consumer drawing ``heat_w``
         and returning at ``t_return_c`` (arrays in consumer order). The solver starts from the previous
         solution's temperatures and pressures (a warm start: about 20 % fewer iterations step to step).
         With the fast path, the same equations without pandapipes (see grid_models.heat_tree); a step it
-        cannot take (no flow somewhere, a return at or above its supply) goes to pandapipes."""
+        cannot take (no flow somewhere, a return at or above its supply) or where a substation falls below its
+        keep-warm flow goes to pandapipes.
+
+        A substation's flow never falls below its keep-warm flow (:meth:`keep_warm_mdot_kg_per_s`, the summer
+        bypass that keeps its service pipe warm): a demand so small that pipe losses, not the building, would
+        set the flow is drawn at that flow instead, returning warmer than its set point. Without it the flow
+        meeting a tiny demand is the one at which the pipe alone cools the supply to the return set point,
+        where ``ṁ = Q / (c_p·(T_in − T_r))`` is singular and the pipe flow does not converge (a 2 kWh-a-year
+        building). Consumers below it are found from the solved flow (or, if the flow does not converge, from
+        the plant's supply temperature; the last solve's held set is tried first) and held at it; one held
+        whose return falls below its set point is released (it needs more than the minimum); at most
+        ``HOLD_ROUNDS`` solves."""
+        heat, t_ret = np.asarray(heat_w, dtype=float), np.asarray(t_return_c, dtype=float)
         if self.fast is not None:
-            solved = self.fast.solve(c_to_k(float(t_supply_c)), heat_w, c_to_k(np.asarray(t_return_c, dtype=float)))
-            if solved is not None:
-                return self._fast_result(solved, np.asarray(heat_w, dtype=float), np.asarray(t_return_c, dtype=float))
+            solved = self.fast.solve(c_to_k(float(t_supply_c)), heat, c_to_k(t_ret))
+            if solved is not None and not ((solved["mdot_cons"] < self.keep_warm_mdot_kg_per_s(t_supply_c, t_ret))
+                                           & (heat > 0)).any():
+                self.held = np.zeros_like(self.held)
+                return self._fast_result(solved, heat, t_ret)
             self.n_fallbacks += 1
         net = self.net
         net.circ_pump_pressure["t_flow_k"] = c_to_k(float(t_supply_c))
-        net.heat_consumer["qext_w"] = np.asarray(heat_w, dtype=float)
-        net.heat_consumer["treturn_k"] = c_to_k(np.asarray(t_return_c, dtype=float))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                pps.pipeflow(net, **OPTIONS)
-            except PipeflowNotConverged:
-                self.n_retries += 1
-                try:
-                    pps.pipeflow(net, **RETRY_OPTIONS)
-                except PipeflowNotConverged:
-                    raise PipeflowNotConverged(
-                        f"heat network: no pipe-flow solution at supply {t_supply_c:.1f} degC, total demand "
-                        f"{float(np.sum(heat_w)) / 1000:.1f} kW, highest return {float(np.max(t_return_c)):.1f} degC"
-                    ) from None
+        net.heat_consumer["qext_w"] = heat
+        m_min = self.keep_warm_mdot_kg_per_s(t_supply_c, t_ret)
+        held, ok = self.held & (heat > 0), False  # the last step's held set first: usually the same
+        for _ in range(HOLD_ROUNDS):
+            net.heat_consumer["treturn_k"] = np.where(held, np.nan, c_to_k(t_ret))
+            net.heat_consumer["controlled_mdot_kg_per_s"] = np.where(held, m_min, np.nan)
+            ok = self._pipeflow()
+            if ok:
+                hc = net.res_heat_consumer
+                mdot, t_out = hc.mdot_from_kg_per_s.to_numpy(), k_to_c(hc.t_outlet_k.to_numpy())
+                now = np.where(held, t_out >= t_ret - HOLD_TOL_K, (mdot < m_min) & (heat > 0))
+            elif not held.any():  # below the minimum at the plant's supply temperature (an upper bound on T_in)
+                cp = water_cp_j_per_kgk(net, t_supply_c)
+                now = (heat > 0) & (heat < m_min * cp * (float(t_supply_c) - t_ret))
+            else:
+                break
+            if (now == held).all():
+                break
+            held = now
+        self.held = held
+        if not ok:
+            raise PipeflowNotConverged(
+                f"heat network: no pipe-flow solution at supply {t_supply_c:.1f} degC, total demand "
+                f"{float(np.sum(heat_w)) / 1000:.1f} kW, highest return {float(np.max(t_return_c)):.1f} degC")
         net.junction["tfluid_k"] = net.res_junction.t_k.to_numpy()
         net.junction["pn_bar"] = net.res_junction.p_bar.to_numpy()
         return self._result()

@@ -232,6 +232,23 @@ def _on_sigterm(signum, frame):
     raise Terminated("terminated (SIGTERM)")
 
 
+PATH_ARGS = ("file", "results_dir", "out")  # every command's file and folder arguments, by their dest
+
+
+def path_problem(text: str) -> str | None:
+    """Why the file system cannot take ``text`` as a path (a NUL, a name over NAME_MAX or the whole over PATH_MAX
+    bytes), or None: refused before any command opens, stats or creates it."""
+    if "\x00" in text:
+        return "a NUL character in the path"
+    raw = os.fsencode(text)
+    if len(raw) >= os.pathconf("/", "PC_PATH_MAX"):
+        return f"a path of {len(raw)} bytes, the longest is {os.pathconf('/', 'PC_PATH_MAX') - 1}"
+    longest = max((len(part) for part in raw.split(b"/")), default=0)
+    if longest > os.pathconf("/", "PC_NAME_MAX"):
+        return f"a file name of {longest} bytes, the longest is {os.pathconf('/', 'PC_NAME_MAX')}"
+    return None
+
+
 def _quiet_stdout() -> None:
     """The reader of stdout went away: point stdout at /dev/null so that the interpreter's last flush is quiet."""
     try:
@@ -254,6 +271,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141
+    for name in PATH_ARGS:
+        value = getattr(args, name, None)
+        problem = path_problem(value) if isinstance(value, str) else None
+        if problem:
+            shown = value if len(value) <= 80 else value[:80] + "…"
+            print(f"error: {name.replace('_', '-')} {shown!r}: {problem}", file=sys.stderr)
+            return 2
     previous = signal.signal(signal.SIGTERM, _on_sigterm) if threading.current_thread() is threading.main_thread() \
         else None
     try:

@@ -206,10 +206,10 @@ class KernelScenario(_Frozen):
             parts = key.split(".")
             try:
                 for part in parts[:-1]:
-                    node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+                    node = node[_list_index(part)] if isinstance(node, list) else node.setdefault(part, {})
                 last = parts[-1]
                 if isinstance(node, list):
-                    node[int(last)] = value
+                    node[_list_index(last)] = value
                 else:
                     node[last] = value
             except (ValueError, IndexError, TypeError, AttributeError):
@@ -217,6 +217,14 @@ class KernelScenario(_Frozen):
                 raise ScenarioError(f"{source}: {shown!r}: no such key in the scenario (a dotted key, list items by "
                                     "their index from 0, e.g. population.0.count)") from None
         return validate_scenario(data, source=source)
+
+
+def _list_index(part: str) -> int:
+    """A list item's index in a dotted key: ASCII digits only (``-1``, ``+1``, ``1_0``, `` 1`` are refused, not
+    read as Python would: ``-1`` would change the last item)."""
+    if not (part.isascii() and part.isdigit()):
+        raise ValueError(part)
+    return int(part)
 
 
 Scenario = create_model(

@@ -67,11 +67,8 @@ def _protected(folder: Path) -> str | None:
     return None
 
 
-def prepare_folder(folder: Path, *, force: bool, manifest: dict[str, Any]) -> Path:
-    """Create ``folder`` for a new run, marked as gridledger's and incomplete. An incomplete run of gridledger's
-    there is replaced, a complete one only with ``force``; an empty folder is used as it is; anything else is
-    refused (``ResultsExistError``) and left untouched."""
-    folder = Path(folder)
+def _make_room(folder: Path, *, force: bool) -> None:
+    """``prepare_folder``'s checks and the folder's creation (OSError or ValueError from the file system)."""
     if folder.exists() or folder.is_symlink():
         reason = _protected(folder) if folder.is_dir() else None
         if reason:
@@ -86,6 +83,21 @@ def prepare_folder(folder: Path, *, force: bool, manifest: dict[str, Any]) -> Pa
             raise ResultsExistError(f"{folder} exists and is not a results folder gridledger made (no {MARKER}); "
                                     "it is left untouched: choose another --out")
     folder.mkdir(parents=True, exist_ok=True)
+
+
+def prepare_folder(folder: Path, *, force: bool, manifest: dict[str, Any]) -> Path:
+    """Create ``folder`` for a new run, marked as gridledger's and incomplete. An incomplete run of gridledger's
+    there is replaced, a complete one only with ``force``; an empty folder is used as it is; anything else is
+    refused (``ResultsExistError``) and left untouched."""
+    folder = Path(folder)
+    try:
+        _make_room(folder, force=force)
+    except ResultsExistError:
+        raise
+    except (OSError, ValueError) as exc:  # a NUL in the name, a name too long, a parent that is a file, …
+        shown = str(folder) if len(str(folder)) <= 120 else str(folder)[:120] + "…"
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ResultsExistError(f"{shown!r}: cannot be a results folder: {reason}; choose another --out") from None
     write_json(folder / MARKER, {"made_by": "gridledger", "run_id": manifest.get("run_id")})
     write_json(folder / MANIFEST, {**manifest, "status": "incomplete"})
     return folder

@@ -85,6 +85,36 @@ def test_lower_return_temperature_loses_less_heat_and_pumps_less(network):
     assert cool.mean_delta_t_k > warm.mean_delta_t_k + 10
 
 
+@pytest.mark.parametrize("tiny_w", [0.3, 15.0, 1.0])
+def test_a_tiny_demand_is_drawn_at_the_substations_keep_warm_flow(tiny_w):
+    """A building of 2 or 100 kWh a year at the end of a branch: the flow meeting its demand at its return set
+    point is the one at which the pipe alone cools the supply to that set point (ṁ = Q/(c_p·(T_in − T_r))
+    singular) and the pipe flow did not converge (found by the scenario fuzz). Held at its keep-warm flow, it
+    draws its demand and returns above its set point; the other consumers are as they were."""
+    design = np.array([45e3, 1.0, 9e3])
+    net = HeatNetwork(design, branches=2, segment_length_m=50.0, pipe_loss_w_per_mk=0.18, ground_temp_c=GROUND_C)
+    demand, t_ret = np.array([13.5e3, tiny_w, 2.7e3]), np.array([38.6, 40.0, 35.0])
+    flow = net.solve(78.9, demand, t_ret)
+    m_min = net.keep_warm_mdot_kg_per_s(78.9, t_ret)
+    assert flow.mdot_kg_per_s[1] == pytest.approx(m_min[1], rel=1e-9) and net.held.tolist() == [False, True, False]
+    assert_allclose(flow.consumer_heat_w, demand, rtol=1e-4)
+    assert flow.t_return_c[1] >= t_ret[1] and flow.t_supply_c[1] > t_ret[1]
+    assert_allclose(flow.t_return_c[[0, 2]], t_ret[[0, 2]], atol=1e-6)
+    assert abs(flow.balance_error_w) < BALANCE_REL_TOL * flow.source_heat_w
+    again = net.solve(78.9, demand * [1, 0, 1] + [0, 5e3, 0], t_ret)  # a real demand again: released
+    assert not net.held.any() and again.t_return_c[1] == pytest.approx(40.0, abs=1e-6)
+
+
+def test_keep_warm_flow_is_one_segments_cooling_law():
+    net = HeatNetwork(np.array([9e3]), branches=1, segment_length_m=50.0, pipe_loss_w_per_mk=0.18,
+                      ground_temp_c=GROUND_C)
+    m = net.keep_warm_mdot_kg_per_s(80.0, np.array([40.0, 2.0, 79.0]))
+    cp = get_fluid(net.net).get_heat_capacity(c_to_k(80.0))
+    t_in = GROUND_C + (80.0 - GROUND_C) * np.exp(-50.0 * 0.18 / (m[0] * cp))  # arrives MIN_COOLING_K above 40
+    assert t_in == pytest.approx(40.0 + MIN_COOLING_K, rel=1e-9)
+    assert m[1] == 0.0 and m[2] == 0.0  # the ground cannot cool it that far / the supply is not above it
+
+
 @pytest.mark.parametrize("kind", ["scalar", "array", "series"])
 def test_heating_curve(kind):
     curve = dict(supply_max_c=85.0, supply_min_c=70.0, design_outdoor_c=-12.0, limit_outdoor_c=15.0)

@@ -105,7 +105,8 @@ def call(args: list[str], tmp: str) -> tuple[int, str, str]:
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(60)
     try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        # in the temporary folder: a relative --out (``-``, generated text) is written there, not into the tree
+        with contextlib.chdir(tmp), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 code = main(args)
             except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
@@ -144,7 +145,17 @@ def test_every_command_with_generated_arguments_exits_cleanly():
     (["run", VPP, "--set", "population.x.count=1"], "'population.x.count': no such key"),  # was ValueError
     (["run", VPP, "--set", "population.99.count=1"], "'population.99.count': no such key"),  # was IndexError
     (["run", VPP, "--set", "run.seed.x=1"], "'run.seed.x': no such key"),  # was TypeError
-], ids=["report-file", "duration-inf", "set-not-index", "set-index-out-of-range", "set-below-a-value"])
+    (["run", VPP, "--set", "population.-1.count=1"], "'population.-1.count': no such key"),  # changed the last group
+    (["run", VPP, "--set", "population.+0.count=1"], "'population.+0.count': no such key"),  # int() read it as 0
+    (["run", VPP, *TINY, "--out", "a\x00b"], "out 'a\\x00b': a NUL character in the path"),  # was ValueError
+    (["run", VPP, *TINY, "--out", "x" * 5000], "out 'xxx"),  # was OSError: File name too long
+    (["run", VPP, *TINY, "--out", VPP + "/out"], "cannot be a results folder: Not a directory"),  # under a file
+    (["report", "x" * 5000], "results-dir 'xxx"),  # was OSError: File name too long
+    (["report", "x" * 300], "a file name of 300 bytes, the longest is 255"),  # was OSError: File name too long
+    (["validate", "a/" * 3000], "a path of 6000 bytes, the longest is 4095"),
+], ids=["report-file", "duration-inf", "set-not-index", "set-index-out-of-range", "set-below-a-value",
+        "set-negative-index", "set-signed-index", "out-nul", "out-too-long", "out-under-a-file", "report-too-long",
+        "report-name-too-long", "validate-path-too-long"])
 def test_what_the_cli_fuzz_found_exits_with_a_message(tmp_path, args, message):
     code, out, err = call(args, str(tmp_path))
     assert code == 2 and message in err and "Traceback" not in err, err

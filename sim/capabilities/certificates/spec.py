@@ -27,7 +27,7 @@ class ConsumerGroup(_Frozen):
     name: str = Field(min_length=1, max_length=27, pattern=r"^[A-Za-z0-9_-]+$")  # ids go on chain (32 chars)
     count: Annotated[int, Field(gt=0, le=1000)]
     profile: Literal[SLP_PROFILES] = "g0"  # type: ignore[valid-type]
-    annual_kwh: Annotated[float, Field(gt=0, le=MAX_CONSUMER_KWH)] | None = None
+    annual_kwh: Annotated[float, Field(ge=0.001, le=MAX_CONSUMER_KWH)] | None = None  # 1 Wh: meters count whole Wh
     load_file: str | None = None
     load_scale: Literal["measured", "annual"] = "measured"
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import numpy as np
 from pydantic import Field, field_validator, model_validator
 
+from grid_models.substation import MIN_COOLING_K
 from grid_models.substation import STATES as SUBSTATION_STATES
 from sim.capabilities.heat.tariff import DEFAULT_PRESET, TariffRule, preset_rule, rule_from
 from sim.files.provenance import resolve_file
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 
+MIN_RETURN_C = 0.0  # a return temperature is of liquid water
+
+
 class HeatNetworkSpec(_Frozen):
     """The district-heating network (see grid_models.heat_network) and the plant's heating curve. ``solver``: how
     each step's pipe flow is solved: ``"fast"`` (the default: pandapipes' bidirectional equations solved directly
@@ -24,8 +28,11 @@ class HeatNetworkSpec(_Frozen):
     (``pps.pipeflow`` every step, the reference)."""
 
     branches: Annotated[int, Field(ge=1, le=20)] = 3
-    segment_length_m: Pos = 50.0
-    pipe_loss_w_per_mk: Pos = 0.18
+    # at most 10 km of main per building and 100 W/(m K), some thirty times a bare steel pipe in wet soil
+    # (2·π·λ/ln(4H/d) ≈ 3 W/(m K)): L·k ≤ 1e6 W/K a segment, far inside what the pipe flow solves (5e8 W/K ran,
+    # 1e11 did not: a loss of 2**31 W/(m K) validated and stopped the run; found by the deep scenario fuzz)
+    segment_length_m: Annotated[float, Field(gt=0, le=10_000)] = 50.0
+    pipe_loss_w_per_mk: Annotated[float, Field(gt=0, le=100)] = 0.18
     ground_temp_c: Annotated[float, Field(ge=-10, le=30)] = 6.0
     pump_lift_bar: Pos = 2.0
     pump_pressure_bar: Pos = 6.0
@@ -221,6 +228,19 @@ class HeatSpec(_Frozen):
             raise ValueError("reference.from_tariff needs a tariff whose expected return is a function of the "
                              "supply temperature (the operator publishes references by supply temperature), "
                              "not of the month")
+        expected, net = self.expected_return_for_reference(), self.network
+        which = "tariff's expected_return_c" if self.reference.from_tariff else "reference.expected_return_c"
+        points = [net.supply_min_c, net.supply_max_c] + [x for x in (
+            self.tariff.rule().table_x if self.reference.from_tariff else self.reference.expected_return_supply_c)
+            if net.supply_min_c < x < net.supply_max_c]
+        for t in points:  # piecewise linear, flat outside: its breakpoints and the heating curve's ends
+            r = expected(t)
+            if not MIN_RETURN_C <= r <= t - MIN_COOLING_K:
+                raise ValueError(f"{which}: the expected return at supply {t:g} degC is {r:.6g} degC; the operator "
+                                 f"models every substation returning at it, so it must lie from {MIN_RETURN_C:g} "
+                                 f"degC (water) to {MIN_COOLING_K:g} K below that supply (a substation's least "
+                                 f"cooling) at every supply the heating curve gives ({net.supply_min_c:g}-"
+                                 f"{net.supply_max_c:g} degC)")
         return self
 
     def expected_return_for_reference(self):

@@ -84,15 +84,16 @@ def _physics(cap) -> dict:
 
 def _per_mwh_by_group(frame: pd.DataFrame) -> dict:
     """Tokens, bonus and motivation-tariff adjustment per MWh delivered, by initial state and whether the owner
-    reacts or fixed: how each design treats well-working owners who never react, fixers, and the faulty."""
+    reacts or fixed: how each design treats well-working owners who never react, fixers, and the faulty. None for a
+    group whose meters registered no heat (a tiny demand over a short run): per MWh is undefined, not NaN."""
     f = frame.assign(group=[f"{s}/{'fixed' if fx else ('responsive' if r else 'never reacts')}"
                             for s, r, fx in zip(frame.initial_state, frame.responsive, frame.fixed_at)])
     out = {}
     for g, rows in f.groupby("group"):
         mwh = rows.heat_mwh.astype(float).sum()
-        out[g] = {"consumers": int(len(rows)), "tokens_per_mwh": float(rows.tokens.astype(float).sum() / mwh),
-                  "bonus_eur_per_mwh": float(rows.bonus_eur.astype(float).sum() / mwh),
-                  "motivation_tariff_eur_per_mwh": float(rows.motivation_tariff_eur.astype(float).sum() / mwh)}
+        out[g] = {"consumers": int(len(rows))} | {
+            f"{col}_per_mwh": float(rows[col].astype(float).sum() / mwh) if mwh > 0 else None  # None: no heat metered
+            for col in ("tokens", "bonus_eur", "motivation_tariff_eur")}
     return out
 
 

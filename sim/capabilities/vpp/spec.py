@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sim.scenario import Scenario
 
 SHARE_TOTAL_BPS = 10_000
+MAX_COLLATERAL_EUR = 1e9  # per member: 256 members' stay far inside EuroToken's supply bound, 2**128 - 1 ueur
 MAX_PRICE_EUR_PER_KWH = 1000.0  # a price beyond any market's; the buyer's payments stay far inside uint256
 MAX_VPP_MEMBERS = 256  # members of one VppSettlement (its MAX_MEMBERS, and EuroToken's transfer_many bound)
 
@@ -114,7 +115,7 @@ class PriceSpec(_Frozen):
 
     energy_eur_per_kwh: Annotated[float, Field(ge=0, le=MAX_PRICE_EUR_PER_KWH)]
     penalty_eur_per_kwh: Annotated[float, Field(ge=0, lt=1048.576)]  # VppSettlement's bound: 2**20 x 1000 ueur/kWh
-    member_collateral_eur: NonNeg = 50.0
+    member_collateral_eur: Annotated[float, Field(ge=0, le=MAX_COLLATERAL_EUR)] = 50.0
     tariff: Literal["flat", "time_of_use", "dynamic", "file"] = "flat"
     price_file: str | None = None
     tou_windows: list[TouWindow] = [
