@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sim.errors import DeadlineMissed, DevicesSilent, PortInUse, ScenarioError
+from sim.errors import DeadlineMissed, DevicesSilent, PhysicsFailed, PortInUse, ScenarioError
 from sim.registry import REGISTRY
 
 
@@ -296,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 6
+    except PhysicsFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 7
     except KeyboardInterrupt:
         print("interrupted; results folder marked incomplete (if one was being written)", file=sys.stderr)
         return 130

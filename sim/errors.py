@@ -20,5 +20,10 @@ class DevicesSilent(RuntimeError):
         self.names = names
 
 
+class PhysicsFailed(RuntimeError):
+    """The physics found no solution for a step (the power flow or the pipe flow did not converge): loads or
+    injections beyond what the network carries. Names the network and the step."""
+
+
 class PortInUse(OSError):
     """The device simulator cannot listen: the port is taken by another process."""

@@ -17,6 +17,7 @@ import pandas as pd
 
 from contracts.archive import ChainRecorder
 from contracts.compiler import EVM_VERSION, compile_contract
+from sim.errors import PhysicsFailed
 from sim.files.provenance import input_files
 from sim.files.weather import provenance as weather_provenance
 from sim.hil.bridge import hil_summary
@@ -88,6 +89,9 @@ def run_id_for(scenario: Scenario) -> str:
     return f"{scenario.run.name}-seed{scenario.run.seed}-{scenario.digest()[:8]}"
 
 
+NO_SOLUTION = ("PowerFlowError", "PipeflowNotConverged")  # the feeder's and the heat network's: no physics for a step
+
+
 def run_scenario(
     scenario: Scenario | str | Path,
     *,
@@ -141,6 +145,11 @@ def run_scenario(
         if bar is not None:
             bar.close()
         _mark_failed(folder, manifest, exc)
+        if type(exc).__name__ in NO_SOLUTION:
+            at = (pd.Timestamp(scenario.run.start) + pd.Timedelta(seconds=float(twin.env.now))).isoformat() \
+                if twin is not None else "set-up"
+            raise PhysicsFailed(f"{exc} at {at} (local time): the loads or injections there are beyond what the "
+                                "network carries; the results folder is marked incomplete") from exc
         raise
     finally:
         if twin is not None:  # everything spilled is back in the result; a failed run's is partial (incomplete)

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from grid_models.feeder import PowerFlowError
+from sim.errors import PhysicsFailed
 from sim.scenario import ScenarioError, validate_scenario
 from tests.reliability.scenario_strategies import SHRUNK, put
 
@@ -79,8 +79,9 @@ def test_a_building_with_a_tiny_heat_demand_runs(annual_heat_kwh):
     run_scenario(validate_scenario(data, source="s.toml"))
 
 
-@pytest.mark.xfail(strict=True, raises=PowerFlowError, reason="not fixed: a load or PV the feeder cannot carry validates "
-                   "(the caps are the meters' range, not the feeder's) and the power flow finds no solution")
+@pytest.mark.xfail(strict=True, raises=PhysicsFailed, reason="not fixed: a load or PV the feeder cannot carry validates "
+                   "(the caps are the meters' range, not the feeder's); the run stops with PhysicsFailed (exit 7, one "
+                   "line, folder incomplete), not a traceback")
 @pytest.mark.parametrize("base, muts", [
     ("vpp", [(("population", 0, "annual_load_kwh"), 1e7)]),  # 1e5 runs; 1e6 at some hours, 1e7 and the cap 1e8 not
     ("micro_dsr", [(("population", 0, "annual_load_kwh"), 1e6),  # found by the deep run
@@ -89,7 +90,8 @@ def test_a_building_with_a_tiny_heat_demand_runs(annual_heat_kwh):
 ], ids=["annual_load_kwh-1e7", "annual_load_kwh-1e6-micro_dsr", "pv_kwp-1e5-at-noon"])
 def test_what_the_feeder_cannot_carry_is_not_refused_yet(base, muts):
     """Large values inside their caps (the contracts' meter range) on the smallest feeder, kerber_landnetz_kabel_1:
-    validated, then ``PowerFlowError: power flow … did not converge`` (issue 21's check of large-but-valid values).
+    validated, then ``PhysicsFailed: power flow … did not converge at …`` (issue 21's check of large-but-valid
+    values; the command line prints that line and exits 7).
     When validate refuses them naming the field, or the run goes through, this xfail turns into a failure: make it
     a regression case above."""
     import datetime as dt

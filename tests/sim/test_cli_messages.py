@@ -1,6 +1,6 @@
 """Issue 24, the terminal: each failure the command line can meet ends in one clear line and its documented exit
 code, never a traceback — a busy port (6), Ctrl-C (130), a closed pipe (141), a HIL device that never answered
-(strict: 5; lenient: 0 and a plain warning), ``validate`` naming the kind of file it checked (2 when invalid) —
+(strict: 5; lenient: 0 and a plain warning), a load the feeder cannot carry (7), ``validate`` naming the kind of file it checked (2 when invalid) —
 plus ``--version`` and the progress line. Servers listen on 127.0.0.1 only; every wait is bounded."""
 
 from __future__ import annotations
@@ -74,6 +74,21 @@ def test_ctrl_c_during_a_run_marks_the_folder_incomplete_with_exit_130(tmp_path,
     assert err.strip() == "interrupted; results folder marked incomplete (if one was being written)"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "incomplete" and "KeyboardInterrupt" in manifest["error"]
+
+
+def test_a_load_the_feeder_cannot_carry_stops_the_run_with_exit_7_not_a_traceback(tmp_path, capsys):
+    """A household of 1e8 kWh a year validates (the meters' range) but no power flow carries it on the smallest
+    feeder (the fuzz's strict xfail): one line naming the network and the step, exit 7, folder marked incomplete."""
+    out = tmp_path / "run"
+    sets = ["feeder.network=kerber_landnetz_kabel_1", "population.0.count=2", "population.1.count=2",
+            "population.0.annual_load_kwh=1e8", "run.duration_s=86400"]
+    assert main(["run", str(ROOT / "scenarios" / "vpp.toml"), *(x for s in sets for x in ("--set", s)),
+                 "--out", str(out)]) == 7
+    err = capsys.readouterr().err
+    assert err.startswith("error: power flow on kerber_landnetz_kabel_1 did not converge at 2025-06-02T")
+    assert "beyond what the network carries" in err and "Traceback" not in err
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete" and "PowerFlowError" in manifest["error"]
 
 
 # broken pipe ---------------------------------------------------------------------------------------------------
