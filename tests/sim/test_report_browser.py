@@ -5,7 +5,8 @@ overflow at 1280 px (the chain section opened too), nothing fetched from the net
 per-entity table there with its CSV download. Screenshots are written for a person to look at:
 ``results/report-screenshots/`` (or ``$GRIDLEDGER_SCREENSHOTS``).
 
-A HIL run's report (devices simulated on loopback) is checked in ``tests/sim/hil/test_hil_runs.py``. Not here: the
+The shipped HIL scenarios (hil_demo, hil_dsr, on their device tables simulated on loopback) and a HIL run with a
+device meter and a relay are checked in ``tests/sim/hil/test_hil_runs.py``. Not here: the
 insurance seed sweep (a sweep like the tariffs')."""
 
 from __future__ import annotations

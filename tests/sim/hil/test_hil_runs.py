@@ -14,7 +14,9 @@ from sim.hil.simulator import DeviceSimulator
 from sim.hil.table import DeviceTable
 from sim.results.summary import event_args, ledger_frame
 from sim.runner import run_scenario
+from sim.scenario import load_scenario
 from sim.twin import Twin
+from tests.conftest import ROOT
 from tests.sim.hil.conftest import MEMBER, bound, hil_scenario, meter, relay
 from tests.sim.test_report_browser import CHROMIUM, REQUIRED
 from tests.sim.test_report_browser import _check_run as check_report
@@ -180,3 +182,23 @@ def test_strict_run_stops_with_a_clear_error_and_leaves_the_relay_safe(tmp_path)
         sim.stop()
     manifest = json.loads((tmp_path / "strict" / "manifest.json").read_text())
     assert manifest["status"] == "incomplete" and "DeadlineMissed" in manifest["error"]
+
+
+@pytest.mark.skipif(CHROMIUM is None and not REQUIRED, reason="Debian's chromium is not installed")
+@pytest.mark.parametrize("name, table", [("hil_demo", "hil_devices"), ("hil_dsr", "hil_dsr_devices")])
+def test_the_shipped_hil_scenarios_run_and_their_reports_read_in_chromium(tmp_path, name, table):
+    """The shipped HIL scenarios on their shipped device tables, simulated on loopback (free ports, 600 simulated
+    seconds per wall second), then each report checked as every shipped scenario's is."""
+    from sim.schema import read_toml
+
+    data = read_toml(ROOT / "scenarios" / f"{table}.toml", "device table")
+    sim = _simulator([{**d, "port": 0} for d in data["devices"]], 600.0)
+    try:
+        scenario = load_scenario(ROOT / "scenarios" / f"{name}.toml").with_overrides({
+            "realtime.factor": 600.0, "hil.devices_file": None,
+            "devices": [bound(sim, {**d, "port": 0}) for d in data["devices"]]})
+        result = run_scenario(scenario, out=tmp_path / "run")
+    finally:
+        sim.stop()
+    assert result.manifest["status"] == "complete" and result.summary["hil"]
+    check_report(result.folder, name)
