@@ -258,6 +258,10 @@ def _quiet_stdout() -> None:
         pass
 
 
+# the errors that end a command with one line ``error: …`` and their exit codes (README, "Exit codes")
+EXIT_CODES = ((ScenarioError, 2), (FileExistsError, 2), (DeadlineMissed, 3), (PortInUse, 6), (PhysicsFailed, 7))
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
@@ -284,21 +288,12 @@ def main(argv: list[str] | None = None) -> int:
         code = args.func(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
-    except (ScenarioError, FileExistsError) as exc:
+    except (ScenarioError, FileExistsError, DeadlineMissed, PortInUse, PhysicsFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except DeadlineMissed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
+        return next(code for kind, code in EXIT_CODES if isinstance(exc, kind))
     except DevicesSilent as exc:
         print(f"error: {exc}; the results folder is marked incomplete", file=sys.stderr)
         return 5
-    except PortInUse as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 6
-    except PhysicsFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 7
     except KeyboardInterrupt:
         print("interrupted; results folder marked incomplete (if one was being written)", file=sys.stderr)
         return 130
