@@ -115,3 +115,18 @@ def uncovered(rows: list[Refusal], world: World, name: str) -> set[str]:
     keys = {k for k, c in world.contracts.items() if c.name == name}
     contract = next(world.contracts[k] for k in keys)
     return state_changing(contract) - {r.fn for r in rows if r.contract in keys}
+
+
+def row_tests(rows: list[Refusal], name: str):
+    """The two tests every bounds module runs on its rows: each row refused with its reason, and no state-changing
+    function of the contract ``name`` without a row. A module binds them to its own names:
+    ``test_refused_with_its_reason, test_every_state_changing_function_is_covered = row_tests(ROWS, "X")``."""
+
+    @refusals_by_id(rows)
+    def test_refused_with_its_reason(world, refusal):
+        refused(world, refusal)
+
+    def test_every_state_changing_function_is_covered(world):
+        assert uncovered(rows, world, name) == set()
+
+    return test_refused_with_its_reason, test_every_state_changing_function_is_covered

@@ -18,10 +18,9 @@ from tests.contracts.bounds import (
     above,
     beyond,
     cases,
-    refusals_by_id,
     refused,
     roles,
-    uncovered,
+    row_tests,
 )
 from tests.contracts.conftest import CONSUMER_MAX_WH, PERIOD_S, make_certs
 
@@ -222,13 +221,7 @@ ROWS = [
 ]
 
 
-@refusals_by_id(ROWS)
-def test_refused_with_its_reason(world, refusal):
-    refused(world, refusal)
-
-
-def test_every_state_changing_function_is_covered(world):
-    assert uncovered(ROWS, world, "Certificates") == set()
+test_refused_with_its_reason, test_every_state_changing_function_is_covered = row_tests(ROWS, "Certificates")
 
 
 @FAST

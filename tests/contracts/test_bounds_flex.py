@@ -19,10 +19,9 @@ from tests.contracts.bounds import (
     above,
     beyond,
     cases,
-    refusals_by_id,
     refused,
     roles,
-    uncovered,
+    row_tests,
 )
 from tests.contracts.flex_fixtures import OUTLETS, TOKENS_PER_KWH, make_flex
 
@@ -139,13 +138,7 @@ ROWS = [
 ]
 
 
-@refusals_by_id(ROWS)
-def test_refused_with_its_reason(world, refusal):
-    refused(world, refusal)
-
-
-def test_every_state_changing_function_is_covered(world):
-    assert uncovered(ROWS, world, "FlexDelays") == set()
+test_refused_with_its_reason, test_every_state_changing_function_is_covered = row_tests(ROWS, "FlexDelays")
 
 
 @FAST

@@ -19,10 +19,9 @@ from tests.contracts.bounds import (
     above,
     beyond,
     cases,
-    refusals_by_id,
     refused,
     roles,
-    uncovered,
+    row_tests,
 )
 from tests.contracts.conftest import HEAT_MAX_VOLUME_ML, HEAT_MAX_WH, HEAT_N_PERIODS, PERIOD_S, T0_S, make_heat
 
@@ -123,13 +122,7 @@ ROWS = [
 ]
 
 
-@refusals_by_id(ROWS)
-def test_refused_with_its_reason(world, refusal):
-    refused(world, refusal)
-
-
-def test_every_state_changing_function_is_covered(world):
-    assert uncovered(ROWS, world, "HeatEfficiency") == set()
+test_refused_with_its_reason, test_every_state_changing_function_is_covered = row_tests(ROWS, "HeatEfficiency")
 
 
 @FAST
