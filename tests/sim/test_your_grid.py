@@ -19,6 +19,7 @@ from grid_models.network_source import file_sha256
 from sim.cli import main
 from sim.scenario import ScenarioError, load_scenario
 from tests.conftest import SIMBENCH
+from tests.grid_models.test_networks import small_net
 
 PROSUMER_LOADS = ["LV1.101 Load 2", "LV1.101 Load 4", "LV1.101 Load 11", "LV1.101 Load 6", "LV1.101 Load 1",
                   "LV1.101 Load 13"]  # three H0 households, an L1 and two L2 farms
@@ -124,19 +125,6 @@ def test_a_saved_json_of_the_net_gives_identical_results(simbench_run, simbench_
     assert r.manifest["network"]["sha256"] == file_sha256(tmp_path / "rural1.json")
     assert json.loads((tmp_path / "out" / "manifest.json").read_text())["network"]["file"] == str(tmp_path /
                                                                                                   "rural1.json")
-
-
-def small_net():
-    net = pp.create_empty_network()
-    mv = pp.create_bus(net, 20.0, name="MV")
-    lv = [pp.create_bus(net, 0.4, name=f"LV{i}") for i in range(4)]
-    pp.create_ext_grid(net, mv, vm_pu=1.02)
-    pp.create_transformer(net, mv, lv[0], "0.25 MVA 20/0.4 kV")
-    for i in range(3):
-        pp.create_line(net, lv[i], lv[i + 1], 0.08, "NAYY 4x150 SE")
-    for i in (1, 2, 3):
-        pp.create_load(net, lv[i], p_mw=0.004, name=f"house {i}")
-    return net
 
 
 def no_load(n):
