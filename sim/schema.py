@@ -57,19 +57,33 @@ def format_errors(source: str, exc: ValidationError, kind: str = "scenario") -> 
 MAX_FILE_BYTES = 16 * 2**20  # a scenario or device table larger than this is not one
 
 
-def read_toml(path: Path, kind: str = "scenario") -> dict[str, Any]:
-    """Parse a TOML file (UTF-8); a missing, unreadable, special or malformed file raises ScenarioError naming it.
-    Only regular files are opened (a FIFO or device would block)."""
+def checked_path(path: Path, kind: str, max_bytes: int = MAX_FILE_BYTES, expected: str | None = None) -> Path:
+    """``path`` if it is a readable regular file of at most ``max_bytes``; else ScenarioError naming it (missing, a
+    folder or special file — a FIFO or device would block — too large, no permission, a symlink loop, …).
+    ``expected``: what the message says was expected (default: a ``kind`` file)."""
     path = Path(path)
     try:
         if not path.exists():
             raise ScenarioError(f"{path}: no such {kind} file")
         if not path.is_file():
-            raise ScenarioError(f"{path}: not a regular file (a folder or special file); expected a TOML {kind} file")
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ScenarioError(f"{path}: {path.stat().st_size} bytes; a {kind} file is at most {MAX_FILE_BYTES}")
-        data = path.read_bytes()
+            raise ScenarioError(f"{path}: not a regular file (a folder or special file); expected "
+                                f"{expected or f'a {kind} file'}")
+        if path.stat().st_size > max_bytes:
+            raise ScenarioError(f"{path}: {path.stat().st_size} bytes; a {kind} file is at most {max_bytes}")
+        with open(path, "rb"):
+            pass
     except OSError as exc:  # permission, a symlink loop, …
+        raise ScenarioError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    return path
+
+
+def read_toml(path: Path, kind: str = "scenario") -> dict[str, Any]:
+    """Parse a TOML file (UTF-8); a missing, unreadable, special or malformed file raises ScenarioError naming it.
+    Only regular files are opened (``checked_path``)."""
+    path = checked_path(path, kind, expected=f"a TOML {kind} file")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
         raise ScenarioError(f"{path}: cannot be read: {exc.strerror or exc}") from None
     try:
         return tomllib.loads(data.decode("utf-8"))

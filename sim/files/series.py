@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from sim.schema import ScenarioError
+from sim.schema import checked_path as schema_checked_path
 
 try:  # what pandas 2 raises for a naive time that happens twice or never in a zone (not a ValueError)
     from pytz.exceptions import InvalidTimeError
@@ -40,19 +41,7 @@ def file_sha256(path: Path) -> str:
 
 def checked_path(path: Path, kind: str) -> Path:
     """``path`` if it is a readable regular file of at most ``MAX_DATA_BYTES``; else ScenarioError naming it."""
-    path = Path(path)
-    try:
-        if not path.exists():
-            raise ScenarioError(f"{path}: no such {kind} file")
-        if not path.is_file():
-            raise ScenarioError(f"{path}: not a regular file (a folder or special file); expected a {kind} file")
-        if path.stat().st_size > MAX_DATA_BYTES:
-            raise ScenarioError(f"{path}: {path.stat().st_size} bytes; a {kind} file is at most {MAX_DATA_BYTES}")
-        with open(path, "rb"):
-            pass
-    except OSError as exc:  # permission, a symlink loop, …
-        raise ScenarioError(f"{path}: cannot be read: {exc.strerror or exc}") from None
-    return path
+    return schema_checked_path(path, kind, MAX_DATA_BYTES)
 
 
 def read_table(path: Path, kind: str) -> pd.DataFrame:
