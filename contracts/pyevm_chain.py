@@ -16,7 +16,20 @@ from contracts.chain import FUNDING_WEI, TRANSFER_GAS, BaseChain, _bytes, _error
 from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
 
 
-class Chain(BaseChain):
+class EthTesterHead:
+    """The head block's time [s] and number of a chain held by eth-tester's ``PyEVMBackend`` (``self._backend``):
+    the twin's chain and the archive's replay on py-evm."""
+
+    @property
+    def timestamp(self) -> int:
+        return int(self._backend.chain.get_canonical_head().timestamp)
+
+    @property
+    def block_number(self) -> int:
+        return int(self._backend.chain.get_canonical_head().block_number)
+
+
+class Chain(EthTesterHead, BaseChain):
     """The reference chain: eth-tester on py-evm, real blocks and signed transactions.
 
     Its history is pruned every ``PRUNE_EVERY_BLOCKS`` blocks (``contracts.pyevm_history``): only the head's
@@ -52,14 +65,6 @@ class Chain(BaseChain):
                          + chain.header.block_number.to_bytes(8, "big"))
             hashes.append(chain.mine_block(coinbase=coinbase, mix_hash=mix, blob_gas_used=0).hash)
         return tuple(hashes)
-
-    @property
-    def timestamp(self) -> int:
-        return int(self._backend.chain.get_canonical_head().timestamp)
-
-    @property
-    def block_number(self) -> int:
-        return int(self._backend.chain.get_canonical_head().block_number)
 
     def _genesis_alloc(self) -> list[tuple[str, int, int]]:
         state = self._backend.chain.get_vm().state

@@ -15,6 +15,7 @@ from eth_utils import to_canonical_address, to_checksum_address
 from pyrevm import EVM, CfgEnv, Env
 
 from contracts.chain import BaseChain, _bytes, _Reverted
+from contracts.pyevm_chain import EthTesterHead
 from contracts.revm_chain import RevmChain
 
 REPLAY_EVMS = ("revm", "py-evm", "anvil")
@@ -68,7 +69,7 @@ class RevmReplay(_InProcess, RevmChain):
         return raw
 
 
-class PyEvmReplay(_InProcess, BaseChain):
+class PyEvmReplay(_InProcess, EthTesterHead, BaseChain):
     """The archive re-executed on py-evm (through eth-tester's chain set-up); unsigned transactions with the
     archived sender, at the block's base fee (every sender holds ``GAS_MONEY_WEI`` at genesis)."""
 
@@ -95,14 +96,6 @@ class PyEvmReplay(_InProcess, BaseChain):
     @property
     def chain(self) -> BaseChain:
         return self
-
-    @property
-    def timestamp(self) -> int:
-        return int(self._backend.chain.get_canonical_head().timestamp)
-
-    @property
-    def block_number(self) -> int:
-        return int(self._backend.chain.get_canonical_head().block_number)
 
     def begin_block(self, number: int, timestamp: int) -> None:
         chain = self._backend.chain
