@@ -162,5 +162,7 @@ STANDARD = ("EnergyTag GC Registry API Specification v2 (GranularCertificateBund
 def export_json_schema() -> dict:
     """The JSON Schema (draft 2020-12) of an export document."""
     schema = GcExport.model_json_schema(mode="serialization")
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            "title": "gridledger EnergyTag GC bundle export", **schema}
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema,
+            "title": "gridledger EnergyTag GC bundle export", "$comment": "Field list: " + STANDARD + "; see "
+            "docs/energytag.md for the sources (EnergyTag GC Registry API Specification v2 and its reference "
+            "implementation Future-Energy-Associates/granular_certificate_registry, gc_entities.py)."}
