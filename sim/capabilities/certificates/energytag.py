@@ -3,11 +3,9 @@ energytag``), from the results folder's ledger (which ids, holders, beneficiarie
 state on the replayed chain (how many Wh each holds, has retired, was minted): ``onchain.chain_view``.
 
 Status mapping (the contract's state -> the EnergyTag status):
-
-| contract | EnergyTag |
-|---|---|
-| ``balanceOf(holder, id)`` (live Wh) | ``Active``, ``account_id`` = holder |
-| ``Retired(id, holder, beneficiary, amount, consumption_interval)``, summed in ``retired_wh(id)`` | ``Cancelled``, ``account_id`` = holder, ``beneficiary``, consumption interval |
+- live Wh, ``balanceOf(holder, id)`` -> ``Active``, ``account_id`` = holder;
+- retired Wh, ``Retired(id, holder, beneficiary, amount, consumption_interval)`` events summed in ``retired_wh(id)``
+  -> ``Cancelled``, ``account_id`` = holder, with ``beneficiary`` and the consumption interval.
 
 The contract has no expiry, withdrawal, lock or reservation, and a retirement is the cancellation and the claim at
 once (``retire`` checks the beneficiary's metered consumption in that interval): ``Claimed``, ``Expired``,

@@ -212,3 +212,24 @@ def test_cli_round_trip_on_a_two_day_revm_run(tmp_path, capsys):
     out.write_text(json.dumps(doc))
     assert main(["certificates", "import", str(out), str(folder)]) == 1
     assert "is not the sha256" in capsys.readouterr().err
+
+
+def test_a_chain_archive_that_does_not_re_execute_is_not_read(certs_run, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.capabilities.certificates.onchain import ChainUnreadable
+
+    folder = tmp_path / "run"
+    shutil.copytree(certs_run.folder, folder)
+    part = folder / "chain" / "logs-00000.parquet"
+    logs = pq.read_table(part)
+    data = logs.column("data").to_pylist()
+    i = len(data) // 2
+    data[i] = bytes(len(data[i]))  # one archived event's data zeroed
+    pq.write_table(logs.set_column(logs.schema.get_field_index("data"), "data", pa.array(data, pa.binary())), part)
+    with pytest.raises(ChainUnreadable, match=r"tx \d+ \(block \d+\) does not re-execute as archived"):
+        export_energytag(folder)
+    shutil.rmtree(folder / "chain")
+    with pytest.raises(ChainUnreadable, match="no chain archive"):
+        export_energytag(folder)
