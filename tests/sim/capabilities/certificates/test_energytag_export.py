@@ -13,7 +13,7 @@ import sys
 import pandas as pd
 import pytest
 
-from sim.capabilities.certificates.energytag import export_energytag, write_export
+from sim.capabilities.certificates.energytag import certificates_from_chain, export_energytag, write_export
 from sim.capabilities.certificates.energytag_import import EnergyTagImportError, import_energytag
 from sim.capabilities.certificates.energytag_model import bundle_hash
 from sim.capabilities.certificates.ledger import consumer_scores
@@ -103,6 +103,8 @@ def test_import_gives_back_the_contracts_certificates(exported, view, other_evm,
     certs = import_energytag(exported, view=view)
     issued = event_args(pd.read_parquet(certs_run.folder / "ledger.parquet"), "Certificates", "Issued")
     assert sorted(c.id for c in certs) == sorted(int(i) for i in issued.id) and len(certs) > 10
+    ledger = pd.read_parquet(certs_run.folder / "ledger.parquet")
+    assert certs == certificates_from_chain(ledger, view)  # bundles -> the same certificates, holder by holder
     for c in certs:
         assert other_evm.read("Certificates", "minted_wh", c.id) == c.minted_wh
         assert other_evm.read("Certificates", "retired_wh", c.id) == sum(c.cancelled.values())
