@@ -15,6 +15,15 @@ TABLE_OF_FC = {1: "coil", 5: "coil", 15: "coil", 3: "holding", 6: "holding", 16:
                4: "input"}
 
 
+def simulated_device(spec: DeviceSpec) -> SimulatedDevice:
+    """The simulated device for a table entry: on plain Modbus registers, or on SunSpec models."""
+    if spec.protocol == "sunspec":
+        from sim.hil.sunspec_sim import SunSpecDevice
+
+        return SunSpecDevice(spec)
+    return SimulatedDevice(spec)
+
+
 class SimulatedDevice:
     def __init__(self, spec: DeviceSpec):
         self.spec = spec
@@ -67,6 +76,10 @@ class SimulatedDevice:
         self.value = value
 
     # registers -----------------------------------------------------------------------------------------
+    def blocks(self):
+        """pymodbus ``SimData`` blocks for the server (see :func:`blocks`)."""
+        return blocks(self.spec)
+
     def refresh(self, table: str, start: int, registers: list[int], t_s: float) -> None:
         """Write every point of ``table`` into the server's register block (``registers[0]`` is ``start``)."""
         for reg in self.spec.registers:
