@@ -102,11 +102,10 @@ def _cmd_poll(args) -> int:
 
 
 def _cmd_scan(args) -> int:
+    import tomllib
     from pathlib import Path
 
     from sim.hil.sunspec_scan import DEFAULT_UNIT_IDS, describe, entry, scan
-    import tomllib
-
     from sim.hil.table import LOOPBACK, validate_device_table
 
     host, _, port_text = args.address.rpartition(":")

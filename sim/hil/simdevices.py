@@ -15,15 +15,6 @@ TABLE_OF_FC = {1: "coil", 5: "coil", 15: "coil", 3: "holding", 6: "holding", 16:
                4: "input"}
 
 
-def simulated_device(spec: DeviceSpec) -> SimulatedDevice:
-    """The simulated device for a table entry: on plain Modbus registers, or on SunSpec models."""
-    if spec.protocol == "sunspec":
-        from sim.hil.sunspec_sim import SunSpecDevice
-
-        return SunSpecDevice(spec)
-    return SimulatedDevice(spec)
-
-
 class SimulatedDevice:
     def __init__(self, spec: DeviceSpec):
         self.spec = spec

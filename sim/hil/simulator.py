@@ -25,12 +25,18 @@ from collections.abc import Callable
 from time import monotonic
 
 from sim.hil.link import quiet_pymodbus
-from sim.hil.simdevices import TABLE_OF_FC, SimulatedDevice, simulated_device
+from sim.hil.simdevices import TABLE_OF_FC, SimulatedDevice
+from sim.hil.sunspec_sim import SunSpecDevice
 from sim.hil.table import LOOPBACK, DeviceTable, FaultSpec, check_loopback
 
 TICK_WALL_S = 0.02
 GARBAGE_FUNCTION_CODE = 0x55
 log = logging.getLogger("sim.hil.simulator")
+
+
+def simulated_device(spec) -> SimulatedDevice:
+    """The simulated device for a table entry: on plain Modbus registers, or on SunSpec models."""
+    return SunSpecDevice(spec) if spec.protocol == "sunspec" else SimulatedDevice(spec)
 
 
 class DeviceSimulator:

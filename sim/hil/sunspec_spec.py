@@ -9,7 +9,7 @@ and how the device simulator plays it.
     unit_id = 240
     entity = "meter/pv-battery-01"
     sunspec = [{ point = "energy", model = 203, name = "TotWhExp" }, { point = "power", model = 203, name = "W" }]
-    simulate = { power_w = 2500.0, energy_wh = 125000.0, sunspec = { models = [1, 203], scale_factors = { TotWh_SF = 1 } } }
+    simulate = { power_w = 2500.0, energy_wh = 125000.0, sunspec = { models = [1, 203] } }
 
 Addresses, types and scale factors are not written in the table: the bridge finds the base address and the
 models by scanning the device with pysunspec2, and reads each point's scale factor with the point.

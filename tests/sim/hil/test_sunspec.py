@@ -235,3 +235,52 @@ def test_a_run_reaches_a_sunspec_device_beyond_loopback_only_when_allowed():
     with pytest.raises(ValueError, match=r"devices\[0\]\.host: a run .* uses 127\.0\.0\.1 only"):
         check_run_devices([remote], allow_remote_hosts=False, **kw)
     check_run_devices([remote], allow_remote_hosts=True, **kw)
+
+
+def test_an_exception_2_where_a_point_was_makes_the_link_scan_again(frozen):
+    """A device that refuses the address it served (its map moved, e.g. after a firmware restart) is scanned
+    again by the next read, which then reads the value."""
+    import time
+
+    d = sunspec_meter()
+    sim = _serve([d], frozen)
+    link = SunSpecLink(DeviceSpec.model_validate(bound(sim, d)))
+    energy = link.spec.register("energy")
+    try:
+        first = link.read(0.0, energy)
+        sim.inject("exception", duration_s=5.0, exception_code=2)
+        with pytest.raises(LinkError, match="exception_reply: Modbus exception code 2"):
+            link.read(1.0, energy)
+        assert link.located is None and link.scans == 1
+        frozen["t"] = 10.0  # the fault is over (device seconds)
+        time.sleep(0.2)  # the simulator's tick ends it
+        assert link.read(10.0, energy) == math.floor(sim.devices["ss-meter"].energy_wh(10.0) / 10) * 10 >= first
+        assert link.scans == 2
+    finally:
+        link.close()
+        sim.stop()
+
+
+def test_devices_poll_reads_a_sunspec_table(frozen, tmp_path, capsys):
+    d = sunspec_meter()
+    sim = _serve([d], frozen)
+    try:
+        table = tmp_path / "ss.toml"
+        port = sim.ports["ss-meter"]
+        table.write_text(f"""[[devices]]
+name = "ss-meter"
+kind = "meter"
+protocol = "sunspec"
+port = {port}
+unit_id = 240
+entity = "meter/x"
+sunspec = [{{ point = "energy", model = 203, name = "TotWhExp" }}, {{ point = "power", model = 203, name = "W" }}]
+""")
+        frozen["t"] = 100.0
+        assert main(["devices", "poll", str(table)]) == 0
+        out = capsys.readouterr().out
+        device = sim.devices["ss-meter"]
+        assert f"ss-meter energy    model 203 TotWhExp = {math.floor(device.energy_wh(100.0) / 10) * 10:g}" in out
+        assert f"ss-meter power     model 203 W = {round(device.power_w(100.0), 1):g}" in out
+    finally:
+        sim.stop()
