@@ -164,7 +164,7 @@ def entry(unit: ScannedUnit, *, name: str, host: str, port: int, entity: str) ->
         return None
     energy, power = ENERGY_POINTS[model]
     m = unit.model(model)
-    defined = [x for x in unit.models if x.name is not None]
+    defined = [x for x in unit.models if x.name is not None and _servable(x.model_id)]
     scale_factors = {k: v for x in defined for k, v in x.values.items()
                      if model_def(x.model_id).point(k).type == "sunssf"}
     extra = {x.model_id: x.length - model_def(x.model_id).length for x in defined
@@ -189,6 +189,15 @@ def entry(unit: ScannedUnit, *, name: str, host: str, port: int, entity: str) ->
         f'{{ point = "power", model = {model}, name = "{power}" }}]',
         f"simulate = {{ power_w = {power_w!r}, energy_wh = {energy_wh!r}, sunspec = {_inline(sim)} }}",
         ""])
+
+
+def _servable(model_id: int) -> bool:
+    """Whether the simulator can lay the model out (no repeating groups)."""
+    try:
+        model_def(model_id)
+    except SunSpecMapError:
+        return False
+    return True
 
 
 def _inline(d: dict) -> str:
