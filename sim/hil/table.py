@@ -98,11 +98,18 @@ class DeviceSpec(_Frozen):
     poll_s: Pos = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.2
     backoff_max_s: Pos = 30.0
-    registers: list[RegisterSpec] = []  # modbus-tcp: at least one
+    registers: list[RegisterSpec]  # modbus-tcp: at least one; sunspec: none (given as [] when left out)
     sunspec: list[SunSpecPointSpec] = Field(default=[], exclude_if=lambda v: not v)  # protocol "sunspec": points
     safe_state: bool | float | None = None
     watchdog_s: Pos | None = None
     simulate: SimulateSpec = SimulateSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sunspec_has_no_registers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("protocol") == "sunspec" and "registers" not in data:
+            return {**data, "registers": []}
+        return data
 
     @model_validator(mode="after")
     def _points(self) -> DeviceSpec:

@@ -218,7 +218,9 @@ def test_scan_writes_a_table_that_simulates_the_same_device(frozen, tmp_path, ca
     ({"sunspec": [{"point": "energy", "model": 64900, "name": "X"}]}, r"model 64900: pysunspec2 has no definition"),
     ({"registers": [{"point": "energy", "address": 0, "type": "uint32", "unit": "Wh"}]},
      r"registers: a SunSpec device names its points by model and point"),
-    ({"protocol": "modbus-tcp"}, r"sunspec: only for protocol = \"sunspec\""),
+    ({"protocol": "modbus-tcp", "registers": [{"point": "energy", "address": 0, "type": "uint32", "unit": "Wh"}]},
+     r"sunspec: only for protocol = \"sunspec\""),
+    ({"protocol": "modbus-tcp"}, r"devices\[0\]\.registers: missing"),
     ({"sunspec": []}, r"sunspec: a SunSpec device needs its points"),
     ({"simulate": {"sunspec": {"scale_factors": {"W_SF": 11}}}}, r"a SunSpec scale factor is -10..10, got 11"),
 ])
