@@ -154,6 +154,8 @@ def check_protocol(d: DeviceSpec) -> None:
         if not d.sunspec:
             raise ValueError("sunspec: a SunSpec device needs its points, e.g. "
                              "[{ point = \"energy\", model = 203, name = \"TotWhExp\" }]")
+        if d.simulate.sunspec is not None:
+            check_sunspec_simulation(d.simulate.sunspec, {p.model for p in d.sunspec})
     elif d.sunspec or d.simulate.sunspec is not None:
         raise ValueError(f"sunspec: only for protocol = \"sunspec\" (this device's protocol is {d.protocol!r})")
     elif not d.registers:
@@ -195,6 +197,21 @@ class DeviceTable(_Frozen):
             if f.device is not None and f.device not in names:
                 raise ValueError(f"faults[{i}].device: {f.device!r} is not a device (devices: {sorted(names)})")
         return self
+
+
+def check_sunspec_simulation(sim: SunSpecSimSpec, point_models: set[int]) -> None:
+    """The simulated layout serves the models the points name, and names only points those models have."""
+    from sim.hil.sunspec_map import model_def
+
+    models = sim.models or sorted({1} | point_models)
+    if missing := point_models - set(models):
+        raise ValueError(f"simulate.sunspec.models: the points name model(s) {sorted(missing)}: serve them too")
+    names = {p.name for m in models for p in model_def(m).points}
+    for key, given in (("values", sim.values), ("scale_factors", sim.scale_factors), ("unserved", sim.unserved)):
+        if unknown := sorted(set(given) - names):
+            raise ValueError(f"simulate.sunspec.{key}: no point {unknown} in models {models}")
+    if bad := sorted(n for n in sim.unserved if n in ("ID", "L")):
+        raise ValueError(f"simulate.sunspec.unserved: {bad}: a model's ID and L are always served")
 
 
 def check_unique(devices: list[DeviceSpec]) -> None:

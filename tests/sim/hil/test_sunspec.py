@@ -223,6 +223,8 @@ def test_scan_writes_a_table_that_simulates_the_same_device(frozen, tmp_path, ca
     ({"protocol": "modbus-tcp"}, r"devices\[0\]\.registers: missing"),
     ({"sunspec": []}, r"sunspec: a SunSpec device needs its points"),
     ({"simulate": {"sunspec": {"scale_factors": {"W_SF": 11}}}}, r"a SunSpec scale factor is -10..10, got 11"),
+    ({"simulate": {"sunspec": {"models": [1, 103]}}}, r"the points name model\(s\) \[203\]: serve them too"),
+    ({"simulate": {"sunspec": {"values": {"WRtg": 1}}}}, r"simulate.sunspec.values: no point \['WRtg'\] in models"),
 ])
 def test_table_errors_name_the_field(change, problem):
     with pytest.raises(ScenarioError, match=r"lab\.toml: devices\[0\]"):
