@@ -23,11 +23,20 @@ from sim.hil.pacing import PacedEnvironment
 from sim.hil.table import DeviceSpec
 
 
+def link_for(spec: DeviceSpec) -> ModbusLink:
+    """The device's link: plain Modbus registers, or SunSpec models found by a scan."""
+    if spec.protocol == "sunspec":
+        from sim.hil.sunspec_link import SunSpecLink
+
+        return SunSpecLink(spec)
+    return ModbusLink(spec)
+
+
 class HilBridge:
     def __init__(self, devices: list[DeviceSpec], *, seed: int, settlement_s: int, duration_s: int):
         self.devices = devices
         self.seed, self.settlement_s, self.duration_s = seed, settlement_s, duration_s
-        self.links = {d.name: ModbusLink(d) for d in devices}
+        self.links = {d.name: link_for(d) for d in devices}
         self.meters: dict[str, HilMeter] = {}
         self.actuators = {d.name: Actuator(d, self.links[d.name]) for d in devices if d.kind != "meter"}
         self._sources: dict[str, CommandSource] = {}

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 
 from sim.hil.registers import COIL_TYPE, TYPES, UNITS, register_count
+from sim.hil.sunspec_spec import SunSpecPointSpec, SunSpecSimSpec
 from sim.schema import NonNeg, Pos, ScenarioError, _Frozen, format_errors, read_toml
 
 LOOPBACK = "127.0.0.1"
@@ -74,6 +75,7 @@ class SimulateSpec(_Frozen):
     cycle_s: Pos = 3600.0
     energy_wh: NonNeg = 0.0
     state: bool | float | None = None
+    sunspec: SunSpecSimSpec | None = Field(default=None, exclude_if=lambda v: v is None)  # protocol "sunspec"
 
 
 class DeviceSpec(_Frozen):
@@ -88,7 +90,7 @@ class DeviceSpec(_Frozen):
 
     name: str = Field(min_length=1, pattern=NAME)
     kind: Literal["meter", "relay", "setpoint"]
-    protocol: Literal["modbus-tcp"] = "modbus-tcp"
+    protocol: Literal["modbus-tcp", "sunspec"] = "modbus-tcp"
     host: str = LOOPBACK
     port: Annotated[int, Field(ge=0, le=65535)]
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
@@ -96,15 +98,24 @@ class DeviceSpec(_Frozen):
     poll_s: Pos = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.2
     backoff_max_s: Pos = 30.0
-    registers: list[RegisterSpec] = Field(min_length=1)
+    registers: list[RegisterSpec]  # modbus-tcp: at least one; sunspec: none (given as [] when left out)
+    sunspec: list[SunSpecPointSpec] = Field(default=[], exclude_if=lambda v: not v)  # protocol "sunspec": points
     safe_state: bool | float | None = None
     watchdog_s: Pos | None = None
     simulate: SimulateSpec = SimulateSpec()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sunspec_has_no_registers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("protocol") == "sunspec" and "registers" not in data:
+            return {**data, "registers": []}
+        return data
+
     @model_validator(mode="after")
     def _points(self) -> DeviceSpec:
         required, optional = POINTS[self.kind]
-        have = [r.point for r in self.registers]
+        check_protocol(self)
+        have = [r.point for r in [*self.registers, *self.sunspec]]
         if len(set(have)) != len(have):
             raise ValueError(f"registers: each point at most once, got {have}")
         if missing := required - set(have):
@@ -127,8 +138,28 @@ class DeviceSpec(_Frozen):
             raise ValueError("watchdog_s: the map has a watchdog register, so give the seconds to write into it")
         return self
 
-    def register(self, point: str) -> RegisterSpec | None:
-        return next((r for r in self.registers if r.point == point), None)
+    def register(self, point: str) -> RegisterSpec | SunSpecPointSpec | None:
+        """Where the point lives: a register (modbus-tcp) or a SunSpec model's point (sunspec)."""
+        return next((r for r in [*self.registers, *self.sunspec] if r.point == point), None)
+
+
+def check_protocol(d: DeviceSpec) -> None:
+    """A Modbus device maps its points to registers; a SunSpec device names them by model and point."""
+    if d.protocol == "sunspec":
+        if d.registers:
+            raise ValueError("registers: a SunSpec device names its points by model and point in 'sunspec' "
+                             "(e.g. { point = \"energy\", model = 203, name = \"TotWhExp\" }), not by register")
+        if d.kind != "meter":
+            raise ValueError(f"kind: a SunSpec device is read as a meter here, not a {d.kind}")
+        if not d.sunspec:
+            raise ValueError("sunspec: a SunSpec device needs its points, e.g. "
+                             "[{ point = \"energy\", model = 203, name = \"TotWhExp\" }]")
+        if d.simulate.sunspec is not None:
+            check_sunspec_simulation(d.simulate.sunspec, {p.model for p in d.sunspec})
+    elif d.sunspec or d.simulate.sunspec is not None:
+        raise ValueError(f"sunspec: only for protocol = \"sunspec\" (this device's protocol is {d.protocol!r})")
+    elif not d.registers:
+        raise ValueError("registers: a Modbus device needs at least one register")
 
 
 class SimulatorSpec(_Frozen):
@@ -166,6 +197,21 @@ class DeviceTable(_Frozen):
             if f.device is not None and f.device not in names:
                 raise ValueError(f"faults[{i}].device: {f.device!r} is not a device (devices: {sorted(names)})")
         return self
+
+
+def check_sunspec_simulation(sim: SunSpecSimSpec, point_models: set[int]) -> None:
+    """The simulated layout serves the models the points name, and names only points those models have."""
+    from sim.hil.sunspec_map import model_def
+
+    models = sim.models or sorted({1} | point_models)
+    if missing := point_models - set(models):
+        raise ValueError(f"simulate.sunspec.models: the points name model(s) {sorted(missing)}: serve them too")
+    names = {p.name for m in models for p in model_def(m).points}
+    for key, given in (("values", sim.values), ("scale_factors", sim.scale_factors), ("unserved", sim.unserved)):
+        if unknown := sorted(set(given) - names):
+            raise ValueError(f"simulate.sunspec.{key}: no point {unknown} in models {models}")
+    if bad := sorted(n for n in sim.unserved if n in ("ID", "L")):
+        raise ValueError(f"simulate.sunspec.unserved: {bad}: a model's ID and L are always served")
 
 
 def check_unique(devices: list[DeviceSpec]) -> None:
