@@ -2,10 +2,10 @@
 ``docs/chain_archive.md``) replayed on revm, then the contract's views called, so that what an export or a matching
 statement reports comes from the contract, whichever settlement path (single or bulk) made the run.
 
-The archived Certificates source is compiled (the ABI of the code that ran; its bytecode must be the archived one)
-and the replay compares every transaction's status and logs with the archive as it goes, as ``gridledger verify``
-does (``sim.verify``, which a capability cannot import: it sits above the registry): an archive that does not
-re-execute is refused, never read. Amounts are Wh (integers, as the contract keeps them).
+The archived sources are compiled (the ABI of the code that ran; the bytecode must be the archived one) and the
+replay compares every transaction's status and logs with the archive as it goes (``contracts.replay_check``, the
+same checks as ``gridledger verify``'s): an archive that does not re-execute is refused, never read. Amounts are
+Wh (integers, as the contract keeps them).
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from pathlib import Path
 
 from contracts.archive import read_archive
 from contracts.batch import MAX_BATCH
-from contracts.chain import Contract
-from contracts.compiler import Compiled
-from contracts.replay import make_replayer
+from contracts.replay_check import Differs, check_bytecode, replay
 
 CONTRACT = "Certificates"
 CHAIN_FOLDER = "chain"
@@ -66,47 +64,6 @@ class ChainView:
         self.chain.close()
 
 
-def _compiled(archive: Path, header: dict) -> tuple[dict, Compiled]:
-    """The Certificates deployment of the archive and its source compiled from ``chain/sources``."""
-    from vyper.compiler import compile_code
-    from vyper.compiler.input_bundle import FilesystemInputBundle
-    from vyper.compiler.settings import Settings
-
-    deployed = next(c for c in header["contracts"] if c["name"] == CONTRACT)
-    sources = archive / "sources"
-    out = compile_code((sources / f"{CONTRACT}.vy").read_text(encoding="utf-8"), output_formats=["abi", "bytecode"],
-                       contract_path=f"{CONTRACT}.vy", input_bundle=FilesystemInputBundle([sources]),
-                       settings=Settings(evm_version=header["compiler"]["evm_version"]))
-    bytecode = bytes.fromhex(out["bytecode"].removeprefix("0x"))
-    if "0x" + bytecode.hex() != deployed["bytecode"]:
-        raise ChainUnreadable(f"{archive}: the archived {CONTRACT} bytecode is not what chain/sources/{CONTRACT}.vy "
-                              "compiles to")
-    return deployed, Compiled(CONTRACT, out["abi"], bytecode, "", "")
-
-
-def _replay(header: dict, tables: dict, archive: Path):
-    """Every archived block re-executed on revm; each transaction's status and logs must be the archived ones."""
-    blocks, txs, logs = tables["blocks"], tables["txs"], tables["logs"]
-    replayer = make_replayer(REPLAY_EVM, header, sorted(set(txs.column("sender").to_pylist())),
-                             blocks.column("timestamp")[0].as_py() - 1 if len(blocks) else 0)
-    logs_of: dict[int, list] = {}
-    for t, a, topics, data in zip(*(logs.column(c).to_pylist() for c in ("tx", "address", "topics", "data"))):
-        logs_of.setdefault(t, []).append((a.lower(), topics, data))
-    by_block: dict[int, list[dict]] = {}
-    for row in txs.select(["tx", "block", "sender", "to", "nonce", "value", "gas", "data", "status"]).to_pylist():
-        by_block.setdefault(row["block"], []).append(row)
-    for number, ts in zip(blocks.column("number").to_pylist(), blocks.column("timestamp").to_pylist()):
-        block = by_block.get(number, [])
-        got = replayer.run_block(number, ts, [(t["sender"], t["to"], t["nonce"], int(t["value"]), t["gas"],
-                                               t["data"]) for t in block])
-        for t, g in zip(block, got):
-            if g.get("error") or g["ok"] != t["status"] or g["logs"] != logs_of.get(t["tx"], []):
-                replayer.close()
-                raise ChainUnreadable(f"{archive}: tx {t['tx']} (block {number}) does not re-execute as archived "
-                                      f"({g.get('error') or 'status or logs differ'}): run gridledger verify")
-    return replayer.chain
-
-
 def chain_view(folder: str | Path) -> ChainView:
     """Replay ``folder``'s chain archive on revm and return a view of its Certificates contract."""
     archive = Path(folder) / CHAIN_FOLDER
@@ -117,8 +74,9 @@ def chain_view(folder: str | Path) -> ChainView:
     names = [c["name"] for c in header["contracts"]]
     if CONTRACT not in names:
         raise ChainUnreadable(f"{archive}: no {CONTRACT} contract was deployed in this run (contracts: {names})")
-    deployed, compiled = _compiled(archive, header)
-    chain = _replay(header, tables, archive)
-    contract = Contract(CONTRACT, deployed["address"], compiled)
-    chain._by_address[contract.address.lower()] = contract
-    return ChainView(chain, contract, int(header["chain_id"]))
+    try:
+        chain, _ = replay(header, tables, REPLAY_EVM, check_bytecode(archive, header, tables["txs"]))
+    except Differs as exc:
+        raise ChainUnreadable(f"{archive}: {exc}: run gridledger verify") from None
+    deployed = next(c for c in header["contracts"] if c["name"] == CONTRACT)
+    return ChainView(chain, chain._by_address[deployed["address"].lower()], int(header["chain_id"]))
