@@ -47,7 +47,7 @@ class DrEvent:
         return self.start_min + self.duration_min
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Delay:
     """One delay of one outlet as reported to the VTN: first minute [min from t0], length [min], shifted [Wh]."""
 
@@ -161,7 +161,7 @@ def reconcile(received: list[Delay], chain_delays, names: dict[str, str], show: 
     logged = {Delay(names.get(r.outlet, r.outlet), int(r.start_min), int(r.delay_min), int(r.shifted_wh))
               for r in chain_delays.itertuples()}
     reported = set(received)
-    only_reported, only_logged = sorted(reported - logged, key=repr), sorted(logged - reported, key=repr)
+    only_reported, only_logged = sorted(reported - logged), sorted(logged - reported)
     return {"delays_reported": len(received), "delays_logged": len(logged),
             "delay_min_reported": sum(d.delay_min for d in received),
             "shifted_wh_reported": sum(d.shifted_wh for d in received),

@@ -53,7 +53,8 @@ class OpenAdrLink:
 
         opt = self._loop.run(go(), self.timeout_s, f"DR event {ev.event_id}: the VEN's optIn/optOut at the VTN")
         if self.ven.errors:
-            raise ValueError(f"OpenADR: the VEN could not read an event: {self.ven.errors[0]}")
+            raise RuntimeError(f"OpenADR: the VEN failed on DR event {ev.event_id} (it answered {opt}): "
+                               f"{self.ven.errors[0]}")
         got, ven_opt, outlets = self.ven.received[ev.event_id]
         if got != ev or ven_opt != opt:
             raise RuntimeError(f"OpenADR: DR event {ev.event_id}: the VTN sent {ev} and heard {opt!r}, the VEN read "

@@ -99,14 +99,17 @@ class OutletsVen:
         return self._pending.pop(rid, [])
 
     async def _on_event(self, event: dict) -> str:
+        """Read the event, apply the opt-in rule, answer. A failure is kept (the twin raises it) and answered
+        optOut, so that the VTN is never left waiting."""
         try:
             ev = from_oadr(event, self.t0_s)
-        except ValueError as err:
-            self.errors.append(str(err))
-            return "optOut"
-        outlets = self.take_part(ev)
+            outlets = self.take_part(ev)
+        except Exception as err:  # noqa: BLE001 -- kept and raised in the twin's thread (OpenAdrLink.publish)
+            self.errors.append(f"{type(err).__name__}: {err}")
+            ev, outlets = None, []
         opt = "optIn" if outlets else "optOut"
-        self.received[ev.event_id] = (ev, opt, outlets)
+        if ev is not None:
+            self.received[ev.event_id] = (ev, opt, outlets)
         if utils.determine_event_status(event["active_period"]) == "completed":  # openleadr will not answer it
             await self.client.created_event(request_id=utils.generate_id(),
                                             event_id=event["event_descriptor"]["event_id"], opt_type=opt,
