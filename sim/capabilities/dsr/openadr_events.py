@@ -95,9 +95,10 @@ def from_oadr(event: dict, t0_s: int) -> DrEvent:
     if not eid.startswith(EVENT_ID_PREFIX) or not eid.removeprefix(EVENT_ID_PREFIX).isdigit():
         raise ValueError(f"{where}: event_descriptor.event_id: expected '{EVENT_ID_PREFIX}<FlexDelays event id>'")
     signals = event.get("event_signals") or []
-    if len(signals) != 1 or signals[0].get("signal_name") != SIGNAL_NAME or signals[0].get("signal_type") != SIGNAL_TYPE:
+    kinds = [(s.get("signal_name"), s.get("signal_type")) for s in signals]
+    if kinds != [(SIGNAL_NAME, SIGNAL_TYPE)]:
         raise ValueError(f"{where}: event_signals: expected one {SIGNAL_NAME} signal of type {SIGNAL_TYPE!r}, got "
-                         f"{[(s.get('signal_name'), s.get('signal_type')) for s in signals]}")
+                         f"{kinds}")
     intervals = signals[0].get("intervals") or []
     if len(intervals) != 1:
         raise ValueError(f"{where}: event_signals[0].intervals: expected one interval, got {len(intervals)}")
