@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.capabilities.dsr.audit import rebuild
+from sim.capabilities.dsr.cli import run_line
 from sim.capabilities.dsr.openadr_events import Delay, DrEvent
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
@@ -62,6 +63,7 @@ def test_events_go_vtn_to_ven_delays_happen_and_the_reports_equal_the_chains_del
     assert s["reports_match_chain"] and s["delays_reported"] == s["delays_logged"] == len(logged)
     assert s["delay_min_reported"] == with_openadr.summary["dsr"]["delay_min"]
     assert s["events_published"] == s["opt_in"] == len(on_chain)
+    assert "delays reported, equal to the chain's delay log" in run_line(with_openadr.summary["dsr"], "x")
 
 
 def test_the_run_settles_identically_without_openadr(with_openadr, without):
