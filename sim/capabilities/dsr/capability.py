@@ -273,6 +273,10 @@ class DsrCapability(Capability):
         self.final = {"totals": self.flex.totals(),
                       "customers": {c: self.flex.counters(c) for c in self.customers}}
 
+    def close(self) -> None:
+        if self.openadr is not None:
+            self.openadr.close()
+
     # results --------------------------------------------------------------------------------------------------
     def summary(self, ledger: pd.DataFrame) -> dict:
         from sim.capabilities.dsr.audit import UNITS_PER_TOKEN, fairness_table, on_chain_units, rebuild

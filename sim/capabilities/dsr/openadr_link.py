@@ -21,28 +21,63 @@ from sim.capabilities.dsr.openadr_vtn import OperatorVtn
 POLL_WAIT_S = 0.002  # how often the twin's waits look at what the VTN received [wall s]
 
 
+class _Parts:
+    """The loop, the VTN and the VEN, closed by ``OpenAdrLink.close`` or, at the latest, at interpreter exit."""
+
+    def __init__(self):
+        self.loop = AsyncLoopThread("gridledger-openadr")
+        self.vtn: OperatorVtn | None = None
+        self.ven: OutletsVen | None = None
+
+    def close(self) -> None:
+        """Stop the VEN (its poll jobs, its HTTP session), then the VTN's server, then the loop (idempotent)."""
+        if not self.loop.running:
+            return
+
+        async def stop():
+            if self.ven is not None and self.ven.client.client_session is not None:
+                await self.ven.stop()
+            if self.vtn is not None and self.vtn.port is not None:
+                await self.vtn.stop()
+
+        try:
+            self.loop.run(stop(), STOP_WALL_S, "stopping the VEN and the VTN")
+        finally:
+            self.loop.stop()
+
+
 class OpenAdrLink:
+    """``take_part``: the VEN's opt-in rule. ``close()`` ends it (the capability's ``close``, also when the run
+    fails); a link never closed is closed at interpreter exit."""
+
     def __init__(self, *, t0_s: int, outlets: list[str], take_part: Callable[[DrEvent], list[str]],
                  ven_name: str, timeout_s: float, poll_s: float):
         quiet_openleadr()
         self.t0_s, self.timeout_s = t0_s, timeout_s
-        self._loop = AsyncLoopThread("gridledger-openadr")
-        self._closer = weakref.finalize(self, self._loop.stop)  # a run that fails before finish() still stops it
-        self.vtn: OperatorVtn | None = None
-        self.ven: OutletsVen | None = None
+        self._parts = parts = _Parts()
+        self._loop = parts.loop
+        self._closer = weakref.finalize(self, parts.close)
 
         async def start():
-            self.vtn = OperatorVtn(t0_s=t0_s, ven_name=ven_name, poll_s=poll_s)
-            await self.vtn.start()
-            self.ven = OutletsVen(t0_s=t0_s, ven_name=ven_name, vtn_url=self.vtn.url, outlets=outlets,
-                                  take_part=take_part)
-            await self.ven.start()
+            parts.vtn = OperatorVtn(t0_s=t0_s, ven_name=ven_name, poll_s=poll_s)
+            await parts.vtn.start()
+            parts.ven = OutletsVen(t0_s=t0_s, ven_name=ven_name, vtn_url=parts.vtn.url, outlets=outlets,
+                                   take_part=take_part)
+            await parts.ven.start()
 
         try:
             self._loop.run(start(), timeout_s, "starting the VTN on 127.0.0.1 and registering the VEN")
         except BaseException:
             self.close()
             raise
+
+    @property
+    def vtn(self) -> OperatorVtn:
+        return self._parts.vtn
+
+    @property
+    def ven(self) -> OutletsVen:
+        return self._parts.ven
 
     def publish(self, ev: DrEvent) -> tuple[str, list[str]]:
         """The VTN publishes ``ev``; returns the VEN's opt and the outlets taking part, as the VEN decided them."""
@@ -79,17 +114,5 @@ class OpenAdrLink:
         return delays_from_points(self.vtn.points, self.t0_s)
 
     def close(self) -> None:
-        """Stop the VEN (its poll jobs, its HTTP session), then the VTN's server, then the loop (idempotent)."""
-        if not self._loop.running:
-            return
-
-        async def stop():
-            if self.ven is not None and self.ven.client.client_session is not None:
-                await self.ven.stop()
-            if self.vtn is not None and self.vtn.port is not None:
-                await self.vtn.stop()
-
-        try:
-            self._loop.run(stop(), STOP_WALL_S, "stopping the VEN and the VTN")
-        finally:
-            self._closer()
+        """Stop the VEN, the VTN and the loop (idempotent)."""
+        self._closer()

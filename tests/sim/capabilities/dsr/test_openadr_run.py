@@ -102,3 +102,27 @@ def test_without_respond_the_ven_opts_out(scenario):
     r = run_scenario(scenario.with_overrides({**EARLY_EVENING, "dsr.respond": False}))
     s = r.summary["dsr"]["openadr"]
     assert s["events_published"] == s["opt_out"] >= 1 and r.summary["dsr"]["delays"] == 0
+
+
+def test_a_run_that_fails_midway_leaves_no_openadr_thread_or_port(scenario, monkeypatch):
+    import socket
+    import threading
+
+    from sim.capabilities.dsr.openadr_link import OpenAdrLink
+
+    def threads() -> int:
+        return sum(t.name == "gridledger-openadr" for t in threading.enumerate())
+
+    ports = []
+
+    def failing_report(self, delays):
+        ports.append(self.vtn.port)
+        raise RuntimeError("the line to the VTN broke")
+
+    before = threads()
+    monkeypatch.setattr(OpenAdrLink, "report", failing_report)
+    with pytest.raises(RuntimeError, match="the line to the VTN broke"):
+        run_scenario(scenario.with_overrides(EARLY_EVENING))
+    assert threads() == before  # the Twin closed the capability (Capability.close) although the run failed
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", ports[0]))
