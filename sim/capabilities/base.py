@@ -7,8 +7,9 @@ physics, e.g. the heat network's pipe flow), then ``measure(k, flow)`` (its mete
 measurement layer closes, fault-injects and validates every meter at period ends). When a settlement period
 closes: ``period_closed(period)``; one second later ``settle(validated, through_period)`` with the VEE-validated
 readings of every meter (by meter id); at the end: ``finish()``, then ``close()`` (also when the run fails).
-``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. A relay or set-point of the HIL bridge bound to an entity a capability
-owns follows ``command_source(entity)``. A capability sees the run through its ``CapabilityContext`` only.
+``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. A relay or set-point of the
+HIL bridge bound to an entity a capability owns follows ``command_source(entity)``. A capability sees the run
+through its ``CapabilityContext`` only.
 """
 
 from __future__ import annotations
