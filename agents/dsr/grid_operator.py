@@ -109,11 +109,12 @@ class GridOperator(mesa.Agent):
         return key
 
     def dispatch(self, k: int, outlets: list, requested_kw: np.ndarray, domain_separator: bytes,
-                 event: ActiveEvent | None | str = "own") -> float:
+                 event: ActiveEvent | None | str = "own", taking_part: set[int] | None = None) -> float:
         """Minute ``k``: continue, release and add holds (see the module docstring). ``requested_kw`` is what
         each outlet's appliance asks for in this minute. ``event``: the event the outlets act on; by default the
         operator's own ``active``, else the event as the outlets received it (OpenADR: None when their VEN opted
-        out). Returns the power held: what the held appliances would draw if released now [kW]."""
+        out); ``taking_part``: if given, the indices of the only outlets that may start a hold in it. Returns the
+        power held: what the held appliances would draw if released now [kW]."""
         ev = self.active if isinstance(event, str) else event
         on = ev is not None and ev.start_min <= k < ev.end_min
         keep = []
@@ -140,7 +141,8 @@ class GridOperator(mesa.Agent):
         if held < need:
             holding = set(keep)
             candidates = [i for i in np.flatnonzero(requested_kw > 0)
-                          if i not in holding and outlets[i].can_hold(k, ev.event_id, ev.end_min)]
+                          if i not in holding and (taking_part is None or i in taking_part)
+                          and outlets[i].can_hold(k, ev.event_id, ev.end_min)]
             candidates.sort(key=lambda i: (*key(i), -requested_kw[i], i))
             for i in candidates:
                 if held >= need:

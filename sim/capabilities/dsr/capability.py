@@ -104,7 +104,7 @@ class DsrCapability(Capability):
         self.openadr = None  # the VTN/VEN link, with [dsr.openadr]
         self.oadr_events: list[dict] = []  # per event published: id, the VEN's opt, outlets taking part
         self._ven_event: ActiveEvent | None = None  # the event as the outlets' VEN received it (None: opted out)
-        self._taking_part: set[str] = set()
+        self._taking_part: set[int] = set()  # indices of the outlets the VEN lets take part in its event
         self._oadr_received = []
         if spec.openadr is not None:
             self._start_openadr(spec.openadr)
@@ -129,7 +129,8 @@ class DsrCapability(Capability):
         got, _, _ = self.openadr.ven.received[ev.event_id]
         self._ven_event = (ActiveEvent(got.event_id, got.start_min, got.end_min, got.requested_w / 1000.0,
                                        got.requested_w) if opt == "optIn" else None)
-        self._taking_part = set(names)
+        names = set(names)
+        self._taking_part = {n for n, o in enumerate(self.outlets) if o.name in names}
         self.oadr_events.append({"event_id": ev.event_id, "opt": opt, "outlets_taking_part": len(names)})
 
     # clock hooks ----------------------------------------------------------------------------------------------
@@ -197,10 +198,8 @@ class DsrCapability(Capability):
         held_kw = 0.0
         if self.spec.respond and (self.operator.active is not None or self._holding):
             held_kw = self.operator.dispatch(k, self.outlets, self._requested_kw(k), self.flex.domain_separator,
-                                             event=self._ven_event if self.openadr is not None else "own")
+                                             **self._acting_on())
             self._holding = sum(o.holding for o in self.outlets)
-            if self.openadr is not None:
-                self._check_taking_part()
         thermo.step(k, self.held)
         self.shadow_thermo.demand(k)
         s = self.series
@@ -211,11 +210,14 @@ class DsrCapability(Capability):
         s["dr_requested_kw"][k] = ev.requested_kw if ev is not None and ev.start_min <= k < ev.end_min else 0.0
         self._decided_k = k
 
-    def _check_taking_part(self) -> None:
-        for o in self.outlets:
-            if o.holding and o.name not in self._taking_part:
-                raise RuntimeError(f"{o.name}: holds for DR event {o.state.hold.event_id}, which its VEN did not "
-                                   "let it take part in (the opt-in rule is stricter than the outlet's limits)")
+    def _acting_on(self) -> dict:
+        """Without OpenADR the outlets act on the operator's event; with it, on the event as their VEN received
+        it (None if it opted out), and only the outlets it let take part start a hold. (Those it kept out could not
+        have held a minute anyway, ``openadr_ven.may_take_part``; with HIL relays, a minute retracted after the
+        VEN's decision can free one, which the VEN's decision then keeps unused.)"""
+        if self.openadr is None:
+            return {}
+        return {"event": self._ven_event, "taking_part": self._taking_part}
 
     def extra_load_kw(self, k: int) -> np.ndarray:
         f = self.fleets
