@@ -66,7 +66,8 @@ class OpenAdrLink:
             await parts.ven.start()
 
         try:
-            self._loop.run(start(), timeout_s, "starting the VTN on 127.0.0.1 and registering the VEN")
+            self._loop.run(start(), timeout_s, "starting the VTN on 127.0.0.1 and registering the VEN",
+                           mute_stdout=True)
         except BaseException:
             self.close()
             raise

@@ -54,14 +54,15 @@ class AsyncLoopThread:
     def running(self) -> bool:
         return self._thread.is_alive()
 
-    def run(self, coro: Coroutine, timeout_s: float, what: str) -> Any:
+    def run(self, coro: Coroutine, timeout_s: float, what: str, *, mute_stdout: bool = False) -> Any:
         """Run ``coro`` on the loop and return its result; TimeoutError naming ``what`` after ``timeout_s``.
-        openleadr prints banners to stdout: they are swallowed."""
-        async def quiet():
+        ``mute_stdout``: swallow what it prints (openleadr's server prints a banner when it starts; stdout is the
+        process's, so only for that)."""
+        async def muted():
             with contextlib.redirect_stdout(io.StringIO()):
                 return await coro
 
-        future = asyncio.run_coroutine_threadsafe(quiet(), self._loop)
+        future = asyncio.run_coroutine_threadsafe(muted() if mute_stdout else coro, self._loop)
         try:
             return future.result(timeout_s)
         except TimeoutError:

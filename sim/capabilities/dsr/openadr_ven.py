@@ -80,7 +80,8 @@ class OutletsVen:
         await self.client.stop()
 
     def poll_now(self) -> None:
-        """Run the VEN's poll job now (it also runs every ``requested_oadr_poll_freq``)."""
+        """Run the VEN's poll job now (it also runs every ``requested_oadr_poll_freq``): the job openleadr's
+        ``run()`` scheduled for its ``_poll``, moved to now through APScheduler's ``Job.modify``."""
         for job in self.client.scheduler.get_jobs():
             if job.func == self.client._poll:
                 job.modify(next_run_time=datetime.now(UTC))
