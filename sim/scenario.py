@@ -45,7 +45,8 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 
 # keys added after scenarios were written (kernel or capability; dotted below the section), with their defaults: at the
 # default a key is left out of the digest, so that the run ids of existing scenarios stay as they were
-LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None},
+LATER_KEYS: dict[str, dict[str, Any]] = {"dsr": {"openadr": None},
+                                         "feeder": {"loads": "bdew", "prosumer_loads": None},
                                          "hil": {"require_devices": True},
                                          "heat": {"network.solver": "fast"},
                                          "weather": {"file": None, "format": None, "coerce_year": None,

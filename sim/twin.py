@@ -237,6 +237,14 @@ class Twin(mesa.Model):
         self._finalised_through = last_period
 
     def run(self) -> None:
+        """``_run``, then every capability's ``close()``, even when the run fails."""
+        try:
+            self._run()
+        finally:
+            for cap in self.capabilities:
+                cap.close()
+
+    def _run(self) -> None:
         """Run the clock over the horizon, then settle what VEE held back. A paced clock starts now; HIL
         relays go to their safe state and every device connection is closed, even when the run fails."""
         self._phase("clock")
