@@ -1,0 +1,78 @@
+"""What the simulator's entities give, read from the twin after a step: power and state from the twin's records,
+energy, periods and money from the chain through the contract wrappers (no copy is kept here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.token import UEUR_PER_EUR
+from sim.twin import Twin
+
+FLEX_UNITS_PER_TOKEN = 1000  # FlexDelays has 3 decimals (sim/capabilities/dsr/audit.py)
+
+
+class ChainReader:
+    """Reads a run's chain for the simulator's outputs. Which periods are settled is asked of the VPP contracts
+    (``period_settled``), from the last one found settled onwards."""
+
+    def __init__(self, twin: Twin):
+        self.twin = twin
+        self.vpp = twin.capability("vpp")
+        self._settled_through = {id(p): -1 for p in self.vpp.pools} if self.vpp is not None else {}
+
+    def settled_through(self, pool) -> int:
+        """The last period of ``pool`` settled on chain, -1 if none (periods settle in order)."""
+        last = self._settled_through[id(pool)]
+        while last + 1 < self.twin.n_periods and pool.vpp.period_settled(last + 1):
+            last += 1
+        self._settled_through[id(pool)] = last
+        return last
+
+    def meter(self, j: int, k: int, attrs: list[str]) -> dict[str, Any]:
+        """The outputs ``attrs`` of prosumer ``j``'s meter after step ``k`` (None where the run has no VPP)."""
+        twin, out = self.twin, {}
+        pid = twin.prosumer_ids[j]
+        account = twin.accounts[pid]
+        pool = self.vpp.pool_of.get(pid) if self.vpp is not None else None
+        for attr in attrs:
+            if attr in ("export_p_kw", "soc_kwh"):
+                value = twin.recorder.prosumer["export_kw" if attr == "export_p_kw" else attr][k, j]
+                out[attr] = None if value != value else float(value)  # NaN: no feeder, nothing recorded
+            elif attr == "register_wh":
+                out[attr] = float(twin.prosumer_meters[j].export_register_wh)
+            elif attr == "balance_eur":
+                out[attr] = twin.bank.token.balance_of(account) / UEUR_PER_EUR
+            elif pool is None:
+                out[attr] = None
+            elif attr == "declared_wh":
+                period = twin.period_of_step(min(k + 1, twin.n_steps - 1))  # the period of the next step
+                out[attr] = pool.vpp.declared_wh(period, account)
+            elif attr == "collateral_eur":
+                out[attr] = pool.vpp.collateral_ueur(account) / UEUR_PER_EUR
+            elif attr in ("reading_period", "reading_wh"):
+                last = self.settled_through(pool)
+                out[attr] = last if attr == "reading_period" else (
+                    pool.vpp.delivered_wh(last, account) if last >= 0 else None)
+            else:
+                raise ValueError(f"Meter has no attribute {attr!r}")
+        return out
+
+    def ledger(self, attrs: list[str]) -> dict[str, Any]:
+        """The outputs ``attrs`` of the ledger entity, read from the chain now."""
+        twin, out = self.twin, {}
+        for attr in attrs:
+            if attr == "block_number":
+                out[attr] = int(twin.chain.block_number)
+            elif attr == "settled_periods":
+                out[attr] = sum(self.settled_through(p) + 1 for p in self.vpp.pools) if self.vpp is not None else 0
+            elif attr == "supply_eur":
+                out[attr] = twin.bank.token.total_supply() / UEUR_PER_EUR
+            elif attr == "balances_eur":
+                out[attr] = {label: twin.bank.token.balance_of(address) / UEUR_PER_EUR
+                             for label, address in twin.bank.accounts.items()}
+            elif attr == "flex_tokens":
+                dsr = twin.capability("dsr")
+                out[attr] = dsr.flex.total_supply() / FLEX_UNITS_PER_TOKEN if dsr is not None else 0.0
+            else:
+                raise ValueError(f"Ledger has no attribute {attr!r}")
+        return out
