@@ -258,6 +258,11 @@ class Twin(mesa.Model):
             cap.finish()
 
     # an external driver (sim/cosim: gridledger as a mosaik simulator) ----------------------------------------
+    @property
+    def settled_through(self) -> int:
+        """The last period VEE finalised and the capabilities settled (-1: none yet)."""
+        return self._finalised_through
+
     def feed_step_kw(self, k: int, *, pv_kw: dict[int, float], load_kw: dict[int, float]) -> None:
         """Replace step ``k``'s PV output and household load of prosumers (by their index) [kW] before the step
         runs: measured power an external simulator gives step by step. ValueError for a step already run."""

@@ -19,12 +19,27 @@ METER_OUTPUTS = (
     "balance_eur",  # the member's EuroToken balance, on chain [EUR]
     "collateral_eur",  # the member's collateral held by the VPP contract, on chain [EUR]
 )
+SITE_OUTPUTS = (  # a certificate site (capability 3)
+    "p_kw",  # the site's generation its meter integrated in the step just run [kW]
+    "interval",  # the last certificate interval settled (-1: none yet)
+    "cap_wh",  # the weather cap of that interval, posted by the oracle, on chain [Wh]
+    "minted_wh",  # certificates minted for the site's interval, on chain [Wh]
+    "minted_total_wh",  # certificates minted for the site through that interval, on chain [Wh]
+)
+OUTLET_OUTPUTS = (  # a smart outlet (micro-DSR, capability 4)
+    "holding",  # the outlet held its appliance in the step just run (a DR delay)
+    "delay_min",  # minutes of the delay in progress (0: none)
+    "customer_delay_min",  # the outlet's customer's delay minutes so far, on chain (FlexDelays.delay_min_of)
+    "customer_flex_tokens",  # the customer's FLEX tokens, on chain
+)
 LEDGER_OUTPUTS = (
     "block_number",  # the chain's head block
     "settled_periods",  # VPP periods settled on chain so far (every pool)
     "supply_eur",  # EuroToken total supply [EUR]
     "balances_eur",  # every account the bank opened: label -> EuroToken balance [EUR]
     "flex_tokens",  # FlexDelays tokens issued (micro-DSR; 0 without it)
+    "certificates_minted_wh",  # certificates minted so far, every site (0 without certificates) [Wh]
+    "certificates_retired_wh",  # certificates retired (claimed) so far [Wh]
 )
 
 META = {
@@ -36,11 +51,21 @@ META = {
             "params": ["prosumer"],  # the prosumer's id (``{group}-01`` …); without: the next prosumers in order
             "attrs": [*METER_INPUTS, *METER_OUTPUTS],
         },
+        "Site": {
+            "public": True,
+            "params": ["site"],  # the certificate site's name; without: the next sites in order
+            "attrs": list(SITE_OUTPUTS),
+        },
+        "Outlet": {
+            "public": True,
+            "params": ["outlet"],  # the outlet's name (``{prosumer id}/{appliance}``); without: the next in order
+            "attrs": list(OUTLET_OUTPUTS),
+        },
         "Ledger": {
             "public": True,
             "params": [],
             "attrs": list(LEDGER_OUTPUTS),
         },
     },
-    "extra_methods": ["summary"],
+    "extra_methods": ["summary", "names"],
 }

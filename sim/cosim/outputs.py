@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from contracts.certificates import cert_id
 from contracts.token import UEUR_PER_EUR
 from sim.twin import Twin
 
@@ -19,6 +20,8 @@ class ChainReader:
         self.twin = twin
         self.vpp = twin.capability("vpp")
         self._settled_through = {id(p): -1 for p in self.vpp.pools} if self.vpp is not None else {}
+        self.certificates, self.dsr = twin.capability("certificates"), twin.capability("dsr")
+        self._minted_total: dict[int, tuple[int, int]] = {}  # site index -> (through interval, Wh minted)
 
     def settled_through(self, pool) -> int:
         """The last period of ``pool`` settled on chain, -1 if none (periods settle in order)."""
@@ -57,6 +60,46 @@ class ChainReader:
                 raise ValueError(f"Meter has no attribute {attr!r}")
         return out
 
+    def site(self, i: int, k: int, attrs: list[str]) -> dict[str, Any]:
+        """The outputs ``attrs`` of certificate site ``i`` after step ``k``."""
+        certs, out = self.certificates, {}
+        device = certs.producers[i].device_id
+        last = self.twin.settled_through
+        for attr in attrs:
+            if attr == "p_kw":
+                out[attr] = float(certs.gen_kw[k, i])
+            elif attr == "interval":
+                out[attr] = last
+            elif attr in ("cap_wh", "minted_wh"):
+                fn = certs.certs.cap_wh if attr == "cap_wh" else certs.certs.minted_wh
+                out[attr] = fn(cert_id(device, last)) if last >= 0 else None
+            elif attr == "minted_total_wh":
+                through, total = self._minted_total.get(i, (-1, 0))
+                for p in range(through + 1, last + 1):
+                    total += certs.certs.minted_wh(cert_id(device, p))
+                self._minted_total[i] = (max(through, last), total)
+                out[attr] = total
+            else:
+                raise ValueError(f"Site has no attribute {attr!r}")
+        return out
+
+    def outlet(self, n: int, attrs: list[str]) -> dict[str, Any]:
+        """The outputs ``attrs`` of smart outlet ``n`` after the step just run."""
+        dsr, out = self.dsr, {}
+        o = dsr.outlets[n]
+        for attr in attrs:
+            if attr == "holding":
+                out[attr] = bool(o.holding)
+            elif attr == "delay_min":
+                out[attr] = o.state.hold.minutes if o.holding else 0
+            elif attr == "customer_delay_min":
+                out[attr] = dsr.flex.counters(o.customer)["delay_min"]
+            elif attr == "customer_flex_tokens":
+                out[attr] = dsr.flex.balance_of(o.customer) / FLEX_UNITS_PER_TOKEN
+            else:
+                raise ValueError(f"Outlet has no attribute {attr!r}")
+        return out
+
     def ledger(self, attrs: list[str]) -> dict[str, Any]:
         """The outputs ``attrs`` of the ledger entity, read from the chain now."""
         twin, out = self.twin, {}
@@ -71,8 +114,10 @@ class ChainReader:
                 out[attr] = {label: twin.bank.token.balance_of(address) / UEUR_PER_EUR
                              for label, address in twin.bank.accounts.items()}
             elif attr == "flex_tokens":
-                dsr = twin.capability("dsr")
-                out[attr] = dsr.flex.total_supply() / FLEX_UNITS_PER_TOKEN if dsr is not None else 0.0
+                out[attr] = self.dsr.flex.total_supply() / FLEX_UNITS_PER_TOKEN if self.dsr is not None else 0.0
+            elif attr in ("certificates_minted_wh", "certificates_retired_wh"):
+                total = "total_minted_wh" if attr == "certificates_minted_wh" else "total_retired_wh"
+                out[attr] = self.certificates.certs.call(total) if self.certificates is not None else 0
             else:
                 raise ValueError(f"Ledger has no attribute {attr!r}")
         return out

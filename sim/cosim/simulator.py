@@ -20,12 +20,13 @@ from typing import Any
 import mosaik_api_v3
 
 from sim.cosim import results
-from sim.cosim.meta import METER_INPUTS, META
+from sim.cosim.meta import META, METER_INPUTS
 from sim.cosim.outputs import ChainReader
 from sim.scenario import load_scenario
 from sim.twin import SETTLEMENT_DELAY_S, Twin
 
 LEDGER_EID = "ledger"
+ENTITY_PARAM = {"Meter": "prosumer", "Site": "site", "Outlet": "outlet"}  # model -> the parameter naming one
 
 
 class FeedError(ValueError):
@@ -37,7 +38,7 @@ class GridledgerSim(mosaik_api_v3.Simulator):
     def __init__(self):
         super().__init__(META)
         self.twin: Twin | None = None
-        self.meters: dict[str, int] = {}  # entity id (the prosumer's id) -> prosumer index
+        self.entities: dict[str, dict[str, int]] = {}  # model -> entity id (its name) -> index in the twin
         self.fed: dict[str, set[str]] = {}  # entity id -> the inputs given to it so far
         self.ledger = False  # the Ledger entity made
         self.k = -1  # the last step run
@@ -67,29 +68,48 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         self.reader = ChainReader(self.twin)
         return self.meta
 
-    def create(self, num: int, model: str, prosumer: str | None = None) -> list[dict[str, Any]]:
+    def create(self, num: int, model: str, **params: str) -> list[dict[str, Any]]:
+        """``num`` entities of ``model``: ``Meter`` (``prosumer=`` an id), ``Site`` (``site=`` a certificate site's
+        name), ``Outlet`` (``outlet=`` a smart outlet's name), each without its parameter the next ones in the
+        scenario's order; one ``Ledger``."""
         if model == "Ledger":
             if num != 1 or self.ledger:
                 raise ValueError("Ledger: one entity per gridledger simulator")
             self.ledger = True
             return [{"eid": LEDGER_EID, "type": "Ledger"}]
-        if model != "Meter":
+        if model not in ENTITY_PARAM:
             raise ValueError(f"no model {model!r}; expected one of {sorted(self.meta['models'])}")
-        ids = self.twin.prosumer_ids
-        if prosumer is not None:
-            if num != 1 or prosumer not in ids:
-                raise ValueError(f"Meter: prosumer {prosumer!r} with num={num}: expected num=1 and one of the "
-                                 f"scenario's prosumers {ids[:4]}{' …' if len(ids) > 4 else ''}")
-            wanted = [prosumer]
+        param, names = ENTITY_PARAM[model], self._names(model)
+        if set(params) - {param}:
+            raise ValueError(f"{model}: no parameter {sorted(set(params) - {param})}; expected {param!r}")
+        taken = self.entities.setdefault(model, {})
+        if (name := params.get(param)) is not None:
+            if num != 1 or name not in names:
+                shown = f"{names[:4]}{' …' if len(names) > 4 else ''}"
+                raise ValueError(f"{model}: {param} {name!r} with num={num}: expected num=1 and one of the "
+                                 f"scenario's {shown}")
+            if name in taken:
+                raise ValueError(f"{model}: {param} {name!r} has an entity already")
+            wanted = [name]
         else:
-            wanted = [pid for pid in ids if pid not in self.meters][:num]
+            wanted = [n for n in names if n not in taken][:num]
             if len(wanted) < num:
-                raise ValueError(f"Meter: {num} more meters asked, the scenario has {len(wanted)} prosumers left")
-        for pid in wanted:
-            if pid in self.meters:
-                raise ValueError(f"Meter: prosumer {pid!r} has a meter entity already")
-            self.meters[pid] = ids.index(pid)
-        return [{"eid": pid, "type": "Meter"} for pid in wanted]
+                raise ValueError(f"{model}: {num} more entities asked, the scenario has {len(wanted)} left")
+        for name in wanted:
+            if name == LEDGER_EID or any(name in other for other in self.entities.values()):
+                raise ValueError(f"{model}: {name!r} names an entity of another model already; expected unique names")
+            taken[name] = names.index(name)
+        return [{"eid": name, "type": model} for name in wanted]
+
+    def _names(self, model: str) -> list[str]:
+        """The names of the scenario's entities of ``model``, in order (none where its capability is off)."""
+        twin = self.twin
+        if model == "Meter":
+            return list(twin.prosumer_ids)
+        cap = twin.capability("certificates" if model == "Site" else "dsr")
+        if cap is None:
+            return []
+        return [s.name for s in cap.sites] if model == "Site" else [o.name for o in cap.outlets]
 
     def step(self, time: int, inputs: dict, max_advance: int) -> int | None:
         twin = self.twin
@@ -99,7 +119,8 @@ class GridledgerSim(mosaik_api_v3.Simulator):
                              f" (step {self.k + 1}: one step every {self.ticks_per_step} ticks)")
         if k >= twin.n_steps:
             raise ValueError(f"{self.sid}: stepped at mosaik time {time}, after the scenario's last step "
-                             f"({twin.n_steps} steps): expected the world to run until {twin.n_steps * self.ticks_per_step}")
+                             f"({twin.n_steps} steps): expected the world to run until "
+                             f"{twin.n_steps * self.ticks_per_step}")
         pv_kw, load_kw = self._power_of(time, k, inputs)
         twin.feed_step_kw(k, pv_kw=pv_kw, load_kw=load_kw)
         twin.env.run(until=(k + 1) * twin.step_s)
@@ -111,9 +132,18 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         return time + self.ticks_per_step
 
     def get_data(self, outputs: dict[str, list[str]]) -> dict[str, dict[str, Any]]:
-        k = max(self.k, 0)
-        return {eid: self.reader.ledger(attrs) if eid == LEDGER_EID else self.reader.meter(self.meters[eid], k, attrs)
-                for eid, attrs in outputs.items()}
+        k, reader, out = max(self.k, 0), self.reader, {}
+        meters, sites, outlets = (self.entities.get(m, {}) for m in ("Meter", "Site", "Outlet"))
+        for eid, attrs in outputs.items():
+            if eid == LEDGER_EID:
+                out[eid] = reader.ledger(attrs)
+            elif eid in meters:
+                out[eid] = reader.meter(meters[eid], k, attrs)
+            elif eid in sites:
+                out[eid] = reader.site(sites[eid], k, attrs)
+            else:
+                out[eid] = reader.outlet(outlets[eid], attrs)
+        return out
 
     def finalize(self) -> None:
         twin = self.twin
@@ -130,7 +160,13 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         finally:
             twin.spill.remove()
 
-    # extra method -----------------------------------------------------------------------------------------
+    # extra methods ----------------------------------------------------------------------------------------
+    def names(self, model: str) -> list[str]:
+        """The names of the scenario's entities of ``model`` (``Meter``, ``Site``, ``Outlet``), in order."""
+        if model not in ENTITY_PARAM:
+            raise ValueError(f"no model {model!r} with names; expected one of {sorted(ENTITY_PARAM)}")
+        return self._names(model)
+
     def summary(self) -> dict | None:
         """The run's summary (``summary.json``'s content) once the last step has run, else None."""
         return None if self.result is None else self.result.summary
@@ -141,11 +177,14 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         pv_kw: dict[int, float] = {}
         load_kw: dict[int, float] = {}
         at = self.twin.inputs.times[k].isoformat()
+        meters = self.entities.get("Meter", {})
         for eid, attrs in inputs.items():
-            j = self.meters[eid]
+            for attr in attrs:
+                if eid not in meters or attr not in METER_INPUTS:
+                    raise FeedError(f"{eid}: {attr!r} is not an input of gridledger; expected a Meter's "
+                                    f"{' or '.join(METER_INPUTS)}")
+            j = meters[eid]
             for attr, sources in attrs.items():
-                if attr not in METER_INPUTS:
-                    raise FeedError(f"{eid}: {attr!r} is not an input of Meter; expected one of {METER_INPUTS}")
                 total = 0.0
                 for src, value in sources.items():
                     total += _power(eid, attr, src, value, at)

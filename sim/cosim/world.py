@@ -16,6 +16,7 @@ from typing import Any
 import mosaik
 import pandas as pd
 
+from sim.cosim.simulator import ENTITY_PARAM
 from sim.files.series import file_sha256
 from sim.inputs import run_times
 from sim.scenario import load_scenario
@@ -73,6 +74,37 @@ def run_csv_world(scenario_file: str | Path, csv_file: str | Path, *, out: str |
         world.run(until=scenario.run.duration_s, print_progress=False)
         return {"summary": gridledger.summary(), "ledger": _last(collector_sim.get_dict(collector.eid)),
                 "meters": {m.eid: _last(collector_sim.get_dict(c.eid)) for m, c in zip(meters, meter_collectors)}}
+
+
+def run_world(scenario_file: str | Path, collect: dict[str, dict[str | None, tuple[str, ...]]], *,
+              overrides: dict | None = None, out: str | Path | None = None, force: bool = False) -> dict[str, Any]:
+    """Run ``scenario_file`` under mosaik with nothing fed, mosaik's own ``OutputSimulator`` collecting the
+    outputs ``collect`` names: model -> {entity name (None: every entity of the model) -> attributes}. Returns
+    ``{"summary": …, "outputs": {entity id: {mosaik time: {attr: value}}}}``."""
+    scenario = load_scenario(scenario_file)
+    if overrides:
+        scenario = scenario.with_overrides(overrides, source=f"{scenario_file} + overrides")
+    with mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False) as world:
+        gridledger = world.start("Gridledger", scenario=str(scenario_file), overrides=overrides,
+                                 out=None if out is None else str(out), force=force, fed_by={})
+        collector_sim = world.start("Collector")
+        into: dict[str, Any] = {}
+        for model, wanted in collect.items():
+            factory = getattr(gridledger, model)
+            for name, attrs in wanted.items():
+                if model == "Ledger":
+                    entities = factory.create(1)
+                elif name is not None:
+                    entities = factory.create(1, **{ENTITY_PARAM[model]: name})
+                else:
+                    entities = factory.create(len(gridledger.names(model)))
+                for entity in entities:
+                    into[entity.eid] = collector_sim.Dict.create(1)[0]
+                    world.connect(entity, into[entity.eid], *attrs)
+        world.run(until=scenario.run.duration_s, print_progress=False)
+        return {"summary": gridledger.summary(),
+                "outputs": {eid: {t: {a: next(iter(v.values())) for a, v in at.items()}
+                                  for t, at in collector_sim.get_dict(c.eid).items()} for eid, c in into.items()}}
 
 
 def _last(record: dict) -> dict[str, Any]:

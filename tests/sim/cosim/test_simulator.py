@@ -32,14 +32,19 @@ def test_the_meta_is_mosaik_api_v3s_format():
 def test_meters_are_the_scenarios_prosumers_in_order(sim):
     assert [e["eid"] for e in sim.create(2, "Meter")] == ["pv-battery-01", "pv-battery-02"]
     assert sim.create(1, "Meter", prosumer="pv-only-02") == [{"eid": "pv-only-02", "type": "Meter"}]
-    with pytest.raises(ValueError, match="prosumer 'pv-only-02' has a meter entity already"):
+    with pytest.raises(ValueError, match="Meter: prosumer 'pv-only-02' has an entity already"):
         sim.create(1, "Meter", prosumer="pv-only-02")
-    with pytest.raises(ValueError, match=r"prosumer 'house-01' with num=1: expected num=1 and one of"):
+    with pytest.raises(ValueError, match=r"Meter: prosumer 'house-01' with num=1: expected num=1 and one of the "
+                                         r"scenario's \['pv-battery-01', "):
         sim.create(1, "Meter", prosumer="house-01")
-    with pytest.raises(ValueError, match="5 more meters asked, the scenario has 3 prosumers left"):
+    with pytest.raises(ValueError, match=r"Meter: no parameter \['site'\]; expected 'prosumer'"):
+        sim.create(1, "Meter", site="pv-battery-03")
+    with pytest.raises(ValueError, match="Meter: 5 more entities asked, the scenario has 3 left"):
         sim.create(5, "Meter")
-    with pytest.raises(ValueError, match=r"no model 'Outlet'; expected one of"):
-        sim.create(1, "Outlet")
+    with pytest.raises(ValueError, match="Outlet: 1 more entities asked, the scenario has 0 left"):
+        sim.create(1, "Outlet")  # no [dsr] in this scenario
+    with pytest.raises(ValueError, match=r"no model 'Battery'; expected one of \['Ledger', 'Meter', 'Outlet', 'Site'\]"):
+        sim.create(1, "Battery")
     sim.create(1, "Ledger")
     with pytest.raises(ValueError, match="one entity per gridledger simulator"):
         sim.create(1, "Ledger")
@@ -57,6 +62,13 @@ def test_bad_power_is_refused_naming_entity_attribute_source_and_time(sim, value
     with pytest.raises(FeedError, match=expected):
         sim.step(0, {"pv-battery-01": {"pv_p_kw": {"CSV-0.Data_0": value}}}, 7200)
     assert sim.k == -1  # nothing ran
+
+
+def test_only_a_meters_power_is_an_input(sim):
+    sim.create(1, "Meter")
+    with pytest.raises(FeedError, match=r"pv-battery-01: 'balance_eur' is not an input of gridledger; expected a "
+                                        r"Meter's pv_p_kw or load_p_kw"):
+        sim.step(0, {"pv-battery-01": {"balance_eur": {"x": 1.0}}}, 7200)
 
 
 def test_steps_in_order_only_and_an_input_once_fed_every_step(sim):
