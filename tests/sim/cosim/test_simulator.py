@@ -99,3 +99,34 @@ def test_the_fed_step_is_what_the_meter_measured(sim):
 def test_a_resolution_that_does_not_divide_the_step_is_refused():
     with pytest.raises(ValueError, match=r"run.step_s = 900 s is not a whole number of mosaik's time_resolution \(7 s\)"):
         GridledgerSim().init("G", 7.0, scenario=SCENARIO, overrides=SHORT)
+
+
+def test_hil_and_real_time_scenarios_are_refused():
+    with pytest.raises(ValueError, match=r"hil_demo.toml: a HIL or real-time scenario cannot run under mosaik"):
+        GridledgerSim().init("G", 1.0, scenario=str(ROOT / "scenarios" / "hil_demo.toml"))
+
+
+def test_mosaik_time_in_minutes_steps_every_15_ticks():
+    s = GridledgerSim()
+    s.init("G", 60.0, scenario=SCENARIO, overrides=SHORT)
+    try:
+        assert s.step(0, {}, 120) == 15 and s.step(15, {}, 120) == 30
+        assert s.twin.env.now == 1800
+    finally:
+        s.finalize()
+
+
+def test_a_world_stopped_early_leaves_the_results_folder_incomplete_saying_why(tmp_path):
+    import json
+
+    import mosaik
+
+    from sim.cosim.world import SIM_CONFIG
+
+    with mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False) as world:
+        world.start("Gridledger", scenario=SCENARIO, overrides=SHORT, out=str(tmp_path / "r")).Ledger.create(1)
+        world.run(until=1800, print_progress=False)
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    assert manifest["status"] == "incomplete"
+    assert manifest["error"] == "mosaik stopped after step 2 of 8: expected the world to run until 7200"
+    assert not (tmp_path / "r" / "ledger.parquet").exists()
