@@ -54,8 +54,8 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         loaded = load_scenario(scenario)
         self.scenario = loaded.with_overrides(overrides, source=f"{scenario} + overrides") if overrides else loaded
         run = self.scenario.run
-        ticks = run.step_s / time_resolution
-        if time_resolution <= 0 or ticks != math.floor(ticks):
+        ticks = run.step_s / time_resolution if time_resolution > 0 else math.nan
+        if not (math.isfinite(ticks) and ticks == math.floor(ticks)):
             raise ValueError(f"{scenario}: run.step_s = {run.step_s} s is not a whole number of mosaik's "
                              f"time_resolution ({time_resolution:g} s); expected a resolution that divides it")
         if self.scenario.devices or self.scenario.realtime is not None:
