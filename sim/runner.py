@@ -139,7 +139,7 @@ def run_scenario(
         twin.chain.events.unspill()
         if archive is not None:
             archive.close({"vyper": md.version("vyper")})
-        result = _collect(twin, scenario, manifest)
+        result = collect(twin, scenario, manifest)
         results_s = time.perf_counter() - t_results
     except BaseException as exc:
         if bar is not None:
@@ -192,7 +192,8 @@ def _mark_failed(folder: Path | None, manifest: dict, exc: BaseException) -> Non
             continue
 
 
-def _collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
+def collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
+    """The run's result (tidy timeseries, decoded ledger, readings, summary, manifest) once the clock has ended."""
     w = twin.inputs.weather
     more = [df for cap in twin.capabilities if (df := cap.timeseries()) is not None]
     if twin.hil is not None and (df := twin.hil.timeseries(twin.inputs.t0_s)) is not None:

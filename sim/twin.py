@@ -237,12 +237,16 @@ class Twin(mesa.Model):
         self._finalised_through = last_period
 
     def run(self) -> None:
-        """``_run``, then every capability's ``close()``, even when the run fails."""
+        """``_run``, then ``close``, even when the run fails."""
         try:
             self._run()
         finally:
-            for cap in self.capabilities:
-                cap.close()
+            self.close()
+
+    def close(self) -> None:
+        """Every capability's ``close()``: the threads, servers and sockets a capability holds released."""
+        for cap in self.capabilities:
+            cap.close()
 
     def _run(self) -> None:
         """Run the clock over the horizon, then settle what VEE held back. A paced clock starts now; HIL

@@ -7,8 +7,9 @@ import importlib.metadata as md
 from pathlib import Path
 from typing import Any
 
+from sim import runner
 from sim.results.folder import MANIFEST, prepare_folder, write_json
-from sim.runner import _collect, base_manifest, run_id_for, write_results
+from sim.runner import base_manifest, run_id_for, write_results
 from sim.scenario import Scenario
 from sim.twin import Twin
 
@@ -32,7 +33,7 @@ def open_folder(out: str | Path, manifest: dict[str, Any], force: bool) -> Path:
 def collect(twin: Twin, manifest: dict[str, Any]):
     """The run's ``sim.runner.RunResult`` (timeseries, ledger, readings, summary) once the clock is over."""
     twin.chain.events.unspill()
-    return _collect(twin, twin.scenario, manifest)
+    return runner.collect(twin, twin.scenario, manifest)
 
 
 def write_folder(folder: Path, result) -> None:

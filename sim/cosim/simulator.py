@@ -158,6 +158,7 @@ class GridledgerSim(mosaik_api_v3.Simulator):
                 else:
                     results.write_folder(self.folder, self.result)
         finally:
+            twin.close()
             twin.spill.remove()
 
     # extra methods ----------------------------------------------------------------------------------------
