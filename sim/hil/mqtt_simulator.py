@@ -18,6 +18,7 @@ answers ``reply_delay_s`` wall seconds late (late state); ``garbage`` it answers
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from sim.hil.simdevices import SimulatedDevice
 from sim.hil.table import DeviceSpec, DeviceTable, FaultSpec, check_loopback
 
 TICK_WALL_S = 0.02
+log = logging.getLogger("sim.hil.simulator")
 CONNECT_TIMEOUT_S = 5.0
 
 
@@ -231,6 +233,25 @@ class MqttDeviceSimulator:
                 self.brokers[port].stop()
             self.outages += 1
 
+    def end(self, kind: str) -> None:
+        """End the active faults of ``kind`` now; after a ``restart``, return once every plug is connected to its
+        broker again (bounded by ``CONNECT_TIMEOUT_S``). For a test that times an outage in simulated seconds
+        whatever the machine's load."""
+        with self._lock:
+            ended = [(f, end) for f, end in self.active if f.kind == kind]
+            self.active = [(f, end) for f, end in self.active if f.kind != kind]
+        self._ended(ended, self.now_s())
+        if kind == "restart":
+            for plug in self.plugs.values():
+                plug.connected.wait(CONNECT_TIMEOUT_S)
+
+    def _ended(self, ended: list[tuple[FaultSpec, float]], t_s: float) -> None:
+        for f, _ in ended:
+            self.events.append((t_s, f"{f.kind} end"))
+            if f.kind == "restart":
+                for port in {d.port for d in self.specs if f.device in (None, d.name)}:
+                    self.brokers[port].start()
+
     def fault_on(self, name: str, t_s: float) -> FaultSpec | None:
         with self._lock:
             return next((f for f, end in self.active if t_s < end and f.device in (None, name)), None)
@@ -243,11 +264,7 @@ class MqttDeviceSimulator:
         with self._lock:
             ended = [(f, end) for f, end in self.active if end <= t_s]
             self.active = [(f, end) for f, end in self.active if end > t_s]
-        for f, end in ended:
-            self.events.append((t_s, f"{f.kind} end"))
-            if f.kind == "restart":
-                for port in {d.port for d in self.specs if f.device in (None, d.name)}:
-                    self.brokers[port].start()
+        self._ended(ended, t_s)
         for plug in self.plugs.values():
             with plug.lock:
                 if plug.watch(t_s):
@@ -255,4 +272,8 @@ class MqttDeviceSimulator:
 
     def _tick_loop(self) -> None:
         while not self._stop.wait(TICK_WALL_S):
-            self._tick()
+            try:
+                self._tick()
+            except Exception as exc:  # noqa: BLE001 - e.g. a broker that cannot listen again: logged, ticking on
+                self.events.append((self.now_s(), f"error: {exc}"))
+                log.warning("MQTT device simulator: %s", exc)
