@@ -39,7 +39,9 @@ def _payload(spec: DeviceSpec, dev: SimulatedDevice, topic: str, t_s: float) -> 
     points = [p for p in spec.mqtt.points if p.topic == topic]
     if len(points) == 1 and not points[0].field:
         p = points[0]
-        return (p.on if dev.value else p.off) if p.point == "state" else f"{dev.point_value(p.point, t_s) / p.twin_factor:.6f}"
+        if p.point == "state":
+            return p.on if dev.value else p.off
+        return f"{dev.point_value(p.point, t_s) / p.twin_factor:.6f}"
     doc: dict = {}
     for p in points:
         *path, leaf = p.field.split(".")

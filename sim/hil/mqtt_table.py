@@ -27,6 +27,7 @@ from sim.hil.registers import UNITS
 from sim.schema import _Frozen
 
 TOPIC = r"^[^#+\x00]+$"  # a topic to publish on: no wildcards
+POINT_UNIT = {"energy": "Wh", "power": "W", "state": "1"}  # the twin's unit of each point (as sim.hil.table's)
 
 
 class MqttPoint(_Frozen):
@@ -47,8 +48,6 @@ class MqttPoint(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> MqttPoint:
-        from sim.hil.table import POINT_UNIT
-
         if self.scale == 0:
             raise ValueError("scale must not be 0")
         if UNITS[self.unit][0] != POINT_UNIT[self.point]:
