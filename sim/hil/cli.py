@@ -81,7 +81,7 @@ def check_ports_free(devices, source: str) -> None:
 
 
 def _cmd_poll(args) -> int:
-    from sim.hil.link import LinkError, ModbusLink
+    from sim.hil.link import LinkError
     from sim.hil.table import check_loopback, load_device_table
 
     table = load_device_table(args.file)
@@ -90,18 +90,23 @@ def _cmd_poll(args) -> int:
     except ValueError as exc:
         print(f"error: {args.file}: {exc} (--allow-remote-hosts)", file=sys.stderr)
         return 2
+    from sim.hil.mqtt_link import make_link
+
     failed = 0
     for d in table.devices:
-        link = ModbusLink(d)
+        link = make_link(d)
         try:
-            for reg in d.registers:
+            for reg in (d.mqtt.points if d.mqtt else d.registers):
+                where = f"{reg.table}:{reg.address}" if d.mqtt is None else reg.topic
                 try:
                     value = link.read(time.monotonic(), reg)
-                    print(f"{d.name} {reg.point:9s} {reg.table}:{reg.address} ({reg.type}) = {value:g}")
+                    print(f"{d.name} {reg.point:9s} {where}" + (f" ({reg.type})" if d.mqtt is None else "")
+                          + f" = {value:g}")
                 except LinkError as exc:
                     failed += 1
-                    print(f"{d.name} {reg.point:9s} {reg.table}:{reg.address}: {exc}", file=sys.stderr)
-                    link = ModbusLink(d)  # no backoff for a one-shot check
+                    print(f"{d.name} {reg.point:9s} {where}: {exc}", file=sys.stderr)
+                    link.close()
+                    link = make_link(d)  # no backoff for a one-shot check
         finally:
             link.close()
     return 1 if failed else 0
