@@ -90,7 +90,7 @@ class DeviceSpec(_Frozen):
 
     ``protocol = "mqtt"``: the device is reached through the MQTT broker at ``host``:``port``, its points are in
     ``mqtt`` (``sim.hil.mqtt_table``) instead of ``registers``; meters and relays only. ``inject`` (meters): the
-    device's measured power replaces its prosumer's net injection in the power flow (``sim.hil.injection``).
+    device's measured power replaces its prosumer's net injection in the power flow (``HilBridge.inject``).
     """
 
     name: str = Field(min_length=1, pattern=NAME)
