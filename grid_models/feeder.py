@@ -31,7 +31,7 @@ from grid_models.networks import LoadProfiles, NetworkError, network_kind, prosu
 from grid_models.units import kw_to_mw, mw_to_kw
 
 __all__ = ["CACHE_FORMAT", "FEEDER_BUILDERS", "SOLVERS", "Feeder", "FlowResult", "NetworkData", "NetworkError",
-           "PowerFlowError", "build_network", "network_cache_file", "network_data", "replace_transformer",
+           "TRIPPED", "build_network", "network_cache_file", "network_data", "replace_transformer",
            "transformer_problem"]
 
 FEEDER_BUILDERS = {
@@ -102,8 +102,9 @@ def replace_transformer(net, std_type: str) -> None:
 SOLVERS = ("lightsim2grid", "runpp-lightsim2grid", "pandapower")
 
 
-class PowerFlowError(RuntimeError):
-    """The power flow did not converge."""
+TRIPPED = FlowResult(slack_p_kw=0.0, load_p_kw=0.0, sgen_p_kw=0.0, storage_p_kw=0.0, losses_kw=0.0, vm_min_pu=0.0,
+                     vm_max_pu=0.0, trafo_loading_percent=0.0, line_loading_max_percent=0.0)
+"""A step without a power-flow solution: the feeder's protection tripped and it is de-energised."""
 
 
 class Feeder:
@@ -149,6 +150,7 @@ class Feeder:
         self._solved_once = False
         self._fast: GridModelFlow | None = None
         self._export_kw: np.ndarray | None = None
+        self.tripped = False  # the last step had no power-flow solution: de-energised (see solve)
 
     @property
     def n_households(self) -> int:
@@ -166,12 +168,13 @@ class Feeder:
         self.net.storage.loc[self.storage_idx, "p_mw"] = kw_to_mw(storage_kw)
 
     def solve(self) -> FlowResult:
-        """Run one AC power flow and summarise it."""
+        """Run one AC power flow and summarise it. Where the injections have no solution (voltage collapse), the
+        feeder's protection trips: the step is de-energised, ``TRIPPED`` (every power, voltage and loading 0) and
+        every prosumer's net export 0 [kW]; the next step solves from the last solution again."""
+        self.tripped = False
         if self._fast is not None:
             result, self._export_kw = self._fast.solve(self.prosumer_pos)
-            if result is None:
-                raise PowerFlowError(f"power flow on {self.network} did not converge")
-            return result
+            return self._tripped() if result is None else result
         try:
             pp.runpp(
                 self.net,
@@ -179,9 +182,11 @@ class Feeder:
                 init="results" if self._solved_once else "auto",
                 numba=False,
             )
-        except pp.LoadflowNotConverged as exc:
-            raise PowerFlowError(f"power flow on {self.network} did not converge") from exc
+        except pp.LoadflowNotConverged:
+            self._solved_once = False  # pandapower cleared its results: start the next step as the first one
+            return self._tripped()
         self._solved_once = True
+        self._export_kw = None
         net = self.net
         if self.solver == "lightsim2grid":  # pandapower's solution is the warm start of the direct path
             self._fast = GridModelFlow(net, self.load_idx, self.pv_idx, self.storage_idx)
@@ -198,16 +203,23 @@ class Feeder:
             line_loading_max_percent=max_or_zero(net.res_line.loading_percent.to_numpy()),
         )
 
+    def _tripped(self) -> FlowResult:
+        self.tripped = True
+        self._export_kw = np.zeros(len(self.prosumer_pos))
+        return TRIPPED
+
     def bus_vm_pu(self) -> np.ndarray:
         """Every bus's voltage magnitude of the last power flow, in ``net.bus`` order [pu] (the direct path does
         not fill pandapower's ``res_*`` tables)."""
+        if self.tripped:
+            return np.zeros(len(self.net.bus))
         if self._fast is not None and self._export_kw is not None:
             return np.abs(self._fast.V)
         return self.net.res_bus.vm_pu.to_numpy()
 
     def prosumer_net_export_kw(self) -> np.ndarray:
         """Each prosumer's net export at its connection point from the power-flow results [kW]."""
-        if self._fast is not None and self._export_kw is not None:
+        if self._export_kw is not None:
             return self._export_kw
         net = self.net
         load = net.res_load.p_mw.to_numpy()[self.prosumer_pos]

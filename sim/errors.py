@@ -21,8 +21,9 @@ class DevicesSilent(RuntimeError):
 
 
 class PhysicsFailed(RuntimeError):
-    """The physics found no solution for a step (the power flow or the pipe flow did not converge): loads or
-    injections beyond what the network carries. Names the network and the step."""
+    """The physics found no solution for a step (the heat network's pipe flow did not converge): demands beyond
+    what the network carries. Names the network and the step. (The feeder's power flow never raises it: where it
+    has no solution, the feeder's protection trips for that step, ``grid_models.feeder.TRIPPED``.)"""
 
 
 class PortInUse(OSError):

@@ -20,7 +20,7 @@ from pydantic import ValidationError, create_model, model_validator
 from grid_models.network_source import file_sha256, network_kind
 from sim.capabilities.base import load
 from sim.files.provenance import digest_files
-from sim.hil.table import LATER_DEVICE_KEYS, DeviceSpec, check_run_devices, inline_devices_file
+from sim.hil.table import DeviceSpec, check_run_devices, inline_devices_file
 from sim.registry import REGISTRY
 from sim.schema import ScenarioError, _Frozen, format_errors, read_toml
 from sim.sections import (
@@ -45,7 +45,8 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 
 # keys added after scenarios were written (kernel or capability; dotted below the section), with their defaults: at the
 # default a key is left out of the digest, so that the run ids of existing scenarios stay as they were
-LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None},
+LATER_KEYS: dict[str, dict[str, Any]] = {"dsr": {"openadr": None},
+                                         "feeder": {"loads": "bdew", "prosumer_loads": None},
                                          "hil": {"require_devices": True},
                                          "heat": {"network.solver": "fast"},
                                          "weather": {"file": None, "format": None, "coerce_year": None,
@@ -181,10 +182,6 @@ class KernelScenario(_Frozen):
                     node = node.get(part) if isinstance(node, dict) else None
                 if isinstance(node, dict) and node.get(key, default) == default:
                     node.pop(key, None)
-        for device in data.get("devices") or []:
-            for key, default in LATER_DEVICE_KEYS.items():
-                if device.get(key, default) == default:
-                    device.pop(key, None)
         digest_files(data)  # load, PV, heat, price files by their content, and left out when not given
         _equator_facing_as_given(data)
         if self.feeder is not None and network_kind(self.feeder.network) == "file":

@@ -240,6 +240,14 @@ class Twin(mesa.Model):
         self._finalised_through = last_period
 
     def run(self) -> None:
+        """``_run``, then every capability's ``close()``, even when the run fails."""
+        try:
+            self._run()
+        finally:
+            for cap in self.capabilities:
+                cap.close()
+
+    def _run(self) -> None:
         """Run the clock over the horizon, then settle what VEE held back. A paced clock starts now; HIL
         relays go to their safe state and every device connection is closed, even when the run fails."""
         self._phase("clock")
@@ -252,6 +260,27 @@ class Twin(mesa.Model):
                 self.hil.close(self.env.now)
         if self.hil is not None and self.scenario.hil.require_devices:
             self.hil.require_answers()
+        self.settle_rest()
+
+    def settle_rest(self) -> None:
+        """After the clock: settle what VEE held back, and let every capability finish."""
         self.settle_through(self.n_periods - 1)
         for cap in self.capabilities:
             cap.finish()
+
+    # an external driver (sim/cosim: gridledger as a mosaik simulator) ----------------------------------------
+    @property
+    def settled_through(self) -> int:
+        """The last period VEE finalised and the capabilities settled (-1: none yet)."""
+        return self._finalised_through
+
+    def feed_step_kw(self, k: int, *, pv_kw: dict[int, float], load_kw: dict[int, float]) -> None:
+        """Replace step ``k``'s PV output and household load of prosumers (by their index) [kW] before the step
+        runs: measured power an external simulator gives step by step. ValueError for a step already run."""
+        if k < 0 or k >= self.n_steps or (self.env.now > k * self.step_s):
+            raise ValueError(f"step {k} cannot be fed: the clock is at {self.env.now:g} s, the run has "
+                             f"{self.n_steps} steps of {self.step_s} s")
+        for j, kw in pv_kw.items():
+            self.inputs.pv_kw[k, j] = self.fleet.pv_kw[k, j] = kw
+        for j, kw in load_kw.items():
+            self.inputs.household_load_kw[k, self.feeder.prosumer_pos[j]] = self.fleet.load_kw[k, j] = kw

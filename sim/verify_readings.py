@@ -11,11 +11,7 @@ import pandas as pd
 from eth_keys import keys
 
 from contracts.eip712 import domain_separator, heat_reading_digest, reading_batch_digest, reading_digest
-
-
-class Differs(Exception):
-    """The first difference ``gridledger verify`` found; its message names the place."""
-
+from contracts.replay_check import Differs
 
 REGISTRY_VIEWS = ("member_of_meter", "consumer_of_meter", "device_of_meter")  # nonzero for a registered meter
 
@@ -39,7 +35,7 @@ def _registered(chain, contract: str, meter: str, cache: dict) -> bool:
 
 
 def check_readings(path: Path, chain) -> int:
-    """Number of signatures checked; raises ``sim.verify.Differs`` naming the first reading that fails."""
+    """Number of signatures checked; raises ``contracts.replay_check.Differs`` naming the first reading that fails."""
     df = pd.read_parquet(path)
     if "sig_v" not in df.columns:
         return 0

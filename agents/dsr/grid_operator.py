@@ -45,6 +45,7 @@ class ActiveEvent:
     start_min: int
     end_min: int  # first minute after the event
     requested_kw: float
+    requested_w: int = 0  # the request as the contract records it [W]
 
 
 def excess_fraction(flow: FlowResult, th: Thresholds) -> float:
@@ -85,9 +86,9 @@ class GridOperator(mesa.Agent):
         would_be_kw = self.excess_kw + self.held_kw
         if self.active is None and would_be_kw > 0 and self.import_kw > 0:
             requested_kw = would_be_kw * (1.0 + self.margin)
-            event_id = self._flex.create_event(k + 1, self.duration_min, max(1, round(requested_kw * 1000)),
-                                               sender=self.account)
-            self.active = ActiveEvent(event_id, k + 1, k + 1 + self.duration_min, requested_kw)
+            requested_w = max(1, round(requested_kw * 1000))
+            event_id = self._flex.create_event(k + 1, self.duration_min, requested_w, sender=self.account)
+            self.active = ActiveEvent(event_id, k + 1, k + 1 + self.duration_min, requested_kw, requested_w)
             self.events.append(self.active)
         return self.active
 
@@ -107,11 +108,14 @@ class GridOperator(mesa.Agent):
             return self.delay_min_on_chain[c] + pending.get(c, 0), self.tie_rank[c]
         return key
 
-    def dispatch(self, k: int, outlets: list, requested_kw: np.ndarray, domain_separator: bytes) -> float:
+    def dispatch(self, k: int, outlets: list, requested_kw: np.ndarray, domain_separator: bytes,
+                 event: ActiveEvent | None | str = "own", taking_part: set[int] | None = None) -> float:
         """Minute ``k``: continue, release and add holds (see the module docstring). ``requested_kw`` is what
-        each outlet's appliance asks for in this minute. Returns the power held: what the held appliances would
-        draw if released now [kW]."""
-        ev = self.active
+        each outlet's appliance asks for in this minute. ``event``: the event the outlets act on; by default the
+        operator's own ``active``, else the event as the outlets received it (OpenADR: None when their VEN opted
+        out); ``taking_part``: if given, the indices of the only outlets that may start a hold in it. Returns the
+        power held: what the held appliances would draw if released now [kW]."""
+        ev = self.active if isinstance(event, str) else event
         on = ev is not None and ev.start_min <= k < ev.end_min
         keep = []
         for i, o in enumerate(outlets):
@@ -137,7 +141,8 @@ class GridOperator(mesa.Agent):
         if held < need:
             holding = set(keep)
             candidates = [i for i in np.flatnonzero(requested_kw > 0)
-                          if i not in holding and outlets[i].can_hold(k, ev.event_id, ev.end_min)]
+                          if i not in holding and (taking_part is None or i in taking_part)
+                          and outlets[i].can_hold(k, ev.event_id, ev.end_min)]
             candidates.sort(key=lambda i: (*key(i), -requested_kw[i], i))
             for i in candidates:
                 if held >= need:

@@ -6,9 +6,10 @@ into the feeder in one vectorised assignment and one power flow runs, then ``sol
 physics, e.g. the heat network's pipe flow), then ``measure(k, flow)`` (its meters integrate the step; the
 measurement layer closes, fault-injects and validates every meter at period ends). When a settlement period
 closes: ``period_closed(period)``; one second later ``settle(validated, through_period)`` with the VEE-validated
-readings of every meter (by meter id); at the end: ``finish()``. ``summary(ledger)`` returns the capability's
-KPIs and ``timeseries()`` its tidy rows. A relay or set-point of the HIL bridge bound to an entity a capability
-owns follows ``command_source(entity)``. A capability sees the run through its ``CapabilityContext`` only.
+readings of every meter (by meter id); at the end: ``finish()``, then ``close()`` (also when the run fails).
+``summary(ledger)`` returns the capability's KPIs and ``timeseries()`` its tidy rows. A relay or set-point of the
+HIL bridge bound to an entity a capability owns follows ``command_source(entity)``. A capability sees the run
+through its ``CapabilityContext`` only.
 """
 
 from __future__ import annotations
@@ -99,6 +100,10 @@ class Capability:
     def settle(self, validated: dict, through_period: int) -> None: ...
 
     def finish(self) -> None: ...
+
+    def close(self) -> None:
+        """Release what the capability holds outside the run (threads, servers, sockets): called once the run
+        ends, after ``finish``, and also when the run fails."""
 
     def summary(self, ledger) -> dict:
         return {}

@@ -25,17 +25,31 @@ import pandas as pd
 
 from contracts.eip712 import key_for
 from sim.hil.actuator import Actuator, CommandSource
+from sim.hil.link import ModbusLink
 from sim.hil.meter import STALE_POLLS, HilMeter
-from sim.hil.mqtt_link import FAULT_KINDS, make_link
+from sim.hil.mqtt_link import FAULT_KINDS
 from sim.hil.pacing import PacedEnvironment
 from sim.hil.table import DeviceSpec
+
+
+def link_for(spec: DeviceSpec) -> ModbusLink:
+    """The device's link: plain Modbus registers, SunSpec models found by a scan, or an MQTT broker's topics."""
+    if spec.protocol == "mqtt":
+        from sim.hil.mqtt_link import MqttLink
+
+        return MqttLink(spec)
+    if spec.protocol == "sunspec":
+        from sim.hil.sunspec_link import SunSpecLink
+
+        return SunSpecLink(spec)
+    return ModbusLink(spec)
 
 
 class HilBridge:
     def __init__(self, devices: list[DeviceSpec], *, seed: int, settlement_s: int, duration_s: int):
         self.devices = devices
         self.seed, self.settlement_s, self.duration_s = seed, settlement_s, duration_s
-        self.links = {d.name: make_link(d) for d in devices}
+        self.links = {d.name: link_for(d) for d in devices}
         self.meters: dict[str, HilMeter] = {}
         self.actuators = {d.name: Actuator(d, self.links[d.name]) for d in devices if d.kind != "meter"}
         self._sources: dict[str, CommandSource] = {}

@@ -83,6 +83,7 @@ class MqttLink:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
+        self.client.on_subscribe = self._on_subscribe
 
     # paho callbacks (its network thread) ----------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -90,6 +91,11 @@ class MqttLink:
             return
         topics = sorted({p.topic for p in self.mqtt.points})
         client.subscribe([(t, self.mqtt.qos) for t in topics])
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        """The broker acknowledged the subscriptions: only now can a reply reach us, so only now are we connected."""
+        if any(rc.is_failure for rc in reason_codes):
+            return
         with self._cond:
             self._connected = True
             self.connections += 1
@@ -212,11 +218,3 @@ class MqttLink:
                 "faults": {k: self.faults[k] for k in FAULT_KINDS if self.faults[k]},
                 "request_latency_s": percentiles(self.latency_s), "recent_faults": list(self.recent_faults)}
 
-
-def make_link(spec: DeviceSpec):
-    """The link for a device's protocol: Modbus TCP or MQTT."""
-    if spec.protocol == "mqtt":
-        return MqttLink(spec)
-    from sim.hil.link import ModbusLink
-
-    return ModbusLink(spec)

@@ -85,6 +85,7 @@ class SimulatedPlug:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *a: self.connected.clear()
         self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self.connected.set()
         self.client.connect_async(spec.host, port, keepalive=spec.mqtt.keepalive_s)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -92,8 +93,7 @@ class SimulatedPlug:
             return
         asked = sorted({p.query_topic for p in self.spec.mqtt.points}
                        | {p.command_topic for p in self.spec.mqtt.points if p.command_topic})
-        client.subscribe([(t, self.spec.mqtt.qos) for t in asked])
-        self.connected.set()
+        client.subscribe([(t, self.spec.mqtt.qos) for t in asked])  # connected once acknowledged (on_subscribe)
 
     def watch(self, t_s: float) -> bool:
         """Apply the watchdog at the device time it expired (not when a tick or a request next looks): True when

@@ -67,6 +67,10 @@ class SimulatedDevice:
         self.value = value
 
     # registers -----------------------------------------------------------------------------------------
+    def blocks(self):
+        """pymodbus ``SimData`` blocks for the server (see :func:`blocks`)."""
+        return blocks(self.spec)
+
     def refresh(self, table: str, start: int, registers: list[int], t_s: float) -> None:
         """Write every point of ``table`` into the server's register block (``registers[0]`` is ``start``)."""
         for reg in self.spec.registers:

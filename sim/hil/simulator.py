@@ -25,12 +25,18 @@ from collections.abc import Callable
 from time import monotonic
 
 from sim.hil.link import quiet_pymodbus
-from sim.hil.simdevices import TABLE_OF_FC, SimulatedDevice, blocks
+from sim.hil.simdevices import TABLE_OF_FC, SimulatedDevice
+from sim.hil.sunspec_sim import SunSpecDevice
 from sim.hil.table import LOOPBACK, DeviceTable, FaultSpec, check_loopback
 
 TICK_WALL_S = 0.02
 GARBAGE_FUNCTION_CODE = 0x55
 log = logging.getLogger("sim.hil.simulator")
+
+
+def simulated_device(spec) -> SimulatedDevice:
+    """The simulated device for a table entry: on plain Modbus registers, or on SunSpec models."""
+    return SunSpecDevice(spec) if spec.protocol == "sunspec" else SimulatedDevice(spec)
 
 
 class DeviceSimulator:
@@ -39,7 +45,7 @@ class DeviceSimulator:
         quiet_pymodbus()
         self.table = table
         self.time_factor = table.simulator.time_factor
-        self.devices = {d.name: SimulatedDevice(d) for d in table.devices}
+        self.devices = {d.name: simulated_device(d) for d in table.devices}
         self._by_port: dict[int, dict[int, SimulatedDevice]] = {}
         for dev in self.devices.values():
             self._by_port.setdefault(dev.spec.port, {})[dev.spec.unit_id] = dev
@@ -116,7 +122,7 @@ class DeviceSimulator:
         from pymodbus.simulator import SimDevice
 
         units = self._by_port[configured_port]
-        sim_devices = [SimDevice(id=unit, simdata=blocks(dev.spec), action=self._action_for(dev))
+        sim_devices = [SimDevice(id=unit, simdata=dev.blocks(), action=self._action_for(dev))
                        for unit, dev in units.items()]
         server = ModbusTcpServer(sim_devices, address=(LOOPBACK, port),
                                  trace_pdu=lambda sending, pdu: self._trace_pdu(units, sending, pdu),

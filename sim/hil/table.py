@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from sim.hil.mqtt_table import MqttPoint, MqttSpec
 from sim.hil.registers import COIL_TYPE, TYPES, UNITS, register_count
+from sim.hil.sunspec_spec import SunSpecPointSpec, SunSpecSimSpec
 from sim.schema import NonNeg, Pos, ScenarioError, _Frozen, format_errors, read_toml
 
 LOOPBACK = "127.0.0.1"
@@ -29,8 +30,6 @@ POINTS = {"meter": ({"energy"}, {"power"}), "relay": ({"state"}, {"watchdog"}),
 POINT_UNIT = {"energy": "Wh", "power": "W", "setpoint": "W", "state": "1", "watchdog": "s"}
 WRITABLE = {"state", "setpoint", "watchdog"}
 OUTLET_PREFIX = "outlet/"  # entities of smart outlets (micro-DSR), switched by relays
-# device keys added after scenarios were written, with their defaults: left out of a scenario's digest at the default
-LATER_DEVICE_KEYS = {"protocol": "modbus-tcp", "mqtt": None, "inject": False}
 
 
 
@@ -77,6 +76,7 @@ class SimulateSpec(_Frozen):
     cycle_s: Pos = 3600.0
     energy_wh: NonNeg = 0.0
     state: bool | float | None = None
+    sunspec: SunSpecSimSpec | None = Field(default=None, exclude_if=lambda v: v is None)  # protocol "sunspec"
 
 
 class DeviceSpec(_Frozen):
@@ -95,7 +95,7 @@ class DeviceSpec(_Frozen):
 
     name: str = Field(min_length=1, pattern=NAME)
     kind: Literal["meter", "relay", "setpoint"]
-    protocol: Literal["modbus-tcp", "mqtt"] = "modbus-tcp"
+    protocol: Literal["modbus-tcp", "sunspec", "mqtt"] = "modbus-tcp"
     host: str = LOOPBACK
     port: Annotated[int, Field(ge=0, le=65535)]
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
@@ -103,26 +103,26 @@ class DeviceSpec(_Frozen):
     poll_s: Pos = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.2
     backoff_max_s: Pos = 30.0
-    registers: list[RegisterSpec] = []
+    registers: list[RegisterSpec]  # modbus-tcp: at least one; sunspec, mqtt: none (given as [] when left out)
+    sunspec: list[SunSpecPointSpec] = Field(default=[], exclude_if=lambda v: not v)  # protocol "sunspec": points
     safe_state: bool | float | None = None
     watchdog_s: Pos | None = None
     simulate: SimulateSpec = SimulateSpec()
-    mqtt: MqttSpec | None = None
-    inject: bool = False
+    mqtt: MqttSpec | None = Field(default=None, exclude_if=lambda v: v is None)  # protocol "mqtt": its points
+    inject: bool = Field(default=False, exclude_if=lambda v: not v)  # a meter's power in the power flow
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sunspec_has_no_registers(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("protocol") in ("sunspec", "mqtt") and "registers" not in data:
+            return {**data, "registers": []}
+        return data
 
     @model_validator(mode="after")
     def _points(self) -> DeviceSpec:
         required, optional = POINTS[self.kind]
-        if self.protocol == "mqtt":
-            if self.mqtt is None or self.registers:
-                raise ValueError("mqtt: a device with protocol 'mqtt' gives its points in mqtt.points, not registers")
-            if self.kind == "setpoint":
-                raise ValueError("kind: over MQTT only meters and relays (a set-point needs protocol 'modbus-tcp')")
-        elif self.mqtt is not None or not self.registers:
-            raise ValueError("registers: a Modbus device needs its register map (mqtt is for protocol 'mqtt')")
-        if self.inject and (self.kind != "meter" or self.register("power") is None):
-            raise ValueError("inject: only a meter with a 'power' point can stand in the power flow for its prosumer")
-        have = [r.point for r in (self.mqtt.points if self.mqtt else self.registers)]
+        check_protocol(self)
+        have = [r.point for r in [*self.registers, *self.sunspec, *(self.mqtt.points if self.mqtt else [])]]
         if len(set(have)) != len(have):
             raise ValueError(f"registers: each point at most once, got {have}")
         if missing := required - set(have):
@@ -145,8 +145,39 @@ class DeviceSpec(_Frozen):
             raise ValueError("watchdog_s: the map has a watchdog register, so give the seconds to write into it")
         return self
 
-    def register(self, point: str) -> RegisterSpec | MqttPoint | None:
-        return next((r for r in (self.mqtt.points if self.mqtt else self.registers) if r.point == point), None)
+    def register(self, point: str) -> RegisterSpec | SunSpecPointSpec | MqttPoint | None:
+        """Where the point lives: a register (modbus-tcp), a SunSpec model's point (sunspec) or topics (mqtt)."""
+        return next((r for r in [*self.registers, *self.sunspec, *(self.mqtt.points if self.mqtt else [])]
+                     if r.point == point), None)
+
+
+def check_protocol(d: DeviceSpec) -> None:
+    """A Modbus device maps its points to registers; a SunSpec device names them by model and point; an MQTT
+    device by topics and payload fields (``sim.hil.mqtt_table``)."""
+    if d.protocol == "mqtt":
+        if d.mqtt is None or d.registers or d.sunspec:
+            raise ValueError("mqtt: a device with protocol 'mqtt' gives its points in mqtt.points, not registers")
+        if d.kind == "setpoint":
+            raise ValueError("kind: over MQTT only meters and relays (a set-point needs protocol 'modbus-tcp')")
+    elif d.mqtt is not None:
+        raise ValueError(f"mqtt: only for protocol = \"mqtt\" (this device's protocol is {d.protocol!r})")
+    elif d.protocol == "sunspec":
+        if d.registers:
+            raise ValueError("registers: a SunSpec device names its points by model and point in 'sunspec' "
+                             "(e.g. { point = \"energy\", model = 203, name = \"TotWhExp\" }), not by register")
+        if d.kind != "meter":
+            raise ValueError(f"kind: a SunSpec device is read as a meter here, not a {d.kind}")
+        if not d.sunspec:
+            raise ValueError("sunspec: a SunSpec device needs its points, e.g. "
+                             "[{ point = \"energy\", model = 203, name = \"TotWhExp\" }]")
+        if d.simulate.sunspec is not None:
+            check_sunspec_simulation(d.simulate.sunspec, {p.model for p in d.sunspec})
+    elif d.sunspec or d.simulate.sunspec is not None:
+        raise ValueError(f"sunspec: only for protocol = \"sunspec\" (this device's protocol is {d.protocol!r})")
+    elif not d.registers:
+        raise ValueError("registers: a Modbus device needs at least one register")
+    if d.inject and (d.kind != "meter" or d.register("power") is None):
+        raise ValueError("inject: only a meter with a 'power' point can stand in the power flow for its prosumer")
 
 
 class SimulatorSpec(_Frozen):
@@ -184,6 +215,21 @@ class DeviceTable(_Frozen):
             if f.device is not None and f.device not in names:
                 raise ValueError(f"faults[{i}].device: {f.device!r} is not a device (devices: {sorted(names)})")
         return self
+
+
+def check_sunspec_simulation(sim: SunSpecSimSpec, point_models: set[int]) -> None:
+    """The simulated layout serves the models the points name, and names only points those models have."""
+    from sim.hil.sunspec_map import model_def
+
+    models = sim.models or sorted({1} | point_models)
+    if missing := point_models - set(models):
+        raise ValueError(f"simulate.sunspec.models: the points name model(s) {sorted(missing)}: serve them too")
+    names = {p.name for m in models for p in model_def(m).points}
+    for key, given in (("values", sim.values), ("scale_factors", sim.scale_factors), ("unserved", sim.unserved)):
+        if unknown := sorted(set(given) - names):
+            raise ValueError(f"simulate.sunspec.{key}: no point {unknown} in models {models}")
+    if bad := sorted(n for n in sim.unserved if n in ("ID", "L")):
+        raise ValueError(f"simulate.sunspec.unserved: {bad}: a model's ID and L are always served")
 
 
 def check_unique(devices: list[DeviceSpec]) -> None:

@@ -65,7 +65,9 @@ KERNEL = Section(
     figures=(Figure("physics.import_kwh", "imported from upstream"), Figure("physics.export_kwh", "exported upstream"),
              Figure("physics.pv_kwh", "PV generation of the prosumers"),
              Figure("physics.trafo_loading_max_percent", "peak transformer loading"),
-             Figure("physics.vm_min_pu", "lowest voltage"), Figure("vee.periods", "meter periods validated"),
+             Figure("physics.vm_min_pu", "lowest voltage"),
+             Figure("physics.feeder_tripped_h", "de-energised: no power-flow solution, protection tripped"),
+             Figure("vee.periods", "meter periods validated"),
              Figure("vee.estimated", "of them estimated (gap filled)"), Figure("vee.rejected", "readings rejected")),
 )
 

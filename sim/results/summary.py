@@ -37,9 +37,12 @@ def physics_summary(twin) -> dict:
     f = rec.feeder
     balance = f["load_p_kw"] - f["sgen_p_kw"] + f["storage_p_kw"] + f["losses_kw"] - f["slack_p_kw"]
     soc = rec.prosumer["soc_kwh"]
+    energised = f["vm_max_pu"] > 0  # a step without a power-flow solution tripped the feeder (grid_models TRIPPED)
     return {
         "steps": twin.n_steps,
         "power_flows": twin.n_steps,
+        "feeder_tripped_steps": int((~energised).sum()),
+        "feeder_tripped_h": float((~energised).sum() * dt_h),
         "pv_kwh": float(rec.prosumer["pv_kw"].sum() * dt_h),
         "prosumer_load_kwh": float(rec.prosumer["load_kw"].sum() * dt_h),
         "feeder_load_kwh": float(f["load_p_kw"].sum() * dt_h),
@@ -47,7 +50,7 @@ def physics_summary(twin) -> dict:
         "export_kwh": float(np.clip(-f["slack_p_kw"], 0, None).sum() * dt_h),
         "losses_kwh": float(f["losses_kw"].sum() * dt_h),
         "energy_balance_max_abs_error_kw": float(np.abs(balance).max()),
-        "vm_min_pu": float(f["vm_min_pu"].min()),
+        "vm_min_pu": float(f["vm_min_pu"][energised].min()) if energised.any() else None,  # of energised steps
         "vm_max_pu": float(f["vm_max_pu"].max()),
         "trafo_loading_max_percent": float(f["trafo_loading_percent"].max()),
         "line_loading_max_percent": float(f["line_loading_max_percent"].max()),

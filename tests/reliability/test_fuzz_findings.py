@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from sim.errors import PhysicsFailed
 from sim.scenario import ScenarioError, validate_scenario
 from tests.reliability.scenario_strategies import SHRUNK, put
 
@@ -79,21 +78,17 @@ def test_a_building_with_a_tiny_heat_demand_runs(annual_heat_kwh):
     run_scenario(validate_scenario(data, source="s.toml"))
 
 
-@pytest.mark.xfail(strict=True, raises=PhysicsFailed, reason="not fixed: a load or PV the feeder cannot carry validates "
-                   "(the caps are the meters' range, not the feeder's); the run stops with PhysicsFailed (exit 7, one "
-                   "line, folder incomplete), not a traceback")
 @pytest.mark.parametrize("base, muts", [
     ("vpp", [(("population", 0, "annual_load_kwh"), 1e7)]),  # 1e5 runs; 1e6 at some hours, 1e7 and the cap 1e8 not
     ("micro_dsr", [(("population", 0, "annual_load_kwh"), 1e6),  # found by the deep run
                    (("run", "start"), "2000-01-01T00:00+03:20")]),
     ("vpp", [(("population", 0, "pv_kwp"), 1e5), (("population", 1, "pv_kwp"), 1e5), (("run", "start"), "noon")]),
 ], ids=["annual_load_kwh-1e7", "annual_load_kwh-1e6-micro_dsr", "pv_kwp-1e5-at-noon"])
-def test_what_the_feeder_cannot_carry_is_not_refused_yet(base, muts):
-    """Large values inside their caps (the contracts' meter range) on the smallest feeder, kerber_landnetz_kabel_1:
-    validated, then ``PhysicsFailed: power flow … did not converge at …`` (issue 21's check of large-but-valid
-    values; the command line prints that line and exits 7).
-    When validate refuses them naming the field, or the run goes through, this xfail turns into a failure: make it
-    a regression case above."""
+def test_what_the_feeder_cannot_carry_trips_it_and_the_run_completes(base, muts):
+    """Large values inside their caps (the contracts' meter range) on the smallest feeder,
+    kerber_landnetz_kabel_1, validated and then stopped the run (``PowerFlowError``; found by the deep runs). Where
+    the power flow has no solution the feeder's protection now trips for the step (de-energised: every meter reads
+    0) and the run goes to the end, every period settled, the tripped steps counted."""
     import datetime as dt
 
     from sim.runner import run_scenario
@@ -102,4 +97,10 @@ def test_what_the_feeder_cannot_carry_is_not_refused_yet(base, muts):
     for path, value in muts:
         put(data, path, dt.datetime(2025, 6, 1, 12) if value == "noon" else
             dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
-    run_scenario(validate_scenario(data, source="s.toml"))
+    result = run_scenario(validate_scenario(data, source="s.toml"))
+    physics = result.summary["physics"]
+    assert physics["feeder_tripped_steps"] > 0
+    assert physics["energy_balance_max_abs_error_kw"] < 1e-3
+    for name in ("vpp", "dsr"):
+        if "periods_settled" in result.summary.get(name, {}):
+            assert result.summary[name]["periods_settled"] == result.summary[name]["periods"]

@@ -16,6 +16,11 @@ minute read it back off; at the first minute that was not confirmed (lost commun
 state, a stuck relay) the delay is cut before that minute, reported with its confirmed minutes only, and the
 outlet takes no further part in the event. Minutes the relay should have been on but was not confirmed on
 are counted (the appliance may have been off without a delay to show for it). ``summary()["hil_outlets"]``.
+
+OpenADR 2.0b (``[dsr.openadr]``, ``docs/openadr.md``): each DR event the operator opens on chain is published
+through its VTN; the outlets act on the event as their VEN received it, if the VEN opted in, and only the outlets
+the VEN let take part (``openadr_ven.may_take_part``); the VEN reports each batch of delays posted on chain back
+to the VTN, and ``summary()["openadr"]`` compares the reports with the chain's delay log.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import copy
 import numpy as np
 import pandas as pd
 
-from agents.dsr.grid_operator import GridOperator, Thresholds
+from agents.dsr.grid_operator import ActiveEvent, GridOperator, Thresholds
 from agents.dsr.outlet import DeferrablePlug, Limits, Outlet, ThermostaticPlug
 from contracts.eip712 import key_for
 from contracts.flex import FlexDelays, OutletSpec, hours_mask
@@ -96,6 +101,37 @@ class DsrCapability(Capability):
         self.relays: dict[int, dict] = {}  # outlet index -> HIL relay driving it: entity and minute counts
         self.relay_cuts: list[dict] = []  # delays cut at a minute the relay did not confirm off
         self._decided_k = -1
+        self.openadr = None  # the VTN/VEN link, with [dsr.openadr]
+        self.oadr_events: list[dict] = []  # per event published: id, the VEN's opt, outlets taking part
+        self._ven_event: ActiveEvent | None = None  # the event as the outlets' VEN received it (None: opted out)
+        self._taking_part: set[int] = set()  # indices of the outlets the VEN lets take part in its event
+        self._oadr_received = []
+        if spec.openadr is not None:
+            self._start_openadr(spec.openadr)
+
+    def _start_openadr(self, oadr) -> None:
+        from sim.capabilities.dsr.openadr_link import OpenAdrLink
+        from sim.capabilities.dsr.openadr_ven import may_take_part
+
+        def take_part(ev) -> list[str]:
+            return [o.name for o in self.outlets if self.spec.respond and may_take_part(o, ev)]
+
+        self.openadr = OpenAdrLink(t0_s=self.ctx.inputs.t0_s, outlets=[o.name for o in self.outlets],
+                                   take_part=take_part, ven_name=oadr.ven_name, timeout_s=oadr.timeout_s,
+                                   poll_s=oadr.poll_s)
+
+    def _publish(self, ev: ActiveEvent) -> None:
+        """Publish the operator's new event through the VTN; the outlets act on what their VEN received."""
+        from sim.capabilities.dsr.openadr_events import DrEvent
+
+        opt, names = self.openadr.publish(DrEvent(ev.event_id, ev.start_min, ev.end_min - ev.start_min,
+                                                  ev.requested_w))
+        got, _, _ = self.openadr.ven.received[ev.event_id]
+        self._ven_event = (ActiveEvent(got.event_id, got.start_min, got.end_min, got.requested_w / 1000.0,
+                                       got.requested_w) if opt == "optIn" else None)
+        names = set(names)
+        self._taking_part = {n for n, o in enumerate(self.outlets) if o.name in names}
+        self.oadr_events.append({"event_id": ev.event_id, "opt": opt, "outlets_taking_part": len(names)})
 
     # clock hooks ----------------------------------------------------------------------------------------------
     def _requested_kw(self, k: int) -> np.ndarray:
@@ -161,7 +197,8 @@ class DsrCapability(Capability):
         self.held[:] = False
         held_kw = 0.0
         if self.spec.respond and (self.operator.active is not None or self._holding):
-            held_kw = self.operator.dispatch(k, self.outlets, self._requested_kw(k), self.flex.domain_separator)
+            held_kw = self.operator.dispatch(k, self.outlets, self._requested_kw(k), self.flex.domain_separator,
+                                             **self._acting_on())
             self._holding = sum(o.holding for o in self.outlets)
         thermo.step(k, self.held)
         self.shadow_thermo.demand(k)
@@ -172,6 +209,15 @@ class DsrCapability(Capability):
         ev = self.operator.active
         s["dr_requested_kw"][k] = ev.requested_kw if ev is not None and ev.start_min <= k < ev.end_min else 0.0
         self._decided_k = k
+
+    def _acting_on(self) -> dict:
+        """Without OpenADR the outlets act on the operator's event; with it, on the event as their VEN received
+        it (None if it opted out), and only the outlets it let take part start a hold. (Those it kept out could not
+        have held a minute anyway, ``openadr_ven.may_take_part``; with HIL relays, a minute retracted after the
+        VEN's decision can free one, which the VEN's decision then keeps unused.)"""
+        if self.openadr is None:
+            return {}
+        return {"event": self._ven_event, "taking_part": self._taking_part}
 
     def extra_load_kw(self, k: int) -> np.ndarray:
         f = self.fleets
@@ -190,17 +236,24 @@ class DsrCapability(Capability):
             0.0, 1.0 + (s["outlet_no_dsr_kw"][k] - s["outlet_kw"][k]) / import_kw)
         s["threshold_trafo_percent"][k] = self.spec.threshold_trafo_percent
         self.ctx.set_chain_time()
+        n_events = len(self.operator.events)
         self.operator.observe(k, flow, s["outlet_kw"][k])
+        if self.openadr is not None and len(self.operator.events) > n_events:
+            self._publish(self.operator.events[-1])
 
     def _post_reports(self) -> None:
-        reports = [r for o in self.outlets for r in o.unposted]
+        named = [(o.name, r) for o in self.outlets for r in o.unposted]
         for o in self.outlets:
             o.unposted = []
-        if not reports:
+        if not named:
             return
-        for item, reason in self.flex.report_delays(reports, sender=self.operator_account):
+        for item, reason in self.flex.report_delays([r for _, r in named], sender=self.operator_account):
             self.refused.append({"outlet": item.outlet, "event_id": item.event_id, "reason": reason})
         self.operator.refresh_counters()
+        if self.openadr is not None:
+            from sim.capabilities.dsr.openadr_events import Delay
+
+            self.openadr.report([Delay(name, r.start_min, r.delay_min, r.shifted_wh) for name, r in named])
 
     def period_closed(self, period: int) -> None:
         self.ctx.set_chain_time()
@@ -214,8 +267,17 @@ class DsrCapability(Capability):
             o.release(self.flex.domain_separator)
         ctx.chain.set_time(ctx.inputs.t0_s + ctx.clock.n_steps * ctx.clock.step_s + 2)
         self._post_reports()
+        if self.openadr is not None:
+            try:
+                self._oadr_received = self.openadr.delays_received()
+            finally:
+                self.openadr.close()
         self.final = {"totals": self.flex.totals(),
                       "customers": {c: self.flex.counters(c) for c in self.customers}}
+
+    def close(self) -> None:
+        if self.openadr is not None:
+            self.openadr.close()
 
     # results --------------------------------------------------------------------------------------------------
     def summary(self, ledger: pd.DataFrame) -> dict:
@@ -256,11 +318,21 @@ class DsrCapability(Capability):
                                                 | (t.temp_min_c < t.t_min_c - 1e-9)).sum()),
             "jain_index_delay_min": table.attrs["jain_delay_min"],
             "jain_index_delay_min_per_kwh_offered": table.attrs["jain_per_kwh_offered"],
+            **({"openadr": self._openadr_summary(rebuilt.delays)} if self.openadr is not None else {}),
             **({"hil_outlets": {"relays": {self.outlets[n].name: rec for n, rec in self.relays.items()},
                                 "delays_cut": self.relay_cuts}} if self.relays else {}),
             "tokens_total": self.final.get("totals", {}).get("total_supply", 0) / UNITS_PER_TOKEN,
             "on_chain": on_chain_units(self.final, self.customer_ids),
         }
+
+    def _openadr_summary(self, chain_delays: pd.DataFrame) -> dict:
+        from sim.capabilities.dsr.openadr_events import reconcile
+
+        names = {o.address: o.name for o in self.outlets}
+        opts = [e["opt"] for e in self.oadr_events]
+        return {"vtn": self.spec.openadr.vtn, "events_published": len(self.oadr_events),
+                "opt_in": opts.count("optIn"), "opt_out": opts.count("optOut"),
+                **reconcile(self._oadr_received, chain_delays, names)}
 
     def timeseries(self) -> pd.DataFrame:
         t_utc = self.ctx.inputs.times.tz_convert("UTC")

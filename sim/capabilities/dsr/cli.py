@@ -7,11 +7,17 @@ from pathlib import Path
 
 
 def run_line(d: dict, name: str) -> str:
-    return (f"{name}: {d['dr_events']} DR events, {d['delays']} delays "
+    line = (f"{name}: {d['dr_events']} DR events, {d['delays']} delays "
             f"({d['delay_min']} min, {d['shifted_kwh']:.1f} kWh shifted, {d.get('tokens_total', 0):.1f} FLEX tokens), "
             f"transformer peak "
             f"{d['trafo_loading_max_percent']:.1f} %, {d['minutes_above_threshold']} min above "
             f"{d['threshold_trafo_percent']:g} %")
+    if "openadr" in d:
+        o = d["openadr"]
+        line += (f"; OpenADR: {o['events_published']} events through the VTN (VEN opted in to {o['opt_in']}), "
+                 f"{o['delays_reported']} delays reported, "
+                 f"{'equal to' if o['reports_match_chain'] else 'DIFFERENT from'} the chain's delay log")
+    return line
 
 
 def _cmd_audit(args) -> int:

@@ -42,6 +42,20 @@ class OutletGroup(_Frozen):
         return self
 
 
+class OpenAdrSpec(_Frozen):
+    """``[dsr.openadr]``: the grid operator publishes its DR events through an OpenADR 2.0b VTN and the outlets act
+    through a VEN (openleadr; ``docs/openadr.md``). ``vtn = "in_process"``: openleadr's VTN on 127.0.0.1 (an
+    ephemeral port), plain HTTP, unsigned messages: for tests and demos. ``ven_name``: the name the VEN registers
+    with. ``timeout_s``: wall seconds to wait for one exchange (an event's opt, a report) before the run fails;
+    ``poll_s``: how often the VEN polls the VTN besides the polls the twin asks for [wall s]. The simulated clock
+    waits for each exchange, so the run settles exactly as without ``[dsr.openadr]``."""
+
+    vtn: Literal["in_process"] = "in_process"
+    ven_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")] = "gridledger-outlets"
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    poll_s: Annotated[float, Field(gt=0, le=3600)] = 10.0
+
+
 class DsrSpec(_Frozen):
     """Micro demand-side management: the grid operator issues a DR event when the power flow shows the
     transformer or a line loaded above its threshold or a voltage below its limit; outlets respond within
@@ -58,6 +72,7 @@ class DsrSpec(_Frozen):
     ev_charger_kw: Annotated[float, Field(gt=0, le=50)] = 11.0
     ev_departure_h: Annotated[int, Field(ge=0, lt=24)] = 7
     outlets: list[OutletGroup] = Field(min_length=1)
+    openadr: OpenAdrSpec | None = None
 
     @model_validator(mode="after")
     def _unique(self) -> DsrSpec:

@@ -38,7 +38,8 @@ class Witness:
         self.connected = threading.Event()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="witness")
         self.client.reconnect_delay_set(0.02, 0.1)  # back before the twin after the outage: it hears everything
-        self.client.on_connect = lambda c, *a: (c.subscribe("stat/+/POWER"), self.connected.set())
+        self.client.on_connect = lambda c, *a: c.subscribe("stat/+/POWER")
+        self.client.on_subscribe = lambda *a: self.connected.set()
         self.client.on_message = lambda c, u, m: None if m.retain else self.messages.append(
             (clock(), m.topic.split("/")[1], m.payload.decode()))
         self.client.connect("127.0.0.1", port)
