@@ -192,14 +192,17 @@ class Twin(mesa.Model):
                     extra = cap.extra_load_kw(k)
                     if extra is not None:
                         load_kw = load_kw + extra
+                pv_kw, bat_kw = inputs.pv_kw[k], battery_kw
+                if self.hil is not None:  # a device meter's measured power in place of its prosumer's (sim.hil.bridge)
+                    load_kw, pv_kw, bat_kw = self.hil.inject(self.env.now, feeder.prosumer_pos, load_kw, pv_kw, bat_kw)
                 with self.timed("physics"):
-                    feeder.set_injections(load_kw, inputs.pv_kw[k], battery_kw)
+                    feeder.set_injections(load_kw, pv_kw, bat_kw)
                     flow = feeder.solve()
                     export_kw = feeder.prosumer_net_export_kw()
                 with self.timed("measurement"):
                     prosumer_meters.record(export_kw[reads_physics], self.step_s)  # a HIL meter reads its device
-                    rec.record_step(k, flow, inputs.pv_kw[k], load_kw[feeder.prosumer_pos],
-                                    battery_kw, self.fleet.soc_kwh, export_kw)
+                    rec.record_step(k, flow, pv_kw, load_kw[feeder.prosumer_pos],
+                                    bat_kw, self.fleet.soc_kwh, export_kw)
             with self.timed("physics"):
                 for cap in self.capabilities:
                     cap.solve(k)

@@ -6,6 +6,13 @@ clock. No thread: a reading belongs to exactly one instant of simulated time, me
 the exact boundary, and a relay's command is computed from the same state the twin's step sees. The cost is
 that a silent device blocks the clock for at most ``timeout_s`` per request (then the link backs off); the
 pacing environment counts that as a missed deadline if it pushes an event past its slack, and reports it.
+A device speaks Modbus TCP (``sim.hil.link``) or MQTT (``sim.hil.mqtt_link``): same interface, same rules.
+
+Devices in the physics: a meter with ``inject = true`` stands in the power flow for its prosumer (``inject``):
+its latest measured power, if fresh (read within ``STALE_POLLS`` polls), replaces the prosumer's modelled net
+injection (PV, household load and battery) at its bus, so the feeder, what the capabilities decide from the power
+flow and the settled readings all see the same device. Without a fresh reading the model's injection stays
+(counted: ``injection_fallback_steps``).
 """
 
 from __future__ import annotations
@@ -13,18 +20,24 @@ from __future__ import annotations
 import math
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from contracts.eip712 import key_for
 from sim.hil.actuator import Actuator, CommandSource
-from sim.hil.link import FAULT_KINDS, ModbusLink
-from sim.hil.meter import HilMeter
+from sim.hil.link import ModbusLink
+from sim.hil.meter import STALE_POLLS, HilMeter
+from sim.hil.mqtt_link import FAULT_KINDS
 from sim.hil.pacing import PacedEnvironment
 from sim.hil.table import DeviceSpec
 
 
 def link_for(spec: DeviceSpec) -> ModbusLink:
-    """The device's link: plain Modbus registers, or SunSpec models found by a scan."""
+    """The device's link: plain Modbus registers, SunSpec models found by a scan, or an MQTT broker's topics."""
+    if spec.protocol == "mqtt":
+        from sim.hil.mqtt_link import MqttLink
+
+        return MqttLink(spec)
     if spec.protocol == "sunspec":
         from sim.hil.sunspec_link import SunSpecLink
 
@@ -41,6 +54,9 @@ class HilBridge:
         self.actuators = {d.name: Actuator(d, self.links[d.name]) for d in devices if d.kind != "meter"}
         self._sources: dict[str, CommandSource] = {}
         self.closed = False
+        self.injected: dict[str, int] = {}  # meter device -> index of the prosumer it stands in for
+        self.injections: list[tuple[float, str, float]] = []  # (t_s, device, export power injected [kW] or nan)
+        self.injection_fallback_steps: Counter[str] = Counter()
 
     # wiring ---------------------------------------------------------------------------------------------
     def replace_meters(self, meters: list, rated_kw: dict[str, float]) -> list:
@@ -53,7 +69,36 @@ class HilBridge:
             pid = d.entity.removeprefix("meter/")
             self.meters[d.name] = out[j] = HilMeter(d, key_for(self.seed, f"hil/{d.name}"), rated_kw[pid],
                                                     self.settlement_s, self.links[d.name])
+            if d.inject:
+                self.injected[d.name] = j
         return out
+
+    def device_power_kw(self, name: str, t_s: float) -> float | None:
+        """The meter device's latest measured export power [kW] if read at most ``STALE_POLLS`` polls before
+        ``t_s`` (simulated s), else None."""
+        meter = self.meters[name]
+        for t, _, p_w in reversed(meter.samples):
+            if t_s - t > STALE_POLLS * meter.spec.poll_s + 1e-9:
+                return None
+            if t <= t_s and not math.isnan(p_w):
+                return p_w / 1000.0
+        return None
+
+    def inject(self, t_s: float, prosumer_pos, load_kw, pv_kw, battery_kw):
+        """``(load_kw, pv_kw, battery_kw)`` for the power flow at ``t_s`` with each injecting meter's measured
+        export power in place of its prosumer's modelled net injection: PV = max(P, 0), household load =
+        max(-P, 0), battery 0 at that prosumer [kW] (copies; the arguments are not changed)."""
+        if not self.injected:
+            return load_kw, pv_kw, battery_kw
+        load_kw, pv_kw, battery_kw = (np.array(a, dtype=float) for a in (load_kw, pv_kw, battery_kw))
+        for name, j in self.injected.items():
+            p_kw = self.device_power_kw(name, t_s)
+            self.injections.append((t_s, name, math.nan if p_kw is None else p_kw))
+            if p_kw is None:
+                self.injection_fallback_steps[name] += 1
+                continue
+            pv_kw[j], load_kw[prosumer_pos[j]], battery_kw[j] = max(p_kw, 0.0), max(-p_kw, 0.0), 0.0
+        return load_kw, pv_kw, battery_kw
 
     def drive(self, entity: str, source: CommandSource) -> None:
         """Set the command source of every relay or set-point bound to ``entity`` (overrides capabilities)."""
@@ -167,12 +212,17 @@ class HilBridge:
         for d in self.devices:
             part = (self.meters.get(d.name) or self.actuators[d.name]).report()
             link = self.links[d.name].report()
-            devices[d.name] = {**part, "endpoint": f"{d.host}:{d.port}/{d.unit_id}", "link": link}
+            where = f"{d.host}:{d.port}/{d.unit_id}" if d.mqtt is None else f"mqtt://{d.host}:{d.port}"
+            devices[d.name] = {**part, "endpoint": where, "link": link}
+            if d.name in self.injected:
+                devices[d.name]["injected_steps"] = sum(1 for _, n, p in self.injections if n == d.name
+                                                         and not math.isnan(p))
+                devices[d.name]["injection_fallback_steps"] = self.injection_fallback_steps[d.name]
             faults.update(link["faults"])
             polls += part["polls"]
         return {"devices": devices, "polls": polls, "silent_devices": self.silent(),
                 "periods_estimated_device_silent": self.estimated_silent(),
-                "faults": {k: faults[k] for k in FAULT_KINDS},
+                "faults": {k: faults[k] for k in FAULT_KINDS if k in faults or k != "late_state"},
                 "faults_total": sum(faults.values()),
                 "reconnects": sum(link.reconnects for link in self.links.values())}
 
@@ -190,6 +240,7 @@ class HilBridge:
             for t, wanted, reported, q in a.samples:
                 rows += [(t, name, "wanted", wanted, "1"), (t, name, "reported", reported, "1"),
                          (t, name, "reported_quality", float(q), "1")]
+        rows += [(t, name, "injected_kw", p, "kW") for t, name, p in self.injections]
         if not rows:
             return None
         df = pd.DataFrame(rows, columns=["t_s", "entity", "quantity", "value", "unit"])

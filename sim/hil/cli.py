@@ -28,23 +28,35 @@ def _cmd_simulate(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    from sim.hil.mqtt_simulator import MqttDeviceSimulator, split_by_protocol
+
+    modbus_table, mqtt_table = split_by_protocol(table)
+    mqtt_sim = None
     try:
-        sim = DeviceSimulator(table).start()
-    except RuntimeError as exc:  # pymodbus could not listen: taken between the check and now
+        if mqtt_table is not None:  # an embedded MQTT broker on 127.0.0.1 and the plugs as its clients
+            mqtt_sim = MqttDeviceSimulator(mqtt_table).start()
+        sim = DeviceSimulator(modbus_table).start() if modbus_table is not None else mqtt_sim
+    except RuntimeError as exc:  # pymodbus or the broker could not listen: taken between the check and now
         from sim.errors import PortInUse
 
+        if mqtt_sim is not None:
+            mqtt_sim.stop()
         raise PortInUse(f"{args.file}: the simulator cannot listen ({exc}); is a port of the table in use?") from None
     try:
         for d in table.devices:
-            host, port = sim.address_of(d.name)
-            print(f"{d.name}: {d.kind} for {d.entity} at {host}:{port} unit {d.unit_id}", flush=True)
+            host, port = (mqtt_sim if d.protocol == "mqtt" else sim).address_of(d.name)
+            where = f"MQTT broker {host}:{port}" if d.protocol == "mqtt" else f"{host}:{port} unit {d.unit_id}"
+            print(f"{d.name}: {d.kind} for {d.entity} at {where}", flush=True)
         print(f"time factor {sim.time_factor:g}; {len(table.faults)} scheduled fault(s) from the first request; "
               "Ctrl-C stops", flush=True)
         stop.wait(args.duration_s)  # None: until a signal
     finally:
         sim.stop()
-    print(f"stopped; served {sim.stats['requests']} requests, dropped {sim.stats['dropped']}, "
-          f"events: {len(sim.events)}", flush=True)
+        if mqtt_sim is not None:
+            mqtt_sim.stop()
+    sims = [sim] if sim is mqtt_sim else [x for x in (sim, mqtt_sim) if x is not None]
+    print(f"stopped; served {sum(x.stats['requests'] for x in sims)} requests, dropped "
+          f"{sum(x.stats['dropped'] for x in sims)}, events: {sum(len(x.events) for x in sims)}", flush=True)
     return 0
 
 
@@ -85,9 +97,9 @@ def _cmd_poll(args) -> int:
     for d in table.devices:
         link = link_for(d)
         try:
-            for reg in [*d.registers, *d.sunspec]:
-                where = (f"model {reg.model} {reg.name}" if d.protocol == "sunspec"
-                         else f"{reg.table}:{reg.address} ({reg.type})")
+            for reg in [*d.registers, *d.sunspec, *(d.mqtt.points if d.mqtt else [])]:
+                where = (f"model {reg.model} {reg.name}" if d.protocol == "sunspec" else reg.topic
+                         if d.protocol == "mqtt" else f"{reg.table}:{reg.address} ({reg.type})")
                 try:
                     value = link.read(time.monotonic(), reg)
                     print(f"{d.name} {reg.point:9s} {where} = {value:g}")
@@ -173,7 +185,8 @@ def add_parser(sub) -> None:
     dev = sub.add_parser("devices", help="HIL devices: simulate a device table, poll its devices once, or scan a "
                                          "SunSpec device")
     dsub = dev.add_subparsers(dest="devices_command", required=True)
-    s = dsub.add_parser("simulate", help="serve the table's meters and relays on 127.0.0.1 (Modbus TCP)")
+    s = dsub.add_parser("simulate", help="serve the table's meters and relays on 127.0.0.1 (Modbus TCP; MQTT "
+                        "devices as simulated plugs of an embedded broker)")
     s.add_argument("file")
     s.add_argument("--duration-s", type=_duration_s, default=None, help="stop after this many wall seconds")
     s.set_defaults(func=_cmd_simulate)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from sim.hil.mqtt_table import MqttPoint, MqttSpec
 from sim.hil.registers import COIL_TYPE, TYPES, UNITS, register_count
 from sim.hil.sunspec_spec import SunSpecPointSpec, SunSpecSimSpec
 from sim.schema import NonNeg, Pos, ScenarioError, _Frozen, format_errors, read_toml
@@ -86,11 +87,15 @@ class DeviceSpec(_Frozen):
     ``prosumer/<id>/battery``: on while the VPP declares export for that member). ``safe_state``: what a relay
     or set-point falls back to when communication is lost (the device's own watchdog after ``watchdog_s``
     without a request) and when the bridge stops.
+
+    ``protocol = "mqtt"``: the device is reached through the MQTT broker at ``host``:``port``, its points are in
+    ``mqtt`` (``sim.hil.mqtt_table``) instead of ``registers``; meters and relays only. ``inject`` (meters): the
+    device's measured power replaces its prosumer's net injection in the power flow (``HilBridge.inject``).
     """
 
     name: str = Field(min_length=1, pattern=NAME)
     kind: Literal["meter", "relay", "setpoint"]
-    protocol: Literal["modbus-tcp", "sunspec"] = "modbus-tcp"
+    protocol: Literal["modbus-tcp", "sunspec", "mqtt"] = "modbus-tcp"
     host: str = LOOPBACK
     port: Annotated[int, Field(ge=0, le=65535)]
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
@@ -98,16 +103,18 @@ class DeviceSpec(_Frozen):
     poll_s: Pos = 1.0
     timeout_s: Annotated[float, Field(gt=0, le=10)] = 0.2
     backoff_max_s: Pos = 30.0
-    registers: list[RegisterSpec]  # modbus-tcp: at least one; sunspec: none (given as [] when left out)
+    registers: list[RegisterSpec]  # modbus-tcp: at least one; sunspec, mqtt: none (given as [] when left out)
     sunspec: list[SunSpecPointSpec] = Field(default=[], exclude_if=lambda v: not v)  # protocol "sunspec": points
     safe_state: bool | float | None = None
     watchdog_s: Pos | None = None
     simulate: SimulateSpec = SimulateSpec()
+    mqtt: MqttSpec | None = Field(default=None, exclude_if=lambda v: v is None)  # protocol "mqtt": its points
+    inject: bool = Field(default=False, exclude_if=lambda v: not v)  # a meter's power in the power flow
 
     @model_validator(mode="before")
     @classmethod
     def _sunspec_has_no_registers(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("protocol") == "sunspec" and "registers" not in data:
+        if isinstance(data, dict) and data.get("protocol") in ("sunspec", "mqtt") and "registers" not in data:
             return {**data, "registers": []}
         return data
 
@@ -115,7 +122,7 @@ class DeviceSpec(_Frozen):
     def _points(self) -> DeviceSpec:
         required, optional = POINTS[self.kind]
         check_protocol(self)
-        have = [r.point for r in [*self.registers, *self.sunspec]]
+        have = [r.point for r in [*self.registers, *self.sunspec, *(self.mqtt.points if self.mqtt else [])]]
         if len(set(have)) != len(have):
             raise ValueError(f"registers: each point at most once, got {have}")
         if missing := required - set(have):
@@ -138,14 +145,23 @@ class DeviceSpec(_Frozen):
             raise ValueError("watchdog_s: the map has a watchdog register, so give the seconds to write into it")
         return self
 
-    def register(self, point: str) -> RegisterSpec | SunSpecPointSpec | None:
-        """Where the point lives: a register (modbus-tcp) or a SunSpec model's point (sunspec)."""
-        return next((r for r in [*self.registers, *self.sunspec] if r.point == point), None)
+    def register(self, point: str) -> RegisterSpec | SunSpecPointSpec | MqttPoint | None:
+        """Where the point lives: a register (modbus-tcp), a SunSpec model's point (sunspec) or topics (mqtt)."""
+        return next((r for r in [*self.registers, *self.sunspec, *(self.mqtt.points if self.mqtt else [])]
+                     if r.point == point), None)
 
 
 def check_protocol(d: DeviceSpec) -> None:
-    """A Modbus device maps its points to registers; a SunSpec device names them by model and point."""
-    if d.protocol == "sunspec":
+    """A Modbus device maps its points to registers; a SunSpec device names them by model and point; an MQTT
+    device by topics and payload fields (``sim.hil.mqtt_table``)."""
+    if d.protocol == "mqtt":
+        if d.mqtt is None or d.registers or d.sunspec:
+            raise ValueError("mqtt: a device with protocol 'mqtt' gives its points in mqtt.points, not registers")
+        if d.kind == "setpoint":
+            raise ValueError("kind: over MQTT only meters and relays (a set-point needs protocol 'modbus-tcp')")
+    elif d.mqtt is not None:
+        raise ValueError(f"mqtt: only for protocol = \"mqtt\" (this device's protocol is {d.protocol!r})")
+    elif d.protocol == "sunspec":
         if d.registers:
             raise ValueError("registers: a SunSpec device names its points by model and point in 'sunspec' "
                              "(e.g. { point = \"energy\", model = 203, name = \"TotWhExp\" }), not by register")
@@ -160,6 +176,8 @@ def check_protocol(d: DeviceSpec) -> None:
         raise ValueError(f"sunspec: only for protocol = \"sunspec\" (this device's protocol is {d.protocol!r})")
     elif not d.registers:
         raise ValueError("registers: a Modbus device needs at least one register")
+    if d.inject and (d.kind != "meter" or d.register("power") is None):
+        raise ValueError("inject: only a meter with a 'power' point can stand in the power flow for its prosumer")
 
 
 class SimulatorSpec(_Frozen):
@@ -220,9 +238,10 @@ def check_unique(devices: list[DeviceSpec]) -> None:
         raise ValueError(f"devices: names must be unique, got {names}")
     seen: dict[tuple, str] = {}
     for d in devices:  # (the simulator serves every port-0 device on one free port: unit ids differ there too)
-        key = (d.host, d.port, d.unit_id)
+        key = (d.host, d.port, d.unit_id) if d.mqtt is None else (d.host, d.port, d.mqtt.points[0].query_topic)
         if key in seen:
-            raise ValueError(f"devices: {d.name!r} and {seen[key]!r} both use {d.host}:{d.port} unit {d.unit_id}")
+            raise ValueError(f"devices: {d.name!r} and {seen[key]!r} both use {d.host}:{d.port} "
+                             + (f"unit {d.unit_id}" if d.mqtt is None else f"topic {key[2]!r}"))
         seen[key] = d.name
     meters = [d.entity for d in devices if d.kind == "meter"]
     if len(set(meters)) != len(meters):
