@@ -118,3 +118,54 @@ def test_a_request_beyond_the_outlets_limits_is_held_within_them(tmp_path):
     held = [op[k * 60]["held_kw"] for k in range(n)]
     assert 0 < max(held) < 2000.0  # far less than asked: all the outlets could give
     assert max(op[k * 60]["outlets_holding"] for k in range(n)) <= summary["outlets"]
+
+
+SITE_ATTRS = ("interval", "cap_wh", "minted_wh", "p_kw")
+
+
+def _site_feed(sites: list[str]) -> dict:
+    return {"Site": {name: {f"{name}_p_kw": "p_kw"} for name in sites}}
+
+
+@pytest.mark.slow
+def test_sites_fed_their_own_generation_settle_as_the_native_run(certs_run, tmp_path):
+    ts = certs_run.timeseries
+    gen = ts[ts.quantity == "generation_kw"].pivot(index="time", columns="entity", values="value")
+    sites = list(gen.columns)
+    assert len(sites) == 5
+    csv = _write_csv(tmp_path / "sites.csv", CERTS, CERTS_SMALL,
+                     {f"{name}_p_kw": gen[name].to_numpy() for name in sites})
+    co = run_world(CERTS, {"Site": {name: ("p_kw",) for name in sites}}, overrides=CERTS_SMALL,
+                   out=tmp_path / "mosaik", csv_file=csv, feed=_site_feed(sites))
+    pd.testing.assert_frame_equal(_ledger(tmp_path / "mosaik"), _ledger(certs_run.folder))
+    for name in sites:  # the power each site's meter integrated is the one fed (read back after each step); the
+        # CSV's text comes back through pandas' default float parser (mosaik-csv's) within an ulp of what was written
+        given = [v["p_kw"] for _, v in sorted(co["outputs"][name].items())]
+        np.testing.assert_allclose(given, gen[name].to_numpy(), rtol=1e-14, atol=0)
+    assert co["summary"]["certificates"]["minted_kwh"] == certs_run.summary["certificates"]["minted_kwh"] > 0
+
+
+@pytest.mark.slow
+def test_a_site_fed_above_the_weathers_cap_is_minted_only_up_to_the_cap(certs_run, tmp_path):
+    """pv-stade fed its nameplate 2500 kW all day and night: its meter measures it, the oracle's caps stay the
+    weather's, and every interval minted is min(metered, cap) — the cap wherever the weather allowed less."""
+    n = CERTS_SMALL["run.duration_s"] // 900
+    csv = _write_csv(tmp_path / "stade.csv", CERTS, CERTS_SMALL, {"pv-stade_p_kw": np.full(n, 2500.0)})
+    run_world(CERTS, {"Site": {"pv-stade": SITE_ATTRS}}, overrides=CERTS_SMALL, out=tmp_path / "mosaik",
+              csv_file=csv, feed=_site_feed(["pv-stade"]))
+    ledger = _ledger(tmp_path / "mosaik")
+    device = event_args(ledger, "Certificates", "DeviceRegistered").set_index("name").device_id["pv-stade"]
+    caps = event_args(ledger, "Certificates", "CapPosted").query("device_id == @device").set_index("period").cap_wh
+    issued = event_args(ledger, "Certificates", "Issued").query("device_id == @device").set_index("period").amount_wh
+    native = _ledger(certs_run.folder)
+    native_caps = event_args(native, "Certificates", "CapPosted").query("device_id == @device").set_index("period")
+    assert caps.equals(native_caps.cap_wh)  # the weather's caps, whatever the site was fed
+    readings = pd.read_parquet(tmp_path / "mosaik" / "readings.parquet")
+    metered = readings[(readings.meter == "meter/pv-stade") & (readings.status == "accepted")].set_index("period")
+    assert len(metered) > 0 and (metered.energy_wh == 2_500_000).all()  # 2500 kW over each hour, measured
+    for period, amount in issued.items():
+        assert amount == min(metered.energy_wh[period], caps[period])
+    clipped = [p for p in issued.index if caps[p] < metered.energy_wh[p]]
+    assert clipped and all(issued[p] == caps[p] for p in clipped)
+    assert set(issued.index) == set(metered.index[caps[metered.index] > 0])  # no cap, no certificate
+    assert issued.sum() == caps[metered.index].sum() < metered.energy_wh.sum()
