@@ -202,10 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario, device table or sweep file without running it")
     v.add_argument("file")
     v.set_defaults(func=_cmd_validate)
-    from sim.cosim.command import HELP as COSIM_HELP, add_arguments as add_cosim_arguments
+    from sim.cosim import command as cosim_command
 
-    co = sub.add_parser("cosim", help=COSIM_HELP)
-    add_cosim_arguments(co)
+    co = sub.add_parser("cosim", help=cosim_command.HELP)
+    cosim_command.add_arguments(co)
     co.set_defaults(func=_cmd_cosim)
     sc = sub.add_parser("schema", help="print the scenario reference: every key, type, unit, default (Markdown)")
     sc.set_defaults(func=_cmd_schema)

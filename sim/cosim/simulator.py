@@ -1,9 +1,10 @@
 """``GridledgerSim``: a gridledger run as a mosaik simulator (mosaik-api-v3, time-based).
 
 ``init`` builds the Twin of a scenario file (its clock, physics, measurement layer, chain and capabilities, as
-``gridledger run`` does); ``create`` makes ``Meter`` entities (a prosumer's meter each) and one ``Ledger``; ``step``
-at mosaik time ``t`` (step ``k = t / step_s``) writes the power it is given for that step into the twin's inputs
-(``Twin.feed_step_kw``) and runs the twin's clock through the step (and the settlement that falls in it); after
+``gridledger run`` does); ``create`` makes its entities (``Meter``, ``Site``, ``Outlet``, one ``GridOperator``, one
+``Ledger``); ``step`` at mosaik time ``t`` (step ``k = t / step_s``) writes what it is given for that step into the
+twin (``Twin.feed_step_kw``, ``sim.cosim.feed``) and runs the twin's clock through the step, up to the settlement
+due 1 s after its end (which runs with the next step, after that step's feed); after
 the scenario's last step it settles what VEE held back and collects the results. ``get_data`` reads the outputs
 from the twin and the chain (``sim.cosim.outputs``). ``finalize`` writes the results folder, if one was asked for.
 

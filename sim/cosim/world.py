@@ -94,7 +94,8 @@ def run_world(scenario_file: str | Path, collect: dict[str, dict[str | None, tup
         csv_file = Path(csv_file).resolve()
         fed_by = {"simulator": f"mosaik-csv {md.version('mosaik-csv')} (mosaik_csv:CSV)", "datafile": str(csv_file),
                   "sha256": file_sha256(csv_file),
-                  "columns": {f"{model}/{name or model}": cols for model, by in feed.items() for name, cols in by.items()}}
+                  "columns": {f"{model}/{name or model}": cols
+                              for model, by in feed.items() for name, cols in by.items()}}
     with mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False) as world:
         gridledger = world.start("Gridledger", scenario=str(scenario_file), overrides=overrides,
                                  out=None if out is None else str(out), force=force, fed_by=fed_by)

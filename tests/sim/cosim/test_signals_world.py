@@ -155,11 +155,13 @@ def test_a_site_fed_above_the_weathers_cap_is_minted_only_up_to_the_cap(certs_ru
               csv_file=csv, feed=_site_feed(["pv-stade"]))
     ledger = _ledger(tmp_path / "mosaik")
     device = event_args(ledger, "Certificates", "DeviceRegistered").set_index("name").device_id["pv-stade"]
-    caps = event_args(ledger, "Certificates", "CapPosted").query("device_id == @device").set_index("period").cap_wh
-    issued = event_args(ledger, "Certificates", "Issued").query("device_id == @device").set_index("period").amount_wh
-    native = _ledger(certs_run.folder)
-    native_caps = event_args(native, "Certificates", "CapPosted").query("device_id == @device").set_index("period")
-    assert caps.equals(native_caps.cap_wh)  # the weather's caps, whatever the site was fed
+
+    def of_stade(frame, event):
+        rows = event_args(frame, "Certificates", event)
+        return rows[rows.device_id == device].set_index("period")
+
+    caps, issued = of_stade(ledger, "CapPosted").cap_wh, of_stade(ledger, "Issued").amount_wh
+    assert caps.equals(of_stade(_ledger(certs_run.folder), "CapPosted").cap_wh)  # the weather's, whatever was fed
     readings = pd.read_parquet(tmp_path / "mosaik" / "readings.parquet")
     metered = readings[(readings.meter == "meter/pv-stade") & (readings.status == "accepted")].set_index("period")
     assert len(metered) > 0 and (metered.energy_wh == 2_500_000).all()  # 2500 kW over each hour, measured
