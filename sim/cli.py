@@ -97,6 +97,12 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def _cmd_cosim(args) -> int:
+    from sim.cosim.command import run
+
+    return run(args)
+
+
 def _cmd_schema(args) -> int:
     from sim.scenario import Scenario
     from sim.schema_doc import reference
@@ -196,6 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a scenario, device table or sweep file without running it")
     v.add_argument("file")
     v.set_defaults(func=_cmd_validate)
+    from sim.cosim import command as cosim_command
+
+    co = sub.add_parser("cosim", help=cosim_command.HELP)
+    cosim_command.add_arguments(co)
+    co.set_defaults(func=_cmd_cosim)
     sc = sub.add_parser("schema", help="print the scenario reference: every key, type, unit, default (Markdown)")
     sc.set_defaults(func=_cmd_schema)
     sw = sub.add_parser("sweep", help="run a sweep of scenarios x seeds on dask.distributed")

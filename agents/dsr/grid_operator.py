@@ -20,6 +20,12 @@ and can be held are added, **customers with the fewest delay minutes so far firs
 counter ``delay_min_of`` (read after every posting) plus the customer's delay minutes not yet on chain — ties
 broken by a seeded random order of customers fixed at the start, and within a customer the outlet asking for
 the most power first.
+
+**External DR signal** (default off; ``sim/cosim``, docs/mosaik.md). With ``follow_external()`` another simulator
+drives the events instead of the feeder's limits: ``external_request(k, request_kw, event_w)`` before minute ``k``
+opens an event on chain starting at ``k`` (``event_w``, else the request, as its ``requested_w``) when none is on
+and something is asked, and the power the operator then holds in minute ``k`` is ``request_kw`` in place of
+``need``. The dispatch rule, the outlets' limits and the chain's delay log stay the same.
 """
 
 from __future__ import annotations
@@ -70,6 +76,31 @@ class GridOperator(mesa.Agent):
         self.events: list[ActiveEvent] = []
         self.import_kw = self.excess_kw = self.outlet_kw = 0.0
         self.held_kw = 0.0  # what the holds keep off the feeder this minute (appliances' requests) [kW]
+        self.external_kw: float | None = None  # following an external DR signal: the power to hold [kW]
+
+    def follow_external(self) -> None:
+        """From now on events open on an external DR signal only (``external_request``), not on the feeder."""
+        self.external_kw = 0.0
+
+    def external_request(self, k: int, request_kw: float, event_w: int = 0) -> ActiveEvent | None:
+        """Before minute ``k``: hold ``request_kw`` [kW] in it; with no event on, open one starting at ``k`` if
+        ``event_w`` [W] (the request recorded on chain) or ``request_kw`` is above 0."""
+        if self.external_kw is None:
+            raise RuntimeError("external_request without follow_external(): the operator follows its feeder")
+        if self.active is not None and k >= self.active.end_min:
+            self.active = None
+        if self.active is None and (event_w > 0 or request_kw > 0):
+            if event_w > 0:
+                self._open(k, event_w / 1000.0, event_w)
+            else:
+                self._open(k, request_kw, max(1, round(request_kw * 1000)))
+        self.external_kw = request_kw
+        return self.active
+
+    def _open(self, start_min: int, requested_kw: float, requested_w: int) -> None:
+        event_id = self._flex.create_event(start_min, self.duration_min, requested_w, sender=self.account)
+        self.active = ActiveEvent(event_id, start_min, start_min + self.duration_min, requested_kw, requested_w)
+        self.events.append(self.active)
 
     def refresh_counters(self) -> None:
         """Read every customer's delay minutes from the contract's public counters."""
@@ -84,16 +115,16 @@ class GridOperator(mesa.Agent):
         if self.active is not None and k + 1 >= self.active.end_min:
             self.active = None
         would_be_kw = self.excess_kw + self.held_kw
-        if self.active is None and would_be_kw > 0 and self.import_kw > 0:
+        if self.external_kw is None and self.active is None and would_be_kw > 0 and self.import_kw > 0:
             requested_kw = would_be_kw * (1.0 + self.margin)
-            requested_w = max(1, round(requested_kw * 1000))
-            event_id = self._flex.create_event(k + 1, self.duration_min, requested_w, sender=self.account)
-            self.active = ActiveEvent(event_id, k + 1, k + 1 + self.duration_min, requested_kw, requested_w)
-            self.events.append(self.active)
+            self._open(k + 1, requested_kw, max(1, round(requested_kw * 1000)))
         return self.active
 
     def need_kw(self, requested_kw: np.ndarray) -> float:
-        """Power to hold this minute so that the feeder stays ``margin`` below its binding limit [kW]."""
+        """Power to hold this minute so that the feeder stays ``margin`` below its binding limit [kW] (following an
+        external DR signal: its request)."""
+        if self.external_kw is not None:
+            return self.external_kw
         limit_kw = self.import_kw - self.excess_kw
         return (self.import_kw - self.outlet_kw) + float(requested_kw.sum()) - limit_kw * (1.0 - self.margin)
 

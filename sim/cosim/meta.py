@@ -19,8 +19,9 @@ METER_OUTPUTS = (
     "balance_eur",  # the member's EuroToken balance, on chain [EUR]
     "collateral_eur",  # the member's collateral held by the VPP contract, on chain [EUR]
 )
+SITE_INPUTS = ("p_kw",)  # a certificate site's generation [kW], mean over the step: replaces the model's
 SITE_OUTPUTS = (  # a certificate site (capability 3)
-    "p_kw",  # the site's generation its meter integrated in the step just run [kW]
+    "p_kw",  # the site's generation its meter integrated in the step just run [kW] (the fed one, if fed)
     "interval",  # the last certificate interval settled (-1: none yet)
     "cap_wh",  # the weather cap of that interval, posted by the oracle, on chain [Wh]
     "minted_wh",  # certificates minted for the site's interval, on chain [Wh]
@@ -31,6 +32,16 @@ OUTLET_OUTPUTS = (  # a smart outlet (micro-DSR, capability 4)
     "delay_min",  # minutes of the delay in progress (0: none)
     "customer_delay_min",  # the outlet's customer's delay minutes so far, on chain (FlexDelays.delay_min_of)
     "customer_flex_tokens",  # the customer's FLEX tokens, on chain
+)
+OPERATOR_INPUTS = (  # the micro-DSR grid operator following an external DR signal (docs/mosaik.md)
+    "dr_request_kw",  # power the operator is to hold off the feeder in the step [kW] (none given: 0)
+    "dr_event_w",  # optional: the request recorded on chain by an event opened at the step [W] (else the request's)
+)
+OPERATOR_OUTPUTS = (
+    "event_id",  # the DR event on in the step just run, on chain (FlexDelays; -1: none)
+    "requested_w",  # that event's requested reduction, on chain [W] (0: none)
+    "held_kw",  # what the outlets held in the step just run (their appliances' requests) [kW]
+    "outlets_holding",  # outlets holding in the step just run
 )
 LEDGER_OUTPUTS = (
     "block_number",  # the chain's head block
@@ -54,7 +65,12 @@ META = {
         "Site": {
             "public": True,
             "params": ["site"],  # the certificate site's name; without: the next sites in order
-            "attrs": list(SITE_OUTPUTS),
+            "attrs": list(SITE_OUTPUTS),  # p_kw is also its input
+        },
+        "GridOperator": {
+            "public": True,
+            "params": [],  # one, the scenario's micro-DSR operator; making it hands its events to the DR signal
+            "attrs": [*OPERATOR_INPUTS, *OPERATOR_OUTPUTS],
         },
         "Outlet": {
             "public": True,

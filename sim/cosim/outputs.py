@@ -114,6 +114,23 @@ class ChainReader:
                 raise ValueError(f"Outlet has no attribute {attr!r}")
         return out
 
+    def operator(self, k: int, attrs: list[str]) -> dict[str, Any]:
+        """The outputs ``attrs`` of the micro-DSR grid operator after step ``k``: the DR event on in it (as its
+        creation went on chain) and what the outlets held."""
+        dsr, out = self.dsr, {}
+        ev = next((e for e in reversed(dsr.operator.events) if e.start_min <= k < e.end_min), None)
+        for attr in attrs:
+            if attr == "event_id":
+                out[attr] = -1 if ev is None else ev.event_id
+            elif attr == "requested_w":
+                out[attr] = 0 if ev is None else ev.requested_w
+            elif attr in ("held_kw", "outlets_holding"):
+                value = dsr.series[attr][k]
+                out[attr] = float(value) if attr == "held_kw" else int(value)
+            else:
+                raise ValueError(f"GridOperator has no attribute {attr!r}")
+        return out
+
     def _balance(self, account: str) -> float:
         """``account``'s EuroToken balance [EUR]."""
         return self.read(self.twin.bank.token.balance_of, account) / UEUR_PER_EUR

@@ -1,9 +1,10 @@
 """``GridledgerSim``: a gridledger run as a mosaik simulator (mosaik-api-v3, time-based).
 
 ``init`` builds the Twin of a scenario file (its clock, physics, measurement layer, chain and capabilities, as
-``gridledger run`` does); ``create`` makes ``Meter`` entities (a prosumer's meter each) and one ``Ledger``; ``step``
-at mosaik time ``t`` (step ``k = t / step_s``) writes the power it is given for that step into the twin's inputs
-(``Twin.feed_step_kw``) and runs the twin's clock through the step (and the settlement that falls in it); after
+``gridledger run`` does); ``create`` makes its entities (``Meter``, ``Site``, ``Outlet``, one ``GridOperator``, one
+``Ledger``); ``step`` at mosaik time ``t`` (step ``k = t / step_s``) writes what it is given for that step into the
+twin (``Twin.feed_step_kw``, ``sim.cosim.feed``) and runs the twin's clock through the step, up to the settlement
+due 1 s after its end (which runs with the next step, after that step's feed); after
 the scenario's last step it settles what VEE held back and collects the results. ``get_data`` reads the outputs
 from the twin and the chain (``sim.cosim.outputs``). ``finalize`` writes the results folder, if one was asked for.
 
@@ -19,14 +20,17 @@ from typing import Any
 
 import mosaik_api_v3
 
-from sim.cosim import results
-from sim.cosim.meta import META, METER_INPUTS
+from sim.cosim import feed, results
+from sim.cosim.meta import META, METER_INPUTS, OPERATOR_INPUTS, SITE_INPUTS
 from sim.cosim.outputs import ChainReader
 from sim.scenario import load_scenario
 from sim.twin import SETTLEMENT_DELAY_S, Twin
 
 LEDGER_EID = "ledger"
+OPERATOR_EID = "grid-operator"
 ENTITY_PARAM = {"Meter": "prosumer", "Site": "site", "Outlet": "outlet"}  # model -> the parameter naming one
+INPUTS = {"Meter": METER_INPUTS, "Site": SITE_INPUTS, "GridOperator": OPERATOR_INPUTS}  # model -> its inputs
+MAX_REQUEST_W = 10**9  # FlexDelays.create_event's bound on a requested reduction [W]
 
 
 class FeedError(ValueError):
@@ -71,7 +75,10 @@ class GridledgerSim(mosaik_api_v3.Simulator):
     def create(self, num: int, model: str, **params: str) -> list[dict[str, Any]]:
         """``num`` entities of ``model``: ``Meter`` (``prosumer=`` an id), ``Site`` (``site=`` a certificate site's
         name), ``Outlet`` (``outlet=`` a smart outlet's name), each without its parameter the next ones in the
-        scenario's order; one ``Ledger``."""
+        scenario's order; one ``Ledger``; one ``GridOperator`` (the micro-DSR operator, from then on following the
+        DR signal it is given instead of its feeder's limits)."""
+        if model == "GridOperator":
+            return self._create_operator(num, params)
         if model == "Ledger":
             if num != 1 or self.ledger:
                 raise ValueError("Ledger: one entity per gridledger simulator")
@@ -101,6 +108,19 @@ class GridledgerSim(mosaik_api_v3.Simulator):
             taken[name] = names.index(name)
         return [{"eid": name, "type": model} for name in wanted]
 
+    def _create_operator(self, num: int, params: dict) -> list[dict[str, Any]]:
+        dsr = self.twin.capability("dsr")
+        if num != 1 or params or OPERATOR_EID in self.entities.get("GridOperator", {}):
+            raise ValueError("GridOperator: one entity per gridledger simulator, without parameters")
+        if dsr is None:
+            raise ValueError("GridOperator: the scenario has no [dsr] (micro-DSR): no grid operator to signal")
+        if dsr.spec.openadr is not None:
+            raise ValueError("GridOperator: the scenario publishes its DR events through OpenADR ([dsr.openadr]); "
+                             "expected a scenario without it for a DR signal from mosaik")
+        feed.follow_dr_signal(self.twin)
+        self.entities["GridOperator"] = {OPERATOR_EID: 0}
+        return [{"eid": OPERATOR_EID, "type": "GridOperator"}]
+
     def _names(self, model: str) -> list[str]:
         """The names of the scenario's entities of ``model``, in order (none where its capability is off)."""
         twin = self.twin
@@ -121,9 +141,19 @@ class GridledgerSim(mosaik_api_v3.Simulator):
             raise ValueError(f"{self.sid}: stepped at mosaik time {time}, after the scenario's last step "
                              f"({twin.n_steps} steps): expected the world to run until "
                              f"{twin.n_steps * self.ticks_per_step}")
-        pv_kw, load_kw = self._power_of(time, k, inputs)
-        twin.feed_step_kw(k, pv_kw=pv_kw, load_kw=load_kw)
-        twin.env.run(until=(k + 1) * twin.step_s)
+        given = self._inputs_of(k, inputs)
+        meters = given["Meter"]
+        twin.feed_step_kw(k, pv_kw={j: a["pv_p_kw"] for j, a in meters.items() if "pv_p_kw" in a},
+                          load_kw={j: a["load_p_kw"] for j, a in meters.items() if "load_p_kw" in a})
+        if given["Site"]:
+            feed.feed_site_kw(twin, k, {i: a["p_kw"] for i, a in given["Site"].items()})
+        if "GridOperator" in self.entities:
+            signal = given["GridOperator"].get(0, {})
+            feed.request_dr(twin, k, signal.get("dr_request_kw", 0.0), round(signal.get("dr_event_w", 0.0)))
+        # through step k, up to the settlement due 1 s after its end (it runs with the next step, after what that
+        # step is given: a DR event opened for step k+1 goes on chain where the operator's own would, right after
+        # step k's power flow, before that settlement)
+        twin.env.run(until=k * twin.step_s + SETTLEMENT_DELAY_S)
         self.k = k
         if k == twin.n_steps - 1:  # as Twin.run: the clock's end, then what VEE held back
             twin.env.run(until=twin.n_steps * twin.step_s + SETTLEMENT_DELAY_S)
@@ -137,6 +167,8 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         for eid, attrs in outputs.items():
             if eid == LEDGER_EID:
                 out[eid] = reader.ledger(attrs)
+            elif eid == OPERATOR_EID:
+                out[eid] = reader.operator(k, attrs)
             elif eid in meters:
                 out[eid] = reader.meter(meters[eid], k, attrs)
             elif eid in sites:
@@ -173,41 +205,54 @@ class GridledgerSim(mosaik_api_v3.Simulator):
         return None if self.result is None else self.result.summary
 
     # helpers ----------------------------------------------------------------------------------------------
-    def _power_of(self, time: int, k: int, inputs: dict) -> tuple[dict[int, float], dict[int, float]]:
-        """The step's PV and load per prosumer index [kW] from mosaik's inputs, each checked (``FeedError``)."""
-        pv_kw: dict[int, float] = {}
-        load_kw: dict[int, float] = {}
-        at = self.twin.inputs.times[k].isoformat()
-        meters = self.entities.get("Meter", {})
+    def _inputs_of(self, k: int, inputs: dict) -> dict[str, dict[int, dict[str, float]]]:
+        """Step ``k``'s inputs from mosaik, each checked (``FeedError``): model -> entity index -> attr -> value,
+        the sources of one input added."""
+        twin = self.twin
+        given: dict[str, dict[int, dict[str, float]]] = {model: {} for model in INPUTS}
+        at = twin.inputs.times[k].isoformat()
+        index = {eid: (model, i) for model, named in self.entities.items() for eid, i in named.items()}
         for eid, attrs in inputs.items():
+            model, i = index.get(eid, (None, -1))
             for attr in attrs:
-                if eid not in meters or attr not in METER_INPUTS:
+                if attr not in INPUTS.get(model, ()):
                     raise FeedError(f"{eid}: {attr!r} is not an input of gridledger; expected a Meter's "
-                                    f"{' or '.join(METER_INPUTS)}")
-            j = meters[eid]
+                                    f"{' or '.join(METER_INPUTS)}, a Site's p_kw or the GridOperator's "
+                                    f"{' or '.join(OPERATOR_INPUTS)}")
             for attr, sources in attrs.items():
-                total = 0.0
-                for src, value in sources.items():
-                    total += _power(eid, attr, src, value, at)
-                group = self.twin.prosumer_groups[j][1]
-                if attr == "pv_p_kw" and total > group.pv_kwp * (1 + 1e-9):
-                    raise FeedError(f"{eid}.pv_p_kw at {at} (step {k}): {total:g} kW is above its pv_kwp "
-                                    f"{group.pv_kwp:g} kW (a value in W, not kW?)")
-                (pv_kw if attr == "pv_p_kw" else load_kw)[j] = total
-            given = self.fed.setdefault(eid, set(attrs))
-            if missing := given - set(attrs):
+                total = sum((_power(eid, attr, src, value, at) for src, value in sources.items()), 0.0)
+                if (bound := self._bound(model, i, attr)) is not None and total > bound[0] * (1 + 1e-9):
+                    raise FeedError(f"{eid}.{attr} at {at} (step {k}): {total:g} {bound[1]}")
+                given[model].setdefault(i, {})[attr] = total
+            known = self.fed.setdefault(eid, set(attrs))
+            if missing := known - set(attrs):
                 raise FeedError(f"{eid}: no {sorted(missing)} at {at} (step {k}), given before; expected a value "
                                 "for every step once an input is fed")
         for eid in self.fed.keys() - inputs.keys():
             raise FeedError(f"{eid}: no {sorted(self.fed[eid])} at {at} (step {k}), given before; expected a value "
                             "for every step once an input is fed")
-        return pv_kw, load_kw
+        return given
+
+    def _bound(self, model: str, i: int, attr: str) -> tuple[float, str] | None:
+        """The largest value ``attr`` of entity ``i`` of ``model`` takes, and what to say above it."""
+        if attr == "pv_p_kw":
+            kwp = self.twin.prosumer_groups[i][1].pv_kwp
+            return kwp, f"kW is above its pv_kwp {kwp:g} kW (a value in W, not kW?)"
+        if model == "Site":
+            kw = self.twin.capability("certificates").sites[i].nameplate_kw
+            return kw, f"kW is above its nameplate_kw {kw:g} kW (a value in W, not kW?)"
+        if attr == "dr_request_kw":
+            return MAX_REQUEST_W / 1000, f"kW is above what a DR event can ask on chain ({MAX_REQUEST_W // 1000} kW)"
+        if attr == "dr_event_w":
+            return MAX_REQUEST_W, f"W is above what a DR event can ask on chain ({MAX_REQUEST_W} W)"
+        return None
 
 
 def _power(eid: str, attr: str, src: str, value: Any, at: str) -> float:
-    """One source's value [kW]: a finite number, at least 0 (FeedError naming where it came from)."""
+    """One source's value [kW, W for ``*_w``]: a finite number, at least 0 (FeedError naming where it came from)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise FeedError(f"{eid}.{attr} from {src} at {at}: {value!r}; expected a finite power of at least 0 kW "
+        unit = "W" if attr.endswith("_w") else "kW"
+        raise FeedError(f"{eid}.{attr} from {src} at {at}: {value!r}; expected a finite power of at least 0 {unit} "
                         "(the mean over the step)")
     return float(value)
 

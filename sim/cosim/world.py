@@ -77,28 +77,53 @@ def run_csv_world(scenario_file: str | Path, csv_file: str | Path, *, out: str |
 
 
 def run_world(scenario_file: str | Path, collect: dict[str, dict[str | None, tuple[str, ...]]], *,
-              overrides: dict | None = None, out: str | Path | None = None, force: bool = False) -> dict[str, Any]:
-    """Run ``scenario_file`` under mosaik with nothing fed, mosaik's own ``OutputSimulator`` collecting the
-    outputs ``collect`` names: model -> {entity name (None: every entity of the model) -> attributes}. Returns
-    ``{"summary": …, "outputs": {entity id: {mosaik time: {attr: value}}}}``."""
+              overrides: dict | None = None, out: str | Path | None = None, force: bool = False,
+              csv_file: str | Path | None = None,
+              feed: dict[str, dict[str | None, dict[str, str]]] | None = None) -> dict[str, Any]:
+    """Run ``scenario_file`` under mosaik, mosaik's own ``OutputSimulator`` collecting the outputs ``collect``
+    names: model -> {entity name (None: every entity of the model; the one of ``Ledger``, ``GridOperator``) ->
+    attributes}. With ``csv_file``, mosaik-csv feeds its columns as ``feed`` says: model -> {entity name (None: the
+    one of ``GridOperator``) -> {column: input attribute}}. Returns ``{"summary": …, "outputs": {entity id:
+    {mosaik time: {attr: value}}}}``."""
     scenario = load_scenario(scenario_file)
     if overrides:
         scenario = scenario.with_overrides(overrides, source=f"{scenario_file} + overrides")
+    feed = feed or {}
+    fed_by = {}
+    if csv_file is not None:
+        csv_file = Path(csv_file).resolve()
+        fed_by = {"simulator": f"mosaik-csv {md.version('mosaik-csv')} (mosaik_csv:CSV)", "datafile": str(csv_file),
+                  "sha256": file_sha256(csv_file),
+                  "columns": {f"{model}/{name or model}": cols
+                              for model, by in feed.items() for name, cols in by.items()}}
     with mosaik.World(SIM_CONFIG, skip_greetings=True, configure_logging=False) as world:
         gridledger = world.start("Gridledger", scenario=str(scenario_file), overrides=overrides,
-                                 out=None if out is None else str(out), force=force, fed_by={})
+                                 out=None if out is None else str(out), force=force, fed_by=fed_by)
+        made: dict[tuple[str, str | None], list] = {}
+
+        def entities(model: str, name: str | None) -> list:
+            if (model, name) not in made:
+                factory = getattr(gridledger, model)
+                if model in ("Ledger", "GridOperator"):
+                    made[model, name] = factory.create(1)
+                elif name is not None:
+                    made[model, name] = factory.create(1, **{ENTITY_PARAM[model]: name})
+                else:
+                    made[model, name] = factory.create(len(gridledger.names(model)))
+            return made[model, name]
+
+        if feed:
+            start = run_times(scenario.run, scenario.site)[0].isoformat()
+            data = world.start("CSV", sim_start=start, datafile=str(csv_file)).Data.create(1)[0]
+            for model, by in feed.items():
+                for name, columns in by.items():
+                    for entity in entities(model, name):
+                        world.connect(data, entity, *columns.items())
         collector_sim = world.start("Collector")
         into: dict[str, Any] = {}
         for model, wanted in collect.items():
-            factory = getattr(gridledger, model)
             for name, attrs in wanted.items():
-                if model == "Ledger":
-                    entities = factory.create(1)
-                elif name is not None:
-                    entities = factory.create(1, **{ENTITY_PARAM[model]: name})
-                else:
-                    entities = factory.create(len(gridledger.names(model)))
-                for entity in entities:
+                for entity in entities(model, name):
                     into[entity.eid] = collector_sim.Dict.create(1)[0]
                     world.connect(entity, into[entity.eid], *attrs)
         world.run(until=scenario.run.duration_s, print_progress=False)

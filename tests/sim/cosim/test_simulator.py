@@ -43,7 +43,8 @@ def test_meters_are_the_scenarios_prosumers_in_order(sim):
         sim.create(5, "Meter")
     with pytest.raises(ValueError, match="Outlet: 1 more entities asked, the scenario has 0 left"):
         sim.create(1, "Outlet")  # no [dsr] in this scenario
-    with pytest.raises(ValueError, match=r"no model 'Battery'; expected one of \['Ledger', 'Meter', 'Outlet', 'Site'\]"):
+    with pytest.raises(ValueError, match=r"no model 'Battery'; expected one of \['GridOperator', 'Ledger', 'Meter', "
+                                         r"'Outlet', 'Site'\]"):
         sim.create(1, "Battery")
     sim.create(1, "Ledger")
     with pytest.raises(ValueError, match="one entity per gridledger simulator"):
@@ -79,7 +80,7 @@ def test_steps_in_order_only_and_an_input_once_fed_every_step(sim):
     assert sim.twin.inputs.pv_kw[0, 0] == 1.25 and sim.twin.fleet.pv_kw[0, 0] == 1.25
     with pytest.raises(FeedError, match=r"pv-battery-01: no \['pv_p_kw'\] at 2025-06-02T00:15:00\+02:00 \(step 1\)"):
         sim.step(900, {"pv-battery-02": {"pv_p_kw": {"a": 1.0}}}, 7200)
-    with pytest.raises(ValueError, match="step 0 cannot be fed: the clock is at 900 s"):
+    with pytest.raises(ValueError, match="step 0 cannot be fed: the clock is at 1 s"):
         sim.twin.feed_step_kw(0, pv_kw={0: 1.0}, load_kw={})
 
 
@@ -111,7 +112,7 @@ def test_mosaik_time_in_minutes_steps_every_15_ticks():
     s.init("G", 60.0, scenario=SCENARIO, overrides=SHORT)
     try:
         assert s.step(0, {}, 120) == 15 and s.step(15, {}, 120) == 30
-        assert s.twin.env.now == 1800
+        assert s.twin.env.now == 901  # through step 1, up to the settlement due 1 s after it
     finally:
         s.finalize()
 
@@ -130,3 +131,26 @@ def test_a_world_stopped_early_leaves_the_results_folder_incomplete_saying_why(t
     assert manifest["status"] == "incomplete"
     assert manifest["error"] == "mosaik stopped after step 2 of 8: expected the world to run until 7200"
     assert not (tmp_path / "r" / "ledger.parquet").exists()
+
+
+def test_a_sites_power_above_its_nameplate_is_refused_and_what_it_takes_is_what_its_meter_measures():
+    from tests.conftest import CERTS_SMALL
+
+    s = GridledgerSim()
+    s.init("G", 1.0, scenario=str(ROOT / "scenarios" / "certificates.toml"), overrides=CERTS_SMALL)
+    try:
+        s.create(1, "Site", site="pv-stade")
+        with pytest.raises(FeedError, match=r"pv-stade.p_kw at 2025-04-07T00:00:00\+02:00 \(step 0\): 2600 kW is "
+                                            r"above its nameplate_kw 2500 kW \(a value in W, not kW\?\)"):
+            s.step(0, {"pv-stade": {"p_kw": {"CSV-0.Data_0": 2600.0}}}, 900)
+        with pytest.raises(FeedError, match=r"pv-stade: 'dr_request_kw' is not an input of gridledger; expected a "
+                                            r"Meter's pv_p_kw or load_p_kw, a Site's p_kw or the GridOperator's"):
+            s.step(0, {"pv-stade": {"dr_request_kw": {"x": 1.0}}}, 900)
+        with pytest.raises(ValueError, match=r"GridOperator: the scenario has no \[dsr\]"):
+            s.create(1, "GridOperator")
+        s.step(0, {"pv-stade": {"p_kw": {"a": 2000.0, "b": 500.0}}}, 900)  # night, fed its nameplate
+        assert s.get_data({"pv-stade": ["p_kw"]}) == {"pv-stade": {"p_kw": 2500.0}}
+        meter = s.twin.capability("certificates").site_meters[0]
+        assert meter.meter_id == "meter/pv-stade" and meter.export_register_wh == pytest.approx(2500.0 * 900 / 3.6)
+    finally:
+        s.finalize()
