@@ -19,17 +19,22 @@ Arithmetic (``e_in``, ``e_out``: a household's validated import and export of a 
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pandas as pd
 
 LINES = ("energy_in_eur", "energy_out_eur", "community_eur", "network_energy_eur", "network_peak_eur",
          "network_capacity_eur", "levies_eur", "fixed_eur")
+CENT = Decimal("0.01")
 
 
 def to_cents(eur) -> np.ndarray:
-    """Whole cents of ``eur``, rounded half away from zero [ct] (integers)."""
-    x = np.asarray(eur, dtype=float)
-    return (np.sign(x) * np.floor(np.abs(x) * 100.0 + 0.5)).astype(np.int64)
+    """Whole cents of ``eur``, rounded half away from zero [ct] (integers). Each amount is first rounded to 1e-9
+    EUR, so that an exact half cent computed in floating point (2.715 as 2.7149999…) rounds as written."""
+    x = np.atleast_1d(np.asarray(eur, dtype=float))
+    return np.array([int(Decimal(repr(round(float(v), 9))).quantize(CENT, ROUND_HALF_UP) * 100) for v in x],
+                    dtype=np.int64)
 
 
 def shared_kwh(import_kwh: np.ndarray, export_kwh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,7 +25,7 @@ def time_of_use_eur_per_kwh(starts: pd.DatetimeIndex, bands, default_eur_per_kwh
     ``default_eur_per_kwh`` elsewhere."""
     hour = (starts.hour + starts.minute / 60.0).to_numpy()
     dates = np.array([t.date() for t in starts])
-    weekend = (starts.dayofweek >= 5).to_numpy() | np.isin(dates, list(holidays))
+    weekend = np.asarray(starts.dayofweek >= 5) | np.isin(dates, list(holidays))
     out = np.full(len(starts), float(default_eur_per_kwh))
     done = np.zeros(len(starts), dtype=bool)
     for b in bands:
