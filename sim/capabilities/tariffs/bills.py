@@ -4,7 +4,8 @@ Arithmetic (``e_in``, ``e_out``: a household's validated import and export of a 
 
 1. Community sharing (``[tariff.community]``, rule ``"pro_rata"``): in each period the community shares
    S = min(Σ e_in, Σ e_out) over its households; a household's shared import is S·e_in/Σe_in, its shared export
-   S·e_out/Σe_out. Without a community nothing is shared. Grid import = e_in − shared import, grid export =
+   S·e_out/Σe_out. Without a community nothing is shared. A VPP member's export is sold by the VPP (its payouts
+   are lines of the bill, step 4): it is neither shared nor credited (e_out = 0 here). Grid import = e_in − shared import, grid export =
    e_out − shared export.
 2. Lines of a billing period (sums over its periods; ``days``: its length in days):
    ``energy_in_eur`` = Σ grid import x import price; ``energy_out_eur`` = −Σ grid export x export price;
@@ -50,12 +51,16 @@ def shared_kwh(import_kwh: np.ndarray, export_kwh: np.ndarray) -> tuple[np.ndarr
 
 def bill_frame(tariff, import_kwh: np.ndarray, export_kwh: np.ndarray, import_eur_per_kwh: np.ndarray,
                export_eur_per_kwh: np.ndarray, billing: np.ndarray, settlement_s: int,
-               households: list[str], groups: list[str]) -> pd.DataFrame:
+               households: list[str], groups: list[str], sold_by_vpp: np.ndarray | None = None) -> pd.DataFrame:
     """One row per household and billing period: its energy [kWh], peak [kW], each line and ``payable_eur``
     [EUR, whole cents]. ``import_kwh``, ``export_kwh``: validated meter data (rows: settlement periods, columns:
     ``households``); ``billing``: each period's billing-period index (0, 1, … in time order); ``groups``: each
-    household's population group (its customer type)."""
+    household's population group (its customer type); ``sold_by_vpp``: households whose export a VPP sells (its
+    payouts are lines of the bill): their export is neither credited nor shared."""
     period_h = settlement_s / 3600.0
+    metered_export_kwh = export_kwh
+    if sold_by_vpp is not None:
+        export_kwh = np.where(np.asarray(sold_by_vpp, dtype=bool)[None, :], 0.0, export_kwh)
     if tariff.community is not None:
         s_in, s_out = shared_kwh(import_kwh, export_kwh)
         internal, discount = tariff.community.internal_eur_per_kwh, tariff.community.network_discount_percent / 100
@@ -85,7 +90,8 @@ def bill_frame(tariff, import_kwh: np.ndarray, export_kwh: np.ndarray, import_eu
             rows.append({
                 "household": h, "group": groups[j], "billing_period": int(b),
                 "first_period": int(np.flatnonzero(p)[0]), "periods": int(p.sum()), "days": float(days),
-                "import_kwh": float(import_kwh[p, j].sum()), "export_kwh": float(export_kwh[p, j].sum()),
+                "import_kwh": float(import_kwh[p, j].sum()), "export_kwh": float(metered_export_kwh[p, j].sum()),
+                "export_credited_kwh": float(grid_out[p, j].sum()),
                 "shared_import_kwh": float(s_in[p, j].sum()), "shared_export_kwh": float(s_out[p, j].sum()),
                 "peak_import_kw": float(peak_kw[j]),
                 **{k: cents[k][j] / 100 for k in LINES},

@@ -28,27 +28,36 @@ from sim.results.summary import event_args
 IMPORT_RATED_KW = 43.5  # a household's main fuse, 3 x 63 A x 230 V: the import meter's VEE range
 SUPPLIER_FLOAT_EUR = 1_000_000.0  # the supplier's money for credits: never the binding limit
 UEUR_PER_CENT = UEUR_PER_EUR // 100
-PEAK_PRICE_RATIO = 1.25  # response "battery": discharge where the import price is at least this x its mean
+CHEAP_FRACTION = 0.25  # response "battery": cheap periods lie within this fraction of the day's price range
+GRID_CHARGE_WH = 1e9  # response "battery": a declared export far below any battery's power (it charges at full power)
 BILLED = "billed by the tariff: the bill is paid on chain (EuroToken), the readings are not posted"
 
 
 class _PriceSignal:
-    """What a battery of a household outside any VPP reads under ``response = "battery"`` (the interface of
-    ``agents.prosumer.Prosumer``'s declarations): nothing declared, the import price per period [µEUR/kWh] and
-    the design's mean import price as the base."""
+    """What a battery of a household outside any VPP reads under ``response = "battery"``, through the interface
+    ``agents.prosumer.Prosumer`` reads a VPP's declarations with: in the cheap periods of each local day (an import
+    price within ``CHEAP_FRACTION`` of the day's range above its lowest, on a day whose prices differ) a declared
+    export of ``-GRID_CHARGE_WH`` (the battery charges from the grid, as far as its power and state of charge
+    allow), else 0 (plain self-consumption: the battery covers the household's deficit, which is what avoids
+    dear imports and lowers the peak a capacity tariff charges). No period triggers the full-power export of the
+    VPP rule (``price_of`` 0 against a base of 1)."""
 
-    def __init__(self, import_ueur: np.ndarray):
-        self.import_ueur = import_ueur
-        self.base_ueur = max(1, int(round(float(np.mean(import_ueur)))))
+    def __init__(self, import_eur_per_kwh: np.ndarray, day: np.ndarray):
+        self.cheap = np.zeros(len(import_eur_per_kwh), dtype=bool)
+        for d in np.unique(day):
+            mine = day == d
+            lo, hi = import_eur_per_kwh[mine].min(), import_eur_per_kwh[mine].max()
+            if hi - lo > 1e-9:
+                self.cheap[mine] = import_eur_per_kwh[mine] <= lo + CHEAP_FRACTION * (hi - lo)
 
-    def declared_wh(self, period: int, account: str) -> int:
-        return 0
+    def declared_wh(self, period: int, account: str) -> float:
+        return -GRID_CHARGE_WH if period < len(self.cheap) and self.cheap[period] else 0.0
 
     def default_price_ueur_per_kwh(self) -> int:
-        return self.base_ueur
+        return 1
 
     def price_of(self, period: int) -> int:
-        return int(self.import_ueur[period]) if period < len(self.import_ueur) else self.base_ueur
+        return 0
 
 
 class TariffCapability(Capability):
@@ -88,7 +97,7 @@ class TariffCapability(Capability):
         self._billed = set()
         self._signal = None
         if spec.response == "battery":
-            self._signal = _PriceSignal(np.round(self.import_eur_per_kwh * 1e6).astype(np.int64))
+            self._signal = _PriceSignal(self.import_eur_per_kwh, billing_index(starts, starts[0], "day"))
         self.in_vpp = in_vpp
 
     # clock hooks ---------------------------------------------------------------------------------------------
@@ -121,7 +130,8 @@ class TariffCapability(Capability):
         ctx, p = self.ctx, self.billing == b
         frame = bill_frame(self.spec, self.import_wh[p] / 1000, self.export_wh[p] / 1000,
                            self.import_eur_per_kwh[p], self.export_eur_per_kwh[p], np.full(p.sum(), b),
-                           ctx.clock.settlement_s, self.ids, self.groups)
+                           ctx.clock.settlement_s, self.ids, self.groups,
+                           sold_by_vpp=np.array([h in self.in_vpp for h in self.ids]))
         frame["first_period"] = int(np.flatnonzero(p)[0])
         frame["periods_without_reading"] = (~self.have[p]).any(axis=2).sum(axis=0)
         ctx.set_chain_time()
@@ -191,7 +201,8 @@ class TariffCapability(Capability):
         reconciled &= supplier_balance == round(SUPPLIER_FLOAT_EUR * UEUR_PER_EUR) + round(revenue * 100) * \
             UEUR_PER_CENT
         rec, dt_h = ctx.feeder_results, ctx.clock.step_s / 3600
-        pv_kwh, load_kwh = float(np.nansum(rec.prosumer["pv_kw"])) * dt_h, float(np.nansum(rec.prosumer["load_kw"])) * dt_h
+        pv_kwh = float(np.nansum(rec.prosumer["pv_kw"])) * dt_h
+        load_kwh = float(np.nansum(rec.prosumer["load_kw"])) * dt_h
         imp, exp = float(self.import_wh.sum()) / 1000, float(self.export_wh.sum()) / 1000
         shared = float(bills.shared_import_kwh.sum()) if len(bills) else 0.0
         slack_kw = rec.feeder["slack_p_kw"]

@@ -112,9 +112,9 @@ class TariffSpec(_Frozen):
     """One tariff design (module docstring). ``billing_period``: bills per local ``"day"``, ``"week"`` (7 days
     from ``run.start``) or calendar ``"month"``. ``response``: ``"none"`` keeps every customer's behaviour as it
     is without the tariff (only money differs between designs); ``"battery"``: batteries of households outside
-    a VPP discharge at full power in periods whose import price is at least 1.25 x the design's mean import
-    price. ``household_funds_eur``: the money each household holds on chain to pay its bills.
-    ``trafo_limit_percent``: the transformer loading above which a step counts in the summary's hours above
+    a VPP charge from the grid in each day's cheap periods and otherwise cover the household's deficit
+    (``capability._PriceSignal``); a VPP member's battery follows its VPP. ``household_funds_eur``: the money
+    each household holds on chain to pay its bills. ``trafo_limit_percent``: the transformer loading above which a step counts in the summary's hours above
     the limit."""
 
     name: str = Field("tariff", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
