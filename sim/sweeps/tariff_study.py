@@ -30,7 +30,7 @@ from sim.results.fmt import quantity  # noqa: E402
 e = html.escape
 PAIRED_KPIS = ("tariffs.utility_revenue_eur", "tariffs.network_revenue_eur", "tariffs.feeder_peak_import_kw",
                "tariffs.trafo_hours_above_limit_h", "tariffs.self_consumption_percent",
-               "tariffs.self_sufficiency_percent", "tariffs.community_self_sufficiency_percent")
+               "tariffs.self_sufficiency_percent", "tariffs.community_self_sufficiency_percent", "tariffs.co2_kg")
 TIE_EUR = 0.005
 
 

@@ -13,5 +13,5 @@ INFO = CapabilityInfo(
     report="sim.capabilities.tariffs.report:report_section",
     sweep_kpis=("tariffs.utility_revenue_eur", "tariffs.network_revenue_eur", "tariffs.median_household_total_eur",
                 "tariffs.feeder_peak_import_kw", "tariffs.trafo_hours_above_limit_h",
-                "tariffs.self_consumption_percent", "tariffs.self_sufficiency_percent"),
+                "tariffs.self_consumption_percent", "tariffs.self_sufficiency_percent", "tariffs.co2_kg"),
 )

@@ -5,8 +5,8 @@ Arithmetic (``e_in``, ``e_out``: a household's validated import and export of a 
 1. Community sharing (``[tariff.community]``, rule ``"pro_rata"``): in each period the community shares
    S = min(Σ e_in, Σ e_out) over its households; a household's shared import is S·e_in/Σe_in, its shared export
    S·e_out/Σe_out. Without a community nothing is shared. A VPP member's export is sold by the VPP (its payouts
-   are lines of the bill, step 4): it is neither shared nor credited (e_out = 0 here). Grid import = e_in − shared import, grid export =
-   e_out − shared export.
+   are lines of the bill, step 4): it is neither shared nor credited (e_out = 0 here). Grid import = e_in −
+   shared import, grid export = e_out − shared export.
 2. Lines of a billing period (sums over its periods; ``days``: its length in days):
    ``energy_in_eur`` = Σ grid import x import price; ``energy_out_eur`` = −Σ grid export x export price;
    ``community_eur`` = Σ (shared import − shared export) x internal price;

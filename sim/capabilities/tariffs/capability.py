@@ -20,7 +20,7 @@ from contracts.eip712 import key_for
 from contracts.token import UEUR_PER_EUR
 from sim.capabilities.base import Capability
 from sim.capabilities.tariffs.bills import LINES, bill_frame, billing_index
-from sim.capabilities.tariffs.prices import period_prices_eur_per_kwh, period_starts
+from sim.capabilities.tariffs.prices import co2_g_per_kwh, period_prices_eur_per_kwh, period_starts
 from sim.measurement.meters import VirtualMeter
 from sim.measurement.readings_log import reading_row
 from sim.results.summary import event_args
@@ -99,6 +99,7 @@ class TariffCapability(Capability):
         if spec.response == "battery":
             self._signal = _PriceSignal(self.import_eur_per_kwh, billing_index(starts, starts[0], "day"))
         self.in_vpp = in_vpp
+        self.co2_g_per_kwh = co2_g_per_kwh(scenario) if spec.co2_file is not None else None
 
     # clock hooks ---------------------------------------------------------------------------------------------
     def declarations(self, prosumer_id: str):
@@ -234,8 +235,19 @@ class TariffCapability(Capability):
             "community_self_sufficiency_percent": 100 * (1 - (imp - shared) / load_kwh) if load_kwh > 0 else 0.0,
             "feeder_peak_import_kw": float(np.nanmax(slack_kw)) if len(slack_kw) else 0.0,
             "trafo_hours_above_limit_h": float(np.sum(trafo > self.spec.trafo_limit_percent)) * dt_h,
+            **({"co2_kg": self._co2_kg()} if self.co2_g_per_kwh is not None else {}),
             "household_detail": households,
         }
+
+    def _co2_kg(self) -> float:
+        """The households' grid import (shared energy left out) times each period's emission intensity [kg]."""
+        imp = self.import_wh / 1000
+        if self.spec.community is not None:
+            from sim.capabilities.tariffs.bills import shared_kwh
+
+            exp = np.where(np.array([h in self.in_vpp for h in self.ids])[None, :], 0.0, self.export_wh / 1000)
+            imp = imp - shared_kwh(imp, exp)[0]
+        return float(imp.sum(axis=1) @ self.co2_g_per_kwh) / 1000
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``bills.parquet``: every bill (``bill_table``), written with the run's results."""

@@ -56,3 +56,13 @@ def period_prices_eur_per_kwh(scenario, side: str) -> np.ndarray:
         return time_of_use_eur_per_kwh(starts, price.bands, price.eur_per_kwh, price.holidays)
     spot = spot_eur_per_kwh(price.price_file, scenario.site.tz, starts, scenario.run.settlement_s)
     return price.spot_factor * spot + price.eur_per_kwh
+
+
+def co2_g_per_kwh(scenario) -> np.ndarray:
+    """The grid's emission intensity over each settlement period [g/kWh]: the time-weighted mean of
+    ``[tariff] co2_file`` (a ``time`` and a ``g_per_kwh`` column); ScenarioError naming file, line and column."""
+    starts = period_starts(scenario)
+    series = read_series(scenario.tariff.co2_file, {"g_per_kwh": ("grid emission intensity [g CO2/kWh]",
+                                                                 ("kg_per_kwh", "g_per_mwh", "t_per_mwh"))},
+                         kind="emission", tz=scenario.site.tz, stamp="start")
+    return series.on(starts, scenario.run.settlement_s)["g_per_kwh"]

@@ -114,8 +114,10 @@ class TariffSpec(_Frozen):
     is without the tariff (only money differs between designs); ``"battery"``: batteries of households outside
     a VPP charge from the grid in each day's cheap periods and otherwise cover the household's deficit
     (``capability._PriceSignal``); a VPP member's battery follows its VPP. ``household_funds_eur``: the money
-    each household holds on chain to pay its bills. ``trafo_limit_percent``: the transformer loading above which a step counts in the summary's hours above
-    the limit."""
+    each household holds on chain to pay its bills. ``trafo_limit_percent``: the transformer loading above which
+    a step counts in the summary's hours above the limit. ``co2_file``: the grid's emission intensity, a series
+    (``time`` and ``g_per_kwh``, the layout of a price file): the summary's ``co2_kg`` is the households' grid
+    import (shared energy left out) times the intensity of its period (location-based accounting)."""
 
     name: str = Field("tariff", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     billing_period: Literal["day", "week", "month"] = "week"
@@ -127,6 +129,9 @@ class TariffSpec(_Frozen):
     community: CommunitySharing | None = None
     household_funds_eur: Annotated[float, Field(ge=0, le=MAX_HOUSEHOLD_FUNDS_EUR)] = 1000.0
     trafo_limit_percent: Annotated[float, Field(gt=0, le=1000)] = 100.0
+    co2_file: str | None = None
+
+    _co2 = field_validator("co2_file")(resolve_file)
 
 
 def check(scenario: Scenario) -> None:
@@ -143,3 +148,10 @@ def check(scenario: Scenario) -> None:
             period_prices_eur_per_kwh(scenario, side)
         except ScenarioError as exc:
             raise ValueError(f"tariff.{side}.price_file: {exc}") from None
+    if scenario.tariff.co2_file is not None:
+        from sim.capabilities.tariffs.prices import co2_g_per_kwh
+
+        try:
+            co2_g_per_kwh(scenario)
+        except ScenarioError as exc:
+            raise ValueError(f"tariff.co2_file: {exc}") from None

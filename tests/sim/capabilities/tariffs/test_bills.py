@@ -132,6 +132,22 @@ def test_bills_match_hand_computation_and_chain(design, runs):
     for h in HOUSEHOLDS:
         assert round(summary["household_detail"][h]["balance_eur"] * 100) == FUNDS_EUR * 100 - payable_ct[h]
     assert round(summary["supplier_balance_eur"] * 100) == SUPPLIER_FLOAT_EUR * 100 + sum(payable_ct.values())
+    # CO2: grid import (shared energy left out) x the hour's intensity, read with the csv module
+    assert summary["co2_kg"] == pytest.approx(float(expected_co2_kg(design, readings)), rel=1e-9)
+
+
+def expected_co2_kg(design: str, readings: pd.DataFrame) -> F:
+    with open(STUDY / "grid_co2_2025-06.csv", newline="") as fh:
+        g = {(int(r["time"][8:10]), int(r["time"][11:13])): F(r["g_per_kwh"]) for r in csv.DictReader(fh)}
+    imp = {h: readings[readings.meter == f"meter/{h}/import"].set_index("period").energy_wh for h in HOUSEHOLDS}
+    exp = {h: readings[readings.meter == f"meter/{h}"].set_index("period").energy_wh for h in HOUSEHOLDS}
+    total = F(0)
+    for p in range(48):
+        tin = sum(F(int(imp[h][p]), 1000) for h in HOUSEHOLDS)
+        tout = sum(F(int(exp[h][p]), 1000) for h in HOUSEHOLDS)
+        grid = tin - min(tin, tout) if design == "community" else tin
+        total += grid * g[(9 + p // 24, p % 24)] / 1000
+    return total
 
 
 def test_response_none_same_flows_under_every_design(runs):
