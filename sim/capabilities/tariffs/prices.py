@@ -20,7 +20,7 @@ def period_starts(scenario) -> pd.DatetimeIndex:
 
 
 def time_of_use_eur_per_kwh(starts: pd.DatetimeIndex, bands, default_eur_per_kwh: float, holidays=()) -> np.ndarray:
-    """Price per period [EUR/kWh]: the first band ``(eur_per_kwh, start_h, end_h, days)`` whose local hours and
+    """Price per period [EUR/kWh]: the first band ``(price_eur_per_kwh, start_h, end_h, days)`` whose local hours and
     days hold the period's start (``starts``: tz-aware local times; a date in ``holidays`` is a weekend day),
     ``default_eur_per_kwh`` elsewhere."""
     hour = (starts.hour + starts.minute / 60.0).to_numpy()
@@ -31,7 +31,7 @@ def time_of_use_eur_per_kwh(starts: pd.DatetimeIndex, bands, default_eur_per_kwh
     for b in bands:
         on_day = {"all": np.ones(len(starts), dtype=bool), "weekdays": ~weekend, "weekends": weekend}[b.days]
         hit = on_day & (hour >= b.start_h) & (hour < b.end_h) & ~done
-        out[hit], done = b.eur_per_kwh, done | hit
+        out[hit], done = b.price_eur_per_kwh, done | hit
     return out
 
 
@@ -51,11 +51,11 @@ def period_prices_eur_per_kwh(scenario, side: str) -> np.ndarray:
     price = getattr(scenario.tariff, side)
     starts = period_starts(scenario)
     if price.kind == "flat":
-        return np.full(len(starts), float(price.eur_per_kwh))
+        return np.full(len(starts), float(price.price_eur_per_kwh))
     if price.kind == "time_of_use":
-        return time_of_use_eur_per_kwh(starts, price.bands, price.eur_per_kwh, price.holidays)
+        return time_of_use_eur_per_kwh(starts, price.bands, price.price_eur_per_kwh, price.holidays)
     spot = spot_eur_per_kwh(price.price_file, scenario.site.tz, starts, scenario.run.settlement_s)
-    return price.spot_factor * spot + price.eur_per_kwh
+    return price.spot_factor * spot + price.price_eur_per_kwh
 
 
 def co2_g_per_kwh(scenario) -> np.ndarray:

@@ -4,13 +4,13 @@ Units are in the field names; every money amount is EUR, every energy kWh, every
 
 Energy prices (``[tariff.import_price]``, ``[tariff.export_price]``), each one of:
 
-- ``kind = "flat"``: ``eur_per_kwh`` in every period;
-- ``kind = "time_of_use"``: ``bands``, each ``{eur_per_kwh, start_h, end_h, days}`` on the local hour of the
+- ``kind = "flat"``: ``price_eur_per_kwh`` in every period;
+- ``kind = "time_of_use"``: ``bands``, each ``{price_eur_per_kwh, start_h, end_h, days}`` on the local hour of the
   period's start (``days``: ``"all"``, ``"weekdays"`` Monday-Friday, ``"weekends"`` Saturday-Sunday; a date in
-  ``holidays`` counts as a weekend day); the first band that matches prices the period, ``eur_per_kwh`` the rest;
+  ``holidays`` counts as a weekend day); the first band that matches prices the period, ``price_eur_per_kwh`` the rest;
 - ``kind = "spot"``: the time-weighted mean of a day-ahead price series over the period (``price_file``: a
   ``time`` column and ``eur_per_mwh`` or ``eur_per_kwh``, the layout of ``[prices] price_file``, docs/your_data.md)
-  times ``spot_factor`` plus ``eur_per_kwh`` (the supplier's markup). Day-ahead prices are known the day
+  times ``spot_factor`` plus ``price_eur_per_kwh`` (the supplier's markup). Day-ahead prices are known the day
   before: the price is causal.
 
 ``[tariff.network]``: ``energy_eur_per_kwh`` on imported energy; ``peak_eur_per_kw_year`` on the billing period's
@@ -39,9 +39,9 @@ Price = Annotated[float, Field(ge=-MAX_EUR_PER_KWH, le=MAX_EUR_PER_KWH)]
 
 
 class TouBand(_Frozen):
-    """A time-of-use band: ``eur_per_kwh`` on periods starting in [start_h, end_h) local time on ``days``."""
+    """A time-of-use band: ``price_eur_per_kwh`` on periods starting in [start_h, end_h) local time on ``days``."""
 
-    eur_per_kwh: Price
+    price_eur_per_kwh: Price
     start_h: Annotated[float, Field(ge=0, le=24)]
     end_h: Annotated[float, Field(ge=0, le=24)]
     days: Literal["all", "weekdays", "weekends"] = "all"
@@ -57,7 +57,7 @@ class EnergyPrice(_Frozen):
     """A price of energy per period [EUR/kWh] (module docstring)."""
 
     kind: Literal["flat", "time_of_use", "spot"] = "flat"
-    eur_per_kwh: Price = 0.0
+    price_eur_per_kwh: Price = 0.0
     bands: list[TouBand] = []
     holidays: list[dt.date] = []
     price_file: str | None = None
@@ -68,7 +68,7 @@ class EnergyPrice(_Frozen):
     @model_validator(mode="after")
     def _kind(self) -> EnergyPrice:
         if self.kind == "time_of_use" and not self.bands:
-            raise ValueError("kind = 'time_of_use' needs bands (each {eur_per_kwh, start_h, end_h, days})")
+            raise ValueError("kind = 'time_of_use' needs bands (each {price_eur_per_kwh, start_h, end_h, days})")
         if self.kind != "time_of_use" and (self.bands or self.holidays):
             raise ValueError(f"bands and holidays are only read with kind = 'time_of_use' (kind is {self.kind!r})")
         if self.kind == "spot" and self.price_file is None:
