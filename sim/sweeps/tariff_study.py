@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from sim.results.fmt import quantity  # noqa: E402
+from sim.results.fmt import heading, quantity  # noqa: E402
 
 e = html.escape
 PAIRED_KPIS = ("tariffs.utility_revenue_eur", "tariffs.network_revenue_eur", "tariffs.feeder_peak_import_kw",
@@ -110,7 +110,7 @@ def _plot(dists: dict[str, pd.DataFrame], labels: dict[str, str]) -> str:
     ax.axvline(0, color="k", lw=0.8)
     ax.set_yticks([t for t, _ in ticks], [w for _, w in ticks], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("Δ bill per household over the run vs baseline [EUR] (bar: 10th-90th percentile, dot: median)")
+    ax.set_xlabel("Δ bill per household vs baseline [EUR]: bar 10th-90th percentile, dot median")
     ax.legend(fontsize=8, loc="best")
     return ("<figure><img alt='bill change per household vs the baseline [EUR]: 10th to 90th percentile and median "
             f"per design and customer type' src='data:image/png;base64,{_png(fig)}'></figure>")
@@ -132,7 +132,7 @@ def section(folder: Path, table: pd.DataFrame, points: list[str], baseline: str,
             "levies, fixed, community, VPP payouts and penalties) under the design minus under the baseline; a "
             f"winner pays at least half a cent less, a loser at least half a cent more. Paired Δ: the mean Δ per "
             "seed, paired across seeds, with its 95 % t-interval.</p>",
-            "<h3>Bill change per customer type</h3><table><tr><th>design</th><th>customer type</th>"
+            "<h3>Bill change per customer type</h3><table class='cmp'><tr><th>design</th><th>customer type</th>"
             "<th>households × seeds</th><th>winners</th><th>losers</th><th>median Δ</th><th>10th percentile Δ</th>"
             "<th>90th percentile Δ</th><th>paired Δ [95 % CI]</th></tr>"]
     dists = {}
@@ -147,8 +147,8 @@ def section(folder: Path, table: pd.DataFrame, points: list[str], baseline: str,
     if dists:
         body.append(_plot(dists, labels))
     kpis = [k for k in PAIRED_KPIS if k in table.columns]
-    body.append("<h3>Revenue neutrality and the feeder, paired against the baseline</h3><table><tr><th>design</th>"
-                + "".join(f"<th>{e(k.split('.')[-1])}</th>" for k in kpis) + "</tr>")
+    body.append("<h3>Revenue neutrality and the feeder, paired against the baseline</h3><table class='cmp'><tr>"
+                "<th>design</th>" + "".join(f"<th>{e(heading(k.split('.')[-1]))}</th>" for k in kpis) + "</tr>")
     base_rev = table.loc[table.point == baseline, "tariffs.utility_revenue_eur"].mean() \
         if "tariffs.utility_revenue_eur" in table.columns else math.nan
     for p in points:
