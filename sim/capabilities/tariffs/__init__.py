@@ -10,6 +10,7 @@ INFO = CapabilityInfo(
     rng_streams={"tariffs": 12},
     check="sim.capabilities.tariffs.spec:check",
     run_line="sim.capabilities.tariffs.report:run_line",
+    plots="sim.capabilities.tariffs.plots:plot_tariffs",
     report="sim.capabilities.tariffs.report:report_section",
     sweep_kpis=("tariffs.utility_revenue_eur", "tariffs.network_revenue_eur", "tariffs.median_household_total_eur",
                 "tariffs.feeder_peak_import_kw", "tariffs.trafo_hours_above_limit_h",

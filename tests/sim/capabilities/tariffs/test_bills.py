@@ -164,3 +164,12 @@ def test_response_none_same_flows_under_every_design(runs):
         pd.testing.assert_series_equal(pd.read_parquet(runs[d] / "readings.parquet").energy_wh, base_rd.energy_wh)
         totals.add(round(pd.read_parquet(runs[d] / "bills.parquet").payable_eur.sum(), 2))
     assert len(totals) == len(DESIGNS)
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None, reason="Debian's chromium is not installed")
+def test_run_report_in_chromium(runs):
+    """The run report of a billed run passes the run-report checks of tests/sim/test_report_browser.py: the
+    tariff's figures equal summary.json to the cent, the households table with its CSV, names not addresses."""
+    from tests.sim.test_report_browser import _check_run
+
+    _check_run(runs["community"], "tariff-community")
