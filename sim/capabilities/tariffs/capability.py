@@ -19,12 +19,13 @@ from contracts.chain import ChainRevert
 from contracts.eip712 import key_for
 from contracts.token import UEUR_PER_EUR
 from sim.capabilities.base import Capability
-from sim.capabilities.tariffs.bills import LINES, bill_frame, billing_index
+from sim.capabilities.tariffs.bills import LINES, bill_frame, billing_index, to_cents
 from sim.capabilities.tariffs.prices import co2_g_per_kwh, period_prices_eur_per_kwh, period_starts
 from sim.measurement.meters import VirtualMeter
 from sim.measurement.readings_log import reading_row
 from sim.results.summary import event_args
 
+FLEX_UNITS_PER_TOKEN = 1000  # FlexDelays' tokens have 3 decimals
 IMPORT_RATED_KW = 43.5  # a household's main fuse, 3 x 63 A x 230 V: the import meter's VEE range
 SUPPLIER_FLOAT_EUR = 1_000_000.0  # the supplier's money for credits: never the binding limit
 UEUR_PER_CENT = UEUR_PER_EUR // 100
@@ -157,7 +158,8 @@ class TariffCapability(Capability):
     # results --------------------------------------------------------------------------------------------------
     def bill_table(self, ledger: pd.DataFrame) -> pd.DataFrame:
         """Every bill with the VPP's payouts (negative) and penalties of its billing period read from the ledger
-        [EUR], and ``total_eur`` = payable + VPP lines."""
+        [EUR], the flex tokens FlexDelays minted to the household for delays starting in it and their value
+        (negative, ``flex_eur_per_token``), and ``total_eur`` = payable + those lines."""
         bills = pd.concat(self.bills, ignore_index=True) if self.bills else pd.DataFrame()
         if not len(bills):
             return bills
@@ -171,8 +173,17 @@ class TariffCapability(Capability):
                 ueur = flows.groupby(["household", "billing_period"]).amount_ueur.sum()
                 key = list(zip(bills.household, bills.billing_period))
                 bills[col] = [sign * ueur.get(k, 0) / UEUR_PER_EUR for k in key]
+        bills["flex_tokens"], bills["flex_tokens_eur"] = 0.0, 0.0
+        delays = event_args(ledger, "FlexDelays", "DelayLogged") if len(ledger) else pd.DataFrame()
+        if len(delays):
+            delays["household"] = delays.customer.str.lower().map(who)
+            period = delays.start_min.to_numpy() * 60 // self.ctx.clock.settlement_s
+            delays["billing_period"] = self.billing[np.minimum(period, len(self.billing) - 1)]
+            tokens = delays.groupby(["household", "billing_period"]).tokens.sum() / FLEX_UNITS_PER_TOKEN
+            bills["flex_tokens"] = [float(tokens.get(k, 0.0)) for k in zip(bills.household, bills.billing_period)]
+            bills["flex_tokens_eur"] = -to_cents(bills.flex_tokens.to_numpy() * self.spec.flex_eur_per_token) / 100
         bills["total_eur"] = ((bills.payable_eur * 100).round() + (bills.vpp_payouts_eur * 100).round()
-                              + (bills.vpp_penalties_eur * 100).round()) / 100
+                              + (bills.vpp_penalties_eur * 100).round() + (bills.flex_tokens_eur * 100).round()) / 100
         return bills
 
     def summary(self, ledger: pd.DataFrame) -> dict:

@@ -117,7 +117,10 @@ class TariffSpec(_Frozen):
     each household holds on chain to pay its bills. ``trafo_limit_percent``: the transformer loading above which
     a step counts in the summary's hours above the limit. ``co2_file``: the grid's emission intensity, a series
     (``time`` and ``g_per_kwh``, the layout of a price file): the summary's ``co2_kg`` is the households' grid
-    import (shared energy left out) times the intensity of its period (location-based accounting)."""
+    import (shared energy left out) times the intensity of its period (location-based accounting).
+    ``flex_eur_per_token``: what one flex token of ``[dsr]`` (FlexDelays, minted for delays of the household's
+    smart outlets) is worth: the bill's ``flex_tokens_eur`` credit values the tokens minted in its billing
+    period at this rate (the tokens stay on chain as tokens)."""
 
     name: str = Field("tariff", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     billing_period: Literal["day", "week", "month"] = "week"
@@ -130,6 +133,7 @@ class TariffSpec(_Frozen):
     household_funds_eur: Annotated[float, Field(ge=0, le=MAX_HOUSEHOLD_FUNDS_EUR)] = 1000.0
     trafo_limit_percent: Annotated[float, Field(gt=0, le=1000)] = 100.0
     co2_file: str | None = None
+    flex_eur_per_token: Annotated[float, Field(ge=0, le=1000)] = 0.0
 
     _co2 = field_validator("co2_file")(resolve_file)
 

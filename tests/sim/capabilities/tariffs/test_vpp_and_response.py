@@ -63,3 +63,25 @@ def test_batteries_answer_time_of_use(tmp_path):
     assert battery.loc[cheap, bat].to_numpy().sum() > none.loc[cheap, bat].to_numpy().sum() + 1000
     assert battery.loc[peak, bat].to_numpy().sum() <= none.loc[peak, bat].to_numpy().sum()
     pd.testing.assert_frame_equal(battery[pv_only], none[pv_only])
+
+
+def test_flex_tokens_valued_on_the_bill(tmp_path):
+    """Households with smart outlets ([dsr], scenarios/micro_dsr.toml shrunk to two evening hours, a threshold low
+    enough for DR events): each bill's flex tokens are those FlexDelays minted to it (their sum is the DSR's own
+    on-chain total supply), valued at ``flex_eur_per_token`` as a credit to the cent, and in the total."""
+    from sim.runner import run_scenario
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "micro_dsr.toml").with_overrides({
+        "run.start": dt.datetime(2025, 1, 13, 16), "run.duration_s": 2 * 3600, "dsr.threshold_trafo_percent": 60.0,
+        "tariff": {"name": "flat", "billing_period": "day", "import_price": {"price_eur_per_kwh": 0.30},
+                   "flex_eur_per_token": 0.05}})
+    folder = run_scenario(scenario, out=tmp_path / "r").folder
+    bills = pd.read_parquet(folder / "bills.parquet")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["dsr"]["tokens_total"] > 10
+    assert bills.flex_tokens.sum() == pytest.approx(summary["dsr"]["tokens_total"], abs=1e-9)
+    want_ct = -np.floor(bills.flex_tokens * 0.05 * 100 + 0.5)
+    assert ((bills.flex_tokens_eur * 100).round() == want_ct).all() and (want_ct < 0).any()
+    assert ((bills.total_eur * 100).round() == (bills.payable_eur * 100).round() + want_ct).all()
+    assert summary["tariffs"]["bills_reconciled_on_chain"] is True
