@@ -42,13 +42,13 @@ def test_vpp_lines_on_the_bill(tmp_path):
 
 
 def test_batteries_answer_time_of_use(tmp_path):
-    """Under response = "battery" the battery households import more in the cheap night bands (charging) and less in
-    the weekday evening peak than under response = "none", the same seed; the PV-only households do not change."""
+    """Under response = "battery" the battery households (outside the VPP) import more in the cheap night bands
+    (charging) and not more in the weekday evening peak than under response = "none", the same seed; the PV-only
+    households (VPP members, no battery) do not change."""
     from sim.runner import run_scenario
     from sim.scenario import load_scenario
 
-    base = load_scenario(STUDY / "time_of_use.toml").with_overrides(
-        {**SMALL, "run.start": dt.datetime(2025, 6, 10), "vpp": None, "prices": None})
+    base = load_scenario(STUDY / "time_of_use.toml").with_overrides({**SMALL, "run.start": dt.datetime(2025, 6, 10)})
     imports = {}
     for response in ("none", "battery"):
         folder = run_scenario(base.with_overrides({"tariff.response": response}), out=tmp_path / response).folder
