@@ -5,10 +5,11 @@ built, open accounts and act each step: append only, so that existing runs stay 
 
 from __future__ import annotations
 
-from sim.capabilities import certificates, dsr, heat, insurance, vpp
+from sim.capabilities import certificates, dsr, heat, insurance, tariffs, vpp
 from sim.capabilities.base import CapabilityInfo, load
 
-REGISTRY: tuple[CapabilityInfo, ...] = (vpp.INFO, certificates.INFO, insurance.INFO, dsr.INFO, heat.INFO)
+REGISTRY: tuple[CapabilityInfo, ...] = (vpp.INFO, certificates.INFO, insurance.INFO, dsr.INFO, heat.INFO,
+                                         tariffs.INFO)
 
 
 def _check(registry: tuple[CapabilityInfo, ...]) -> None:

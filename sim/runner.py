@@ -52,6 +52,7 @@ class RunResult:
     manifest: dict[str, Any]
     folder: Path | None = None
     twin: Twin | None = field(default=None, repr=False)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # a capability's own files (``bills.parquet``)
 
 
 def _versions() -> dict[str, str]:
@@ -215,7 +216,8 @@ def collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         "chain": chain_summary(twin),
         **({"hil": hil} if (hil := hil_summary(twin)) is not None else {}),
     }
-    return RunResult(scenario, timeseries, ledger, readings, summary, dict(manifest), twin=twin)
+    tables = {name: df for cap in twin.capabilities for name, df in cap.tables().items()}
+    return RunResult(scenario, timeseries, ledger, readings, summary, dict(manifest), twin=twin, tables=tables)
 
 
 def write_results(folder: Path, result: RunResult) -> None:
@@ -224,6 +226,8 @@ def write_results(folder: Path, result: RunResult) -> None:
     result.ledger.to_parquet(folder / "ledger.parquet", index=False)
     result.readings.to_parquet(folder / "readings.parquet", index=False)
     write_json(folder / "summary.json", result.summary)
+    for name, table in result.tables.items():  # a capability's own tables (Capability.tables)
+        table.to_parquet(folder / name, index=False)
     make_plots(folder, plotters())
     write_json(folder / MANIFEST, {**result.manifest, "status": "incomplete"})
     write_report(folder)

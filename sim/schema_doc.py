@@ -18,7 +18,8 @@ UNITS = {"_w": "W", "_kw": "kW", "_kwp": "kWp", "_kwh": "kWh", "_wh": "Wh", "_mw
          "_s": "s", "_min": "min", "_h": "h", "_pu": "p.u.", "_percent": "%", "_bps": "basis points", "_eur": "EUR",
          "_ueur": "µEUR", "_m": "m", "_deg": "°", "_bar": "bar", "_m_per_s": "m/s", "_kg_per_s": "kg/s",
          "_m3_per_s": "m³/s", "_eur_per_kwh": "EUR/kWh", "_eur_per_mwh": "EUR/MWh", "_w_per_mk": "W/(m·K)",
-         "_m_per_s2": "m/s²", "_kwh_per_year": "kWh/a", "_eur_per_year": "EUR/a"}
+         "_m_per_s2": "m/s²", "_kwh_per_year": "kWh/a", "_eur_per_year": "EUR/a",
+         "_eur_per_kw_year": "EUR/(kW·a)", "_eur_per_kw_day": "EUR/(kW·d)", "_eur_per_day": "EUR/d"}
 
 
 def unit_of(name: str) -> str:

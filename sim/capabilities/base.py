@@ -119,6 +119,11 @@ class Capability:
         this capability owns ``entity``; else None. See ``sim.hil.actuator``."""
         return None
 
+    def tables(self) -> dict:
+        """Tables this capability adds to the results folder, file name -> DataFrame (``bills.parquet``); called
+        after ``summary``."""
+        return {}
+
     def timeseries(self):
         """Tidy rows (time UTC, entity, quantity, value, unit) this capability adds, or None."""
         return None

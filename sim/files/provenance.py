@@ -23,6 +23,7 @@ FILE_KEYS: dict[str, tuple[str, ...]] = {
     "pv_file": ("pv_scale",),
     "demand_file": ("demand_scale",),
     "price_file": (),
+    "co2_file": (),
 }
 
 

@@ -178,6 +178,10 @@ def write_sweep_report(folder: Path, baseline: str | None = None) -> Path:
                     + "".join(_cell(table, c, p, baseline) for p in points) + "</tr>")
     body.append("</tbody></table>")
     if len(points) > 1:
+        from sim.sweeps.tariff_study import section
+
+        body += section(folder, table, points, baseline, short)
+    if len(points) > 1:
         body.append("<h2>Paired differences to the baseline</h2><div class='grid2'>")
         body += [_plot(table, c, points, short, baseline) for c in cols]
         body.append("</div>")

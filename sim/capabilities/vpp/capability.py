@@ -129,7 +129,12 @@ class VppCapability(Capability):
 
     def declarations(self, prosumer_id: str):
         """What a prosumer reads its declared energy and the period's price from: its pool's contract wrapper
-        (a prosumer outside the VPP reads the first pool's: nothing declared, the same prices)."""
+        (a prosumer outside the VPP reads the first pool's: nothing declared, the same prices), or None for a
+        prosumer outside the VPP whose retail tariff asks for a response (``[tariff] response``: its battery
+        follows that tariff's prices instead)."""
+        tariff = getattr(self.ctx.scenario, "tariff", None)
+        if prosumer_id not in self.pool_of and tariff is not None and tariff.response != "none":
+            return None
         return self.pool_of.get(prosumer_id, self.pools[0]).vpp
 
     def command_source(self, entity: str):
