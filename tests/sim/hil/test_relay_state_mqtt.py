@@ -14,16 +14,20 @@ are the reference the model is compared with."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import numpy as np
 import paho.mqtt.client as mqtt
+import pandas as pd
 import pytest
 
 from sim.hil.mqtt_simulator import MqttDeviceSimulator
 from sim.hil.table import DeviceTable, load_device_table
-from sim.results.summary import event_args, ledger_frame
+from sim.results.folder import write_json
+from sim.results.summary import event_args
+from sim.runner import base_manifest, collect, run_id_for
 from sim.scenario import load_scenario
 from sim.twin import Twin
 from tests.conftest import ROOT
@@ -70,8 +74,9 @@ def _override(env, sim, owner, plug, on, from_min, n_min):
 
 
 @pytest.fixture(scope="module")
-def run():
-    """(twin, simulator, ledger); the simulator and the owner's client are stopped."""
+def run(tmp_path_factory):
+    """(twin, simulator, ledger, results folder with the run's timeseries.parquet and summary.json, written as
+    ``gridledger run`` writes them, without plots and report); the simulator and the owner's client are stopped."""
     table = load_device_table(ROOT / "scenarios" / "hil_mqtt_devices.toml")
     devices = [d.model_dump(mode="python") | {"port": 0, "timeout_s": TIMEOUT_S} for d in table.devices]
     clock = {"env": None}
@@ -93,7 +98,11 @@ def run():
         if owner is not None:
             owner.stop()
         sim.stop()
-    return twin, sim, ledger_frame(twin.chain.events)
+    folder = tmp_path_factory.mktemp("relaystate")
+    result = collect(twin, scenario, base_manifest(scenario, None, run_id_for(scenario)))
+    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    write_json(folder / "summary.json", result.summary)
+    return twin, sim, result.ledger, folder
 
 
 def _outlet(twin, ledger, name):
@@ -103,10 +112,16 @@ def _outlet(twin, ledger, name):
     return n, outlet, cap.relays[n], logged[logged.outlet == outlet.address].sort_values("start_min")
 
 
-def _draw_kw(twin, entity) -> np.ndarray:
-    """The outlet's modelled draw per minute, from the run's timeseries [kW]."""
-    ts = twin.capability("dsr").timeseries()
-    return ts[(ts.entity == entity) & (ts.quantity == "p_kw")].value.to_numpy()
+def _draw_kw(folder, entity) -> np.ndarray:
+    """The outlet's modelled draw per minute, from the run's timeseries.parquet [kW]."""
+    ts = pd.read_parquet(folder / "timeseries.parquet")
+    mine = ts[(ts.entity == entity) & (ts.quantity == "p_kw")].sort_values("time")
+    assert set(mine.unit) == {"kW"}
+    return mine.value.to_numpy()
+
+
+def _relay_summary(folder, outlet_name) -> dict:
+    return json.loads((folder / "summary.json").read_text())["dsr"]["hil_outlets"]["relays"][outlet_name]
 
 
 def _minutes(history, value, n_steps) -> set[int]:
@@ -124,16 +139,17 @@ def _minutes(history, value, n_steps) -> set[int]:
 
 
 def test_a_plug_switched_off_outside_dr_stops_the_modelled_appliance_and_resumes_its_charge(run):
-    twin, sim, ledger = run
+    twin, sim, ledger, folder = run
     cap = twin.capability("dsr")
-    n, outlet, rec, mine = _outlet(twin, ledger, OFF_OUTLET)
+    n, outlet, _, mine = _outlet(twin, ledger, OFF_OUTLET)
+    rec = _relay_summary(folder, OFF_OUTLET)
     off = set(range(OFF_FROM, OFF_FROM + N_OFF))
     held = {m for d in mine.itertuples() for m in range(d.start_min, d.start_min + d.delay_min)}
     # the reference: the plug's own history (the owner's OFF, the twin's ON once the override was over)
     assert _minutes(sim.devices[OFF_PLUG].history, 0.0, twin.n_steps) == off | held
     events = event_args(ledger, "FlexDelays", "DrEventCreated")
     assert all(m < events.start_min.min() for m in off)  # outside any DR event
-    draw = _draw_kw(twin, f"outlet/{OFF_OUTLET}")
+    draw = _draw_kw(folder, f"outlet/{OFF_OUTLET}")
     assert (draw[sorted(off)] == 0.0).all() and draw[OFF_FROM - 1] == pytest.approx(11.0)
     # the charge resumes where it stopped: its samples skip exactly the off minutes and the delays on chain
     plan = cap.fleets.plans[n]
@@ -154,9 +170,10 @@ def test_a_plug_switched_off_outside_dr_stops_the_modelled_appliance_and_resumes
 
 
 def test_a_plug_switched_on_while_held_cuts_the_delay_and_the_model_draws_from_that_minute(run):
-    twin, sim, ledger = run
+    twin, sim, ledger, folder = run
     cap = twin.capability("dsr")
-    n, outlet, rec, mine = _outlet(twin, ledger, ON_OUTLET)
+    n, outlet, _, mine = _outlet(twin, ledger, ON_OUTLET)
+    rec = _relay_summary(folder, ON_OUTLET)
     cut = [c for c in cap.relay_cuts if c["outlet"] == ON_OUTLET]
     assert len(cut) == 1 and cut[0]["minute_not_confirmed"] == ON_AT
     d = mine[mine.event_id == cut[0]["event_id"]].iloc[0]
@@ -164,7 +181,7 @@ def test_a_plug_switched_on_while_held_cuts_the_delay_and_the_model_draws_from_t
     assert rec["held_min_read_back_on"] == 1 and rec["delays_cut"] == 1
     on = _minutes(sim.devices[ON_PLUG].history, 1.0, twin.n_steps)
     assert set(range(ON_AT, ON_AT + N_ON)) <= on
-    draw = _draw_kw(twin, f"outlet/{ON_OUTLET}")
+    draw = _draw_kw(folder, f"outlet/{ON_OUTLET}")
     assert (draw[d.start_min:ON_AT] == 0.0).all()
     # from the minute read back on, the model's charger draws (11 kW while the plug is on and the charge lasts)
     assert draw[ON_AT:ON_AT + N_ON] == pytest.approx(11.0)
