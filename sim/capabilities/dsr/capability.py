@@ -216,7 +216,7 @@ class DsrCapability(Capability):
                     rec["off_min_not_held"] += 1
                     rec["off_kwh_not_held"] += o.plug.cut(m) * step_s / 3600.0
             self.relay_kw[n][m] = self._draw_kw(n, m)
-            rec["kwh_corrected_after_power_flow"] += abs(self.relay_kw[n][m] - seen_kw) * step_s / 3600.0
+            rec["kwh_corrected_after_power_flow"] += float(abs(self.relay_kw[n][m] - seen_kw)) * step_s / 3600.0
 
     def decide(self, k: int) -> None:
         if self.relays and k > 0:
