@@ -17,6 +17,12 @@ later, so its energy is conserved exactly; a non-preemptible job (washing machin
 before it starts, a preemptible one (EV charging) also while it runs. A hold that would end the job after its
 deadline is refused by ``holdable``.
 
+**Power cut** (a relay read back off while the appliance was not held, known only after the minute): a
+deferrable appliance's job pauses the same way, whatever its preemptibility or deadline (a cycle resumes where it
+stopped when power returns: its energy is conserved, a deadline may be missed: ``late_jobs``), and its standby
+draw in that minute is not drawn (lost); a thermostatic appliance's minute is run again with the element off
+(``ThermostaticFleet.rerun``): its energy is made up later by its thermostat, through the thermal model.
+
 References
 ----------
 Mathieu, J. L., Koch, S., Callaway, D. S. (2013). State estimation and control of electric loads to manage
@@ -112,6 +118,7 @@ class ThermostaticFleet:
         self.power_w = np.zeros(self.n)
         self.temp_min_c = self.temp_c.copy()
         self.temp_max_c = self.temp_c.copy()
+        self._before: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None  # (k, temp, min, max) before step k
 
     def _params(self, idx=slice(None)):
         return dict(t_amb_c=self.t_amb_c[idx], tau_min=self.tau_min[idx], gain_c=self.gain_c[idx],
@@ -137,12 +144,28 @@ class ThermostaticFleet:
 
     def step(self, k: int, held: np.ndarray) -> np.ndarray:
         """Run step ``k`` with appliances ``held`` (bool mask) kept off; returns each one's power [W]."""
+        self._before = (k, self.temp_c.copy(), self.temp_min_c.copy(), self.temp_max_c.copy())
         self.on = self.wants & ~held
         self.power_w = np.where(self.on, self.p_w, 0.0)
         self.temp_c = thermal_step(self.temp_c, self.on, self.draws_wh[k], **self._params())
         np.minimum(self.temp_min_c, self.temp_c, out=self.temp_min_c)
         np.maximum(self.temp_max_c, self.temp_c, out=self.temp_max_c)
         return self.power_w
+
+    def rerun(self, k: int, i: int, on: bool) -> float:
+        """Run the last step ``k`` again for appliance ``i`` with its element ``on`` or off, from the state before
+        it (what the appliance really did, learned after the step: a relay's read-back); returns its power in
+        step ``k`` [W]. Only the last step run, before ``demand(k + 1)``."""
+        if self._before is None or self._before[0] != k:
+            raise ValueError(f"rerun of step {k}: the last step run is "
+                             f"{None if self._before is None else self._before[0]}")
+        _, temp_c, temp_min_c, temp_max_c = self._before
+        self.on[i] = on
+        self.power_w[i] = self.p_w[i] if on else 0.0
+        self.temp_c[i] = thermal_step(temp_c[i], on, self.draws_wh[k, i], **self._params(i))
+        self.temp_min_c[i] = min(temp_min_c[i], self.temp_c[i])
+        self.temp_max_c[i] = max(temp_max_c[i], self.temp_c[i])
+        return float(self.power_w[i])
 
 
 @dataclass
@@ -184,8 +207,8 @@ class DeferrableFleet:
         self.n, self.n_steps = n, n_steps
         margin = max((j.deadline for j in jobs), default=n_steps) - n_steps
         self.power_kw = np.zeros((n_steps + max(margin, 0) + 1, n))
-        if standby_kw is not None:
-            self.power_kw += standby_kw
+        self.standby_kw = np.zeros(n) if standby_kw is None else np.asarray(standby_kw, dtype=float)
+        self.power_kw += self.standby_kw
         self.jobs = sorted(jobs, key=lambda j: (j.outlet, j.release))
         self.by_outlet: list[list[Job]] = [[] for _ in range(n)]
         for job in self.jobs:
@@ -234,6 +257,35 @@ class DeferrableFleet:
         job.minutes[s:] = rest + 1
         self.power_kw[rest + 1, i] += job.profile_kw[s:]
         return job, s
+
+    def unhold(self, k: int, i: int, job: Job, s: int) -> float:
+        """Undo ``hold(k, i)`` (which returned ``job, s``): the appliance ran in minute ``k`` after all, so its
+        samples from ``s`` on move one minute earlier again. Returns the power it drew in minute ``k`` [kW]."""
+        if job.minutes[s] != k + 1:
+            raise ValueError(f"appliance {i}: sample {s} of its job is not the one held in minute {k}")
+        rest = job.minutes[s:].copy()
+        self.power_kw[rest, i] -= job.profile_kw[s:]
+        job.minutes[s:] = rest - 1
+        self.power_kw[rest - 1, i] += job.profile_kw[s:]
+        return float(self.power_kw[k, i])
+
+    def cut(self, k: int, i: int) -> float:
+        """Appliance ``i`` had no power in minute ``k`` (learned after the minute; it was not held): its due job,
+        if any, pauses (samples from ``k`` on one minute later, whatever its preemptibility or deadline) and its
+        standby is not drawn in ``k``. Returns the power no longer drawn in minute ``k`` [kW]."""
+        p_kw = float(self.power_kw[k, i])
+        job = self.due(k, i)
+        if job is not None:
+            s = int(np.searchsorted(job.minutes, k))
+            rest = job.minutes[s:].copy()
+            if rest[-1] + 1 >= len(self.power_kw):  # past the matrix's margin: rows of standby only
+                extra = np.tile(self.standby_kw, (rest[-1] + 2 - len(self.power_kw), 1))
+                self.power_kw = np.vstack([self.power_kw, extra])
+            self.power_kw[rest, i] -= job.profile_kw[s:]
+            job.minutes[s:] = rest + 1
+            self.power_kw[rest + 1, i] += job.profile_kw[s:]
+        self.power_kw[k, i] = 0.0
+        return p_kw
 
     def late_jobs(self) -> list[Job]:
         """Jobs that finish after their deadline (there should be none)."""

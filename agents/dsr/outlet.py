@@ -7,6 +7,10 @@ no-delay hour; one more minute keeps the delay within the per-event limit and, w
 delayed on the local day the delay started, within the daily limit; and the appliance can be held (a
 deferrable job still finishes by its deadline; a thermostatic load stays inside its temperature band). The
 contract checks the same limits again and refuses a report that breaks one.
+
+What the appliance really did in a minute may be learned only after it (a HIL relay's read-back): each plug
+corrects its appliance's model for the minute just run, ``cut(k)`` (no power, though not held: the appliance
+pauses as under a hold, no delay to claim) and ``ran_while_held(k)`` (held, but it ran: the hold is undone).
 """
 
 from __future__ import annotations
@@ -64,6 +68,17 @@ class ThermostaticPlug:
         self.held[self.i] = True
         return float(f.p_w[self.i]) / 1000.0 if on else 0.0
 
+    def cut(self, k: int) -> float:
+        """Minute ``k``, just run, had no power: the element was off. Returns the power no longer drawn [kW]."""
+        p_w = float(self.fleet.power_w[self.i])
+        return (p_w - self.fleet.rerun(k, self.i, False)) / 1000.0
+
+    def ran_while_held(self, k: int) -> float:
+        """Minute ``k``, just run, was held but had power: the element ran as its thermostat asked; the hold's
+        shadow ends. Returns the power drawn in minute ``k`` [kW]."""
+        self._shadow = None
+        return self.fleet.rerun(k, self.i, bool(self.fleet.wants[self.i])) / 1000.0
+
 
 class DeferrablePlug:
     """The outlet's view of appliance ``i`` of a deferrable fleet. While held it meters what the job would have
@@ -72,6 +87,7 @@ class DeferrablePlug:
     def __init__(self, fleet: DeferrableFleet, i: int):
         self.fleet, self.i = fleet, i
         self._run: tuple[int, object, int] | None = None  # (next minute, job, counterfactual sample index)
+        self._last_hold: tuple[int, object, int] | None = None  # (minute, job, sample moved out of it)
 
     def requested_kw(self, k: int) -> float:
         """What the appliance would draw in minute ``k`` without DSR [kW]."""
@@ -86,10 +102,25 @@ class DeferrablePlug:
     def hold(self, k: int) -> float:
         p_kw = self.requested_kw(k)
         job, s = self.fleet.hold(k, self.i)
+        self._last_hold = (k, job, s)
         if self._run is None or self._run[0] != k or self._run[1] is not job:
             self._run = (k, job, s)
         self._run = (k + 1, job, self._run[2] + 1)
         return p_kw
+
+    def cut(self, k: int) -> float:
+        """Minute ``k``, just run, had no power: the job pauses there (``DeferrableFleet.cut``). Returns the power
+        no longer drawn [kW]."""
+        return self.fleet.cut(k, self.i)
+
+    def ran_while_held(self, k: int) -> float:
+        """Minute ``k``, just run, was held but had power: the hold of minute ``k`` is undone (the job's samples
+        move back). Returns the power drawn in minute ``k`` [kW]."""
+        if self._last_hold is None or self._last_hold[0] != k:
+            raise ValueError(f"appliance {self.i}: minute {k} was not held")
+        _, job, s = self._last_hold
+        self._last_hold = self._run = None
+        return self.fleet.unhold(k, self.i, job, s)
 
 
 @dataclass

@@ -16,6 +16,13 @@ minute read it back off; at the first minute that was not confirmed (lost commun
 state, a stuck relay) the delay is cut before that minute, reported with its confirmed minutes only, and the
 outlet takes no further part in the event. Minutes the relay should have been on but was not confirmed on
 are counted (the appliance may have been off without a delay to show for it). ``summary()["hil_outlets"]``.
+The relay's confirmed state drives the modelled appliance (known after the minute, when the minute's power flow
+has run: the appliance's model is corrected for that minute, the grid sees the correction from the next one):
+a minute every poll read back off while the outlet did not hold it is a power cut for the appliance
+(``cut``: a job pauses and resumes, its energy conserved; a thermostat's element was off), with no delay and no
+token on chain; a held minute every poll read back on is run again as a minute the appliance ran
+(``ran_while_held``), and the delay is cut there as above. The modelled draw of each relay's outlet is in the
+timeseries (entity ``outlet/<outlet name>``, ``p_kw``).
 
 OpenADR 2.0b (``[dsr.openadr]``, ``docs/openadr.md``): each DR event the operator opens on chain is published
 through its VTN; the outlets act on the event as their VEN received it, if the VEN opted in, and only the outlets
@@ -100,6 +107,7 @@ class DsrCapability(Capability):
         self.final: dict = {}
         self.relays: dict[int, dict] = {}  # outlet index -> HIL relay driving it: entity and minute counts
         self.relay_cuts: list[dict] = []  # delays cut at a minute the relay did not confirm off
+        self.relay_kw: dict[int, np.ndarray] = {}  # outlet index -> its appliance's modelled draw per minute [kW]
         self._decided_k = -1
         self.openadr = None  # the VTN/VEN link, with [dsr.openadr]
         self.oadr_events: list[dict] = []  # per event published: id, the VEN's opt, outlets taking part
@@ -157,7 +165,9 @@ class DsrCapability(Capability):
                              "share and run.seed)")
         outlet, step_s = self.outlets[n], self.ctx.clock.step_s
         self.relays[n] = {"entity": entity, "held_min": 0, "held_min_confirmed_off": 0, "delays_cut": 0,
-                          "free_min": 0, "free_min_not_confirmed_on": 0}
+                          "held_min_read_back_on": 0, "free_min": 0, "free_min_not_confirmed_on": 0,
+                          "off_min_not_held": 0, "off_kwh_not_held": 0.0, "kwh_corrected_after_power_flow": 0.0}
+        self.relay_kw[n] = np.zeros(self.ctx.clock.n_steps)
 
         def relay_on(t_s: float) -> bool | None:
             if int(t_s // step_s) != self._decided_k:
@@ -166,19 +176,33 @@ class DsrCapability(Capability):
 
         return relay_on
 
+    def _draw_kw(self, n: int, k: int) -> float:
+        """The modelled draw of outlet ``n``'s appliance in minute ``k``, the last one stepped [kW]."""
+        plan, f = self.fleets.plans[n], self.fleets
+        if plan.thermostatic:
+            return float(f.thermo.power_w[plan.column]) / 1000.0
+        return float(f.deferrable.power_kw[k, plan.column])
+
     def _check_relays(self, m: int) -> None:
         """After minute ``m``: for each outlet a HIL relay drives, was its relay read back as commanded? A held
-        minute not confirmed off is taken out of the delay, which ends there (see the module docstring)."""
+        minute not confirmed off is taken out of the delay, which ends there; a minute read back on (held) or off
+        (not held) throughout corrects the appliance's model for that minute (see the module docstring)."""
         bridge, step_s = self.ctx.hil, self.ctx.clock.step_s
         for n, rec in self.relays.items():
             o = self.outlets[n]
+            seen_kw = self.relay_kw[n][m]  # what the minute's power flow had
+            read_back = {v: bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, v)
+                         for v in (0.0, 1.0)}
             if o.holding:
                 rec["held_min"] += 1
-                if bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, 0.0):
+                if read_back[0.0]:
                     rec["held_min_confirmed_off"] += 1
                     continue
                 h = o.state.hold
                 o.retract_last_minute()
+                if read_back[1.0]:
+                    o.plug.ran_while_held(m)
+                    rec["held_min_read_back_on"] += 1
                 report = o.release(self.flex.domain_separator)
                 rec["delays_cut"] += 1
                 self.relay_cuts.append({"outlet": o.name, "event_id": h.event_id, "start_min": h.start_min,
@@ -186,8 +210,13 @@ class DsrCapability(Capability):
                                         "reported": report is not None})
             else:
                 rec["free_min"] += 1
-                if not bridge.read_back_throughout(rec["entity"], m * step_s, (m + 1) * step_s, 1.0):
+                if not read_back[1.0]:
                     rec["free_min_not_confirmed_on"] += 1
+                if read_back[0.0]:
+                    rec["off_min_not_held"] += 1
+                    rec["off_kwh_not_held"] += o.plug.cut(m) * step_s / 3600.0
+            self.relay_kw[n][m] = self._draw_kw(n, m)
+            rec["kwh_corrected_after_power_flow"] += float(abs(self.relay_kw[n][m] - seen_kw)) * step_s / 3600.0
 
     def decide(self, k: int) -> None:
         if self.relays and k > 0:
@@ -224,6 +253,8 @@ class DsrCapability(Capability):
         p = np.bincount(self.house_thermo, weights=f.thermo.power_w / 1000.0, minlength=self.n_households)
         p += np.bincount(self.house_def, weights=f.deferrable.power_kw[k, self.def_cols], minlength=self.n_households)
         self.series["outlet_kw"][k] = p.sum()
+        for n, kw in self.relay_kw.items():
+            kw[k] = self._draw_kw(n, k)
         return p
 
     def measure(self, k: int, flow) -> None:
@@ -337,4 +368,7 @@ class DsrCapability(Capability):
     def timeseries(self) -> pd.DataFrame:
         t_utc = self.ctx.inputs.times.tz_convert("UTC")
         return pd.concat([pd.DataFrame({"time": t_utc, "entity": "dsr", "quantity": q, "value": self.series[q],
-                                        "unit": unit}) for q, unit in SERIES.items()], ignore_index=True)
+                                        "unit": unit}) for q, unit in SERIES.items()]
+                         + [pd.DataFrame({"time": t_utc, "entity": self.relays[n]["entity"], "quantity": "p_kw",
+                                          "value": kw, "unit": "kW"}) for n, kw in self.relay_kw.items()],
+                         ignore_index=True)
