@@ -520,3 +520,42 @@ def retire_many(retirements: DynArray[Retirement, MAX_BATCH]):
     """
     for x: Retirement in retirements:
         self._retire(x.id, x.amount_wh, x.beneficiary, x.consumption_interval)
+
+
+@external
+def sell_and_retire(sales: DynArray[Transfer, MAX_BATCH]):
+    """
+    @notice Bulk settlement of an interval's sales and claims: for each sale, move `amount_wh` of certificate `id`
+            from its holder `owner` to the consumer `receiver` and retire it at once for that consumer against its
+            metered consumption in the certificate's own interval. The caller must be allowed both moves, as
+            `transfer_many` and `retire_many` require them: the holder's approved operator (or the holder) and the
+            consumer's approved retirer (or the consumer). Every rule of a transfer followed by the consumer's own
+            retirement is checked; any bad sale reverts them all.
+    @dev Same events as a transfer then a retirement by the consumer (TransferSingle owner -> receiver,
+         TransferSingle receiver -> 0, Retired with holder = beneficiary = receiver), except that the burn's
+         operator is the caller. The consumer's balance of `id` is never written: it would be credited and debited
+         by the same amount in the same call.
+    @param sales (owner, receiver, id, amount_wh) each: producer, consumer, certificate, energy [Wh].
+    """
+    retired_total: uint256 = 0
+    for t: Transfer in sales:
+        assert msg.sender == t.owner or self.isApprovedForAll[t.owner][msg.sender], \
+            "certs: caller is not owner nor approved"
+        assert msg.sender == t.receiver or self.retirer_approved[t.receiver][msg.sender], \
+            "certs: caller is neither the beneficiary nor approved by it"
+        self._debit(t.owner, t.id, t.amount_wh)
+        assert self.consumer_meter[t.receiver] != empty(address), "certs: beneficiary is not a registered consumer"
+        period: uint256 = t.id & PERIOD_MASK
+        assert self.consumption_recorded[t.receiver][period], "certs: no metered consumption for that interval"
+        claimed: uint256 = self.claimed_wh[t.receiver][period] + t.amount_wh
+        assert claimed <= self.consumed_wh[t.receiver][period], "certs: claim exceeds metered consumption"
+        self.claimed_wh[t.receiver][period] = claimed
+        self.retired_by[t.receiver][t.id] += t.amount_wh
+        self.retired_wh[t.id] += t.amount_wh
+        retired_total += t.amount_wh
+        log TransferSingle(operator=msg.sender, sender=t.owner, receiver=t.receiver, id=t.id, amount_wh=t.amount_wh)
+        log TransferSingle(operator=msg.sender, sender=t.receiver, receiver=empty(address), id=t.id,
+                           amount_wh=t.amount_wh)
+        log Retired(id=t.id, holder=t.receiver, beneficiary=t.receiver, amount_wh=t.amount_wh,
+                    consumption_interval=period)
+    self.total_retired_wh += retired_total

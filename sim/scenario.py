@@ -48,6 +48,7 @@ __all__ = ["FEEDERS", "FEEDER_HOUSEHOLDS", "TRANSFORMERS", "Scenario", "Scenario
 LATER_KEYS: dict[str, dict[str, Any]] = {"feeder": {"loads": "bdew", "prosumer_loads": None},
                                          "hil": {"require_devices": True},
                                          "heat": {"network.solver": "fast"},
+                                         "certificates": {"settlement": "bulk"},
                                          "weather": {"file": None, "format": None, "coerce_year": None,
                                                      "stamp": "start"}}
 
