@@ -51,3 +51,22 @@ def test_a_changed_retirement_is_found():
     ledger.loc[retired[0], "args"], ledger.loc[retired[1], "args"] = json.dumps(a), json.dumps(b)
     found = settlement_differences(ledger, run.summary, run.ledger, run.summary)
     assert any("Retired" in f for f in found) and any("replayed" in f for f in found)
+
+
+def test_a_refused_sale_is_recorded_not_dropped(monkeypatch):
+    """A consumer that never approved the exchange as its retirer: each of its sales is refused by the contract
+    with its reason and counted in the summary's refusals; every other sale lands."""
+    from agents.certificates.market import CertificateExchange
+
+    approve = CertificateExchange.approve_for
+    monkeypatch.setattr(CertificateExchange, "approve_for", lambda self, consumers: approve(self, consumers[1:]))
+    run = run_scenario(ROOT / "scenarios" / "certificates.toml",
+                       overrides={"run.duration_s": 86_400, "chain.backend": "revm",
+                                  **{f"certificates.consumers.{i}.count": 1 for i in range(5)}})
+    cert = run.summary["certificates"]
+    first = next(iter(cert["consumer_detail"]))
+    refused = cert["refusals"].get("certs: caller is neither the beneficiary nor approved by it", 0)
+    assert refused > 0 and set(cert["refusals"]) == {"certs: caller is neither the beneficiary nor approved by it"}
+    assert cert["consumer_detail"][first]["matched_kwh"] == 0 and cert["consumer_detail"][first]["consumed_kwh"] > 0
+    assert all(d["matched_kwh"] > 0 for name, d in cert["consumer_detail"].items() if name != first)
+    assert cert["double_counting_violations"] == [] and cert["ledger_matches_contract"]
