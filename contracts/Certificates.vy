@@ -121,6 +121,9 @@ ID_SHIFT: constant(uint256) = 128
 QUALITY_MEASURED: constant(uint8) = signed_reading.QUALITY_MEASURED
 QUALITY_ESTIMATED: constant(uint8) = signed_reading.QUALITY_ESTIMATED
 PERIOD_MASK: constant(uint256) = (1 << ID_SHIFT) - 1  # an id's interval
+CLAIMED_SHIFT: constant(uint256) = 128  # usage: claimed_wh above this bit, consumed_wh << 1 | 1 below
+CONSUMED_MASK: constant(uint256) = (1 << 127) - 1
+RECORD_MASK: constant(uint256) = (1 << CLAIMED_SHIFT) - 1  # usage: consumed_wh << 1 | 1
 MAX_NAMEPLATE_W: constant(uint256) = 10**12  # 1 TW
 MAX_WH_PER_PERIOD: constant(uint256) = 10**12  # a consumer meter's registered range, at most 1 TWh per interval
 MAX_LATITUDE_E6: constant(int256) = 90000000
@@ -156,9 +159,10 @@ retired_by: public(HashMap[address, HashMap[uint256, uint256]])
 isApprovedForAll: public(HashMap[address, HashMap[address, bool]])
 retirer_approved: public(HashMap[address, HashMap[address, bool]])  # beneficiary -> retirer -> approved
 
-consumption_recorded: public(HashMap[address, HashMap[uint256, bool]])
-consumed_wh: public(HashMap[address, HashMap[uint256, uint256]])
-claimed_wh: public(HashMap[address, HashMap[uint256, uint256]])
+# a consumer's interval in one slot: claimed_wh << 128 | consumed_wh << 1 | 1 once its consumption is recorded (0
+# before); consumed_wh <= MAX_WH_PER_PERIOD < 2**40 and claimed_wh <= consumed_wh. Read through consumption_recorded,
+# consumed_wh and claimed_wh. One slot instead of three: a recorded reading and each claim on it write one slot.
+usage: HashMap[address, HashMap[uint256, uint256]]
 
 total_minted_wh: public(uint256)
 total_retired_wh: public(uint256)
@@ -233,6 +237,39 @@ def caps_of(ids: DynArray[uint256, MAX_BATCH]) -> DynArray[uint256, MAX_BATCH]:
     for id: uint256 in ids:
         out.append(self.cap_wh[id])
     return out
+
+
+@external
+@view
+def consumption_recorded(consumer: address, period: uint256) -> bool:
+    """
+    @notice Whether the consumer's consumption in `period` is recorded.
+    @param consumer Registered consumer.
+    @param period Interval index.
+    """
+    return self.usage[consumer][period] & 1 == 1
+
+
+@external
+@view
+def consumed_wh(consumer: address, period: uint256) -> uint256:
+    """
+    @notice The consumer's recorded consumption in `period` [Wh] (0 if none is recorded).
+    @param consumer Registered consumer.
+    @param period Interval index.
+    """
+    return (self.usage[consumer][period] >> 1) & CONSUMED_MASK
+
+
+@external
+@view
+def claimed_wh(consumer: address, period: uint256) -> uint256:
+    """
+    @notice What has been retired for the consumer against its consumption in `period` [Wh].
+    @param consumer Registered consumer.
+    @param period Interval index.
+    """
+    return self.usage[consumer][period] >> CLAIMED_SHIFT
 
 
 @internal
@@ -396,12 +433,11 @@ def record_consumption(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
         assert consumer != empty(address), "certs: unregistered consumption meter"
         assert r.period < self.n_periods, "certs: interval out of range"
         assert self._over(r.period), "certs: interval not over"
-        assert not self.consumption_recorded[consumer][r.period], "certs: consumption already recorded"
+        assert self.usage[consumer][r.period] == 0, "certs: consumption already recorded"
         assert r.quality <= QUALITY_ESTIMATED, "certs: unknown quality flag"
         assert r.energy_wh <= self.consumer_max_wh[consumer], "certs: reading out of range"
         self._check_signature(r)
-        self.consumption_recorded[consumer][r.period] = True
-        self.consumed_wh[consumer][r.period] = r.energy_wh
+        self.usage[consumer][r.period] = (r.energy_wh << 1) | 1
         log ConsumptionRecorded(consumer=consumer, meter=r.meter, period=r.period, energy_wh=r.energy_wh,
                                 quality=r.quality)
 
@@ -478,17 +514,23 @@ def transfer_many(transfers: DynArray[Transfer, MAX_BATCH]):
 
 
 @internal
+def _claim(beneficiary: address, period: uint256, amount_wh: uint256):
+    """Add `amount_wh` to the beneficiary's claims in `period`, within its recorded consumption there."""
+    used: uint256 = self.usage[beneficiary][period]
+    assert used & 1 == 1, "certs: no metered consumption for that interval"
+    claimed: uint256 = (used >> CLAIMED_SHIFT) + amount_wh
+    assert claimed <= (used >> 1) & CONSUMED_MASK, "certs: claim exceeds metered consumption"
+    self.usage[beneficiary][period] = (claimed << CLAIMED_SHIFT) | (used & RECORD_MASK)
+
+
+@internal
 def _retire(id: uint256, amount_wh: uint256, beneficiary: address, consumption_interval: uint256):
     assert consumption_interval == id & PERIOD_MASK, "certs: consumption interval is not the certificate's interval"
     assert msg.sender == beneficiary or self.retirer_approved[beneficiary][msg.sender], \
         "certs: caller is neither the beneficiary nor approved by it"
     self._debit(msg.sender, id, amount_wh)
     assert self.consumer_meter[beneficiary] != empty(address), "certs: beneficiary is not a registered consumer"
-    assert self.consumption_recorded[beneficiary][consumption_interval], \
-        "certs: no metered consumption for that interval"
-    claimed: uint256 = self.claimed_wh[beneficiary][consumption_interval] + amount_wh
-    assert claimed <= self.consumed_wh[beneficiary][consumption_interval], "certs: claim exceeds metered consumption"
-    self.claimed_wh[beneficiary][consumption_interval] = claimed
+    self._claim(beneficiary, consumption_interval, amount_wh)
     self.retired_by[msg.sender][id] += amount_wh
     self.retired_wh[id] += amount_wh
     self.total_retired_wh += amount_wh
@@ -520,3 +562,39 @@ def retire_many(retirements: DynArray[Retirement, MAX_BATCH]):
     """
     for x: Retirement in retirements:
         self._retire(x.id, x.amount_wh, x.beneficiary, x.consumption_interval)
+
+
+@external
+def sell_and_retire(sales: DynArray[Transfer, MAX_BATCH]):
+    """
+    @notice Bulk settlement of an interval's sales and claims: for each sale, move `amount_wh` of certificate `id`
+            from its holder `owner` to the consumer `receiver` and retire it at once for that consumer against its
+            metered consumption in the certificate's own interval. The caller must be allowed both moves, as
+            `transfer_many` and `retire_many` require them: the holder's approved operator (or the holder) and the
+            consumer's approved retirer (or the consumer). Every rule of a transfer followed by the consumer's own
+            retirement is checked; any bad sale reverts them all.
+    @dev Same events as a transfer then a retirement by the consumer (TransferSingle owner -> receiver,
+         TransferSingle receiver -> 0, Retired with holder = beneficiary = receiver), except that the burn's
+         operator is the caller. The consumer's balance of `id` is never written: it would be credited and debited
+         by the same amount in the same call.
+    @param sales (owner, receiver, id, amount_wh) each: producer, consumer, certificate, energy [Wh].
+    """
+    retired_total: uint256 = 0
+    for t: Transfer in sales:
+        assert msg.sender == t.owner or self.isApprovedForAll[t.owner][msg.sender], \
+            "certs: caller is not owner nor approved"
+        assert msg.sender == t.receiver or self.retirer_approved[t.receiver][msg.sender], \
+            "certs: caller is neither the beneficiary nor approved by it"
+        self._debit(t.owner, t.id, t.amount_wh)
+        assert self.consumer_meter[t.receiver] != empty(address), "certs: beneficiary is not a registered consumer"
+        period: uint256 = t.id & PERIOD_MASK
+        self._claim(t.receiver, period, t.amount_wh)
+        self.retired_by[t.receiver][t.id] += t.amount_wh
+        self.retired_wh[t.id] += t.amount_wh
+        retired_total += t.amount_wh
+        log TransferSingle(operator=msg.sender, sender=t.owner, receiver=t.receiver, id=t.id, amount_wh=t.amount_wh)
+        log TransferSingle(operator=msg.sender, sender=t.receiver, receiver=empty(address), id=t.id,
+                           amount_wh=t.amount_wh)
+        log Retired(id=t.id, holder=t.receiver, beneficiary=t.receiver, amount_wh=t.amount_wh,
+                    consumption_interval=period)
+    self.total_retired_wh += retired_total

@@ -6,11 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from contracts.batch import MAX_BATCH, post_in_batches
+from contracts.chain import SETUP_GAS, Call
 from contracts.chain import BaseChain as Chain
 from contracts.eip712 import SignedReading
 from contracts.wrapper import ContractWrapper
 
 ID_SHIFT = 128
+# items per transaction where a day's worth goes at once, so that a batch stays under the 12 Mgas limit of a
+# transaction (measured: ~53 kgas per consumption reading, ~80 kgas per sale and claim, both with new slots)
+BULK_READINGS = 160
+BULK_SALES = 120
 
 
 def cert_id(device_id: int, period: int) -> int:
@@ -74,8 +79,9 @@ class Certificates(ContractWrapper):
                ) -> Certificates:
         return cls(chain, chain.deploy("Certificates", oracle, t0_s, period_s, n_periods, sender=issuer))
 
-    def _batched(self, fn: str, items: list, sender: str) -> list[tuple[object, str]]:
-        return post_in_batches(lambda batch: self._tx(fn, [x.as_tuple() for x in batch], sender=sender), items)
+    def _batched(self, fn: str, items: list, sender: str, max_batch: int = MAX_BATCH) -> list[tuple[object, str]]:
+        return post_in_batches(lambda batch: self._tx(fn, [x.as_tuple() for x in batch], sender=sender), items,
+                               max_batch)
 
     # writes -----------------------------------------------------------------------------------------------
     def register_device(self, owner: str, meter: str, name: str, technology: str, lat: float, lon: float,
@@ -104,13 +110,13 @@ class Certificates(ContractWrapper):
         self._tx_many("register_consumer", consumers, sender=sender)
 
     def post_caps(self, caps: list[CapPost], *, sender: str) -> list[tuple[CapPost, str]]:
-        return self._batched("post_caps", caps, sender)
+        return self._batched("post_caps", caps, sender, BULK_READINGS)
 
     def mint(self, requests: list[MintRequest], *, sender: str) -> list[tuple[MintRequest, str]]:
-        return self._batched("mint", requests, sender)
+        return self._batched("mint", requests, sender, BULK_READINGS)
 
     def record_consumption(self, readings: list[SignedReading], *, sender: str) -> list[tuple[SignedReading, str]]:
-        return self._batched("record_consumption", readings, sender)
+        return self._batched("record_consumption", readings, sender, BULK_READINGS)
 
     def set_approval_for_all(self, operator: str, approved: bool, *, sender: str) -> None:
         self._tx("setApprovalForAll", operator, approved, sender=sender)
@@ -118,6 +124,10 @@ class Certificates(ContractWrapper):
     def set_retirer(self, retirer: str, approved: bool, *, sender: str) -> None:
         """The consumer ``sender`` allows (or forbids) ``retirer`` to retire certificates on its behalf."""
         self._tx("set_retirer", retirer, approved, sender=sender)
+
+    def set_retirer_for(self, consumers: list[str], retirer: str) -> None:
+        """``set_retirer(retirer, True)`` sent by each consumer, in order, as many to a block as fit."""
+        self.chain.transact_many([Call(self.contract, "set_retirer", (retirer, True), c, SETUP_GAS) for c in consumers])
 
     def transfer(self, owner: str, receiver: str, id_: int, amount_wh: int, *, sender: str) -> None:
         self._tx("safeTransferFrom", owner, receiver, id_, amount_wh, b"", sender=sender)
@@ -130,6 +140,12 @@ class Certificates(ContractWrapper):
 
     def retire_many(self, retirements: list[Retirement], *, sender: str) -> list[tuple[Retirement, str]]:
         return self._batched("retire_many", retirements, sender)
+
+    def sell_and_retire(self, sales: list[Transfer], *, sender: str) -> list[tuple[Transfer, str]]:
+        """Each sale moved from its producer to its consumer and retired for that consumer against its consumption
+        in the certificate's interval (``Certificates.sell_and_retire``), ``BULK_SALES`` to a transaction; the
+        refused sales with the contract's reason (a batch that reverts is retried sale by sale)."""
+        return self._batched("sell_and_retire", sales, sender, BULK_SALES)
 
     # reads ------------------------------------------------------------------------------------------------
     def balance_of(self, owner: str, id_: int) -> int:

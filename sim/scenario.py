@@ -49,6 +49,7 @@ LATER_KEYS: dict[str, dict[str, Any]] = {"dsr": {"openadr": None},
                                          "feeder": {"loads": "bdew", "prosumer_loads": None},
                                          "hil": {"require_devices": True},
                                          "heat": {"network.solver": "fast"},
+                                         "certificates": {"settlement": "bulk"},
                                          "weather": {"file": None, "format": None, "coerce_year": None,
                                                      "stamp": "start"}}
 

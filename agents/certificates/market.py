@@ -62,6 +62,20 @@ class CertificateExchange(mesa.Agent):
         super().__init__(model)
         self.account, self._certs = account, certificates
 
+    def approve_for(self, consumers: Sequence) -> None:
+        """Each consumer lets the exchange claim for it (``set_retirer``, once, on chain), for bulk settlement."""
+        self._certs.set_retirer_for([c.account for c in consumers], self.account)
+
+    def sell_and_retire(self, intervals: Sequence[tuple[Sequence[Offer], dict[str, int]]]) -> tuple[list[Sale], list]:
+        """Clear each interval as ``trade`` does (``intervals``: its offers and demand [Wh]) and execute every sale
+        of them all at once, each retired at once for its buyer against its consumption in that interval (the
+        buyer never holds more than its demand, so it claims all it buys, as ``CertificateConsumer.retire``);
+        returns the sales and the refused ones."""
+        sales = [s for offers, demand_wh in intervals for s in clear_pro_rata(offers, demand_wh)]
+        transfers = [Transfer(s.producer, s.consumer, s.id, s.wh) for s in sales]
+        refused = self._certs.sell_and_retire(transfers, sender=self.account) if transfers else []
+        return sales, refused
+
     def trade(self, offers: Sequence[Offer], demand_wh: dict[str, int]) -> tuple[list[Sale], list]:
         """Clear the interval and execute its sales; returns the sales and the refused transfers."""
         sales = clear_pro_rata(offers, demand_wh)

@@ -22,8 +22,12 @@ class WeatherOracle(mesa.Agent):
         self.caps_wh, self.record_hashes = caps_wh, record_hashes  # (sites, periods)
 
     def post(self, period: int) -> list[tuple[CapPost, str]]:
-        caps = [CapPost(d, period, int(self.caps_wh[j][period]), bytes.fromhex(self.record_hashes[j][period]))
-                for j, d in enumerate(self.device_ids)]
+        return self.post_periods([period])
+
+    def post_periods(self, periods: list[int]) -> list[tuple[CapPost, str]]:
+        """Every site's cap of each of ``periods`` (intervals over), in as few transactions as fit."""
+        caps = [CapPost(d, p, int(self.caps_wh[j][p]), bytes.fromhex(self.record_hashes[j][p]))
+                for p in periods for j, d in enumerate(self.device_ids)]
         return self._certs.post_caps(caps, sender=self.account)
 
 

@@ -98,6 +98,13 @@ def _many(args):
     return ([Transfer(*args[:4]).as_tuple()],)
 
 
+def _sale(w, **f):
+    """``sell_and_retire`` of one sale: by default the consumer's own 1000 Wh of PV 0, sold to and claimed for
+    itself (it is both owner and beneficiary, so the roles pass and the amounts are what is checked)."""
+    x = dict(owner=w.roles["consumer"], receiver=w.roles["consumer"], id=cert_id(PV, 0), amount=1) | f
+    return ([Transfer(*x.values()).as_tuple()],)
+
+
 def _each(fn, label, values, build, reason, role):
     return cases("certs", fn, label, values, build, reason, role)
 
@@ -217,6 +224,19 @@ ROWS = [
     *_each("retire_many", "amount", [0], lambda w, x: ([Retirement(*_retire(w, amount=x)).as_tuple()],),
            "certs: zero amount", "consumer"),
     *_each("retire_many", "amount", beyond(BOUGHT), lambda w, x: ([Retirement(*_retire(w, amount=x)).as_tuple()],),
+           "certs: insufficient balance", "consumer"),
+    # sell_and_retire: by the holder's approved operator (or the holder) that the buyer also approved as its
+    # retirer (or the buyer); 0 < amount <= balance; the buyer a registered consumer
+    *roles("certs", "sell_and_retire", lambda w: _sale(w, owner=w.roles["producer"]),
+           ["other", "issuer", "oracle", "stranger"], "certs: caller is not owner nor approved"),
+    *roles("certs", "sell_and_retire", lambda w: _sale(w, owner=w.roles["producer"]), ["producer"],
+           "certs: caller is neither the beneficiary nor approved by it"),
+    *_each("sell_and_retire", "receiver", [ZERO, "stranger"], lambda w, x: _sale(w, receiver=w.roles.get(x, x)),
+           "certs: caller is neither the beneficiary nor approved by it", "consumer"),
+    *_each("sell_and_retire", "amount", [0], lambda w, x: _sale(w, amount=x), "certs: zero amount", "consumer"),
+    *_each("sell_and_retire", "amount", beyond(BOUGHT), lambda w, x: _sale(w, amount=x),
+           "certs: insufficient balance", "consumer"),
+    *_each("sell_and_retire", "id", [cert_id(WIND, 0), cert_id(PV, 1), *HUGE], lambda w, x: _sale(w, id=x),
            "certs: insufficient balance", "consumer"),
 ]
 

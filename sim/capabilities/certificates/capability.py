@@ -11,6 +11,13 @@ layer (fault injection, VEE). Every interval (the settlement period, at most 1 h
 4. once a day each consumer retires what it bought, each interval's certificates against its consumption in
    that same interval (24/7 matching), in one transaction.
 
+That is ``[certificates] settlement = "per_action"``, the reference path. The default, ``"bulk"``, settles a day
+at once when its last interval is final: the oracle posts the day's caps, the issuer the day's consumption and
+mints, and the exchange (which every consumer approved as its retirer) executes the day's sales, each sale
+retired at once for its buyer (``Certificates.sell_and_retire``), each step a few transactions. The market
+clears each interval in the same way, so balances, retirements and scores are the same as per action
+(tests/sim/capabilities/certificates/test_bulk_settlement.py).
+
 Unsold certificates stay live with their producer. Everything is read back from the contract.
 """
 
@@ -89,6 +96,11 @@ class CertificatesCapability(Capability):
                                             certificates=self.certs)
         for p in self.producers:
             p.authorise(self.exchange.account)
+        self.bulk = spec.settlement == "bulk"
+        if self.bulk:
+            self.exchange.approve_for(self.consumers)
+        self._pending: dict[str, list] = defaultdict(list)  # bulk: meter id -> validated readings not yet settled
+        self._flushed_through = -1
         self.periods_per_day = max(1, 86_400 // period_s)
         self._consumed: dict[int, dict[str, int]] = {}  # period -> consumer account -> Wh, until retired
         self._bought: set[tuple[str, int, int]] = set()  # (consumer account, period, id), until retired
@@ -107,16 +119,23 @@ class CertificatesCapability(Capability):
     def period_closed(self, period: int) -> None:
         ctx = self.ctx
         ctx.set_chain_time()
-        self._post_caps_through(period)
+        if not self.bulk:
+            self._post_caps_through(period)
 
     def _post_caps_through(self, period: int) -> None:
         """The oracle posts the caps of every interval up to ``period`` not yet posted (the last interval closes
         as the clock stops: its caps are posted at the final settlement)."""
-        for p in range(self._caps_through + 1, period + 1):
-            self._refused("caps", self.oracle.post(p))
+        if self.bulk:
+            self._refused("caps", self.oracle.post_periods(list(range(self._caps_through + 1, period + 1))))
+        else:
+            for p in range(self._caps_through + 1, period + 1):
+                self._refused("caps", self.oracle.post(p))
         self._caps_through = max(self._caps_through, period)
 
     def settle(self, validated: dict[str, list], through_period: int) -> None:
+        if self.bulk:
+            self._settle_bulk(validated, through_period)
+            return
         self._post_caps_through(through_period)
         consumed = self._post_consumption(validated)
         self._issue(validated)
@@ -126,6 +145,40 @@ class CertificatesCapability(Capability):
             if (period + 1) % self.periods_per_day == 0 or period == self.ctx.clock.n_periods - 1:
                 self._retire()
         self._settled_through = max(self._settled_through, through_period)
+
+    def _day_ends(self, period: int) -> bool:
+        return (period + 1) % self.periods_per_day == 0 or period == self.ctx.clock.n_periods - 1
+
+    def _settle_bulk(self, validated: dict[str, list], through_period: int) -> None:
+        """Keep the validated readings until a day is final, then settle the day at once."""
+        mine = {m.meter_id for m in self.site_meters + self.consumer_meters}
+        for meter_id, values in validated.items():
+            if meter_id in mine:
+                self._pending[meter_id].extend(values)
+        for period in range(self._settled_through + 1, through_period + 1):
+            if self._day_ends(period):
+                self._settle_day(period)
+        self._settled_through = max(self._settled_through, through_period)
+
+    def _settle_day(self, last_period: int) -> None:
+        """The intervals since the last settled day, through ``last_period``: caps, consumption and mints, then
+        every interval cleared as per action and its sales executed with their claims (``sell_and_retire``)."""
+        day: dict[str, list] = {}
+        for meter_id, values in self._pending.items():
+            day[meter_id] = [v for v in values if v.period <= last_period]
+            self._pending[meter_id] = [v for v in values if v.period > last_period]
+        self._post_caps_through(last_period)
+        consumed = self._post_consumption(day)
+        self._issue(day)
+        periods = range(self._flushed_through + 1, last_period + 1)
+        live = iter(self.certs.balances([(p.account, p.certificate(k)) for k in periods for p in self.producers]))
+        intervals = []
+        for k in periods:
+            offers = [p.offer(k, next(live)) for p in self.producers]
+            intervals.append((offers, {c.account: consumed.get(k, {}).get(c.account, 0) for c in self.consumers}))
+        _, refused = self.exchange.sell_and_retire(intervals)
+        self._refused("sales", refused)
+        self._flushed_through = last_period
 
     # steps of a settlement -------------------------------------------------------------------------------
     def _refused(self, what: str, refused: list) -> None:

@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.capabilities.certificates.ledger import consumer_scores, site_totals  # noqa: E402
@@ -22,7 +23,6 @@ def plot_certificates(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
     if caps.empty:
         return []
     info = info_for(plots)
-    width_d = info.settlement_s / 86_400  # a bar per interval, in days (matplotlib's date unit)
     period = f"{info.settlement_s // 60}-min interval"
     issued = event_args(ledger, "Certificates", "Issued")
     sites = site_totals(ledger)
@@ -32,9 +32,11 @@ def plot_certificates(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> li
         m = issued[issued.device_id == device_id] if len(issued) else issued
         ax.step(info.period_time(c.period), c.cap_wh / 1000, where="post", lw=0.8, color="k",
                 label="weather cap (oracle)")
-        if len(m):
-            ax.bar(info.period_time(m.period), m.amount_wh / 1000, width=width_d, align="edge", color="C2",
-                   label="minted")
+        if len(m):  # one step area, not a bar per interval (a year of bars is ~20 000 patches to draw)
+            k = np.arange(c.period.min(), c.period.max() + 1)
+            wh = m.groupby("period").amount_wh.sum().reindex(k, fill_value=0).to_numpy() / 1000
+            ax.fill_between(info.period_time(np.append(k, k[-1] + 1)), np.append(wh, wh[-1]), step="post", lw=0,
+                            color="C2", label="minted")
         ax.set_ylabel(f"{name}\n[kWh]", fontsize=8)
     axes[0, 0].legend(loc="upper right", fontsize=8)
     time_axis(axes[-1, 0], info)

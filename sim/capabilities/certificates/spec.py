@@ -51,6 +51,11 @@ class CertificatesSpec(_Frozen):
 
     sites: Annotated[list[GeneratorSite], Field(min_length=1)]
     consumers: Annotated[list[ConsumerGroup], Field(min_length=1)]
+    # "bulk": each day's caps, consumption, mints, sales and claims in a few transactions (the sales and claims
+    # together through Certificates.sell_and_retire); "per_action": the caps and each interval's mint and sales as
+    # the interval settles, each consumer's claims once a day (the reference path). Same balances, retirements and
+    # scores (docs/bulk_certificates.md).
+    settlement: Literal["bulk", "per_action"] = "bulk"
 
     @model_validator(mode="after")
     def _unique(self) -> CertificatesSpec:
