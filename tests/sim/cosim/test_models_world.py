@@ -23,20 +23,26 @@ def _ledger(folder):
     return pd.read_parquet(folder / "ledger.parquet")
 
 
+# Each interval minted when it closes, so that a site's per-step outputs have something to show at every step (in
+# bulk, the default, a day's certificates are minted at once when the day is final: docs/mosaik.md)
+HOURLY = {**CERTS_SMALL, "certificates.settlement": "per_action"}
+
+
 @pytest.fixture(scope="module")
 def certs_mosaik(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cosim") / "certs"
+    root = tmp_path_factory.mktemp("cosim")
     run = run_world(ROOT / "scenarios" / "certificates.toml",
                     {"Site": {None: SITE_ATTRS}, "Ledger": {None: ("certificates_minted_wh",)}},
-                    overrides=CERTS_SMALL, out=out)
-    return run, out
+                    overrides=HOURLY, out=root / "certs")
+    native = run_scenario(ROOT / "scenarios" / "certificates.toml", overrides=HOURLY, out=root / "native")
+    return run, root / "certs", native
 
 
 @pytest.mark.slow
-def test_sites_give_their_certificates_as_the_chain_logged_them(certs_mosaik, certs_run):
-    run, out = certs_mosaik
+def test_sites_give_their_certificates_as_the_chain_logged_them(certs_mosaik):
+    run, out, native = certs_mosaik
     ledger = _ledger(out)
-    pd.testing.assert_frame_equal(ledger, _ledger(certs_run.folder))  # mosaik's stepping = Twin.run
+    pd.testing.assert_frame_equal(ledger, _ledger(native.folder))  # mosaik's stepping = Twin.run
     devices = event_args(ledger, "Certificates", "DeviceRegistered").set_index("name").device_id
     caps = event_args(ledger, "Certificates", "CapPosted").set_index(["device_id", "period"]).cap_wh
     issued = event_args(ledger, "Certificates", "Issued").set_index(["device_id", "period"]).amount_wh
