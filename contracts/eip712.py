@@ -80,10 +80,8 @@ def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh
                  meter: str | None = None) -> SignedReading:
     """Sign a reading with the meter's key (low-s, v in {27, 28}); ``meter`` is the key's address if known."""
     meter = meter or key.public_key.to_checksum_address()
-    sig = key.sign_msg_hash(reading_digest(domain_sep, meter, period, energy_wh, quality))
-    return SignedReading(
-        meter, period, energy_wh, quality, sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
-    )
+    return SignedReading(meter, period, energy_wh, quality,
+                         *_vrs(key, reading_digest(domain_sep, meter, period, energy_wh, quality)))
 
 
 @dataclass(frozen=True)
