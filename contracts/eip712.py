@@ -120,7 +120,7 @@ def heat_reading_digest(domain_sep: bytes, *fields) -> bytes:
 def sign_heat_reading(key: keys.PrivateKey, domain_sep: bytes, consumer: str, period: int, heat_wh: int,
                       volume_ml: int, vt_supply_mlmc: int, vt_return_mlmc: int, quality: int) -> SignedHeatReading:
     """Sign a heat reading with the meter's key (low-s, v in {27, 28})."""
-    fields = (key.public_key.to_checksum_address(), consumer, period, heat_wh, volume_ml, vt_supply_mlmc,
+    fields = (_address(key), consumer, period, heat_wh, volume_ml, vt_supply_mlmc,
               vt_return_mlmc, quality)
     return SignedHeatReading(*fields, *_vrs(key, heat_reading_digest(domain_sep, *fields)))
 
@@ -182,6 +182,15 @@ def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
 
 
 _SIGNERS: dict[keys.PrivateKey, coincurve.PrivateKey] = {}
+_ADDRESSES: dict[keys.PrivateKey, str] = {}
+
+
+def _address(key: keys.PrivateKey) -> str:
+    """The key's checksum address (computed once per key)."""
+    address = _ADDRESSES.get(key)
+    if address is None:
+        address = _ADDRESSES[key] = key.public_key.to_checksum_address()
+    return address
 
 
 @dataclass(frozen=True)
@@ -213,7 +222,7 @@ def delay_digest(domain_sep: bytes, outlet: str, event_id: int, start_min: int, 
 def sign_delay(key: keys.PrivateKey, domain_sep: bytes, event_id: int, start_min: int, delay_min: int,
                shifted_wh: int, appliance: int) -> SignedDelay:
     """Sign a delay report with the outlet's key."""
-    outlet = key.public_key.to_checksum_address()
+    outlet = _address(key)
     digest = delay_digest(domain_sep, outlet, event_id, start_min, delay_min, shifted_wh, appliance)
     return SignedDelay(outlet, event_id, start_min, delay_min, shifted_wh, appliance, *_vrs(key, digest))
 
