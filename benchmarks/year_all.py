@@ -150,11 +150,13 @@ def one_year(row: str, days: float) -> dict:
     }
 
 
-FLOAT_REL = 1e-6  # physics-derived figures of the summaries (degC, kWh as floats): pandapipes vs the fast path
+FLOAT_REL = 1e-6  # physics-derived floats of the summaries (degC, kWh, %): relative, absolute below 1
 
 
-SOLVER_KEYS = ("physics.pipe_flow_solver", "physics.pipe_flows_on_pandapipes", "physics.consumer_heat_max_rel_error")
-# ^ which pipe-flow solver ran and how closely it met the demand: a description of the path, not a settled figure
+SOLVER_KEYS = ("physics.pipe_flow_solver", "physics.pipe_flows_on_pandapipes", "physics.consumer_heat_max_rel_error",
+               "physics.energy_balance_max_abs_error_kw")
+# ^ which solver ran and its own numerical residual (the pipe flow's heat against the demand, the feeder's energy
+# balance): a description of the path, not a settled figure; printed side by side
 
 
 def _is_address(x) -> bool:
@@ -181,7 +183,7 @@ def differing(a, b, path: str = "") -> list[str]:
     if _is_address(a) and _is_address(b):  # web3 answers checksum addresses, revm and py-evm lower case
         return [] if a.lower() == b.lower() else [path]
     if isinstance(a, float) and isinstance(b, float) and not path.startswith("on_chain"):
-        return [] if abs(a - b) <= FLOAT_REL * max(abs(a), abs(b), 1e-9) else [path]
+        return [] if abs(a - b) <= FLOAT_REL * max(abs(a), abs(b), 1.0) else [f"{path} ({a!r} vs {b!r})"]
     return [] if a == b else [path]
 
 
@@ -206,8 +208,16 @@ def one_slice(row: str, days: float) -> dict:
     ref = run_scenario(base.with_overrides(straight), scenario_file=str(path))
     ref_s = time.perf_counter() - t
     diff = differing(settled(fast.summary), settled(ref.summary))
+    solver = {}
+    for key in SOLVER_KEYS:
+        section, _, name = key.partition(".")
+        for cap, part in fast.summary.items():
+            if isinstance(part, dict) and isinstance(part.get(section), dict) and name in part[section]:
+                solver[f"{cap}.{key}"] = (part[section][name], ref.summary[cap][section].get(name))
+            elif cap == section and isinstance(part, dict) and name in part:
+                solver[key] = (part[name], ref.summary[cap].get(name))
     return {"row": row, "days": days, "fast_s": fast_s, "straight_s": ref_s, "ratio": ref_s / fast_s,
-            "straight": straight, "identical": not diff, "differs": diff[:20],
+            "straight": straight, "identical": not diff, "differs": diff[:20], "solver": solver,
             "transactions": (fast.summary["chain"]["transactions"], ref.summary["chain"]["transactions"])}
 
 
@@ -257,6 +267,9 @@ def print_slice(s: dict) -> None:
     print(f"{s['row']:<20} {s['days']:g}-day slice: gridledger {s['fast_s']:.1f} s, straightforward "
           f"{s['straight_s']:.1f} s, ratio {s['ratio']:.1f}x; transactions {s['transactions'][0]} vs "
           f"{s['transactions'][1]}; settlement (on-chain state exact, summary floats to {FLOAT_REL:g}) {verdict}")
+    if s.get("solver"):
+        print("  solvers' own figures (gridledger, straightforward): "
+              + "; ".join(f"{k} {a} / {b}" for k, (a, b) in s["solver"].items()))
     print(f"  straightforward overrides: {s['straight']}"
           + ("" if CERTIFICATES_BULK or "certificates" not in s["row"] else
              "  [certificates: per-action minting on both sides; bulk-path hook CERTIFICATES_BULK not set]"))
