@@ -150,7 +150,8 @@ def one_year(row: str, days: float) -> dict:
     }
 
 
-FLOAT_REL = 1e-6  # physics-derived floats of the summaries (degC, kWh, %): relative, absolute below 1
+FLOAT_REL = 1e-5  # physics-derived floats of the summaries (degC, kWh, %): relative, absolute below 1. pp.runpp
+# and the direct lightsim2grid path report the peak transformer loading 3.6e-6 apart (14.101846 vs 14.101896 %)
 
 
 SOLVER_KEYS = ("physics.pipe_flow_solver", "physics.pipe_flows_on_pandapipes", "physics.consumer_heat_max_rel_error",
