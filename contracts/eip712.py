@@ -167,8 +167,26 @@ def sign_reading_batch(key: keys.PrivateKey, domain_sep: bytes, first_period: in
 
 def typed_digest(domain_sep: bytes, typehash: bytes, abi_types: list[str], values: list) -> bytes:
     """EIP-712 digest of a flat struct: keccak(0x1901 . domain separator . keccak(typehash . encoded fields))."""
-    struct_hash = keccak(eth_abi.encode(["bytes32", *abi_types], [typehash, *values]))
-    return keccak(b"\x19\x01" + domain_sep + struct_hash)
+    words = _static_words(abi_types, values)
+    encoded = typehash + words if words is not None else eth_abi.encode(["bytes32", *abi_types], [typehash, *values])
+    return keccak(b"\x19\x01" + domain_sep + keccak(encoded))
+
+
+def _static_words(abi_types: list[str], values: list) -> bytes | None:
+    """The ABI words of a flat struct of addresses and uintN written directly (what ``eth_abi.encode`` gives), or
+    None for anything else, or any value out of its type's range, so that eth_abi encodes it (and refuses it)."""
+    out = []
+    for t, v in zip(abi_types, values, strict=True):
+        if t == "address" and isinstance(v, str) and len(v) == 42 and v[:2] in ("0x", "0X"):
+            try:
+                out.append(bytes(12) + bytes.fromhex(v[2:]))
+            except ValueError:
+                return None
+        elif t.startswith("uint") and type(v) is int and 0 <= v < 1 << int(t[4:] or 256):
+            out.append(v.to_bytes(32, "big"))
+        else:
+            return None
+    return b"".join(out)
 
 
 def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
