@@ -146,6 +146,8 @@ def one_year(row: str, days: float) -> dict:
         "chain": {k: chain[k] for k in ("backend", "transactions", "blocks", "gas_used", "events",
                                         "readings_verified")},
         "pipe_flows": tally["n"], "pipe_flow_ms": 1000 * tally["s"] / tally["n"] if tally["n"] else None,
+        "pipe_ms_per_heat_step": 1000 * tally["s"] * (scenario.heat.step_s or scenario.run.step_s)
+        / scenario.run.duration_s if scenario.heat is not None and tally["n"] else None,
         "timeseries_rows": len(result.timeseries), "readings_rows": len(result.readings),
     }
 
@@ -244,7 +246,7 @@ def print_year(r: dict) -> None:
     print(f"{r['row']:<20} {days:g} days, {r['steps']} steps of {r['step_s']} s, {r['periods']} periods, {backend}")
     print(f"  wall           target <= {target_s:.0f} s, measured {year_s:.1f} s{est}: {met(year_s <= target_s)}")
     if "cpu_s" in r:  # on a shared machine the process's own CPU time is the steadier figure
-        cpu_year_s = r["cpu_s"] * (1.0 if days >= 365 else 365 / days)
+        cpu_year_s = r["cpu_s"] * year_s / r["wall_s"]  # extrapolated as the wall time is (set-up once)
         print(f"  cpu            {cpu_year_s:.1f} s of this process's CPU time{est}: {met(cpu_year_s <= target_s)} "
               f"(load average at the end {r['load']:.1f} on {os.cpu_count()} cores)")
     print("  phases         " + ", ".join(f"{k} {v:.1f} s" for k, v in r["phases_s"].items()))
@@ -258,8 +260,10 @@ def print_year(r: dict) -> None:
     print(f"  chain          {c['transactions']} transactions, {c['blocks']} blocks, {c['gas_used'] / 1e9:.2f} Ggas, "
           f"{c['events']} events, {c['readings_verified']} readings verified on chain")
     if r["pipe_flow_ms"] is not None:
-        print(f"  pipe flow      {r['pipe_flows']} flows, {r['pipe_flow_ms']:.2f} ms per flow (target <= 5 ms/step: "
-              f"{met(r['pipe_flow_ms'] <= 5.0)})")
+        per_step = r.get("pipe_ms_per_heat_step") or r["pipe_flow_ms"]
+        print(f"  pipe flow      {r['pipe_flows']} flows, {r['pipe_flow_ms']:.2f} ms per flow, {per_step:.2f} ms "
+              f"per heat step (the network and the operator's counterfactual; target <= 5 ms/step: "
+              f"{met(per_step <= 5.0)})")
     print(f"  results        {r['timeseries_rows']} timeseries rows, {r['readings_rows']} readings rows")
 
 
