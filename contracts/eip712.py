@@ -80,10 +80,8 @@ def sign_reading(key: keys.PrivateKey, domain_sep: bytes, period: int, energy_wh
                  meter: str | None = None) -> SignedReading:
     """Sign a reading with the meter's key (low-s, v in {27, 28}); ``meter`` is the key's address if known."""
     meter = meter or key.public_key.to_checksum_address()
-    sig = key.sign_msg_hash(reading_digest(domain_sep, meter, period, energy_wh, quality))
-    return SignedReading(
-        meter, period, energy_wh, quality, sig.v + 27, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
-    )
+    return SignedReading(meter, period, energy_wh, quality,
+                         *_vrs(key, reading_digest(domain_sep, meter, period, energy_wh, quality)))
 
 
 @dataclass(frozen=True)
@@ -122,7 +120,7 @@ def heat_reading_digest(domain_sep: bytes, *fields) -> bytes:
 def sign_heat_reading(key: keys.PrivateKey, domain_sep: bytes, consumer: str, period: int, heat_wh: int,
                       volume_ml: int, vt_supply_mlmc: int, vt_return_mlmc: int, quality: int) -> SignedHeatReading:
     """Sign a heat reading with the meter's key (low-s, v in {27, 28})."""
-    fields = (key.public_key.to_checksum_address(), consumer, period, heat_wh, volume_ml, vt_supply_mlmc,
+    fields = (_address(key), consumer, period, heat_wh, volume_ml, vt_supply_mlmc,
               vt_return_mlmc, quality)
     return SignedHeatReading(*fields, *_vrs(key, heat_reading_digest(domain_sep, *fields)))
 
@@ -169,8 +167,26 @@ def sign_reading_batch(key: keys.PrivateKey, domain_sep: bytes, first_period: in
 
 def typed_digest(domain_sep: bytes, typehash: bytes, abi_types: list[str], values: list) -> bytes:
     """EIP-712 digest of a flat struct: keccak(0x1901 . domain separator . keccak(typehash . encoded fields))."""
-    struct_hash = keccak(eth_abi.encode(["bytes32", *abi_types], [typehash, *values]))
-    return keccak(b"\x19\x01" + domain_sep + struct_hash)
+    words = _static_words(abi_types, values)
+    encoded = typehash + words if words is not None else eth_abi.encode(["bytes32", *abi_types], [typehash, *values])
+    return keccak(b"\x19\x01" + domain_sep + keccak(encoded))
+
+
+def _static_words(abi_types: list[str], values: list) -> bytes | None:
+    """The ABI words of a flat struct of addresses and uintN written directly (what ``eth_abi.encode`` gives), or
+    None for anything else, or any value out of its type's range, so that eth_abi encodes it (and refuses it)."""
+    out = []
+    for t, v in zip(abi_types, values, strict=True):
+        if t == "address" and isinstance(v, str) and len(v) == 42 and v[:2] in ("0x", "0X"):
+            try:
+                out.append(bytes(12) + bytes.fromhex(v[2:]))
+            except ValueError:
+                return None
+        elif t.startswith("uint") and type(v) is int and 0 <= v < 1 << int(t[4:] or 256):
+            out.append(v.to_bytes(32, "big"))
+        else:
+            return None
+    return b"".join(out)
 
 
 def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
@@ -184,6 +200,15 @@ def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
 
 
 _SIGNERS: dict[keys.PrivateKey, coincurve.PrivateKey] = {}
+_ADDRESSES: dict[keys.PrivateKey, str] = {}
+
+
+def _address(key: keys.PrivateKey) -> str:
+    """The key's checksum address (computed once per key)."""
+    address = _ADDRESSES.get(key)
+    if address is None:
+        address = _ADDRESSES[key] = key.public_key.to_checksum_address()
+    return address
 
 
 @dataclass(frozen=True)
@@ -215,7 +240,7 @@ def delay_digest(domain_sep: bytes, outlet: str, event_id: int, start_min: int, 
 def sign_delay(key: keys.PrivateKey, domain_sep: bytes, event_id: int, start_min: int, delay_min: int,
                shifted_wh: int, appliance: int) -> SignedDelay:
     """Sign a delay report with the outlet's key."""
-    outlet = key.public_key.to_checksum_address()
+    outlet = _address(key)
     digest = delay_digest(domain_sep, outlet, event_id, start_min, delay_min, shifted_wh, appliance)
     return SignedDelay(outlet, event_id, start_min, delay_min, shifted_wh, appliance, *_vrs(key, digest))
 
