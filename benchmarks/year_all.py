@@ -18,8 +18,8 @@ Rows (``ROWS``): each runs in a subprocess of its own (``--one ROW``), so that i
    (``STRAIGHT``: web3 contract calls over eth-tester, a block per transaction; ``pp.runpp`` per step;
    pandapipes' own pipe flow per heat step; the VPP period by period): wall times, their ratio, and whether
    every capability's settled figures (``summary.json`` but the chain's own section and the run id) are
-   identical. Certificates: per-action minting is what the straightforward path does today; the bulk path
-   (issue 23, another helper) is compared by ``CERTIFICATES_BULK`` once it lands (a hook, labelled below).
+   identical. Certificates: gridledger's path settles a day in bulk, the straightforward one per action
+   (``certificates.settlement = "per_action"``).
 
 The script prints and never asserts a target; it exits 1 if a slice's settlement differs.
 """
@@ -56,10 +56,8 @@ STRAIGHT = {
     "feeder": {"feeder.solver": "runpp-lightsim2grid"},
     "heat": {"heat.network.solver": "pandapipes"},
     "vpp": {"vpp.settlement": "period"},
+    "certificates": {"certificates.settlement": "per_action"},
 }
-# Hook: the certificates' bulk settlement (contracts/Certificates.vy, another helper's part of issue 23). When it
-# lands, name its per-action setting here (dotted key -> value), and the slice's reference will use it.
-CERTIFICATES_BULK: dict[str, object] = {}
 
 
 def rss_mib() -> float:
@@ -202,8 +200,6 @@ def one_slice(row: str, days: float) -> dict:
     for section, overrides in STRAIGHT.items():
         if section != "chain" and getattr(base, section, None) is not None:
             straight.update(overrides)
-    if base.certificates is not None:
-        straight.update(CERTIFICATES_BULK)
     t = time.perf_counter()
     fast = run_scenario(base, scenario_file=str(path))
     fast_s = time.perf_counter() - t
@@ -275,9 +271,7 @@ def print_slice(s: dict) -> None:
     if s.get("solver"):
         print("  solvers' own figures (gridledger, straightforward): "
               + "; ".join(f"{k} {a} / {b}" for k, (a, b) in s["solver"].items()))
-    print(f"  straightforward overrides: {s['straight']}"
-          + ("" if CERTIFICATES_BULK or "certificates" not in s["row"] else
-             "  [certificates: per-action minting on both sides; bulk-path hook CERTIFICATES_BULK not set]"))
+    print(f"  straightforward overrides: {s['straight']}")
 
 
 def main() -> int:
