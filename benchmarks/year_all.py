@@ -32,7 +32,6 @@ import os
 import platform
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -40,6 +39,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.rss import RssSampler  # noqa: E402
 
 MIB_PER_DAY_TARGET = 0.2
 # row -> (scenario, chain backend, wall target [s], peak target [MiB] or None)
@@ -58,32 +59,6 @@ STRAIGHT = {
     "vpp": {"vpp.settlement": "period"},
     "certificates": {"certificates.settlement": "per_action"},
 }
-
-
-def rss_mib() -> float:
-    """Resident memory of this process now [MiB]."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class RssSampler(threading.Thread):
-    """Resident memory every ``every_s`` seconds while the run goes on: [(wall s since start, MiB)]."""
-
-    def __init__(self, every_s: float = 1.0):
-        super().__init__(daemon=True)
-        self.every_s, self.samples, self._halt = every_s, [], threading.Event()
-        self._t0 = time.perf_counter()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.samples.append((time.perf_counter() - self._t0, rss_mib()))
-            self._halt.wait(self.every_s)
-
-    def stop(self) -> list[tuple[float, float]]:
-        self._halt.set()
-        self.join()
-        self.samples.append((time.perf_counter() - self._t0, rss_mib()))
-        return self.samples
 
 
 def time_pipe_flows() -> dict:

@@ -27,7 +27,6 @@ import os
 import platform
 import resource
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.rss import RssSampler  # noqa: E402
 from sim.capabilities.vpp.ledger import member_flows  # noqa: E402
 from sim.runner import RunResult, run_scenario  # noqa: E402
 from sim.scenario import Scenario, load_scenario  # noqa: E402
@@ -44,32 +44,6 @@ SCENARIO = ROOT / "scenarios" / "vpp_year_100_prosumers.toml"
 TARGET_YEAR_S = {"py-evm": 300.0, "revm": 60.0}
 TARGET_RATIO = {"py-evm": 10.0, "revm": 40.0}
 TARGET_PEAK_MIB = 1.5 * 1024
-
-
-def rss_mib() -> float:
-    """Resident memory of this process now [MiB]."""
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-class RssSampler(threading.Thread):
-    """Samples resident memory every ``every_s`` seconds while the run goes on: (wall s, MiB)."""
-
-    def __init__(self, every_s: float = 1.0):
-        super().__init__(daemon=True)
-        self.every_s, self.samples, self._halt = every_s, [], threading.Event()
-        self._t0 = time.perf_counter()
-
-    def run(self) -> None:
-        while not self._halt.is_set():
-            self.samples.append((time.perf_counter() - self._t0, rss_mib()))
-            self._halt.wait(self.every_s)
-
-    def stop(self) -> list[tuple[float, float]]:
-        self._halt.set()
-        self.join()
-        self.samples.append((time.perf_counter() - self._t0, rss_mib()))
-        return self.samples
 
 
 def timed_run(scenario: Scenario) -> tuple[RunResult, float]:

@@ -4,7 +4,7 @@ Against the every-minute path (``heat.step_s = 60``: a pipe flow every minute) t
 
 - identical for every other capability (VPP, certificates, insurance, micro-DSR: same summaries, same
   contract state read back, balances included);
-- for the heat network, within the tolerance documented in ``docs/year_all_part.md``: each consumer's metered
+- for the heat network, within the tolerance documented in ``docs/year_all.md``: each consumer's metered
   heat within 0.1 %, each consumer's degree-hour tokens and the bonus pool within 3 % (the tokens weigh the mass
   flow by the temperature difference, which a held interval mean does not reproduce minute by minute).
 """
