@@ -25,11 +25,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from sim.registry import REGISTRY  # noqa: E402
 from sim.results.fmt import MINUS, heading, quantity, unit_of  # noqa: E402
 from sim.results.report_html import page  # noqa: E402
+from sim.sweeps.paired import paired  # noqa: E402
 
 e = html.escape
 SWEEP_STYLE = """
@@ -96,19 +96,6 @@ def point_order(table: pd.DataFrame, meta: dict, folder: Path) -> list[str]:
     return sorted(points, key=lambda p: (rank.get(p.rsplit("-g", 1)[0], rank.get(p, len(rank))),
                                          int(p.rsplit("-g", 1)[1]) if "-g" in p and p.rsplit("-g", 1)[1].isdigit()
                                          else 0))
-
-
-def paired(table: pd.DataFrame, kpi: str, point: str, baseline: str) -> dict:
-    """Paired differences point − baseline over the seeds both ran: n, mean, 95 % t-interval (lo, hi)."""
-    a = table[table.point == point].set_index("seed_index")[kpi]
-    b = table[table.point == baseline].set_index("seed_index")[kpi]
-    d = (a - b).dropna()
-    n = len(d)
-    mean = float(d.mean()) if n else math.nan
-    if n < 2:
-        return {"n": n, "mean": mean, "lo": math.nan, "hi": math.nan}
-    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return {"n": n, "mean": mean, "lo": mean - half, "hi": mean + half}
 
 
 def _signed(kpi: str, v: float) -> str:

@@ -23,34 +23,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
 
 from sim.results.fmt import heading, quantity  # noqa: E402
+from sim.sweeps.paired import paired, t_interval  # noqa: E402
 
 e = html.escape
 PAIRED_KPIS = ("tariffs.utility_revenue_eur", "tariffs.network_revenue_eur", "tariffs.feeder_peak_import_kw",
                "tariffs.trafo_hours_above_limit_h", "tariffs.self_consumption_percent",
                "tariffs.self_sufficiency_percent", "tariffs.community_self_sufficiency_percent", "tariffs.co2_kg")
 TIE_EUR = 0.005
-
-
-def t_interval(d) -> dict:
-    """n, mean and the 95 % Student t-interval (lo, hi) of paired differences ``d`` (none below 2 values), as the
-    sweep report computes it (``sim.sweeps.report.paired``)."""
-    d = pd.Series(d, dtype=float).dropna()
-    n = len(d)
-    mean = float(d.mean()) if n else math.nan
-    if n < 2:
-        return {"n": n, "mean": mean, "lo": math.nan, "hi": math.nan}
-    half = float(stats.t.ppf(0.975, n - 1) * d.std(ddof=1) / math.sqrt(n))
-    return {"n": n, "mean": mean, "lo": mean - half, "hi": mean + half}
-
-
-def paired(table: pd.DataFrame, kpi: str, point: str, baseline: str) -> dict:
-    """``t_interval`` of KPI(point, seed i) − KPI(baseline, seed i) over the common seeds."""
-    a = table[table.point == point].set_index("seed_index")[kpi]
-    b = table[table.point == baseline].set_index("seed_index")[kpi]
-    return t_interval(a - b)
 
 
 def _png(fig) -> str:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.sweeps.report import paired, point_settings, write_sweep_report
+from sim.sweeps.paired import paired
+from sim.sweeps.report import point_settings, write_sweep_report
 
 SWEEP = """[sweep]
 name = "grid"
