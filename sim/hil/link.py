@@ -37,23 +37,25 @@ def quiet_pymodbus() -> None:
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
 
-class ModbusLink:
-    """Requests to one device; ``t_s`` arguments are simulated seconds (for backoff and the fault log)."""
+class LinkHealth:
+    """What every device link counts and how it backs off: requests, latencies, faults by kind, the link down
+    since a failure and its retry time (``poll_s`` doubling per failure, at most ``backoff_max_s``); ``t_s``
+    arguments are simulated seconds."""
 
     def __init__(self, spec: DeviceSpec):
-        quiet_pymodbus()
         self.spec = spec
-        self.client = ModbusTcpClient(spec.host, port=spec.port, timeout=spec.timeout_s, retries=0,
-                                      name=spec.name)
         self.faults: Counter[str] = Counter()
         self.recent_faults: deque = deque(maxlen=20)
         self.requests = 0
         self.reconnects = 0
         self.latency_s: list[float] = []
         self.down = False  # the connection failed and no request has succeeded since
-        self.connections = 0  # successful TCP connects; a new one may need set-up writes (a watchdog)
+        self.connections = 0  # successful connects; a new one may need set-up writes (a watchdog)
         self._failures = 0
         self._retry_at_s = float("-inf")
+
+    def _drop_connection(self) -> None:
+        """Close the connection after a failure (a protocol that reconnects by itself does nothing)."""
 
     # state ---------------------------------------------------------------------------------------------
     def ready(self, t_s: float) -> bool:
@@ -67,7 +69,7 @@ class ModbusLink:
             if not self.down:
                 log.warning("%s: link down at t=%g s: %s: %s", self.spec.name, t_s, kind, message)
             self.down = True
-            self.client.close()
+            self._drop_connection()
             self._failures += 1
             wait = min(self.spec.poll_s * 2 ** (self._failures - 1), self.spec.backoff_max_s)
             self._retry_at_s = t_s + wait
@@ -80,6 +82,19 @@ class ModbusLink:
             log.warning("%s: link back at t=%g s", self.spec.name, t_s)
         self.down = False
         self._failures = 0
+
+
+class ModbusLink(LinkHealth):
+    """Requests to one device; ``t_s`` arguments are simulated seconds (for backoff and the fault log)."""
+
+    def __init__(self, spec: DeviceSpec):
+        quiet_pymodbus()
+        self.client = ModbusTcpClient(spec.host, port=spec.port, timeout=spec.timeout_s, retries=0,
+                                      name=spec.name)
+        super().__init__(spec)
+
+    def _drop_connection(self) -> None:
+        self.client.close()
 
     # requests ------------------------------------------------------------------------------------------
     def _call(self, t_s: float, fn, *args, **kwargs):

@@ -23,11 +23,10 @@ import json
 import logging
 import math
 import threading
-from collections import Counter, deque
 from time import monotonic, perf_counter
 
 from sim.hil.link import FAULT_KINDS as MODBUS_FAULT_KINDS
-from sim.hil.link import LinkError
+from sim.hil.link import LinkError, LinkHealth
 from sim.hil.mqtt_table import MqttPoint
 from sim.hil.table import DeviceSpec
 
@@ -58,20 +57,14 @@ def parse_value(point: MqttPoint, payload: bytes) -> float:
     return value * point.twin_factor
 
 
-class MqttLink:
+class MqttLink(LinkHealth):
     """Requests to one MQTT device; ``t_s`` arguments are simulated seconds (backoff and the fault log)."""
 
     def __init__(self, spec: DeviceSpec):
         import paho.mqtt.client as mqtt
 
-        self.spec, self.mqtt = spec, spec.mqtt
-        self.faults: Counter[str] = Counter()
-        self.recent_faults: deque = deque(maxlen=20)
-        self.requests = self.reconnects = self.connections = 0
-        self.latency_s: list[float] = []
-        self.down = False
-        self._failures = 0
-        self._retry_at_s = float("-inf")
+        super().__init__(spec)
+        self.mqtt = spec.mqtt
         self._cond = threading.Condition()
         self._waiting: str | None = None  # the topic a request waits on
         self._reply: bytes | None = None
@@ -117,28 +110,6 @@ class MqttLink:
         self.faults["late_state"] += 1
         self.recent_faults.append({"t_s": None, "kind": "late_state", "message": message.topic})
 
-    # state ---------------------------------------------------------------------------------------------
-    def ready(self, t_s: float) -> bool:
-        return t_s >= self._retry_at_s
-
-    def _fail(self, t_s: float, kind: str, message: str, *, close: bool) -> LinkError:
-        self.faults[kind] += 1
-        self.recent_faults.append({"t_s": t_s, "kind": kind, "message": message[:200]})
-        if close:
-            if not self.down:
-                log.warning("%s: link down at t=%g s: %s: %s", self.spec.name, t_s, kind, message)
-            self.down = True
-            self._failures += 1
-            self._retry_at_s = t_s + min(self.spec.poll_s * 2 ** (self._failures - 1), self.spec.backoff_max_s)
-        return LinkError(kind, message)
-
-    def _ok(self, started: float) -> None:
-        self.latency_s.append(perf_counter() - started)
-        if self.down:
-            self.reconnects += 1
-        self.down = False
-        self._failures = 0
-
     def _connect(self, t_s: float) -> None:
         """Start paho's network thread once; wait at most ``timeout_s`` for a session with the broker."""
         if not self._started:
@@ -177,7 +148,7 @@ class MqttLink:
         if reply is None:
             kind = "timeout" if connected else "connection"
             raise self._fail(t_s, kind, f"no reply on {point.topic!r} within {self.spec.timeout_s:g} s", close=True)
-        self._ok(started)
+        self._ok(t_s, started)
         return reply
 
     def read(self, t_s: float, point: MqttPoint) -> float:
