@@ -1,17 +1,19 @@
 """The customers' response to a tariff design, what their devices read (``[tariff] response``).
 
 ``ForecastBattery`` (``response = "battery"`` or ``"all"``): the battery of a household outside any VPP, read
-through ``agents.prosumer.Prosumer.target_kw`` (``import_kw``). In a cheap period (an import price within
-``CHEAP_FRACTION`` of its local day's range above the day's lowest, on a day whose prices differ) it buys from
-the grid only what the coming day's own PV surplus will not bring: the state of charge it aims for is
-``capacity - F``, ``F`` the household's PV surplus (Σ max(0, pv - load)) of the last 24 hours (a persistence
-forecast of the next 24 hours: causal, known at the decision). Below that aim it imports the period's expected
-load (the same hour the day before) plus the missing energy spread evenly over the cheap periods left in the
-band (staggered, not all at full power at the band's first hour), at most the battery's power and at most the
-design's charged capacity (``peak_min_kw`` of a peak-based network fee, ``subscribed_kw`` of a subscription),
-so that charging sets no new charged peak. Otherwise, and in every dear period, plain self-consumption: the
-battery covers the household's deficit (which is what avoids the dear imports). A first day without 24 hours of
-history does not charge from the grid.
+through ``agents.prosumer.Prosumer.target_kw`` (``import_kw``). A cheap period is one whose import price lies
+within ``CHEAP_FRACTION`` of its local day's range above the day's lowest, on a day whose prices differ. In a cheap
+period the battery buys from the grid only the energy ``X`` that is worth it over the next 24 hours, from a
+persistence forecast (each hour's load and PV as the same hour the day before: causal, known at the decision):
+the forecast is run from the state of charge now under plain self-consumption, and ``X`` is what the household
+would then import in dear periods, but no more than the battery can hold without spilling the forecast's own PV
+surplus (grid energy that pushes out the household's own PV is a loss: it is exported at the feed-in price). The household then imports the period's expected load plus ``X`` spread evenly over the cheap
+periods left in the band (staggered, not every battery at full power in the band's first hour), at most the
+battery's power and at most the design's charged capacity (``peak_min_kw`` of a peak-based network fee,
+``subscribed_kw`` of a subscription), so that charging sets no new charged peak above it. ``X`` is recomputed
+every period from the state of charge then. Otherwise, and in every dear period, plain self-consumption: the
+battery covers the household's deficit (which is what avoids the dear imports). The first day (no 24 hours of
+history) never charges from the grid. Losses are left out of the forecast (it is a customer's rule of thumb).
 """
 
 from __future__ import annotations
@@ -56,29 +58,47 @@ class ForecastBattery:
         self.column = {a: j for j, a in enumerate(accounts)}
         self.capacity_kwh, self.p_max_kw, self.import_cap_kw = capacity_kwh, p_max_kw, import_cap_kw
         self.period_h = period_s / 3600.0
-        spp, dt_h = period_s // step_s, step_s / 3600.0
+        spp = period_s // step_s
         n_periods = len(import_eur_per_kwh)
-        day_p = 86_400 // period_s
-        surplus_kwh = np.maximum(pv_kw - load_kw, 0.0)[: n_periods * spp] * dt_h
-        per_period = surplus_kwh.reshape(n_periods, spp, -1).sum(axis=1)  # periods x households [kWh]
-        csum = np.vstack([np.zeros((1, per_period.shape[1])), np.cumsum(per_period, axis=0)])
-        self.forecast_kwh = np.full(per_period.shape, np.inf)  # no 24 h history: never charge from the grid
-        p = np.arange(day_p, n_periods)
-        self.forecast_kwh[p] = csum[p] - csum[p - day_p]
-        load_p = load_kw[: n_periods * spp].reshape(n_periods, spp, -1).mean(axis=1)
-        self.load_fc_kw = np.zeros_like(load_p)
-        self.load_fc_kw[day_p:] = load_p[:-day_p] if day_p < n_periods else 0.0
+        self.day_p = 86_400 // period_s
+
+        def per_period_kw(x):
+            return x[: n_periods * spp].reshape(n_periods, spp, -1).mean(axis=1)
+
+        net_kw = per_period_kw(load_kw - pv_kw)  # periods x households: deficit (+) or surplus (-) [kW]
+        self.load_fc_kw = np.zeros_like(net_kw)
+        self.net_fc_kwh = np.zeros_like(net_kw)
+        if self.day_p < n_periods:  # the same period the day before
+            self.load_fc_kw[self.day_p:] = per_period_kw(load_kw)[:-self.day_p]
+            self.net_fc_kwh[self.day_p:] = net_kw[:-self.day_p] * self.period_h
+
+    def worth_kwh(self, period: int, j: int, soc_kwh: float) -> float:
+        """The energy worth buying now [kWh] (module docstring): the dear imports of the next 24 hours' persistence
+        forecast under self-consumption from ``soc_kwh``, at most what the battery can hold without spilling the
+        forecast's own PV: extra energy ``X`` bought now is used up by the forecast's imports in their order
+        (``I(t)`` so far), and spills where the rest exceeds the room ``cap - soc(t)``: ``X <= min_t (I(t) + cap -
+        soc(t))``."""
+        cap = float(self.capacity_kwh[j])
+        soc, dear, imported, most = soc_kwh, 0.0, 0.0, cap - soc_kwh
+        for q in range(period, min(period + self.day_p, len(self.cheap))):
+            soc -= self.net_fc_kwh[q, j]
+            if soc < 0:
+                imported -= soc
+                dear += 0.0 if self.cheap[q] else -soc
+                soc = 0.0
+            soc = min(soc, cap)
+            most = min(most, imported + cap - soc)
+        return max(0.0, min(dear, most))
 
     def import_kw(self, period: int, account: str, soc_kwh: float) -> float:
         """The household's grid import the battery aims for in ``period`` [kW] (0: plain self-consumption)."""
         j = self.column.get(account)
-        if j is None or period >= len(self.cheap) or not self.cheap[period]:
+        if j is None or period >= len(self.cheap) or period < self.day_p or not self.cheap[period]:
             return 0.0
-        aim_kwh = self.capacity_kwh[j] - self.forecast_kwh[period, j]
-        missing_kwh = aim_kwh - soc_kwh
-        if missing_kwh <= 0:
+        worth_kwh = self.worth_kwh(period, j, soc_kwh)
+        if worth_kwh <= 0:
             return 0.0
-        charge_kw = min(missing_kwh / (self.left[period] * self.period_h), self.p_max_kw[j])
+        charge_kw = min(worth_kwh / (self.left[period] * self.period_h), self.p_max_kw[j])
         return float(min(self.load_fc_kw[period, j] + charge_kw, self.import_cap_kw))
 
     # the rest of the declarations interface (agents.prosumer): no VPP declaration, no peak-price export
