@@ -124,7 +124,8 @@ class TariffCapability(Capability):
         return ForecastBattery(self.import_eur_per_kwh, day, self.accounts, ctx.inputs.pv_kw, load,
                                np.array([g.battery_kwh for g in groups], dtype=float),
                                np.array([g.battery_kw for g in groups], dtype=float), ctx.clock.step_s,
-                               ctx.clock.settlement_s, cap_kw)
+                               ctx.clock.settlement_s, cap_kw, pv_clear_kw=ctx.inputs.pv_clear_kw,
+                               prior_clear_sky_index=ctx.scenario.weather.mean_clear_sky_index)
 
     # clock hooks ---------------------------------------------------------------------------------------------
     def price_signal(self, appliance: str):

@@ -4,7 +4,10 @@
 through ``agents.prosumer.Prosumer.target_kw`` (``import_kw``). A cheap period is one whose import price lies
 within ``CHEAP_FRACTION`` of its local day's range above the day's lowest, on a day whose prices differ. In a cheap
 period the battery buys from the grid only the energy ``X`` that is worth it over the next 24 hours, from a
-persistence forecast (each hour's load and PV as the same hour the day before: causal, known at the decision):
+causal forecast (known at the decision): each period's load as the same period the day before (persistence), its
+PV as its clear-sky PV (pvlib's, astronomical) times the clear-sky index of the last 24 hours (Σ pv / Σ clear-sky
+pv), but never below ``prior_clear_sky_index`` (the scenario's mean: a customer does not bet on the next day being
+as dull as a dull one, grid energy bought for a day that turns out sunny is pushed out by its own PV);
 the forecast is run from the state of charge now under plain self-consumption, and ``X`` is what the household
 would then import in dear periods, but no more than the battery can hold without spilling the forecast's own PV
 surplus (grid energy that pushes out the household's own PV is a loss: it is exported at the feed-in price). The household then imports the period's expected load plus ``X`` spread evenly over the cheap
@@ -52,7 +55,8 @@ class ForecastBattery:
 
     def __init__(self, import_eur_per_kwh: np.ndarray, day: np.ndarray, accounts: list[str], pv_kw: np.ndarray,
                  load_kw: np.ndarray, capacity_kwh: np.ndarray, p_max_kw: np.ndarray, step_s: int, period_s: int,
-                 import_cap_kw: float = np.inf):
+                 import_cap_kw: float = np.inf, pv_clear_kw: np.ndarray | None = None,
+                 prior_clear_sky_index: float = 0.0):
         self.cheap = cheap_periods(import_eur_per_kwh, day)
         self.left = cheap_left(self.cheap)
         self.column = {a: j for j, a in enumerate(accounts)}
@@ -65,23 +69,31 @@ class ForecastBattery:
         def per_period_kw(x):
             return x[: n_periods * spp].reshape(n_periods, spp, -1).mean(axis=1)
 
-        net_kw = per_period_kw(load_kw - pv_kw)  # periods x households: deficit (+) or surplus (-) [kW]
-        self.load_fc_kw = np.zeros_like(net_kw)
-        self.net_fc_kwh = np.zeros_like(net_kw)
-        if self.day_p < n_periods:  # the same period the day before
-            self.load_fc_kw[self.day_p:] = per_period_kw(load_kw)[:-self.day_p]
-            self.net_fc_kwh[self.day_p:] = net_kw[:-self.day_p] * self.period_h
+        load_p = per_period_kw(load_kw)  # periods x households [kW]
+        pv_p = per_period_kw(pv_kw)
+        clear_p = per_period_kw(pv_kw if pv_clear_kw is None else pv_clear_kw)
+        self.load_fc_kw = np.zeros_like(load_p)
+        self.pv_clear_kwh = clear_p * self.period_h
+        self.clear_sky_index = np.ones_like(load_p)
+        if self.day_p < n_periods:  # the same period the day before; the last 24 hours' clear-sky index
+            self.load_fc_kw[self.day_p:] = load_p[:-self.day_p]
+            c_pv = np.vstack([np.zeros((1, pv_p.shape[1])), np.cumsum(pv_p, axis=0)])
+            c_clear = np.vstack([np.zeros((1, pv_p.shape[1])), np.cumsum(clear_p, axis=0)])
+            q = np.arange(self.day_p, n_periods)
+            got, clear = c_pv[q] - c_pv[q - self.day_p], c_clear[q] - c_clear[q - self.day_p]
+            self.clear_sky_index[self.day_p:] = np.where(clear > 0, got / np.maximum(clear, 1e-12), 1.0)
+        self.clear_sky_index = np.maximum(self.clear_sky_index, prior_clear_sky_index)
 
     def worth_kwh(self, period: int, j: int, soc_kwh: float) -> float:
-        """The energy worth buying now [kWh] (module docstring): the dear imports of the next 24 hours' persistence
-        forecast under self-consumption from ``soc_kwh``, at most what the battery can hold without spilling the
+        """The energy worth buying now [kWh] (module docstring): the dear imports of the next 24 hours' forecast
+        under self-consumption from ``soc_kwh``, at most what the battery can hold without spilling the
         forecast's own PV: extra energy ``X`` bought now is used up by the forecast's imports in their order
         (``I(t)`` so far), and spills where the rest exceeds the room ``cap - soc(t)``: ``X <= min_t (I(t) + cap -
         soc(t))``."""
-        cap = float(self.capacity_kwh[j])
+        cap, k = float(self.capacity_kwh[j]), float(self.clear_sky_index[period, j])
         soc, dear, imported, most = soc_kwh, 0.0, 0.0, cap - soc_kwh
         for q in range(period, min(period + self.day_p, len(self.cheap))):
-            soc -= self.net_fc_kwh[q, j]
+            soc -= self.load_fc_kw[q, j] * self.period_h - k * self.pv_clear_kwh[q, j]
             if soc < 0:
                 imported -= soc
                 dear += 0.0 if self.cheap[q] else -soc
