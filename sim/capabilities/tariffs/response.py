@@ -10,8 +10,9 @@ pv), but never below ``prior_clear_sky_index`` (the scenario's mean: a customer 
 as dull as a dull one, grid energy bought for a day that turns out sunny is pushed out by its own PV);
 the forecast is run from the state of charge now under plain self-consumption, and ``X`` is what the household
 would then import in dear periods, but no more than the battery can hold without spilling the forecast's own PV
-surplus (grid energy that pushes out the household's own PV is a loss: it is exported at the feed-in price). The household then imports the period's expected load plus ``X`` spread evenly over the cheap
-periods left in the band (staggered, not every battery at full power in the band's first hour), at most the
+surplus (grid energy that pushes out the household's own PV is a loss: it is exported at the feed-in price).
+The household then imports the period's expected load plus ``X`` spread evenly over the cheap periods left in the
+band (staggered, not every battery at full power in the band's first hour), at most the
 battery's power and at most the design's charged capacity (``peak_min_kw`` of a peak-based network fee,
 ``subscribed_kw`` of a subscription), so that charging sets no new charged peak above it. ``X`` is recomputed
 every period from the state of charge then. Otherwise, and in every dear period, plain self-consumption: the
