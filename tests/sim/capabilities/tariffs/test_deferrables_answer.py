@@ -124,3 +124,12 @@ def test_deferrables_move_into_the_cheap_band(tmp_path):
     ledger = pd.read_parquet(folder / "ledger.parquet")
     assert not (ledger.event == "DelayLogged").any()
     assert s_def["tariffs"]["bills_reconciled_on_chain"] is True
+
+
+def test_deferrables_need_smart_outlets():
+    from sim.scenario import load_scenario
+    from sim.schema import ScenarioError
+
+    scenario = load_scenario(ROOT / "scenarios" / "tariffs" / "study" / "time_of_use.toml")
+    with pytest.raises((ScenarioError, ValueError), match=r"tariff\.response.*\[dsr\]"):
+        scenario.with_overrides({"tariff.response": "deferrables"})
