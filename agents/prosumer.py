@@ -46,10 +46,15 @@ class Prosumer(mesa.Agent):
     def target_kw(self, period: int, period_s: int) -> float:
         """Export the battery aims for in ``period`` [kW], read from the contract once per period: the declared
         average power, plus the battery's full power when the period's price is at least ``PEAK_PRICE_RATIO``
-        times the base price (time-of-use and dynamic tariffs)."""
+        times the base price (time-of-use and dynamic tariffs). A declarations object with ``import_kw(period,
+        account, soc_kwh)`` (a tariff's battery rule, ``sim.capabilities.tariffs.response``) gives instead the
+        grid import to aim for from the state of charge at the period's start [kW]: the target is its negative."""
         if self._declared[0] != period:
             target = 0.0
-            if self._declarations is not None and period < self.model.n_periods:
+            if hasattr(self._declarations, "import_kw") and period < self.model.n_periods:
+                # a tariff's battery rule: the grid import it aims for (charging from the grid), from the SoC now
+                target = -self._declarations.import_kw(period, self.account, self.soc_kwh)
+            elif self._declarations is not None and period < self.model.n_periods:
                 target = self._declarations.declared_wh(period, self.account) / 1000.0 / (period_s / 3600.0)
                 if float(self.limits.capacity_kwh) > 0:
                     base = self._base_price or self._declarations.default_price_ueur_per_kwh()

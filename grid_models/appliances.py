@@ -287,6 +287,15 @@ class DeferrableFleet:
         self.power_kw[k, i] = 0.0
         return p_kw
 
+    def start_later(self, job: Job, delay_min: int) -> None:
+        """Start ``job`` (not begun) ``delay_min`` minutes later, all its samples moved (the customer's own choice
+        of start, e.g. a cheaper tariff band); ValueError if it would then end after its deadline."""
+        if job.end + delay_min > job.deadline:
+            raise ValueError(f"job of outlet {job.outlet}: a start {delay_min} min later ends after its deadline")
+        self.power_kw[job.minutes, job.outlet] -= job.profile_kw
+        job.minutes = job.minutes + delay_min
+        self.power_kw[job.minutes, job.outlet] += job.profile_kw
+
     def late_jobs(self) -> list[Job]:
         """Jobs that finish after their deadline (there should be none)."""
         return [j for j in self.jobs if j.end > j.deadline]

@@ -72,6 +72,12 @@ class CapabilityContext:
     model: mesa.Model
     hil: Any = None
     feeder_results: Any = None
+    price_signals: Callable[[str], Any] | None = None  # appliance -> the first capability's price signal, or None
+
+    def price_signal(self, appliance: str):
+        """The retail import price the customers answer with ``appliance`` (``Capability.price_signal``), or None;
+        ask it once the clock runs (every capability is built by then)."""
+        return self.price_signals(appliance) if self.price_signals is not None else None
 
     @property
     def t0_s(self) -> int:

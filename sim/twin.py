@@ -148,6 +148,10 @@ class Twin(mesa.Model):
         """What a capability asks of the prosumer's battery (see ``Capability.declarations``), or None."""
         return next((d for c in self.capabilities if (d := c.declarations(prosumer_id)) is not None), None)
 
+    def _price_signal(self, appliance: str):
+        """The retail price the customers answer with ``appliance`` (see ``Capability.price_signal``), or None."""
+        return next((s for c in self.capabilities if (s := c.price_signal(appliance)) is not None), None)
+
     def capability(self, name: str) -> Capability | None:
         return next((c for c in self.capabilities if c.name == name), None)
 
@@ -165,6 +169,7 @@ class Twin(mesa.Model):
                                 feeder.prosumer_pos if feeder else None, feeder.n_households if feeder else 0),
             measurement=self.measurement, rngs=seeded_streams(self.scenario.run.seed, info.rng_streams),
             timed=self.timed, model=self, hil=self.hil, feeder_results=self.recorder,
+            price_signals=self._price_signal,
         )
 
     # processes -----------------------------------------------------------------------------------------

@@ -113,6 +113,12 @@ class Capability:
         ``.get(period) -> Wh``-like access, or None (see ``agents.prosumer``)."""
         return None
 
+    def price_signal(self, appliance: str):
+        """The retail import price customers answer with ``appliance`` (``"deferrables"``: their micro-DSR
+        deferrable appliances), an ``agents.price_signal.PriceSignal``, if this capability sets one and its customers
+        respond with that appliance; else None (``CapabilityContext.price_signal`` asks every capability)."""
+        return None
+
     def command_source(self, entity: str):
         """For a HIL relay or set-point bound to ``entity``: a callable ``f(t_s) -> value | None`` giving the
         command at simulated time ``t_s`` (a relay is on when it is truthy; None keeps the last command), if

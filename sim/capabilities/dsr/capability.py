@@ -103,6 +103,7 @@ class DsrCapability(Capability):
             rng=op_rng)
         self.series = {q: np.zeros(ctx.clock.n_steps) for q in SERIES}
         self.refused: list[dict] = []
+        self.price_shifts: list[dict] = []  # the customers' own shifts to cheaper minutes ([tariff] response)
         self._holding = 0
         self.final: dict = {}
         self.relays: dict[int, dict] = {}  # outlet index -> HIL relay driving it: entity and minute counts
@@ -218,7 +219,24 @@ class DsrCapability(Capability):
             self.relay_kw[n][m] = self._draw_kw(n, m)
             rec["kwh_corrected_after_power_flow"] += float(abs(self.relay_kw[n][m] - seen_kw)) * step_s / 3600.0
 
+    def _answer_price(self) -> None:
+        """Before the first minute: if a tariff publishes a price the households answer with their deferrable
+        appliances (``[tariff] response``), each job starts at its cheapest allowed minute
+        (``agents.dsr.price_shift``: the customer's own shift, within the outlet's limits, no DR delay)."""
+        signal = self.ctx.price_signal("deferrables")
+        if signal is None:
+            return
+        from agents.dsr.price_shift import shift_jobs
+
+        f, step_s = self.fleets, self.ctx.clock.step_s
+        price_min, known_s = signal.per_minute(len(f.deferrable.power_kw), step_s)
+        by_column = {p.column: o for p, o in zip(f.plans, self.outlets) if not p.thermostatic}
+        self.price_shifts = shift_jobs(f.deferrable, by_column, price_min, known_s, step_s)
+        self.natural_def_kw = f.deferrable.power_kw[: self.ctx.clock.n_steps].sum(axis=1)
+
     def decide(self, k: int) -> None:
+        if k == 0:
+            self._answer_price()
         if self.relays and k > 0:
             self._check_relays(k - 1)
         thermo = self.fleets.thermo
@@ -344,6 +362,10 @@ class DsrCapability(Capability):
             "refused_reasons": sorted({r["reason"] for r in self.refused}),
             "limit_violations_in_ledger": len(rebuilt.violations),
             "late_jobs": len(f.deferrable.late_jobs()),
+            "price_shifted_jobs": len(self.price_shifts),
+            "price_shifted_kwh": float(sum(r["energy_kwh"] for r in self.price_shifts)),
+            "price_shift_delay_min": int(sum(r["delay_min"] for r in self.price_shifts)),
+            "price_shifts": self.price_shifts,
             "jobs": len(f.deferrable.jobs),
             "temperature_band_violations": int(((t.temp_max_c > t.t_max_c + 1e-9)
                                                 | (t.temp_min_c < t.t_min_c - 1e-9)).sum()),

@@ -29,13 +29,16 @@ FLEX_UNITS_PER_TOKEN = 1000  # FlexDelays' tokens have 3 decimals
 IMPORT_RATED_KW = 43.5  # a household's main fuse, 3 x 63 A x 230 V: the import meter's VEE range
 SUPPLIER_FLOAT_EUR = 1_000_000.0  # the supplier's money for credits: never the binding limit
 UEUR_PER_CENT = UEUR_PER_EUR // 100
-CHEAP_FRACTION = 0.25  # response "battery": cheap periods lie within this fraction of the day's price range
-GRID_CHARGE_WH = 1e9  # response "battery": a declared export far below any battery's power (it charges at full power)
+CHEAP_FRACTION = 0.25  # response "battery_naive": cheap periods lie within this fraction of the day's price range
+GRID_CHARGE_WH = 1e9  # "battery_naive": a declared export far below any battery's power (it charges at full power)
+DAY_AHEAD_PUBLISHED_H = 13  # a day-ahead price is known from this local hour of the day before (EPEX: ~12:45 CET)
+DEFERRABLES = ("deferrables", "all")  # responses in which the micro-DSR deferrable appliances answer the price
+FORECAST_BATTERY = ("battery", "all")  # responses in which batteries follow ``response.ForecastBattery``
 BILLED = "billed by the tariff: the bill is paid on chain (EuroToken), the readings are not posted"
 
 
 class _PriceSignal:
-    """What a battery of a household outside any VPP reads under ``response = "battery"``, through the interface
+    """What a battery of a household outside any VPP reads under ``response = "battery_naive"``, through the interface
     ``agents.prosumer.Prosumer`` reads a VPP's declarations with: in the cheap periods of each local day (an import
     price within ``CHEAP_FRACTION`` of the day's range above its lowest, on a day whose prices differ) a declared
     export of ``-GRID_CHARGE_WH`` (the battery charges from the grid, as far as its power and state of charge
@@ -97,15 +100,53 @@ class TariffCapability(Capability):
         self.unpaid: list[dict] = []
         self._billed = set()
         self._signal = None
-        if spec.response == "battery":
-            self._signal = _PriceSignal(self.import_eur_per_kwh, billing_index(starts, starts[0], "day"))
+        day = billing_index(starts, starts[0], "day")
+        if spec.response == "battery_naive":
+            self._signal = _PriceSignal(self.import_eur_per_kwh, day)
+        elif spec.response in FORECAST_BATTERY:
+            self._signal = self._forecast_battery(day)
+        self._starts = starts
         self.in_vpp = in_vpp
         self.co2_g_per_kwh = co2_g_per_kwh(scenario) if spec.co2_file is not None else None
 
+    def _forecast_battery(self, day: np.ndarray):
+        """``response.ForecastBattery`` for every household (a VPP member's is never asked)."""
+        from sim.capabilities.tariffs.response import ForecastBattery
+
+        ctx, net = self.ctx, self.spec.network
+        groups = [g for _, g in ctx.community.groups]
+        cap_kw = np.inf
+        if net.peak_eur_per_kw_year > 0 and net.peak_min_kw > 0:
+            cap_kw = net.peak_min_kw
+        if net.subscribed_kw > 0:
+            cap_kw = min(cap_kw, net.subscribed_kw)
+        load = ctx.inputs.household_load_kw[:, np.asarray(ctx.community.household_of, dtype=int)]
+        return ForecastBattery(self.import_eur_per_kwh, day, self.accounts, ctx.inputs.pv_kw, load,
+                               np.array([g.battery_kwh for g in groups], dtype=float),
+                               np.array([g.battery_kw for g in groups], dtype=float), ctx.clock.step_s,
+                               ctx.clock.settlement_s, cap_kw, pv_clear_kw=ctx.inputs.pv_clear_kw,
+                               prior_clear_sky_index=ctx.scenario.weather.mean_clear_sky_index)
+
     # clock hooks ---------------------------------------------------------------------------------------------
+    def price_signal(self, appliance: str):
+        """Under ``response = "deferrables"`` or ``"all"``: the import price per period and when each is known
+        (``agents.price_signal.PriceSignal``): time-of-use bands and flat prices before the run, a day-ahead
+        (``spot``) price from ``DAY_AHEAD_PUBLISHED_H`` local time the day before."""
+        if appliance != "deferrables" or self.spec.response not in DEFERRABLES:
+            return None
+        from agents.price_signal import PriceSignal
+
+        starts = self._starts
+        known_s = np.full(len(starts), -np.inf)
+        if self.spec.import_price.kind == "spot":
+            day_before = starts.normalize() - pd.Timedelta(days=1) + pd.Timedelta(hours=DAY_AHEAD_PUBLISHED_H)
+            known_s = (day_before - starts[0]).total_seconds().to_numpy(dtype=float)
+        return PriceSignal(self.import_eur_per_kwh, known_s, self.ctx.clock.settlement_s)
+
     def declarations(self, prosumer_id: str):
-        """Under ``response = "battery"`` a household outside the VPP follows the import price (``_PriceSignal``);
-        else None (the VPP, built first, answers for its members)."""
+        """Under a battery response a household outside the VPP follows the import price (``_PriceSignal`` for
+        ``"battery_naive"``, ``response.ForecastBattery`` for ``"battery"`` and ``"all"``); else None (the VPP,
+        built first, answers for its members)."""
         return self._signal if prosumer_id not in self.in_vpp else None
 
     def measure(self, k: int, flow) -> None:

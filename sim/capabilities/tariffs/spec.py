@@ -112,8 +112,12 @@ class TariffSpec(_Frozen):
     """One tariff design (module docstring). ``billing_period``: bills per local ``"day"``, ``"week"`` (7 days
     from ``run.start``) or calendar ``"month"``. ``response``: ``"none"`` keeps every customer's behaviour as it
     is without the tariff (only money differs between designs); ``"battery"``: batteries of households outside
-    a VPP charge from the grid in each day's cheap periods and otherwise cover the household's deficit
-    (``capability._PriceSignal``); a VPP member's battery follows its VPP. ``household_funds_eur``: the money
+    a VPP charge from the grid in cheap periods only what the coming day's PV surplus will not bring, staggered
+    and within the design's charged capacity, and otherwise cover the household's deficit
+    (``response.ForecastBattery``); ``"battery_naive"``: they charge at full power in every cheap period
+    (``capability._PriceSignal``, kept for comparison); ``"deferrables"``: the households' micro-DSR deferrable
+    appliances (``[dsr]``) start each job at its cheapest allowed minute (``agents.dsr.price_shift``); ``"all"``:
+    ``"battery"`` and ``"deferrables"``. A VPP member's battery follows its VPP. ``household_funds_eur``: the money
     each household holds on chain to pay its bills. ``trafo_limit_percent``: the transformer loading above which
     a step counts in the summary's hours above the limit. ``co2_file``: the grid's emission intensity, a series
     (``time`` and ``g_per_kwh``, the layout of a price file): the summary's ``co2_kg`` is the households' grid
@@ -124,7 +128,7 @@ class TariffSpec(_Frozen):
 
     name: str = Field("tariff", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     billing_period: Literal["day", "week", "month"] = "week"
-    response: Literal["none", "battery"] = "none"
+    response: Literal["none", "battery", "battery_naive", "deferrables", "all"] = "none"
     import_price: EnergyPrice
     export_price: EnergyPrice = EnergyPrice()
     network: NetworkFees = NetworkFees()
@@ -145,6 +149,9 @@ def check(scenario: Scenario) -> None:
         raise ValueError("tariff: the tariff bills the [[population]] households: none are given")
     if scenario.feeder is None:
         raise ValueError("tariff: the households' meters read the feeder's power flow: a [feeder] is required")
+    if scenario.tariff.response in ("deferrables", "all") and getattr(scenario, "dsr", None) is None:
+        raise ValueError(f"tariff.response: {scenario.tariff.response!r} shifts the deferrable appliances of [dsr]'s "
+                         "smart outlets: add a [dsr] section, or use 'none' or 'battery'")
     from sim.capabilities.tariffs.prices import period_prices_eur_per_kwh
 
     for side in ("import_price", "export_price"):

@@ -42,7 +42,7 @@ def test_vpp_lines_on_the_bill(tmp_path):
 
 
 def test_batteries_answer_time_of_use(tmp_path):
-    """Under response = "battery" the battery households (outside the VPP) import more in the cheap night bands
+    """Under response = "battery_naive" (charging at full power in every cheap period) the battery households (outside the VPP) import more in the cheap night bands
     (charging) and not more in the weekday evening peak than under response = "none", the same seed; the PV-only
     households (VPP members, no battery) do not change."""
     from sim.runner import run_scenario
@@ -50,7 +50,7 @@ def test_batteries_answer_time_of_use(tmp_path):
 
     base = load_scenario(STUDY / "time_of_use.toml").with_overrides({**SMALL, "run.start": dt.datetime(2025, 6, 10)})
     imports = {}
-    for response in ("none", "battery"):
+    for response in ("none", "battery_naive"):
         folder = run_scenario(base.with_overrides({"tariff.response": response}), out=tmp_path / response).folder
         r = pd.read_parquet(folder / "readings.parquet")
         r = r[r.meter.str.endswith("/import")]
@@ -59,7 +59,7 @@ def test_batteries_answer_time_of_use(tmp_path):
     cheap, peak = (hour < 6) | (hour >= 22), (hour >= 17) & (hour < 21)
     bat = [c for c in imports["none"].columns if "pv-battery" in c]
     pv_only = [c for c in imports["none"].columns if "pv-only" in c]
-    none, battery = imports["none"], imports["battery"]
+    none, battery = imports["none"], imports["battery_naive"]
     assert battery.loc[cheap, bat].to_numpy().sum() > none.loc[cheap, bat].to_numpy().sum() + 1000
     assert battery.loc[peak, bat].to_numpy().sum() <= none.loc[peak, bat].to_numpy().sum()
     pd.testing.assert_frame_equal(battery[pv_only], none[pv_only])
