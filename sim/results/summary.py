@@ -59,12 +59,18 @@ def physics_summary(twin) -> dict:
     }
 
 
+# One event per signed value whose signature and range a contract checked: a VPP or heat meter's reading, a
+# certificate minted from a production reading, a consumer's recorded consumption, an insured producer's
+# measurement, an outlet's signed delay.
+ONE_READING_EVENTS = ("ReadingAccepted", "Issued", "ConsumptionRecorded", "MeasuredAccepted", "DelayLogged")
+
+
 def readings_verified(events) -> int:
-    """Values whose signature and range were checked on chain: one per ReadingAccepted, and every value of a
-    meter's day settled by day (MeterDaySettled; the day's length from its DeclarationsCommitted)."""
+    """Values whose signature and range were checked on chain: one per event of ``ONE_READING_EVENTS``, and every
+    value of a meter's day settled by day (MeterDaySettled; the day's length from its DeclarationsCommitted)."""
     day_periods = {e.args["first_period"]: e.args["n_periods"] for e in events if e.event == "DeclarationsCommitted"}
-    return sum(1 if e.event == "ReadingAccepted" else day_periods[e.args["first_period"]]
-               for e in events if e.event in ("ReadingAccepted", "MeterDaySettled"))
+    return sum(1 if e.event in ONE_READING_EVENTS else day_periods[e.args["first_period"]]
+               for e in events if e.event in ONE_READING_EVENTS or e.event == "MeterDaySettled")
 
 
 def chain_summary(twin) -> dict:
