@@ -19,7 +19,9 @@ from dataclasses import dataclass
 import coincurve
 import eth_abi
 from eth_keys import keys
-from eth_utils import keccak
+from eth_utils import is_checksum_address, keccak
+
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
 DOMAIN_NAME = "gridledger"
 DOMAIN_VERSION = "1"
@@ -177,11 +179,10 @@ def _static_words(abi_types: list[str], values: list) -> bytes | None:
     None for anything else, or any value out of its type's range, so that eth_abi encodes it (and refuses it)."""
     out = []
     for t, v in zip(abi_types, values, strict=True):
-        if t == "address" and isinstance(v, str) and len(v) == 42 and v[:2] in ("0x", "0X"):
-            try:
-                out.append(bytes(12) + bytes.fromhex(v[2:]))
-            except ValueError:
-                return None
+        if t == "address" and isinstance(v, str) and len(v) == 42 and v[:2] in ("0x", "0X") \
+                and all(c in HEX_DIGITS for c in v[2:]) and (v[2:] in (v[2:].lower(), v[2:].upper())
+                                                              or is_checksum_address(v)):  # as eth_abi's is_address
+            out.append(bytes(12) + bytes.fromhex(v[2:]))
         elif t.startswith("uint") and type(v) is int and 0 <= v < 1 << int(t[4:] or 256):
             out.append(v.to_bytes(32, "big"))
         else:

@@ -10,7 +10,10 @@ topic; the actuator then reads the state back, as for a Modbus relay. Faults, co
 - ``timeout``: no reply in time (a lost message, a silent device);
 - ``garbage``: a reply that does not hold the point's value (not JSON, no such field, not ON/OFF);
 - ``late_state``: a reply that arrived when no request waited for it (the answer to a request that had already
-  timed out); it is counted and never taken for the answer to a later request;
+  timed out); it is counted and not taken. A late reply that arrives while the *next* request on its topic waits
+  cannot be told from that request's own answer (Tasmota's replies carry no request id) and is taken for it: after
+  a ``timeout`` the DSR has already cut the delay under way (the read-back rule), so no held minute is claimed on
+  it, but a free minute's read-back can be one poll stale;
 - ``readback_mismatch``: a command the device did not take.
 
 A ``connection`` or ``timeout`` fault makes the link back off (``poll_s, 2 poll_s, …`` up to ``backoff_max_s``,

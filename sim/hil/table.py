@@ -178,6 +178,9 @@ def check_protocol(d: DeviceSpec) -> None:
         raise ValueError("registers: a Modbus device needs at least one register")
     if d.inject and (d.kind != "meter" or d.register("power") is None):
         raise ValueError("inject: only a meter with a 'power' point can stand in the power flow for its prosumer")
+    if d.inject and d.protocol == "sunspec":  # SunSpec leaves the sign of a meter's W to the vendor (docs/sunspec.md)
+        raise ValueError("inject: not for a SunSpec device: the sign of its W (import or export positive) is the "
+                         "vendor's; use a Modbus or MQTT power point whose sign the table states")
 
 
 class SimulatorSpec(_Frozen):

@@ -3,6 +3,7 @@ eth-keys' own ``sign_msg_hash`` gives (RFC 6979 nonces, low s), and eth-keys rec
 
 from __future__ import annotations
 
+import eth_abi
 import pytest
 from eth_keys import keys
 
@@ -53,3 +54,19 @@ def test_typed_digest_out_of_range_is_refused_as_eth_abi_refuses(bad):
         values[-1] = bad
     with pytest.raises(Exception):  # noqa: B017, PT011 - eth_abi's own encoding errors
         typed_digest(bytes(32), HEAT_READING_TYPEHASH, HEAT_READING_ABI, values)
+
+
+@pytest.mark.parametrize("form", ["checksum", "lower", "upper", "bad checksum", "space", "short"])
+def test_the_direct_abi_words_of_an_address_are_eth_abis_or_left_to_it(form):
+    """The direct encoding gives eth_abi's bytes or declines (None), so that eth_abi encodes or refuses: a string
+    with a space is 42 characters but not an address (``bytes.fromhex`` would skip the space: 19 bytes)."""
+    from contracts.eip712 import _static_words
+
+    a = "0x8E2b18e7d9708aCb2928D4b5803924Ce49741C20"
+    v = {"checksum": a, "lower": a.lower(), "upper": "0x" + a[2:].upper(), "bad checksum": a.replace("E2b", "e2b"),
+         "space": a[:5] + " " + a[6:], "short": a[:-2]}[form]
+    got = _static_words(["address"], [v])
+    if form in ("space", "short", "bad checksum"):
+        assert got is None
+    else:
+        assert got == eth_abi.encode(["address"], [v])

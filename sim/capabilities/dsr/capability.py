@@ -296,13 +296,16 @@ class DsrCapability(Capability):
             o.unposted = []
         if not named:
             return
-        for item, reason in self.flex.report_delays([r for _, r in named], sender=self.operator_account):
+        refused = self.flex.report_delays([r for _, r in named], sender=self.operator_account)
+        for item, reason in refused:
             self.refused.append({"outlet": item.outlet, "event_id": item.event_id, "reason": reason})
         self.operator.refresh_counters()
-        if self.openadr is not None:
+        if self.openadr is not None:  # what the chain logged, not what it refused
             from sim.capabilities.dsr.openadr_events import Delay
 
-            self.openadr.report([Delay(name, r.start_min, r.delay_min, r.shifted_wh) for name, r in named])
+            out = {id(item) for item, _ in refused}
+            self.openadr.report([Delay(name, r.start_min, r.delay_min, r.shifted_wh) for name, r in named
+                                 if id(r) not in out])
 
     def period_closed(self, period: int) -> None:
         self.ctx.set_chain_time()

@@ -50,13 +50,15 @@ def shared_kwh(import_kwh: np.ndarray, export_kwh: np.ndarray) -> tuple[np.ndarr
 
 
 def bill_frame(tariff, import_kwh: np.ndarray, export_kwh: np.ndarray, import_eur_per_kwh: np.ndarray,
-               export_eur_per_kwh: np.ndarray, billing: np.ndarray, settlement_s: int,
+               export_eur_per_kwh: np.ndarray, billing: np.ndarray, settlement_s: int, day_fraction: np.ndarray,
                households: list[str], groups: list[str], sold_by_vpp: np.ndarray | None = None) -> pd.DataFrame:
     """One row per household and billing period: its energy [kWh], peak [kW], each line and ``payable_eur``
     [EUR, whole cents]. ``import_kwh``, ``export_kwh``: validated meter data (rows: settlement periods, columns:
-    ``households``); ``billing``: each period's billing-period index (0, 1, … in time order); ``groups``: each
-    household's population group (its customer type); ``sold_by_vpp``: households whose export a VPP sells (its
-    payouts are lines of the bill): their export is neither credited nor shared."""
+    ``households``); ``billing``: each period's billing-period index (0, 1, … in time order); ``day_fraction``: each
+    period's share of its local calendar day (``day_fractions``: per-day fees and the peak fee's share of a year
+    count calendar days); ``groups``: each household's population group (its customer type); ``sold_by_vpp``:
+    households whose export a VPP sells (its payouts are lines of the bill): their export is neither credited nor
+    shared."""
     period_h = settlement_s / 3600.0
     metered_export_kwh = export_kwh
     if sold_by_vpp is not None:
@@ -72,7 +74,7 @@ def bill_frame(tariff, import_kwh: np.ndarray, export_kwh: np.ndarray, import_eu
     rows = []
     for b in np.unique(billing):
         p = billing == b
-        days = p.sum() * settlement_s / 86_400
+        days = float(day_fraction[p].sum())
         peak_kw = import_kwh[p].max(axis=0) / period_h
         lines = {
             "energy_in_eur": grid_in[p].T @ import_eur_per_kwh[p],
@@ -100,13 +102,22 @@ def bill_frame(tariff, import_kwh: np.ndarray, export_kwh: np.ndarray, import_eu
     return pd.DataFrame(rows)
 
 
+def day_fractions(starts: pd.DatetimeIndex, settlement_s: int) -> np.ndarray:
+    """Each settlement period's share of its local calendar day: ``settlement_s`` over the day's length (23, 24 or
+    25 h where the clocks change), so that a whole local day sums to 1 (``starts``: tz-aware local period starts)."""
+    midnight = starts.tz_localize(None).normalize()
+    this = midnight.tz_localize(starts.tz, ambiguous=True, nonexistent="shift_forward")
+    nxt = (midnight + pd.Timedelta(days=1)).tz_localize(starts.tz, ambiguous=True, nonexistent="shift_forward")
+    return settlement_s / (nxt - this).total_seconds().to_numpy()
+
+
 def billing_index(starts: pd.DatetimeIndex, run_start: pd.Timestamp, billing_period: str) -> np.ndarray:
-    """Each settlement period's billing period (0, 1, …): by local day, by week of 7 days from the run's start,
+    """Each settlement period's billing period (0, 1, …): by local day, by week of 7 local days from the run's start,
     or by calendar month (``starts``: the periods' local starts)."""
     if billing_period == "day":
         key = np.array([t.date().toordinal() for t in starts])
-    elif billing_period == "week":
-        key = ((starts - run_start) // pd.Timedelta(days=7)).to_numpy()
+    elif billing_period == "week":  # 7 local calendar days: a daylight-saving change does not move the boundary
+        key = (np.array([t.date().toordinal() for t in starts]) - run_start.date().toordinal()) // 7
     else:
         key = (starts.year * 12 + starts.month).to_numpy()
     return np.unique(key, return_inverse=True)[1]

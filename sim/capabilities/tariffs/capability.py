@@ -19,7 +19,7 @@ from contracts.chain import ChainRevert
 from contracts.eip712 import key_for
 from contracts.token import UEUR_PER_EUR
 from sim.capabilities.base import Capability
-from sim.capabilities.tariffs.bills import LINES, bill_frame, billing_index, to_cents
+from sim.capabilities.tariffs.bills import LINES, bill_frame, billing_index, day_fractions, to_cents
 from sim.capabilities.tariffs.prices import co2_g_per_kwh, period_prices_eur_per_kwh, period_starts
 from sim.measurement.meters import VirtualMeter
 from sim.measurement.readings_log import reading_row
@@ -81,6 +81,7 @@ class TariffCapability(Capability):
         self.export_eur_per_kwh = period_prices_eur_per_kwh(scenario, "export_price")
         starts = period_starts(scenario)
         self.billing = billing_index(starts, starts[0], spec.billing_period)
+        self.day_fraction = day_fractions(starts, scenario.run.settlement_s)
         self.last_of = {b: int(np.flatnonzero(self.billing == b)[-1]) for b in np.unique(self.billing)}
         n, period_s = ctx.clock.n_periods, ctx.clock.settlement_s
         self.import_meters = [VirtualMeter(f"meter/{h}/import", key_for(scenario.run.seed, f"meter/{h}/import"),
@@ -173,7 +174,7 @@ class TariffCapability(Capability):
         ctx, p = self.ctx, self.billing == b
         frame = bill_frame(self.spec, self.import_wh[p] / 1000, self.export_wh[p] / 1000,
                            self.import_eur_per_kwh[p], self.export_eur_per_kwh[p], np.full(p.sum(), b),
-                           ctx.clock.settlement_s, self.ids, self.groups,
+                           ctx.clock.settlement_s, self.day_fraction[p], self.ids, self.groups,
                            sold_by_vpp=np.array([h in self.in_vpp for h in self.ids]))
         frame["first_period"] = int(np.flatnonzero(p)[0])
         frame["periods_without_reading"] = (~self.have[p]).any(axis=2).sum(axis=0)
@@ -249,10 +250,10 @@ class TariffCapability(Capability):
                              "import_kwh": float(mine.import_kwh.sum()) if len(mine) else 0.0,
                              "export_kwh": float(mine.export_kwh.sum()) if len(mine) else 0.0,
                              "balance_eur": token.balance_of(a) / UEUR_PER_EUR}
-        revenue = float(bills.payable_eur.sum()) if len(bills) else 0.0
+        billed = float(bills.payable_eur.sum()) if len(bills) else 0.0
         supplier_balance = token.balance_of(self.supplier)
-        reconciled &= supplier_balance == round(SUPPLIER_FLOAT_EUR * UEUR_PER_EUR) + round(revenue * 100) * \
-            UEUR_PER_CENT
+        revenue_ueur = supplier_balance - round(SUPPLIER_FLOAT_EUR * UEUR_PER_EUR)  # read from the chain
+        reconciled &= revenue_ueur == round(billed * 100) * UEUR_PER_CENT
         rec, dt_h = ctx.feeder_results, ctx.clock.step_s / 3600
         pv_kwh = float(np.nansum(rec.prosumer["pv_kw"])) * dt_h
         load_kwh = float(np.nansum(rec.prosumer["load_kw"])) * dt_h
@@ -266,7 +267,8 @@ class TariffCapability(Capability):
             "response": self.spec.response,
             "billing_period": self.spec.billing_period,
             "bills": int(len(bills)),
-            "utility_revenue_eur": revenue,
+            "utility_revenue_eur": revenue_ueur / UEUR_PER_EUR,  # what the supplier holds on chain beyond its float
+            "billed_eur": billed,  # the bills' payable total; equal to the revenue when every bill was paid
             **{f"{line.removesuffix('_eur')}_revenue_eur": float(bills[line].sum()) if len(bills) else 0.0
                for line in LINES},
             "network_revenue_eur": float(bills[["network_energy_eur", "network_peak_eur",

@@ -15,7 +15,7 @@ import pandas as pd  # noqa: E402
 from sim.capabilities.tariffs.bills import LINES  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 
-SHOWN = (*LINES, "vpp_payouts_eur", "vpp_penalties_eur")
+SHOWN = (*LINES, "vpp_payouts_eur", "vpp_penalties_eur", "flex_tokens_eur")  # every line of total_eur
 
 
 def plot_tariffs(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:

@@ -288,3 +288,17 @@ sunspec = [{{ point = "energy", model = 203, name = "TotWhExp" }}, {{ point = "p
         assert f"ss-meter power     model 203 W = {round(device.power_w(100.0), 1):g}" in out
     finally:
         sim.stop()
+
+
+def test_a_sunspec_meter_cannot_stand_in_the_power_flow():
+    """SunSpec leaves the sign of a meter's W to the vendor: ``inject = true`` is refused, naming the field."""
+    import pydantic
+
+    from sim.hil.table import DeviceTable
+
+    device = {"name": "m", "kind": "meter", "protocol": "sunspec", "host": "127.0.0.1", "port": 5020, "unit_id": 1,
+              "entity": "pv-battery-01", "inject": True,
+              "sunspec": [{"point": "energy", "model": 203, "name": "TotWhExp"},
+                          {"point": "power", "model": 203, "name": "W"}]}
+    with pytest.raises(pydantic.ValidationError, match="inject: not for a SunSpec device"):
+        DeviceTable.model_validate({"devices": [device]})
