@@ -241,7 +241,7 @@ class BaseChain:
         if self.archive is not None:
             self.archive.contract(name, contract.address, compiled.bytecode, data[len(compiled.bytecode):],
                                   raw["tx_hash"])
-        self._by_address[contract.address.lower()] = contract
+        self.know(contract)
         self._decode_into(raw)
         return contract
 
@@ -274,6 +274,18 @@ class BaseChain:
     def deployed(self) -> dict[str, str]:
         """Deployed contracts, name -> address, in deployment order."""
         return {c.name: c.address for c in self._by_address.values()}
+
+    def know(self, contract: Contract) -> None:
+        """Decode ``contract``'s events and allow calls to it by its ABI (a deployment, or a replayed one)."""
+        self._by_address[contract.address.lower()] = contract
+
+    def contract_at(self, address: str) -> Contract | None:
+        """The known contract at ``address`` (any case), or None."""
+        return self._by_address.get(address.lower())
+
+    def contracts(self) -> list[Contract]:
+        """The known contracts, in deployment order."""
+        return list(self._by_address.values())
 
     # internals --------------------------------------------------------------------------------------------
     @staticmethod

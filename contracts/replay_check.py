@@ -114,5 +114,5 @@ def replay(header: dict, tables: dict[str, pa.Table], evm: str, compiled: dict[s
     chain = replayer.chain
     for c in header["contracts"]:
         contract = Contract(c["name"], c["address"], compiled[c["name"]])
-        chain._by_address[contract.address.lower()] = contract
+        chain.know(contract)
     return chain, gas_differs

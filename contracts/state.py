@@ -14,7 +14,7 @@ SKIP = ("DOMAIN_SEPARATOR",)  # depends on the chain id and address, compared th
 def contract_state(chain, holders: list[str]) -> dict[str, dict[str, Any]]:
     """name -> {view: value, "balanceOf": {holder: balance}} for every deployed contract."""
     out = {}
-    for contract in chain._by_address.values():
+    for contract in chain.contracts():
         fns, views = contract.functions, {}
         for fn, item in sorted(fns.items()):
             if item.get("stateMutability") in ("view", "pure") and not item["inputs"] and fn not in SKIP:

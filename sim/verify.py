@@ -45,7 +45,7 @@ class Verdict:
 
     def read(self, contract: str, fn: str, *args):
         """A view of a contract by name on the replayed chain, e.g. ``read("EuroToken", "balanceOf", me)``."""
-        c = next(c for c in self.chain._by_address.values() if c.name == contract)
+        c = next(c for c in self.chain.contracts() if c.name == contract)
         return self.chain.call(c, fn, *args)
 
     def close(self) -> None:

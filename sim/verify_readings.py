@@ -27,7 +27,7 @@ def _recover(digest: bytes, v: int, r: str, s: str) -> str:
 def _registered(chain, contract: str, meter: str, cache: dict) -> bool:
     key = (contract.lower(), meter)
     if key not in cache:
-        c = chain._by_address.get(contract.lower())
+        c = chain.contract_at(contract)
         cache[key] = c is not None and any(
             chain.call(c, fn, meter) not in (0, "0x" + "00" * 20, "0x0000000000000000000000000000000000000000")
             for fn in REGISTRY_VIEWS if fn in c.functions)

@@ -142,7 +142,7 @@ class CertificatesCapability(Capability):
         for period in range(self._settled_through + 1, through_period + 1):
             self._consumed[period] = consumed.get(period, {})
             self._trade(period)
-            if (period + 1) % self.periods_per_day == 0 or period == self.ctx.clock.n_periods - 1:
+            if self._day_ends(period):
                 self._retire()
         self._settled_through = max(self._settled_through, through_period)
 

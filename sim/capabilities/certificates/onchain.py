@@ -79,4 +79,4 @@ def chain_view(folder: str | Path) -> ChainView:
     except Differs as exc:
         raise ChainUnreadable(f"{archive}: {exc}: run gridledger verify") from None
     deployed = next(c for c in header["contracts"] if c["name"] == CONTRACT)
-    return ChainView(chain, chain._by_address[deployed["address"].lower()], int(header["chain_id"]))
+    return ChainView(chain, chain.contract_at(deployed["address"]), int(header["chain_id"]))
