@@ -9,6 +9,7 @@ from contracts.chain import BaseChain
 from contracts.eip712 import SignedDelay
 from contracts.wrapper import ContractWrapper
 
+FLEX_UNITS_PER_TOKEN = 1000  # FlexDelays' token has 3 decimals: people read whole FLEX tokens (README, "Token units")
 MAX_REGISTER_BATCH = 64
 
 

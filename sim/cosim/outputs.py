@@ -8,10 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from contracts.certificates import cert_id
+from contracts.flex import FLEX_UNITS_PER_TOKEN
 from contracts.token import UEUR_PER_EUR
 from sim.twin import Twin
-
-FLEX_UNITS_PER_TOKEN = 1000  # FlexDelays has 3 decimals (sim/capabilities/dsr/audit.py)
 
 
 class ChainReader:

@@ -115,6 +115,20 @@ def entity_table(table_id: str, title: str, frame: pd.DataFrame, names: dict[str
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
+def figure_base64(fig) -> str:
+    """A matplotlib figure as base64 PNG text for an inline ``<img>`` (laid out tightly, 90 dpi, no software tag
+    so that the bytes repeat); the figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
 def png_figure(png: Path, alt: str) -> str:
     data = base64.b64encode(Path(png).read_bytes()).decode()
     caption = alt.split(" | ", 1)[0] if alt else png.stem.replace("_", " ")

@@ -11,9 +11,7 @@ download."""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 import tomllib
@@ -28,7 +26,7 @@ import pandas as pd  # noqa: E402
 
 from sim.registry import REGISTRY  # noqa: E402
 from sim.results.fmt import MINUS, heading, quantity, unit_of  # noqa: E402
-from sim.results.report_html import page  # noqa: E402
+from sim.results.report_html import figure_base64, page  # noqa: E402
 from sim.sweeps.paired import paired  # noqa: E402
 
 e = html.escape
@@ -43,14 +41,6 @@ def headline() -> list[str]:
     """The KPIs a sweep's report compares: the feeder's, then every capability's (registry order)."""
     physics = ["physics.import_kwh", "physics.export_kwh", "physics.trafo_loading_max_percent"]
     return physics + [k for info in REGISTRY for k in info.sweep_kpis]
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 def comparison(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -131,7 +121,7 @@ def _plot(table: pd.DataFrame, kpi: str, points: list[str], labels: dict[str, st
     ax.set_xlabel(f"Δ {heading(kpi.split('.')[-1]).replace(' [', ' vs baseline [') if unit else kpi + ' vs baseline'}")
     ax.set_title(f"{kpi}: mean Δ and 95 % t-interval", fontsize=9)
     return (f"<figure><img alt='{e(kpi)}: paired differences vs the baseline [{e(unit)}]' "
-            f"src='data:image/png;base64,{_png(fig)}'></figure>")
+            f"src='data:image/png;base64,{figure_base64(fig)}'></figure>")
 
 
 def write_sweep_report(folder: Path, baseline: str | None = None) -> Path:

@@ -11,9 +11,7 @@ design is compared with the baseline design household by household and seed by s
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from sim.results.fmt import heading, quantity  # noqa: E402
+from sim.results.report_html import figure_base64  # noqa: E402
 from sim.sweeps.paired import paired, t_interval  # noqa: E402
 
 e = html.escape
@@ -32,14 +31,6 @@ PAIRED_KPIS = ("tariffs.utility_revenue_eur", "tariffs.network_revenue_eur", "ta
                "tariffs.trafo_hours_above_limit_h", "tariffs.self_consumption_percent",
                "tariffs.self_sufficiency_percent", "tariffs.community_self_sufficiency_percent", "tariffs.co2_kg")
 TIE_EUR = 0.005
-
-
-def _png(fig) -> str:
-    buf = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=90, metadata={"Software": None})
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode()
 
 
 def household_totals(folder: Path, table: pd.DataFrame) -> pd.DataFrame:
@@ -94,7 +85,7 @@ def _plot(dists: dict[str, pd.DataFrame], labels: dict[str, str]) -> str:
     ax.set_xlabel("Δ bill per household vs baseline [EUR]: bar 10th-90th percentile, dot median")
     ax.legend(fontsize=8, loc="best")
     return ("<figure><img alt='bill change per household vs the baseline [EUR]: 10th to 90th percentile and median "
-            f"per design and customer type' src='data:image/png;base64,{_png(fig)}'></figure>")
+            f"per design and customer type' src='data:image/png;base64,{figure_base64(fig)}'></figure>")
 
 
 def section(folder: Path, table: pd.DataFrame, points: list[str], baseline: str, labels: dict[str, str]) -> list[str]:

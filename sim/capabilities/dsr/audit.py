@@ -29,13 +29,13 @@ import numpy as np
 import pandas as pd
 from eth_utils import keccak
 
+from contracts.flex import FLEX_UNITS_PER_TOKEN
 from sim.results.folder import changed_files
 from sim.results.summary import event_args
 
 CONTRACT = "FlexDelays"
 ZERO = "0x0000000000000000000000000000000000000000"
 MINUTES_PER_DAY = 1440
-UNITS_PER_TOKEN = 1000  # FlexDelays has 3 decimals: people read whole FLEX tokens (README, "Token units")
 HEAD_TYPES = ["bytes32", "address", "address", "uint256", "uint8", "uint256", "uint256", "uint256"]
 
 
@@ -164,7 +164,7 @@ def fairness_table(rb: Rebuilt, names: dict[str, str], n_days: float) -> pd.Data
         t = tot.loc[c] if c in tot.index else {"delay_min": 0, "events": 0, "shifted_wh": 0, "tokens": 0}
         rows.append({"customer": names.get(c, c), "outlets": int(n_out.get(c, 0)), "delay_min": int(t["delay_min"]),
                      "events": int(t["events"]), "shifted_kwh": t["shifted_wh"] / 1000,
-                     "tokens": t["tokens"] / UNITS_PER_TOKEN, "offered_kwh": float(offered[c]),
+                     "tokens": t["tokens"] / FLEX_UNITS_PER_TOKEN, "offered_kwh": float(offered[c]),
                      "delay_min_per_kwh_offered": t["delay_min"] / offered[c] if offered[c] else 0.0})
     table = pd.DataFrame(rows)
     table.attrs["jain_delay_min"] = jain(table.delay_min) if len(table) else 1.0
@@ -179,12 +179,12 @@ def on_chain_units(final: dict, customer_ids: dict[str, str]) -> dict:
     totals = dict(final.get("totals", {}))
     if "total_supply" in totals:
         totals["total_supply_units"] = totals.pop("total_supply")
-        totals["tokens_total"] = totals["total_supply_units"] / UNITS_PER_TOKEN
+        totals["tokens_total"] = totals["total_supply_units"] / FLEX_UNITS_PER_TOKEN
     customers = {}
     for address, v in final.get("customers", {}).items():
         v = dict(v)
         v["tokens_units"] = v.pop("tokens")
-        customers[customer_ids[address]] = {"address": address, **v, "tokens": v["tokens_units"] / UNITS_PER_TOKEN}
+        customers[customer_ids[address]] = {"address": address, **v, "tokens": v["tokens_units"] / FLEX_UNITS_PER_TOKEN}
     return {"totals": totals, "customers": customers}
 
 

@@ -40,7 +40,7 @@ import pandas as pd
 from agents.dsr.grid_operator import ActiveEvent, GridOperator, Thresholds
 from agents.dsr.outlet import DeferrablePlug, Limits, Outlet, ThermostaticPlug
 from contracts.eip712 import key_for
-from contracts.flex import FlexDelays, OutletSpec, hours_mask
+from contracts.flex import FLEX_UNITS_PER_TOKEN, FlexDelays, OutletSpec, hours_mask
 from grid_models.appliances import APPLIANCE_CODES
 from sim.capabilities.base import Capability
 from sim.capabilities.dsr.build import build_fleets, day_offset_min
@@ -333,7 +333,7 @@ class DsrCapability(Capability):
 
     # results --------------------------------------------------------------------------------------------------
     def summary(self, ledger: pd.DataFrame) -> dict:
-        from sim.capabilities.dsr.audit import UNITS_PER_TOKEN, fairness_table, on_chain_units, rebuild
+        from sim.capabilities.dsr.audit import fairness_table, on_chain_units, rebuild
 
         ctx, spec, f = self.ctx, self.spec, self.fleets
         trafo = ctx.feeder_results.feeder["trafo_loading_percent"]
@@ -377,7 +377,7 @@ class DsrCapability(Capability):
             **({"openadr": self._openadr_summary(rebuilt.delays)} if self.openadr is not None else {}),
             **({"hil_outlets": {"relays": {self.outlets[n].name: rec for n, rec in self.relays.items()},
                                 "delays_cut": self.relay_cuts}} if self.relays else {}),
-            "tokens_total": self.final.get("totals", {}).get("total_supply", 0) / UNITS_PER_TOKEN,
+            "tokens_total": self.final.get("totals", {}).get("total_supply", 0) / FLEX_UNITS_PER_TOKEN,
             "on_chain": on_chain_units(self.final, self.customer_ids),
         }
 

@@ -17,19 +17,19 @@ import pandas as pd
 
 from contracts.chain import ChainRevert
 from contracts.eip712 import key_for
+from contracts.flex import FLEX_UNITS_PER_TOKEN
 from contracts.token import UEUR_PER_EUR
 from sim.capabilities.base import Capability
 from sim.capabilities.tariffs.bills import LINES, bill_frame, billing_index, day_fractions, to_cents
 from sim.capabilities.tariffs.prices import co2_g_per_kwh, period_prices_eur_per_kwh, period_starts
+from sim.capabilities.tariffs.response import cheap_periods
 from sim.measurement.meters import VirtualMeter
 from sim.measurement.readings_log import reading_row
 from sim.results.summary import event_args
 
-FLEX_UNITS_PER_TOKEN = 1000  # FlexDelays' tokens have 3 decimals
 IMPORT_RATED_KW = 43.5  # a household's main fuse, 3 x 63 A x 230 V: the import meter's VEE range
 SUPPLIER_FLOAT_EUR = 1_000_000.0  # the supplier's money for credits: never the binding limit
 UEUR_PER_CENT = UEUR_PER_EUR // 100
-CHEAP_FRACTION = 0.25  # response "battery_naive": cheap periods lie within this fraction of the day's price range
 GRID_CHARGE_WH = 1e9  # "battery_naive": a declared export far below any battery's power (it charges at full power)
 DAY_AHEAD_PUBLISHED_H = 13  # a day-ahead price is known from this local hour of the day before (EPEX: ~12:45 CET)
 DEFERRABLES = ("deferrables", "all")  # responses in which the micro-DSR deferrable appliances answer the price
@@ -47,12 +47,7 @@ class _PriceSignal:
     VPP rule (``price_of`` 0 against a base of 1)."""
 
     def __init__(self, import_eur_per_kwh: np.ndarray, day: np.ndarray):
-        self.cheap = np.zeros(len(import_eur_per_kwh), dtype=bool)
-        for d in np.unique(day):
-            mine = day == d
-            lo, hi = import_eur_per_kwh[mine].min(), import_eur_per_kwh[mine].max()
-            if hi - lo > 1e-9:
-                self.cheap[mine] = import_eur_per_kwh[mine] <= lo + CHEAP_FRACTION * (hi - lo)
+        self.cheap = cheap_periods(import_eur_per_kwh, day)
 
     def declared_wh(self, period: int, account: str) -> float:
         return -GRID_CHARGE_WH if period < len(self.cheap) and self.cheap[period] else 0.0
