@@ -136,7 +136,8 @@ def report_points(delays: list[Delay], t0_s: int) -> dict[str, list[tuple[dateti
 
 def delays_from_points(points: dict[str, list[tuple[datetime, float]]], t0_s: int) -> list[Delay]:
     """The delays in a report's values (r_id -> [(dtstart, value)]), as the VTN received them, sorted by outlet
-    and start; ValueError when a delay lacks one of its quantities or a value is not a whole number."""
+    and start (a value sent again unchanged counts once); ValueError when a delay lacks one of its quantities, a value
+    is not a whole number, or one quantity of a delay is reported twice with different values."""
     found: dict[tuple[str, int], dict[str, int]] = {}
     for rid, values in points.items():
         outlet, _, q = rid.rpartition(":")
@@ -145,7 +146,10 @@ def delays_from_points(points: dict[str, list[tuple[datetime, float]]], t0_s: in
         for t, v in values:
             if float(v) != int(float(v)):
                 raise ValueError(f"report r_id {rid!r} at {t.isoformat()}: expected a whole number, got {v}")
-            found.setdefault((outlet, time_minute(t0_s, t, f"report r_id {rid!r} dtstart")), {})[q] = int(float(v))
+            qs = found.setdefault((outlet, time_minute(t0_s, t, f"report r_id {rid!r} dtstart")), {})
+            if qs.setdefault(q, int(float(v))) != int(float(v)):
+                raise ValueError(f"report r_id {rid!r} at {t.isoformat()}: reported twice with different values "
+                                 f"({qs[q]} and {int(float(v))})")
     out = []
     for (outlet, start), qs in sorted(found.items()):
         missing = [q for q in QUANTITIES if q not in qs]

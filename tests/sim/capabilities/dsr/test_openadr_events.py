@@ -115,6 +115,17 @@ def test_a_report_missing_a_quantity_is_refused():
         delays_from_points(points, T0_S)
 
 
+def test_a_report_repeating_a_value_counts_it_once_and_a_conflicting_repeat_is_refused():
+    points = _over_the_wire_report([Delay("h0/refrigerator", 5, 10, 20)])
+    again = {rid: values * 2 for rid, values in points.items()}  # the VEN sent its report twice
+    assert delays_from_points(again, T0_S) == [Delay("h0/refrigerator", 5, 10, 20)]
+    (t, _), = points["h0/refrigerator:delay_min"]
+    again["h0/refrigerator:delay_min"].append((t, 11))
+    with pytest.raises(ValueError, match=r"report r_id 'h0/refrigerator:delay_min' at .*: reported twice with "
+                                         r"different values \(10 and 11\)"):
+        delays_from_points(again, T0_S)
+
+
 def test_reconcile_names_the_delays_on_one_side_only():
     import pandas as pd
 

@@ -6,12 +6,12 @@ peak, each paired against the baseline, with the figures equal to the runs' own 
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from sim.results.fmt import quantity
 from tests.conftest import ROOT
 from tests.sim.test_report_browser import CHROMIUM, REQUIRED, _open
 
@@ -54,5 +54,6 @@ def test_tariff_study_report(tmp_path):
     rev = {p: [json.loads((tmp_path / "out" / f"{p}-seed{s}" / "summary.json").read_text())["tariffs"]
                ["utility_revenue_eur"] for s in (0, 1)] for p in ("flat", "dynamic")}
     mean = float(np.mean(np.subtract(rev["dynamic"], rev["flat"])))
-    assert not math.isnan(mean)
+    shown = f"Δ {quantity('tariffs.utility_revenue_eur', mean)}"
+    assert shown in " ".join(page.split()), (shown, rev)
     assert all(ok for _, ok, _ in got["images"])
