@@ -52,6 +52,11 @@ class Event:
     args: dict[str, Any]
     address: str  # the emitting contract's checksum address
 
+    def __reduce__(self):
+        """Pickled as its fields in order (the event log's spill writes and reads a year's ~850 000 events): the
+        frozen slots dataclass's own state looks up ``dataclasses.fields`` per event, ~3x slower both ways."""
+        return (Event, (self.block, self.log_index, self.tx_hash, self.contract, self.event, self.args, self.address))
+
 
 @dataclass(frozen=True, slots=True)
 class Receipt:
