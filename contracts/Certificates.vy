@@ -114,6 +114,9 @@ event Retired:
     consumption_interval: uint256
 
 MAX_BATCH: constant(uint256) = 256
+MAX_DAY_BATCHES: constant(uint256) = 32  # consumers' day batches per call
+MAX_DAY_VALUES: constant(uint256) = signed_reading.MAX_DAY_VALUES  # values under one day batch's signature
+ADDRESS_MASK: constant(uint256) = (1 << 160) - 1
 MAX_INTERVAL_S: constant(uint256) = 3600
 MAX_T0: constant(uint256) = 2**34  # block time of period 0 at most 2**34 s (the year 2514): no time sum overflows
 MAX_N_PERIODS: constant(uint256) = 2**32  # the twin's longest run (ten years) at 1 s periods is 3.2 * 10**8
@@ -443,6 +446,59 @@ def record_consumption(readings: DynArray[signed_reading.Reading, MAX_BATCH]):
 
 
 @external
+def record_consumption_days(batches: DynArray[signed_reading.DayBatch, MAX_DAY_BATCHES]):
+    """
+    @notice Record consumers' metered consumption from day batches: each an EIP-712 ReadingBatch, a consumer
+            meter's run of 1 to 24 consecutive intervals (first_period, first_period + 1, ...) under one signature.
+            Every value is checked as `record_consumption` checks a reading (registered meter, interval in the
+            horizon and over, once per consumer and interval, quality flag, the meter's range) and recorded with
+            the same ConsumptionRecorded event; any bad value or signature reverts the call.
+    @dev A DayBatch carries n_values values in fixed arrays of 24 words, the rest 0 (refused otherwise: unsigned);
+         the signature covers the first n_values of each array (the ReadingBatch digest that
+         signed_reading.batch_signer computes, hashed inline as VppSettlement.settle_day does).
+    @param batches (meter, first_period, n_values, energy_wh[24], quality[24], v, r, s) each, as words.
+    """
+    domain: bytes32 = self.DOMAIN_SEPARATOR
+    n_periods: uint256 = self.n_periods
+    for b: signed_reading.DayBatch in batches:
+        assert b.meter <= ADDRESS_MASK, "certs: meter is not an address"
+        meter: address = convert(b.meter, address)
+        consumer: address = self.consumer_of_meter[meter]
+        assert consumer != empty(address), "certs: unregistered consumption meter"
+        n: uint256 = b.n_values
+        assert n >= 1 and n <= MAX_DAY_VALUES, "certs: a day batch holds 1 to 24 values"
+        first: uint256 = b.first_period
+        assert first < n_periods and n <= n_periods - first, "certs: interval out of range"
+        assert self._over(first + n - 1), "certs: interval not over"
+        beyond: uint256 = 0  # values beyond n_values must be 0 (unsigned)
+        if n < MAX_DAY_VALUES:
+            for k: uint256 in range(n, MAX_DAY_VALUES, bound=MAX_DAY_VALUES):
+                beyond |= b.energy_wh[k] | b.quality[k]
+        assert beyond == 0, "certs: values beyond the batch's n_values"
+        n_bytes: uint256 = n * 32
+        energy_hash: bytes32 = keccak256(slice(abi_encode(b.energy_wh, ensure_tuple=False), 0, n_bytes))
+        quality_hash: bytes32 = keccak256(slice(abi_encode(b.quality, ensure_tuple=False), 0, n_bytes))
+        struct_hash: bytes32 = keccak256(abi_encode(signed_reading.READING_BATCH_TYPEHASH, meter, first, energy_hash,
+                                                    quality_hash))
+        if signed_reading.recover(domain, struct_hash, b.v, b.r, b.s) != meter:
+            flaw: uint256 = signed_reading.signature_flaw(b.v, b.s)
+            assert flaw != signed_reading.HIGH_S, "certs: high-s signature"
+            assert flaw != signed_reading.BAD_V, "certs: bad signature v"
+            raise "certs: bad signature"
+        max_wh: uint256 = self.consumer_max_wh[consumer]
+        for k: uint256 in range(n, bound=MAX_DAY_VALUES):
+            period: uint256 = first + k
+            energy_wh: uint256 = b.energy_wh[k]
+            quality: uint256 = b.quality[k]
+            assert self.usage[consumer][period] == 0, "certs: consumption already recorded"
+            assert quality <= convert(QUALITY_ESTIMATED, uint256), "certs: unknown quality flag"
+            assert energy_wh <= max_wh, "certs: reading out of range"
+            self.usage[consumer][period] = (energy_wh << 1) | 1
+            log ConsumptionRecorded(consumer=consumer, meter=meter, period=period, energy_wh=energy_wh,
+                                    quality=convert(quality, uint8))
+
+
+@external
 def setApprovalForAll(operator: address, approved: bool):
     """
     @notice Allow or forbid `operator` to transfer all of the caller's certificates.
@@ -581,20 +637,33 @@ def sell_and_retire(sales: DynArray[Transfer, MAX_BATCH]):
     """
     retired_total: uint256 = 0
     for t: Transfer in sales:
-        assert msg.sender == t.owner or self.isApprovedForAll[t.owner][msg.sender], \
+        # the checks of _transfer, _debit, _retire and _claim in their order (so the same reasons), inline: an
+        # internal call costs ~40 opcodes; sums unsafe where the bounds hold (every amount <= a signed reading)
+        owner: address = t.owner
+        receiver: address = t.receiver
+        id: uint256 = t.id
+        amount_wh: uint256 = t.amount_wh
+        assert msg.sender == owner or self.isApprovedForAll[owner][msg.sender], \
             "certs: caller is not owner nor approved"
-        assert msg.sender == t.receiver or self.retirer_approved[t.receiver][msg.sender], \
+        assert msg.sender == receiver or self.retirer_approved[receiver][msg.sender], \
             "certs: caller is neither the beneficiary nor approved by it"
-        self._debit(t.owner, t.id, t.amount_wh)
-        assert self.consumer_meter[t.receiver] != empty(address), "certs: beneficiary is not a registered consumer"
-        period: uint256 = t.id & PERIOD_MASK
-        self._claim(t.receiver, period, t.amount_wh)
-        self.retired_by[t.receiver][t.id] += t.amount_wh
-        self.retired_wh[t.id] += t.amount_wh
-        retired_total += t.amount_wh
-        log TransferSingle(operator=msg.sender, sender=t.owner, receiver=t.receiver, id=t.id, amount_wh=t.amount_wh)
-        log TransferSingle(operator=msg.sender, sender=t.receiver, receiver=empty(address), id=t.id,
-                           amount_wh=t.amount_wh)
-        log Retired(id=t.id, holder=t.receiver, beneficiary=t.receiver, amount_wh=t.amount_wh,
-                    consumption_interval=period)
+        assert amount_wh > 0, "certs: zero amount"
+        live: uint256 = self.balanceOf[owner][id]
+        if amount_wh > live:
+            assert self.retired_by[owner][id] == 0, "certs: retired Wh cannot move or be retired again"
+            raise "certs: insufficient balance"
+        self.balanceOf[owner][id] = unsafe_sub(live, amount_wh)
+        assert self.consumer_meter[receiver] != empty(address), "certs: beneficiary is not a registered consumer"
+        period: uint256 = id & PERIOD_MASK
+        used: uint256 = self.usage[receiver][period]
+        assert used & 1 == 1, "certs: no metered consumption for that interval"
+        claimed: uint256 = unsafe_add(used >> CLAIMED_SHIFT, amount_wh)
+        assert claimed <= (used >> 1) & CONSUMED_MASK, "certs: claim exceeds metered consumption"
+        self.usage[receiver][period] = (claimed << CLAIMED_SHIFT) | (used & RECORD_MASK)
+        self.retired_by[receiver][id] = unsafe_add(self.retired_by[receiver][id], amount_wh)
+        self.retired_wh[id] = unsafe_add(self.retired_wh[id], amount_wh)
+        retired_total = unsafe_add(retired_total, amount_wh)
+        log TransferSingle(operator=msg.sender, sender=owner, receiver=receiver, id=id, amount_wh=amount_wh)
+        log TransferSingle(operator=msg.sender, sender=receiver, receiver=empty(address), id=id, amount_wh=amount_wh)
+        log Retired(id=id, holder=receiver, beneficiary=receiver, amount_wh=amount_wh, consumption_interval=period)
     self.total_retired_wh += retired_total

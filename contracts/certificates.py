@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from contracts.batch import MAX_BATCH, post_in_batches
 from contracts.chain import SETUP_GAS, Call
 from contracts.chain import BaseChain as Chain
-from contracts.eip712 import SignedReading
+from contracts.eip712 import SignedReading, SignedReadingBatch
+from contracts.vpp import day_batch_tuple
 from contracts.wrapper import ContractWrapper
 
 ID_SHIFT = 128
@@ -16,6 +17,8 @@ ID_SHIFT = 128
 # transaction (measured: ~53 kgas per consumption reading, ~80 kgas per sale and claim, both with new slots)
 BULK_READINGS = 160
 BULK_SALES = 120
+# consumers' day batches (up to 24 readings under one signature) per transaction: ~30 kgas a value with its new slot
+BULK_DAY_BATCHES = 14
 
 
 def cert_id(device_id: int, period: int) -> int:
@@ -117,6 +120,14 @@ class Certificates(ContractWrapper):
 
     def record_consumption(self, readings: list[SignedReading], *, sender: str) -> list[tuple[SignedReading, str]]:
         return self._batched("record_consumption", readings, sender, BULK_READINGS)
+
+    def record_consumption_days(self, batches: list[SignedReadingBatch], *, sender: str
+                                ) -> list[tuple[SignedReadingBatch, str]]:
+        """Consumers' readings, each batch a meter's run of 1 to 24 consecutive intervals under one signature
+        (``Certificates.record_consumption_days``), ``BULK_DAY_BATCHES`` to a transaction; the refused batches with
+        the contract's reason (a transaction that reverts is retried batch by batch)."""
+        return post_in_batches(lambda chunk: self._tx("record_consumption_days", [day_batch_tuple(b) for b in chunk],
+                                                      sender=sender), batches, BULK_DAY_BATCHES)
 
     def set_approval_for_all(self, operator: str, approved: bool, *, sender: str) -> None:
         self._tx("setApprovalForAll", operator, approved, sender=sender)

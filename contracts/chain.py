@@ -5,8 +5,7 @@ Block time follows simulation time: every transaction is mined in a block stampe
 sets (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds. Events are decoded
 from each receipt as it comes (never from ``eth_getLogs`` over the whole history) into ``BaseChain.events``.
 The backends: ``contracts.pyevm_chain.Chain`` (eth-tester on py-evm, the reference), ``contracts.revm_chain``
-and ``contracts.web3_chain`` (the straightforward reference path of the benchmarks).
-"""
+and ``contracts.web3_chain`` (the straightforward reference path of the benchmarks)."""
 
 from __future__ import annotations
 
@@ -51,6 +50,8 @@ class Event:
     event: str
     args: dict[str, Any]
     address: str  # the emitting contract's checksum address
+    def __reduce__(self):  # pickled as its fields: ~1.7x faster than the slots dataclass's state (a year's spill)
+        return (Event, (self.block, self.log_index, self.tx_hash, self.contract, self.event, self.args, self.address))
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,7 @@ class BaseChain:
     Block time follows simulation time: every transaction is executed in a block of its own stamped with the
     time the caller set (strictly increasing), so contracts see ``block.timestamp`` = simulated epoch seconds;
     ``transact_many`` and ``new_accounts`` put many transactions in one such block, as many as their gas limits
-    allow (``BLOCK_GAS_TARGET``), then the next.
-    """
+    allow (``BLOCK_GAS_TARGET``), then the next."""
 
     backend_name = "base"
     # Wrappers may answer some reads from the events this chain decodes from every receipt (``events``); the

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given
 
 from contracts.certificates import CapPost, MintRequest, Retirement, Transfer, cert_id
-from contracts.eip712 import key_for, sign_reading
+from contracts.eip712 import key_for, sign_reading, sign_reading_batch
+from contracts.vpp import day_batch_tuple
 from tests.contracts.bounds import (
     BACKENDS,
     FAST,
@@ -81,6 +82,16 @@ def _consumption(w, **f):
     r = dict(period=2, energy_wh=1, quality=0) | f
     return ([sign_reading(c.consumer_keys[1], c.certs.domain_separator, r["period"], r["energy_wh"],
                           r["quality"]).as_tuple()],)
+
+
+def _days(w, consumer=1, first=1, energy=(1,), quality=(0,), **f):
+    """``record_consumption_days`` of one batch of consumer ``consumer``'s meter (by default interval 1, 1 Wh,
+    measured), signed; ``f`` replaces fields of the DayBatch after signing (meter, n_values, energy_wh, v)."""
+    c = w.ctx["c"]
+    b = day_batch_tuple(sign_reading_batch(c.consumer_keys[consumer], c.certs.domain_separator, first,
+                                           list(energy), list(quality)))
+    fields = dict(zip(("meter", "first_period", "n_values", "energy_wh", "quality", "v", "r", "s"), b)) | f
+    return ([tuple(fields.values())],)
 
 
 def _retire(w, **f):
@@ -177,6 +188,32 @@ ROWS = [
     *_each("record_consumption", "again", [0], lambda w, x: (
         [sign_reading(w.ctx["c"].consumer_keys[0], w.ctx["c"].certs.domain_separator, x, 1000, 0).as_tuple()],),
         "certs: consumption already recorded", "stranger"),
+    # record_consumption_days: anyone posts (the meter's one signature over its run is the authority); every field
+    # bounded, as record_consumption's, and the batch's own: a meter's address, 1 to 24 values, none unsigned
+    *_each("record_consumption_days", "meter", [1 << 160, *HUGE], lambda w, x: _days(w, meter=x),
+           "certs: meter is not an address", "stranger"),
+    *_each("record_consumption_days", "meter", ["stranger"], lambda w, x: _days(w, meter=int(w.roles[x], 16)),
+           "certs: unregistered consumption meter", "stranger"),
+    *_each("record_consumption_days", "n_values", [0, 25, *HUGE], lambda w, x: _days(w, n_values=x),
+           "certs: a day batch holds 1 to 24 values", "stranger"),
+    *_each("record_consumption_days", "first_period", beyond(N_PERIODS - 1), lambda w, x: _days(w, first=x),
+           "certs: interval out of range", "stranger"),
+    *_each("record_consumption_days", "last_period", [N_PERIODS], lambda w, x: _days(
+        w, first=x - 1, energy=(1, 1), quality=(0, 0)), "certs: interval out of range", "stranger"),
+    *_each("record_consumption_days", "last_period", [2], lambda w, x: _days(
+        w, first=x - 1, energy=(1, 1), quality=(0, 0)), "certs: interval not over", "stranger"),
+    *_each("record_consumption_days", "unsigned", [1, *HUGE], lambda w, x: _days(w, energy_wh=[1, x] + [0] * 22),
+           "certs: values beyond the batch's n_values", "stranger"),
+    *_each("record_consumption_days", "v", [0, 29, *HUGE], lambda w, x: _days(w, v=x), "certs: bad signature v",
+           "stranger"),
+    *_each("record_consumption_days", "energy_wh", [2], lambda w, x: _days(w, energy_wh=[x] + [0] * 23),
+           "certs: bad signature", "stranger"),
+    *_each("record_consumption_days", "quality", [2, 255, *HUGE], lambda w, x: _days(w, quality=(x,)),
+           "certs: unknown quality flag", "stranger"),
+    *_each("record_consumption_days", "energy_wh", beyond(CONSUMER_MAX_WH), lambda w, x: _days(w, energy=(x,)),
+           "certs: reading out of range", "stranger"),
+    *_each("record_consumption_days", "again", [0], lambda w, x: _days(w, consumer=0, first=x),
+           "certs: consumption already recorded", "stranger"),
     # setApprovalForAll, set_retirer: the caller's own; set_retirer only for a registered consumer
     *_each("setApprovalForAll", "operator", [ZERO], lambda w, x: (x, True), "certs: zero address", "producer"),
     *_each("setApprovalForAll", "operator", ["self"], lambda w, x: (w.roles["producer"], True),

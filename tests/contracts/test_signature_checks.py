@@ -13,6 +13,7 @@ from eth_keys import keys
 from contracts.certificates import CapPost, MintRequest
 from contracts.chain import ChainRevert
 from contracts.eip712 import sign_reading, sign_reading_batch
+from contracts.vpp import day_batch_tuple
 from tests.contracts.conftest import make_certs, make_heat, make_vpp
 from tests.contracts.flex_fixtures import make_flex
 from tests.contracts.insurance_setup import make_insurance
@@ -75,6 +76,17 @@ def _certs_consumption(backend):
     return "certs", genuine, forged, lambda r: c.certs._tx("record_consumption", [r.as_tuple()], sender=c.issuer)
 
 
+def _certs_consumption_days(backend):
+    c = make_certs(backend=backend)
+    c.at_period_end(DAY - 1)
+    meter = _address(c.consumer_keys[0])
+    genuine = sign_reading_batch(c.consumer_keys[0], c.certs.domain_separator, 0, [1200] * DAY, [0] * DAY,
+                                 meter=meter)
+    forged = sign_reading_batch(FORGER, c.certs.domain_separator, 0, [1200] * DAY, [0] * DAY, meter=meter)
+    return "certs", genuine, forged, lambda b: c.certs._tx("record_consumption_days", [day_batch_tuple(b)],
+                                                           sender=c.issuer)
+
+
 def _heat(backend):
     h = make_heat(backend=backend)
     h.at_period_end(0)
@@ -107,6 +119,7 @@ PATHS = {
     "VppSettlement.settle_day": (_vpp_day, False),
     "Certificates.mint": (_certs_mint, True),
     "Certificates.record_consumption": (_certs_consumption, True),
+    "Certificates.record_consumption_days": (_certs_consumption_days, True),
     "HeatEfficiency.submit_readings": (_heat, True),
     "FlexDelays.report_delays": (_flex, True),
     "MutualInsurance.submit_readings": (_insurance, False),

@@ -43,6 +43,8 @@ from sim.sites.generation import site_series
 
 SITE_QUANTITIES = {"ghi": "W/m2", "dni": "W/m2", "dhi": "W/m2", "temp_air": "degC", "wind_speed": "m/s"}
 
+DAY_BATCH_VALUES = 24  # consumption readings under one signature in bulk (Certificates.MAX_DAY_VALUES)
+
 NOT_MINTED = {"estimated": "estimated interval: mints nothing", "zero": "nothing to mint (no energy or no cap)"}
 
 
@@ -168,7 +170,7 @@ class CertificatesCapability(Capability):
             day[meter_id] = [v for v in values if v.period <= last_period]
             self._pending[meter_id] = [v for v in values if v.period > last_period]
         self._post_caps_through(last_period)
-        consumed = self._post_consumption(day)
+        consumed = self._post_consumption_days(day)
         self._issue(day)
         periods = range(self._flushed_through + 1, last_period + 1)
         live = iter(self.certs.balances([(p.account, p.certificate(k)) for k in periods for p in self.producers]))
@@ -204,6 +206,32 @@ class CertificatesCapability(Capability):
             self._log(meter, v, "refused" if reason else "accepted", reason, s)
             if not reason:
                 out[v.period][consumer.account] = v.energy_wh
+        return out
+
+    def _post_consumption_days(self, validated: dict[str, list]) -> dict[int, dict[str, int]]:
+        """Bulk: post each consumer meter's readings as day batches, a run of up to ``DAY_BATCH_VALUES``
+        consecutive intervals under one signature (``Certificates.record_consumption_days``); returns consumption
+        per period and consumer account [Wh]. A batch the contract refuses is posted again reading by reading
+        (``_post_consumption``), so that each bad reading is refused with its own reason, as per action."""
+        batches, rows = [], []
+        for meter, consumer in zip(self.consumer_meters, self.consumers):
+            for run in _runs(sorted(validated.get(meter.meter_id, []), key=lambda v: v.period), DAY_BATCH_VALUES):
+                batches.append(meter.sign_batch(self.certs.domain_separator, run[0].period,
+                                                [v.energy_wh for v in run], [v.quality for v in run]))
+                rows.append((meter, consumer, run))
+        refused = {(b.meter, b.first_period) for b, _ in
+                   self.certs.record_consumption_days(batches, sender=self.issuer_account)}
+        out: dict[int, dict[str, int]] = defaultdict(dict)
+        again: dict[str, list] = defaultdict(list)
+        for b, (meter, consumer, run) in zip(batches, rows):
+            if (b.meter, b.first_period) in refused:
+                again[meter.meter_id] += run
+                continue
+            for v in run:
+                self._log(meter, v, "accepted", "", b)
+                out[v.period][consumer.account] = v.energy_wh
+        for period, by_consumer in self._post_consumption(again).items():
+            out[period].update(by_consumer)
         return out
 
     def _issue(self, validated: dict[str, list]) -> None:
@@ -302,3 +330,14 @@ class CertificatesCapability(Capability):
                 for name, r in scores.iterrows()
             },
         }
+
+
+def _runs(values: list, max_len: int) -> list[list]:
+    """``values`` (sorted by ``period``) cut into runs of consecutive periods, each at most ``max_len`` long."""
+    runs: list[list] = []
+    for v in values:
+        if runs and len(runs[-1]) < max_len and v.period == runs[-1][-1].period + 1:
+            runs[-1].append(v)
+        else:
+            runs.append([v])
+    return runs

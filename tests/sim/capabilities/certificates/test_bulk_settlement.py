@@ -70,3 +70,30 @@ def test_a_refused_sale_is_recorded_not_dropped(monkeypatch):
     assert cert["consumer_detail"][first]["matched_kwh"] == 0 and cert["consumer_detail"][first]["consumed_kwh"] > 0
     assert all(d["matched_kwh"] > 0 for name, d in cert["consumer_detail"].items() if name != first)
     assert cert["double_counting_violations"] == [] and cert["ledger_matches_contract"]
+
+
+@pytest.mark.parametrize("backend", ["revm", "py-evm"])
+def test_a_refused_consumption_reading_is_recorded_as_per_action(monkeypatch, backend):
+    """The first consumer's meter registered with a range of 5 Wh an interval: in bulk its day batches are refused
+    (a value out of range), then posted reading by reading, so each reading above 5 Wh is refused with the
+    contract's reason in the readings log and the rest recorded: the same as the per-action path, on both
+    backends."""
+    from contracts.certificates import Certificates
+
+    register = Certificates.register_consumers
+    monkeypatch.setattr(Certificates, "register_consumers", lambda self, consumers, *, sender: register(
+        self, [(*consumers[0][:3], 5), *consumers[1:]], sender=sender))
+    overrides = {"run.duration_s": 86_400, "chain.backend": backend,
+                 **{f"certificates.consumers.{i}.count": 1 for i in range(5)}}
+    bulk = run_scenario(ROOT / "scenarios" / "certificates.toml", overrides=overrides)
+    ref = run_scenario(ROOT / "scenarios" / "certificates.toml",
+                       overrides={**overrides, "certificates.settlement": "per_action"})
+    log = bulk.readings
+    refused = log[log.status.eq("refused")]
+    assert len(refused) > 0 and set(refused.reason) == {"certs: reading out of range"}
+    assert refused.meter.nunique() == 1 and (refused.energy_wh > 5).all()
+    assert settlement_differences(bulk.ledger, bulk.summary, ref.ledger, ref.summary, bulk.readings,
+                                  ref.readings) == []
+    # the other consumers' readings went as day batches, one signature over each meter's day
+    accepted = log[log.status.eq("accepted") & log.meter.str.startswith("meter/") & log.sig_kind.eq("batch")]
+    assert accepted.meter.nunique() == 4
