@@ -101,7 +101,20 @@ def _node(t: str):
 
 
 def _tuple_encoder(children: list, repeat: bool = False) -> Encoder:
-    """Head/tail encoding of a tuple; with ``repeat``, of a sequence of values of the one child type."""
+    """Head/tail encoding of a tuple; with ``repeat``, of a sequence of values of the one child type. Children
+    all static (a reading, a batch of readings): the heads alone, one after the other."""
+    if not any(dyn for dyn, _, _ in children):
+        encoders = [e for _, _, e in children]
+        if repeat:
+            (one,) = encoders
+            return lambda values: b"".join(map(one, values))
+
+        def enc_static(values):
+            if len(encoders) != len(values):
+                raise ValueError(f"{len(values)} values for {len(encoders)} fields")
+            return b"".join([e(v) for e, v in zip(encoders, values)])
+
+        return enc_static
 
     def enc(values):
         kids = children * len(values) if repeat else children

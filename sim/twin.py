@@ -12,6 +12,7 @@ capability, which signs, posts and settles them on chain.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from pathlib import Path
 
@@ -173,6 +174,10 @@ class Twin(mesa.Model):
         )
 
     # processes -----------------------------------------------------------------------------------------
+    def _hooked(self, hook: str) -> list:
+        """The bound ``hook`` of each capability that has one of its own, in order (the base's are no-ops)."""
+        return [getattr(c, hook) for c in self.capabilities if getattr(type(c), hook) is not getattr(Capability, hook)]
+
     def _step_process(self):
         inputs, feeder, rec = self.inputs, self.feeder, self.recorder
         battery_kw = np.zeros(len(self.prosumers))
@@ -181,40 +186,44 @@ class Twin(mesa.Model):
         prosumer_meters = self.measurement.record_in_arrays(n_prosumer_meters)
         reads_physics = np.array([m.source == "virtual" for m in self.prosumer_meters[:n_prosumer_meters]],
                                  dtype=bool)
+        agents_timer, physics_timer, measurement_timer = (self.timed(c) for c in ("agents", "physics", "measurement"))
+        decide, extra_load_kw, solve, measure = (self._hooked(h)
+                                                 for h in ("decide", "extra_load_kw", "solve", "measure"))
+        steps_per_period = self.steps_per_period
         for k in range(self.n_steps):
             self.k = k
-            with self.timed("agents"):
+            with agents_timer:
                 # Prosumers decide independently of each other, so their activation order changes nothing: the
                 # fleet runs Prosumer.step's rule for all at once; the shuffle keeps the agents' RNG stream.
                 self.random.shuffle(order)
                 battery_kw[:] = self.fleet.step(self)
-                for cap in self.capabilities:
-                    cap.decide(k)
+                for cap_decide in decide:
+                    cap_decide(k)
             flow = None
             if feeder is not None:
                 load_kw = inputs.household_load_kw[k]
-                for cap in self.capabilities:
-                    extra = cap.extra_load_kw(k)
+                for cap_extra_load_kw in extra_load_kw:
+                    extra = cap_extra_load_kw(k)
                     if extra is not None:
                         load_kw = load_kw + extra
                 pv_kw, bat_kw = inputs.pv_kw[k], battery_kw
                 if self.hil is not None:  # a device meter's measured power in place of its prosumer's (sim.hil.bridge)
                     load_kw, pv_kw, bat_kw = self.hil.inject(self.env.now, feeder.prosumer_pos, load_kw, pv_kw, bat_kw)
-                with self.timed("physics"):
+                with physics_timer:
                     feeder.set_injections(load_kw, pv_kw, bat_kw)
                     flow = feeder.solve()
                     export_kw = feeder.prosumer_net_export_kw()
-                with self.timed("measurement"):
+                with measurement_timer:
                     prosumer_meters.record(export_kw[reads_physics], self.step_s)  # a HIL meter reads its device
                     rec.record_step(k, flow, pv_kw, load_kw[feeder.prosumer_pos],
                                     bat_kw, self.fleet.soc_kwh, export_kw)
-            with self.timed("physics"):
-                for cap in self.capabilities:
-                    cap.solve(k)
-            with self.timed("measurement"):
-                for cap in self.capabilities:
-                    cap.measure(k, flow)
-                if (k + 1) % self.steps_per_period == 0:
+            with physics_timer:
+                for cap_solve in solve:
+                    cap_solve(k)
+            with measurement_timer:
+                for cap_measure in measure:
+                    cap_measure(k, flow)
+                if (k + 1) % steps_per_period == 0:
                     self.measurement.close_period(self.period_of_step(k))
             if self.progress is not None:
                 self.progress.update(1)
@@ -260,11 +269,15 @@ class Twin(mesa.Model):
         """Run the clock over the horizon, then settle what VEE held back. A paced clock starts now; HIL
         relays go to their safe state and every device connection is closed, even when the run fails."""
         self._phase("clock")
+        # The set-up's objects (networks, weather frames, compiled contracts, imported modules) live as long as the
+        # run: frozen, the collector's full collections no longer walk them (0.2 s CPU of a community day's 2.8 s)
+        gc.freeze()
         try:
             if self.paced:
                 self.env.sync()
             self.env.run(until=self.n_steps * self.step_s + SETTLEMENT_DELAY_S)
         finally:
+            gc.unfreeze()
             if self.hil is not None:
                 self.hil.close(self.env.now)
         if self.hil is not None and self.scenario.hil.require_devices:

@@ -39,14 +39,36 @@ class Limits:
         return not any(a <= local_hour < b for a, b in self.no_delay_hours)
 
 
+class FleetHoldable:
+    """``ThermostaticFleet.holdable`` of every appliance of ``fleet`` at once, computed once per step and state:
+    the outlets of a fleet ask one by one during a dispatch, and the fleet's arithmetic is elementwise, so each
+    answer is the one ``holdable(k, [i])`` gives. The answers are kept while the step and the fleet's temperature
+    and thermostat arrays are the same objects (``demand`` and ``step`` replace them; ``rerun`` changes the
+    temperatures of a step already run, before the next ``demand``)."""
+
+    def __init__(self, fleet: ThermostaticFleet):
+        self.fleet = fleet
+        self._state: tuple[int, object, object] | None = None  # (step, temp_c, wants) the answers are of
+        self._holdable = None
+
+    def __call__(self, k: int, i: int) -> bool:
+        f, state = self.fleet, self._state
+        if state is None or state[0] != k or state[1] is not f.temp_c or state[2] is not f.wants:
+            self._holdable = f.holdable(k, slice(None)).tolist()
+            self._state = (k, f.temp_c, f.wants)
+        return self._holdable[i]
+
+
 class ThermostaticPlug:
     """The outlet's view of appliance ``i`` of a thermostatic fleet (holds are collected in ``held``).
 
     While held it meters what the appliance would have drawn: a shadow of its thermostat and temperature,
-    started from the state at the first held minute and run as if never held."""
+    started from the state at the first held minute and run as if never held. ``holdable``: the fleet's
+    ``FleetHoldable``, shared by its plugs (one of its own if None)."""
 
-    def __init__(self, fleet: ThermostaticFleet, i: int, held):
+    def __init__(self, fleet: ThermostaticFleet, i: int, held, holdable: FleetHoldable | None = None):
         self.fleet, self.i, self.held = fleet, i, held
+        self._holdable = holdable if holdable is not None else FleetHoldable(fleet)
         self._shadow: tuple[int, float, bool] | None = None  # (next minute, temperature, on)
 
     def requested_kw(self, k: int) -> float:
@@ -57,7 +79,7 @@ class ThermostaticPlug:
         return float(f.p_w[self.i]) / 1000.0 if f.wants[self.i] else 0.0
 
     def holdable(self, k: int) -> bool:
-        return bool(self.fleet.holdable(k, [self.i])[0])
+        return self._holdable(k, self.i)
 
     def hold(self, k: int) -> float:
         f = self.fleet
@@ -151,6 +173,7 @@ class Outlet(mesa.Agent):
         self.appliance, self.code, self.key, self.limits, self.rated_w = appliance, code, key, limits, rated_w
         self.address = key.public_key.to_checksum_address()
         self.plug, self.day_offset_min = plug, day_offset_min
+        self._hour_allowed = tuple(limits.hour_allowed(h) for h in range(24))  # by local hour
         self.state = OutletState()
         self.unposted: list[SignedDelay] = []
 
@@ -170,7 +193,7 @@ class Outlet(mesa.Agent):
             return False
         minutes = (h.minutes if h else 0) + 1
         day = self.local_day(h.start_min if h else k)
-        return (k < event_end and self.limits.hour_allowed(self.local_hour(k))
+        return (k < event_end and self._hour_allowed[self.local_hour(k)]
                 and minutes <= self.limits.max_delay_per_event_min
                 and self.state.used_min_by_day.get(day, 0) + minutes <= self.limits.max_delay_per_day_min)
 

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from agents.dsr.grid_operator import ActiveEvent, GridOperator, Thresholds
-from agents.dsr.outlet import DeferrablePlug, Limits, Outlet, ThermostaticPlug
+from agents.dsr.outlet import DeferrablePlug, FleetHoldable, Limits, Outlet, ThermostaticPlug
 from contracts.eip712 import key_for
 from contracts.flex import FLEX_UNITS_PER_TOKEN, FlexDelays, OutletSpec, hours_mask
 from grid_models.appliances import APPLIANCE_CODES
@@ -79,9 +79,10 @@ class DsrCapability(Capability):
         self.flex = FlexDelays.deploy(ctx.chain, operator=self.operator_account, t0_s=ctx.inputs.t0_s,
                                       day_offset_min=self.offset_min, tokens_per_kwh=spec.tokens_per_kwh)
         self.outlets: list[Outlet] = []
+        thermo_holdable = FleetHoldable(f.thermo)  # one answer per step for all of the fleet's outlets
         for n, p in enumerate(f.plans):
             pid = ctx.community.ids[p.prosumer]
-            plug = (ThermostaticPlug(f.thermo, p.column, self.held) if p.thermostatic
+            plug = (ThermostaticPlug(f.thermo, p.column, self.held, thermo_holdable) if p.thermostatic
                     else DeferrablePlug(f.deferrable, p.column))
             limits = Limits(p.group.max_delay_per_event_min, p.group.max_delay_per_day_min,
                             tuple(tuple(w) for w in p.group.no_delay_hours))
