@@ -14,6 +14,7 @@ The digest is the one the contracts compute; tests check it against eth-account'
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import coincurve
@@ -179,9 +180,7 @@ def _static_words(abi_types: list[str], values: list) -> bytes | None:
     None for anything else, or any value out of its type's range, so that eth_abi encodes it (and refuses it)."""
     out = []
     for t, v in zip(abi_types, values, strict=True):
-        if t == "address" and isinstance(v, str) and len(v) == 42 and v[:2] in ("0x", "0X") \
-                and all(c in HEX_DIGITS for c in v[2:]) and (v[2:] in (v[2:].lower(), v[2:].upper())
-                                                              or is_checksum_address(v)):  # as eth_abi's is_address
+        if t == "address" and isinstance(v, str) and _is_address_text(v):
             out.append(bytes(12) + bytes.fromhex(v[2:]))
         elif t.startswith("uint") and type(v) is int and 0 <= v < 1 << int(t[4:] or 256):
             out.append(v.to_bytes(32, "big"))
@@ -190,25 +189,34 @@ def _static_words(abi_types: list[str], values: list) -> bytes | None:
     return b"".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_address_text(v: str) -> bool:
+    """``v`` is an address as eth_abi's ``is_address`` takes one: 0x and 40 hex digits, one case or checksummed."""
+    return len(v) == 42 and v[:2] in ("0x", "0X") and all(c in HEX_DIGITS for c in v[2:]) \
+        and (v[2:] in (v[2:].lower(), v[2:].upper()) or is_checksum_address(v))
+
+
 def _vrs(key: keys.PrivateKey, digest: bytes) -> tuple[int, bytes, bytes]:
     """Signature of ``digest`` as the contracts take it: low-s, v in {27, 28}. libsecp256k1 through coincurve
     directly (RFC 6979 nonces: the same signature eth-keys gives, ~2.5x faster without its wrapping)."""
-    signer = _SIGNERS.get(key)
+    secret = key.to_bytes()  # the cache's key: a PrivateKey hashes through keccak on every lookup
+    signer = _SIGNERS.get(secret)
     if signer is None:
-        signer = _SIGNERS[key] = coincurve.PrivateKey(key.to_bytes())
+        signer = _SIGNERS[secret] = coincurve.PrivateKey(secret)
     sig = signer.sign_recoverable(digest, hasher=None)
     return sig[64] + 27, sig[:32], sig[32:64]
 
 
-_SIGNERS: dict[keys.PrivateKey, coincurve.PrivateKey] = {}
-_ADDRESSES: dict[keys.PrivateKey, str] = {}
+_SIGNERS: dict[bytes, coincurve.PrivateKey] = {}
+_ADDRESSES: dict[bytes, str] = {}
 
 
 def _address(key: keys.PrivateKey) -> str:
     """The key's checksum address (computed once per key)."""
-    address = _ADDRESSES.get(key)
+    secret = key.to_bytes()
+    address = _ADDRESSES.get(secret)
     if address is None:
-        address = _ADDRESSES[key] = key.public_key.to_checksum_address()
+        address = _ADDRESSES[secret] = key.public_key.to_checksum_address()
     return address
 
 
