@@ -34,7 +34,7 @@ class RevmChain(BaseChain):
     transaction, which then pays gas as on py-evm."""
 
     backend_name = "revm"
-    finalise_every_tx: int | None = 1000  # docs/memory.md: the year rows' memory flat, ~0.1 s a year
+    finalise_every_tx: int | None = 1000  # docs/memory.md: measured on the year rows (memory, time)
 
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         super().__init__(genesis_timestamp, seed)
