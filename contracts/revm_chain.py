@@ -5,6 +5,10 @@ No signatures or mined blocks: each transaction runs in a block of its own, or w
 keccak of (chain id, sender, nonce, calldata), and gas is free (price 0). Contract addresses follow the
 senders' nonces exactly as on py-evm, so both backends give the same addresses, the same EIP-712 domains and the
 same events.
+
+pyrevm never finalises a transaction: its journal keeps every log and every call's entries. Before every
+``finalise_every_tx``-th transaction the journal is finalised into the EVM's database (``contracts.revm_state``):
+memory stays flat, and the next transaction loads accounts and slots cold (docs/memory.md).
 """
 
 from __future__ import annotations
@@ -17,13 +21,20 @@ from eth_utils import keccak, to_checksum_address
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
 
 from contracts.chain import BaseChain, _error_string, _Reverted
+from contracts.revm_state import Finalised, finalise
 
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 _CALLER = "0x" + "00" * 19 + "01"
 
 
 class RevmChain(BaseChain):
+    """The revm backend. Once ``finalise_every_tx`` transactions ran since the last finalisation (read-only calls
+    are not counted, so reading a view never moves one), the EVM's journal is finalised into its database
+    (``finalise``) before the next. None never finalises (pyrevm's own behaviour); 1 finalises before each
+    transaction, which then pays gas as on py-evm."""
+
     backend_name = "revm"
+    finalise_every_tx: int | None = 1000  # docs/memory.md: measured on the year rows (memory, time)
 
     def __init__(self, genesis_timestamp: int, seed: int = 0):
         super().__init__(genesis_timestamp, seed)
@@ -31,6 +42,11 @@ class RevmChain(BaseChain):
         self._time = int(genesis_timestamp)
         self._nonces: dict[str, int] = {}
         self.evm = EVM(env=Env(cfg=CfgEnv(chain_id=self.chain_id), block=self._block_env()), spec_id="PRAGUE")
+        self.n_finalised = 0
+        self.last_finalised: Finalised | None = None
+        self._since_finalised = 0  # transactions run since the checkpoint
+        self._checkpoint: tuple = (self.evm, self.evm.snapshot())  # (the EVM, its checkpoint, taken journal empty)
+        self._code_cache: dict[bytes, bytes] = {}  # code hash -> deployed code
 
     def _block_env(self) -> BlockEnv:
         return BlockEnv(number=self._block, timestamp=self._time, basefee=0, gas_limit=30_000_000)
@@ -58,6 +74,16 @@ class RevmChain(BaseChain):
         self._new_block()
         return addresses
 
+    def finalise(self) -> None:
+        """Write what the journal changed into the EVM's database, and drop the journal, its logs and its warm
+        accounts and slots (``contracts.revm_state.finalise``). Nothing to do before the first transaction."""
+        if self._checkpoint[0] is not self.evm:  # an EVM set from outside that has run no transaction yet
+            return
+        checkpoint, self.last_finalised = finalise(self.evm, self._checkpoint[1], self._code_cache)
+        self._checkpoint = (self.evm, checkpoint)
+        self._since_finalised = 0
+        self.n_finalised += 1
+
     def _new_block(self) -> None:
         """Open the next block: number + 1, stamped with the next block time."""
         self._time, self._block = self._next_block_time(), self._block + 1
@@ -79,6 +105,11 @@ class RevmChain(BaseChain):
         tx_hash = "0x" + keccak(eth_abi.encode(["uint256", "address", "uint256", "bytes"],
                                                [self.chain_id, sender, nonce, data])).hex()
         self._nonces[sender.lower()] = nonce + 1
+        if self._checkpoint[0] is not self.evm:  # an EVM set from outside (a replay's): its first transaction
+            self._checkpoint = (self.evm, self.evm.snapshot())
+        elif self.finalise_every_tx is not None and self._since_finalised >= self.finalise_every_tx:
+            self.finalise()
+        self._since_finalised += 1
         address, reason, ok = None, "", True
         try:
             if to is None:
