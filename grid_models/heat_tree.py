@@ -174,24 +174,29 @@ class TreeHeatFlow:
         rank_dst, rank_src = self.rank[dst], self.rank[src_p]
         t_fixed = np.append(t_return_k, t_supply_k)
         t_cons_out = t_return_k  # each consumer's outlet: its return, or (held) what its fixed flow leaves
+        # c_p is elementwise (np.interp): looked up once per temperature array and pass, then gathered
+        cp_ret, cp_fixed = cp(t_return_k), cp(t_fixed)
         mdot = r_prev = f_prev = None
         for _ in range(MAX_ITER):
             t_in = t_node[self.cons_from]
+            cp_node = cp(t_node)
+            cp_in = cp_node[self.cons_from]
             cold = bool((t_in[free] <= t_return_k[free] + HELD_FLOOR_K * any_held).any())
             if cold and not any_held:
                 return self._fail()
             if any_held:  # outlet of the held at this pass's inlet, c_p at the last pass's outlet (a fixed point)
-                t_held_out = t_in - heat_w / (held_mdot * (cp(t_in) + cp(t_cons_out)) / 2)
+                t_held_out = t_in - heat_w / (held_mdot * (cp_in + cp(t_cons_out)) / 2)
                 dt_held = np.abs(t_held_out - t_cons_out)[held].max()
                 t_cons_out = np.where(held, t_held_out, t_return_k)
                 t_fixed = np.append(t_cons_out, t_supply_k)
+                cp_fixed = cp(t_fixed)
                 # a pass may overshoot (the held substations' small flows cool the supply a lot): the free ones'
                 # cooling taken at least HELD_FLOOR_K on the way; a solution where the floor binds is refused
                 cooling_k = np.maximum(t_in - t_return_k, HELD_FLOOR_K)
-                f_new = np.where(held, held_mdot, heat_w / ((cp(t_in) + cp(t_return_k)) / 2 * cooling_k))
+                f_new = np.where(held, held_mdot, heat_w / ((cp_in + cp_ret) / 2 * cooling_k))
             else:
                 dt_held = 0.0
-                f_new = heat_w / ((cp(t_in) + cp(t_return_k)) / 2 * (t_in - t_return_k))
+                f_new = heat_w / ((cp_in + cp_ret) / 2 * (t_in - t_return_k))
             if mdot is None:
                 dm, mdot_next = np.inf, f_new
             else:  # Anderson acceleration of depth 1: the slow mode is the flows' feedback on the supply losses
@@ -209,10 +214,11 @@ class TreeHeatFlow:
             if (mdot_all <= 0).any():  # a flow against a pipe's orientation, or none: not solved here
                 return self._fail()
             m_pipe = mdot_all[:n_pipes]
-            cp_b = (cp(t_node[src_p]) + cp(t_out_pipe)) / 2
+            cp_pipe_out = cp(t_out_pipe)
+            cp_b = (cp_node[src_p] + cp_pipe_out) / 2
             e = np.exp(-self.loss_w_per_k / (cp_b * m_pipe))
-            t_out = np.concatenate((t_out_pipe, t_fixed))
-            w = (cp(t_out) + cp(t_node[dst])) / 2 * np.concatenate((m_pipe, mdot, mdot_all[n_pipes:]))
+            w = (np.concatenate((cp_pipe_out, cp_fixed)) + cp_node[dst]) / 2 \
+                * np.concatenate((m_pipe, mdot, mdot_all[n_pipes:]))
             a = np.zeros((n_nodes, n_nodes))
             a[diag, diag] = np.bincount(rank_dst, w, minlength=n_nodes)
             a[rank_dst[:n_pipes], rank_src] = -w[:n_pipes] * e
