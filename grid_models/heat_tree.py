@@ -7,6 +7,8 @@ consumers given heat and return temperature, one circulation pump at constant pr
 solves the same equations as ``pps.pipeflow(mode="bidirectional")`` (pandapipes 0.16):
 
 - consumer ``i``: ``ṁ_i = q_i / (c̄_p·(T_in − T_ret))``, ``c̄_p`` the mean of c_p at ``T_in`` and ``T_ret``;
+  one held at a given flow (the keep-warm flow, pandapipes' ``controlled_mdot_kg_per_s``) leaves at
+  ``T_out = T_in − q_i / (c̄_p·ṁ_i)``;
 - pipe ``b`` (steady, no internal heat): ``T_out = T_gnd + (T_in − T_gnd)·exp(−U·π·d_o·L / (c̄_p·|ṁ|))``,
   ``c̄_p`` the mean of c_p at its inlet and outlet;
 - junction ``n``: ``Σ_in c_p,n·|ṁ_b|·(T_out,b − T_n) = 0``, ``c_p,n`` the mean of c_p at ``T_out,b`` and ``T_n``;
