@@ -52,8 +52,9 @@ class _Table:
 
     def __call__(self, t):
         y = np.interp(t, self.x, self.y)
-        low, high = t < self.x[0], t > self.x[-1]
-        if low.any() or high.any():  # extrapolated from the first or last interval
+        a = t if isinstance(t, np.ndarray) else np.asarray(t)
+        if a.min() < self.x[0] or a.max() > self.x[-1]:  # extrapolated from the first or last interval
+            low, high = t < self.x[0], t > self.x[-1]
             y = np.where(low, self.y[0] + self.slope[0] * (t - self.x[0]), y)
             y = np.where(high, self.y[-1] + self.slope[-1] * (t - self.x[-1]), y)
         return y
