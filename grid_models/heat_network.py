@@ -213,9 +213,10 @@ class HeatNetwork:
         """One bidirectional pipe flow with the plant at ``t_supply_c`` and each consumer drawing ``heat_w``
         and returning at ``t_return_c`` (arrays in consumer order). The solver starts from the previous
         solution's temperatures and pressures (a warm start: about 20 % fewer iterations step to step).
-        With the fast path, the same equations without pandapipes (see grid_models.heat_tree); a step it
-        cannot take (no flow somewhere, a return at or above its supply) or where a substation falls below its
-        keep-warm flow goes to pandapipes.
+        With the fast path, the same equations without pandapipes (see grid_models.heat_tree), the keep-warm
+        rounds below included (a held substation is pandapipes' heat consumer at a controlled mass flow); a
+        step it cannot take (no flow somewhere, a return at or above its supply, a held set that does not
+        settle) goes to pandapipes, which runs the rounds again from the start.
 
         A substation's flow never falls below its keep-warm flow (:meth:`keep_warm_mdot_kg_per_s`, the summer
         bypass that keeps its service pipe warm): a demand so small that pipe losses, not the building, would
@@ -228,11 +229,16 @@ class HeatNetwork:
         ``HOLD_ROUNDS`` solves."""
         heat, t_ret = np.asarray(heat_w, dtype=float), np.asarray(t_return_c, dtype=float)
         if self.fast is not None:
-            solved = self.fast.solve(c_to_k(float(t_supply_c)), heat, c_to_k(t_ret))
-            if solved is not None and not ((solved["mdot_cons"] < self.keep_warm_mdot_kg_per_s(t_supply_c, t_ret))
-                                           & (heat > 0)).any():
-                self.held = np.zeros_like(self.held)
-                return self._fast_result(solved, heat, t_ret)
+            solved = None  # after a step that held some, the keep-warm rounds start from its held set
+            if not (self.held & (heat > 0)).any():
+                solved = self.fast.solve(c_to_k(float(t_supply_c)), heat, c_to_k(t_ret))
+                if solved is not None and not ((solved["mdot_cons"] < self.keep_warm_mdot_kg_per_s(t_supply_c, t_ret))
+                                               & (heat > 0)).any():
+                    self.held = np.zeros_like(self.held)
+                    return self._fast_result(solved, heat, t_ret)
+            held_flow = self._fast_held(t_supply_c, heat, t_ret, solved)
+            if held_flow is not None:
+                return held_flow
             self.n_fallbacks += 1
         net = self.net
         net.circ_pump_pressure["t_flow_k"] = c_to_k(float(t_supply_c))
@@ -263,6 +269,33 @@ class HeatNetwork:
         net.junction["tfluid_k"] = net.res_junction.t_k.to_numpy()
         net.junction["pn_bar"] = net.res_junction.p_bar.to_numpy()
         return self._result()
+
+    def _fast_held(self, t_supply_c: float, heat: np.ndarray, t_ret: np.ndarray, unheld: dict | None):
+        """The keep-warm rounds of :meth:`solve` on the fast path (the same held set, rounds and release rule as
+        with pandapipes; the first round is the unheld solve ``unheld`` when the last step held none), or None
+        where the fast path cannot take a round or the held set does not settle within ``HOLD_ROUNDS``."""
+        t_s_k = c_to_k(float(t_supply_c))
+        m_min = self.keep_warm_mdot_kg_per_s(t_supply_c, t_ret)
+        held = self.held & (heat > 0)
+        solved = unheld if not held.any() else \
+            self.fast.solve(t_s_k, heat, c_to_k(t_ret), np.where(held, m_min, np.nan))
+        for _ in range(HOLD_ROUNDS):
+            if solved is None:
+                if held.any():
+                    return None
+                cp = water_cp_j_per_kgk(self.net, t_supply_c)  # the plant's supply: an upper bound on T_in
+                now = (heat > 0) & (heat < m_min * cp * (float(t_supply_c) - t_ret))
+                if not now.any():  # not a keep-warm case: the fast path did not apply
+                    return None
+            else:
+                t_out = k_to_c(solved["t_cons_out_k"])
+                now = np.where(held, t_out >= t_ret - HOLD_TOL_K, (solved["mdot_cons"] < m_min) & (heat > 0))
+                if (now == held).all():
+                    self.held = held
+                    return self._fast_result(solved, heat, t_out)
+            held = now
+            solved = self.fast.solve(t_s_k, heat, c_to_k(t_ret), np.where(held, m_min, np.nan))
+        return None
 
     def mean_cp_j_per_kgk(self, t1_c, t2_c) -> np.ndarray:
         """Mean of water's c_p at two temperatures [J/(kg K)], as pandapipes averages it over a branch."""

@@ -7,6 +7,8 @@ consumers given heat and return temperature, one circulation pump at constant pr
 solves the same equations as ``pps.pipeflow(mode="bidirectional")`` (pandapipes 0.16):
 
 - consumer ``i``: ``ṁ_i = q_i / (c̄_p·(T_in − T_ret))``, ``c̄_p`` the mean of c_p at ``T_in`` and ``T_ret``;
+  one held at a given flow (the keep-warm flow, pandapipes' ``controlled_mdot_kg_per_s``) leaves at
+  ``T_out = T_in − q_i / (c̄_p·ṁ_i)``;
 - pipe ``b`` (steady, no internal heat): ``T_out = T_gnd + (T_in − T_gnd)·exp(−U·π·d_o·L / (c̄_p·|ṁ|))``,
   ``c̄_p`` the mean of c_p at its inlet and outlet;
 - junction ``n``: ``Σ_in c_p,n·|ṁ_b|·(T_out,b − T_n) = 0``, ``c_p,n`` the mean of c_p at ``T_out,b`` and ``T_n``;
@@ -33,6 +35,7 @@ P_CONVERSION = 1e5  # Pa per bar
 TOL_T_K = 1e-8  # pandapipes' own solution is converged to about 1e-7 K and 1e-8 relative
 TOL_MDOT_REL = 1e-10
 MAX_ITER = 100
+HELD_FLOOR_K = 0.5  # with substations held at a fixed flow: the least cooling a pass takes for the others [K]
 
 
 class Unsupported(ValueError):
@@ -49,8 +52,9 @@ class _Table:
 
     def __call__(self, t):
         y = np.interp(t, self.x, self.y)
-        low, high = t < self.x[0], t > self.x[-1]
-        if low.any() or high.any():  # extrapolated from the first or last interval
+        a = t if isinstance(t, np.ndarray) else np.asarray(t)
+        if a.min() < self.x[0] or a.max() > self.x[-1]:  # extrapolated from the first or last interval
+            low, high = t < self.x[0], t > self.x[-1]
             y = np.where(low, self.y[0] + self.slope[0] * (t - self.x[0]), y)
             y = np.where(high, self.y[-1] + self.slope[-1] * (t - self.x[-1]), y)
         return y
@@ -142,18 +146,29 @@ class TreeHeatFlow:
         self.mdot_cons = None  # the warm start: the last step's consumer flows
         self.t_node_k = np.full(n_nodes, float(net.junction.tfluid_k.mean()))
 
-    def solve(self, t_supply_k: float, heat_w: np.ndarray, t_return_k: np.ndarray) -> dict | None:
+    def solve(self, t_supply_k: float, heat_w: np.ndarray, t_return_k: np.ndarray,
+              held_mdot_kg_per_s: np.ndarray | None = None) -> dict | None:
         """The steady flow, or None where this path does not apply (no flow somewhere, a return not below its
         supply, no convergence): the caller then solves with pandapipes. One fixed-point pass: consumer flows
         from the supply temperatures reaching them, pipe and pump flows from the tree, then every junction's
         temperature from one linear solve of the heat balances (c_p and the pipes' decay at the last pass's
-        temperatures); until temperatures move less than ``TOL_T_K`` and flows less than ``TOL_MDOT_REL``."""
+        temperatures); until temperatures move less than ``TOL_T_K`` and flows less than ``TOL_MDOT_REL``.
+
+        ``held_mdot_kg_per_s`` (nan where not held): consumers held at that flow instead of a return temperature,
+        pandapipes' heat consumer given ``qext_w`` and ``controlled_mdot_kg_per_s``: its outlet is
+        ``T_in − q / (c̄_p·ṁ)`` (``c̄_p`` the mean of c_p at inlet and outlet, the same equation pandapipes solves
+        for a zero-length branch with external heat); ``t_return_k`` is not used for them."""
         heat_w, t_return_k = np.asarray(heat_w, dtype=float), np.asarray(t_return_k, dtype=float)
         if (heat_w <= 0).any():
             return self._fail()
+        held_mdot = None if held_mdot_kg_per_s is None else np.asarray(held_mdot_kg_per_s, dtype=float)
+        held = np.zeros(self.n_cons, dtype=bool) if held_mdot is None else ~np.isnan(held_mdot)
+        any_held, free = bool(held.any()), ~held
+        if any_held and (held_mdot[held] <= 0).any():
+            return self._fail()
         cp, n_pipes, n_nodes = self.cp, self.n_pipes, self.n_nodes
         t_node = self.t_node_k.copy()
-        if self.mdot_cons is None or (t_node[self.cons_from] <= t_return_k).any():
+        if self.mdot_cons is None or (t_node[self.cons_from][free] <= t_return_k[free]).any():
             t_node[:] = t_supply_k
         t_node[self.pump_to] = t_supply_k
         t_out_pipe = t_node[self.pipe_to]
@@ -161,12 +176,30 @@ class TreeHeatFlow:
         diag = np.arange(n_nodes)
         rank_dst, rank_src = self.rank[dst], self.rank[src_p]
         t_fixed = np.append(t_return_k, t_supply_k)
+        t_cons_out = t_return_k  # each consumer's outlet: its return, or (held) what its fixed flow leaves
+        # c_p is elementwise (np.interp): looked up once per temperature array and pass, then gathered
+        cp_ret, cp_fixed = cp(t_return_k), cp(t_fixed)
         mdot = r_prev = f_prev = None
         for _ in range(MAX_ITER):
             t_in = t_node[self.cons_from]
-            if (t_in <= t_return_k).any():
+            cp_node = cp(t_node)
+            cp_in = cp_node[self.cons_from]
+            cold = bool((t_in[free] <= t_return_k[free] + HELD_FLOOR_K * any_held).any())
+            if cold and not any_held:
                 return self._fail()
-            f_new = heat_w / ((cp(t_in) + cp(t_return_k)) / 2 * (t_in - t_return_k))
+            if any_held:  # outlet of the held at this pass's inlet, c_p at the last pass's outlet (a fixed point)
+                t_held_out = t_in - heat_w / (held_mdot * (cp_in + cp(t_cons_out)) / 2)
+                dt_held = np.abs(t_held_out - t_cons_out)[held].max()
+                t_cons_out = np.where(held, t_held_out, t_return_k)
+                t_fixed = np.append(t_cons_out, t_supply_k)
+                cp_fixed = cp(t_fixed)
+                # a pass may overshoot (the held substations' small flows cool the supply a lot): the free ones'
+                # cooling taken at least HELD_FLOOR_K on the way; a solution where the floor binds is refused
+                cooling_k = np.maximum(t_in - t_return_k, HELD_FLOOR_K)
+                f_new = np.where(held, held_mdot, heat_w / ((cp_in + cp_ret) / 2 * cooling_k))
+            else:
+                dt_held = 0.0
+                f_new = heat_w / ((cp_in + cp_ret) / 2 * (t_in - t_return_k))
             if mdot is None:
                 dm, mdot_next = np.inf, f_new
             else:  # Anderson acceleration of depth 1: the slow mode is the flows' feedback on the supply losses
@@ -184,19 +217,20 @@ class TreeHeatFlow:
             if (mdot_all <= 0).any():  # a flow against a pipe's orientation, or none: not solved here
                 return self._fail()
             m_pipe = mdot_all[:n_pipes]
-            cp_b = (cp(t_node[src_p]) + cp(t_out_pipe)) / 2
+            cp_pipe_out = cp(t_out_pipe)
+            cp_b = (cp_node[src_p] + cp_pipe_out) / 2
             e = np.exp(-self.loss_w_per_k / (cp_b * m_pipe))
-            t_out = np.concatenate((t_out_pipe, t_fixed))
-            w = (cp(t_out) + cp(t_node[dst])) / 2 * np.concatenate((m_pipe, mdot, mdot_all[n_pipes:]))
+            w = (np.concatenate((cp_pipe_out, cp_fixed)) + cp_node[dst]) / 2 \
+                * np.concatenate((m_pipe, mdot, mdot_all[n_pipes:]))
             a = np.zeros((n_nodes, n_nodes))
             a[diag, diag] = np.bincount(rank_dst, w, minlength=n_nodes)
             a[rank_dst[:n_pipes], rank_src] = -w[:n_pipes] * e
             rhs = np.bincount(rank_dst, w * np.concatenate((self.t_gnd_k * (1 - e), t_fixed)), minlength=n_nodes)
             t_new = solve_triangular(a, rhs, lower=True, check_finite=False)[self.rank]
             t_out_new = self.t_gnd_k + (t_new[src_p] - self.t_gnd_k) * e
-            dt = max(np.abs(t_new - t_node).max(), np.abs(t_out_new - t_out_pipe).max())
+            dt = max(np.abs(t_new - t_node).max(), np.abs(t_out_new - t_out_pipe).max(), dt_held)
             t_node, t_out_pipe = t_new, t_out_new
-            if dt < TOL_T_K and dm < TOL_MDOT_REL:
+            if dt < TOL_T_K and dm < TOL_MDOT_REL and not cold:
                 break
         else:
             return self._fail()
@@ -209,7 +243,7 @@ class TreeHeatFlow:
         dp = m_pipe * np.abs(m_pipe) * self.length_m * lam / self.d_m / (self.area_m2 ** 2 * rho * P_CONVERSION * 2)
         p = self.p_of_dp @ np.r_[dp, self.p_flow_bar, self.plift_bar]
         return dict(mdot_cons=mdot, mdot_pipe=m_pipe, mdot_pump=float(mdot_all[n_pipes]), t_node_k=t_node,
-                    t_pipe_in_k=t_pipe_in, t_pipe_out_k=t_out_pipe, p_bar=p)
+                    t_pipe_in_k=t_pipe_in, t_pipe_out_k=t_out_pipe, p_bar=p, t_cons_out_k=t_cons_out)
 
     def _fail(self):
         self.mdot_cons = None  # the next step starts cold

@@ -28,7 +28,9 @@ class HeatOperator(mesa.Agent):
     pipe heat loss and pump electricity between that baseline and the measured flow, valued at
     ``heat_production_eur_per_mwh`` and ``electricity_eur_per_kwh``, is what above-reference cooling saved;
     ``bonus_share`` of it (never negative) is deposited as the period's pool. A period without tokens (e.g. only
-    estimated readings) takes no pool.
+    estimated readings) takes no pool. The baseline's pipe flow is solved only when its inputs (the plant's supply
+    temperature, the demand, the baseline returns) differ from the last baseline's in any bit; otherwise that
+    solution is reused (``counterfactual_reused``), exactly the flow of those inputs.
 
     References
     ----------
@@ -64,6 +66,8 @@ class HeatOperator(mesa.Agent):
         self.pump_saved_wh: dict[int, float] = defaultdict(float)
         self.pools_ueur: dict[int, int] = {}
         self.counterfactual_flows = 0
+        self.counterfactual_reused = 0  # steps whose baseline had the last baseline's inputs: its flow reused
+        self._last_baseline: tuple[tuple, HeatFlowResult] | None = None
         # the drop from the plant to each substation, first from the model at typical demand and expected returns
         t0 = self.supply_temperature_c(0)
         t_ret = np.full(typical_demand_w.size, float(self.expected_return(t0)))
@@ -105,8 +109,7 @@ class HeatOperator(mesa.Agent):
         baseline_return = np.maximum(flow.t_return_c, flow.t_supply_c - ref)
         if np.array_equal(baseline_return, flow.t_return_c):
             return 0.0
-        base = self._network.solve(flow.t_supply_plant_c, flow.demand_heat_w, baseline_return)
-        self.counterfactual_flows += 1
+        base = self._baseline(flow.t_supply_plant_c, flow.demand_heat_w, baseline_return)
         loss_wh = (base.pipe_loss_w - flow.pipe_loss_w) * dt_s / 3600
         pump_wh = (base.pump_electric_w - flow.pump_electric_w) * dt_s / 3600
         eur = loss_wh * self.heat_eur_per_wh + pump_wh * self.el_eur_per_wh
@@ -114,6 +117,18 @@ class HeatOperator(mesa.Agent):
         self.pump_saved_wh[period] += pump_wh
         self.benefit_eur[period] += eur
         return eur
+
+    def _baseline(self, t_supply_plant_c: float, demand_w: np.ndarray, t_return_c: np.ndarray) -> HeatFlowResult:
+        """The baseline's pipe flow: the last one if these inputs are bit for bit the last baseline's, else solved
+        (the solver's warm start would only move a re-solve within its tolerance, ``grid_models.heat_tree``)."""
+        key = (float(t_supply_plant_c), demand_w.tobytes(), t_return_c.tobytes())
+        if self._last_baseline is not None and self._last_baseline[0] == key:
+            self.counterfactual_reused += 1
+            return self._last_baseline[1]
+        base = self._network.solve(t_supply_plant_c, demand_w, t_return_c)
+        self.counterfactual_flows += 1
+        self._last_baseline = (key, base)
+        return base
 
     def settle(self, period: int) -> None:
         """Deposit the period's bonus pool and have it paid out pro rata to the period's tokens."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from grid_models.heat_demand import bdew_heat_kw, building_heat_w, design_heat_w
 from grid_models.heat_network import HeatNetwork, heating_curve_c
@@ -30,10 +30,11 @@ def network_kw(spec, solver):
                 pump_efficiency=n.pump_efficiency, t_supply_init_c=n.supply_max_c, solver=solver)
 
 
-def a_day(spec, seed=3):
-    """A January day of 15-minute steps: BDEW demand per building, the heating curve, random substation states."""
-    times = pd.date_range("2025-01-15", periods=96, freq="15min", tz="Europe/Copenhagen")
-    temp = 1.0 + 4.0 * np.sin(2 * np.pi * (np.arange(96) / 96 - 0.375))
+def a_day(spec, seed=3, day="2025-01-15", mean_temp_c=1.0):
+    """A day of 15-minute steps (January by default): BDEW demand per building, the heating curve, random
+    substation states."""
+    times = pd.date_range(day, periods=96, freq="15min", tz="Europe/Copenhagen")
+    temp = mean_temp_c + 4.0 * np.sin(2 * np.pi * (np.arange(96) / 96 - 0.375))
     cols, annual = [], []
     for g in spec.buildings:
         cols += [bdew_heat_kw(times, temp, profile=g.profile, building_class=g.building_class)] * g.count
@@ -48,16 +49,23 @@ def a_day(spec, seed=3):
     return design_heat_w(annual), supply, demand, states
 
 
+SUMMER = dict(day="2025-07-15", mean_temp_c=17.0)  # low demand: substations held at their keep-warm flow
+
+
 @pytest.mark.parametrize("scenario", SHIPPED)
-def test_fast_path_matches_pandapipes_over_a_day(scenario):
+@pytest.mark.parametrize("season", ["january", "july"])
+def test_fast_path_matches_pandapipes_over_a_day(scenario, season):
     spec = load_scenario(ROOT / "scenarios" / scenario).heat
-    design, supply, demand, states = a_day(spec)
+    design, supply, demand, states = a_day(spec, **(SUMMER if season == "july" else {}))
     fast, ref = HeatNetwork(design, **network_kw(spec, "fast")), HeatNetwork(design, **network_kw(spec, "pandapipes"))
     assert fast.fast is not None and ref.fast is None
     t_local = np.full(design.size, supply[0])
+    steps_held = 0
     for k in range(len(supply)):
         t_return = return_temperature_c(states, t_local, demand[k] / design)
         a, b = fast.solve(supply[k], demand[k], t_return), ref.solve(supply[k], demand[k], t_return)
+        assert_array_equal(fast.held, ref.held, err_msg=f"step {k}: substations held at their keep-warm flow")
+        steps_held += bool(ref.held.any())
         for name in ("t_supply_c", "t_return_c"):
             assert_allclose(getattr(a, name), getattr(b, name), rtol=0, atol=T_ATOL_K, err_msg=f"step {k} {name}")
         for name in ("t_supply_plant_c", "t_return_plant_c"):
@@ -68,6 +76,8 @@ def test_fast_path_matches_pandapipes_over_a_day(scenario):
             assert getattr(a, name) == pytest.approx(getattr(b, name), rel=REL), (k, name)
         t_local = b.t_supply_c
     assert fast.n_fallbacks == 0
+    # the summer day has steps with substations at their keep-warm flow (pandapipes' controlled mass flow)
+    assert (steps_held > 0) == (season == "july"), steps_held
 
 
 def test_a_step_the_fast_path_cannot_take_goes_to_pandapipes():
