@@ -107,7 +107,7 @@ class ReadingsLog:
 
     def frame(self) -> pd.DataFrame:
         self._flush(spill=False)
-        chunks = [SpillDir.read(c) if isinstance(c, Path) else c for c in self._chunks]
+        chunks = [self._spill.read(c) if isinstance(c, Path) else c for c in self._chunks]
         if not chunks:
             return pd.DataFrame()
         if len(chunks) > 1:

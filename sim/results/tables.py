@@ -1,0 +1,183 @@
+"""The run's tables written to parquet in row groups (pyarrow ``ParquetWriter``), never held whole in memory.
+
+``ledger.parquet``: the chain's decoded events, read chunk by chunk from the event log (spilled chunks one at a
+time) and written ``LEDGER_ROWS`` at a time; the file reads back as ``sim.results.summary.ledger_frame`` of every
+event would give it (same columns, dtypes and values).
+
+``timeseries.parquet``: the tidy table (time UTC, entity, quantity, value, unit). The kernel's series (the
+recorder's prosumer and feeder arrays, the site's weather) are written from their arrays, a row group at a time;
+each capability's tidy frame (its ``timeseries()`` hook) is written to a part file in the spill folder as soon as
+it is made and dropped, then copied into the file a row group at a time. ``entity``, ``quantity`` and ``unit``
+are categoricals whose categories are every label of the run, sorted, the same dictionary in every row group; so
+the file reads back (one ``pd.read_parquet``) as ``sim.recorder.Recorder.tidy`` of the same run gives the frame,
+rows in the same order: each prosumer quantity (step-major, prosumers in order), each feeder quantity, the site's
+weather, then each capability's rows in registry order (then the HIL devices').
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.results.summary import ledger_frame
+
+LEDGER_ROWS = 100_000  # events per row group of ledger.parquet (~15 MiB of decoded events at a time)
+TIMESERIES_ROWS = 1 << 20  # rows per row group of timeseries.parquet (~20 MiB)
+TIDY_COLUMNS = ("time", "entity", "quantity", "value", "unit")
+LABELS = ("entity", "quantity", "unit")
+
+
+def write_ledger(events: Iterable, path: Path, rows: int = LEDGER_ROWS) -> int:
+    """Write ``ledger.parquet`` from ``events`` (in chain order; an ``EventLog`` is read a chunk at a time);
+    the number of events written."""
+    writer, n, batch = None, 0, []
+    try:
+        for event in events:
+            batch.append(event)
+            if len(batch) >= rows:
+                writer = _write_frame(writer, path, ledger_frame(batch))
+                n, batch = n + len(batch), []
+        if batch or writer is None:
+            writer = _write_frame(writer, path, ledger_frame(batch))
+            n += len(batch)
+    finally:
+        if writer is not None:
+            writer.close()
+    return n
+
+
+def _write_frame(writer: pq.ParquetWriter | None, path: Path, frame: pd.DataFrame,
+                 schema: pa.Schema | None = None) -> pq.ParquetWriter:
+    """Append ``frame`` as a row group, opening the writer (schema: the first frame's, or ``schema``) at first."""
+    table = pa.Table.from_pandas(frame, schema=schema if writer is None else writer.schema, preserve_index=False)
+    if writer is None:
+        writer = pq.ParquetWriter(path, table.schema)
+    writer.write_table(table)
+    return writer
+
+
+@dataclass(frozen=True)
+class Series:
+    """One quantity of one or more entities at every step: ``values`` (n_steps,) for one entity or (n_steps,
+    n_entities); tidy rows step-major (each step, its entities in order)."""
+
+    times: pd.DatetimeIndex  # UTC
+    entities: tuple[str, ...]
+    quantity: str
+    unit: str
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.times) * len(self.entities)
+
+    def rows(self, start: int, stop: int) -> dict:
+        """Rows ``start`` … ``stop - 1`` as columns (entity as local codes into ``entities``)."""
+        n = len(self.entities)
+        index = np.arange(start, stop)
+        return {"time": self.times[index // n], "entity": index % n,
+                "value": np.asarray(self.values, dtype=float).reshape(-1)[start:stop]}
+
+
+def recorder_series(recorder, times: pd.DatetimeIndex, extra: dict[str, tuple[np.ndarray, str]]) -> list[Series]:
+    """The kernel's series in ``Recorder.tidy``'s order: each prosumer quantity, each feeder quantity, then
+    ``extra`` (the site's, ``{quantity: (values, unit)}``)."""
+    from sim.recorder import FEEDER_QUANTITIES, PROSUMER_QUANTITIES
+
+    t_utc = times.tz_convert("UTC")
+    out = []
+    if recorder.ids:
+        out += [Series(t_utc, tuple(recorder.ids), q, unit, recorder.prosumer[q])
+                for q, unit in PROSUMER_QUANTITIES.items()]
+    if recorder.has_feeder:
+        out += [Series(t_utc, ("feeder",), q, unit, recorder.feeder[q]) for q, unit in FEEDER_QUANTITIES.items()]
+    out += [Series(t_utc, ("site",), q, unit, np.asarray(v)) for q, (v, unit) in extra.items()]
+    return out
+
+
+class TimeseriesWriter:
+    """``timeseries.parquet`` written a row group at a time: ``add_frame`` a capability's tidy frame (kept on
+    disk in ``scratch`` until ``write``), then ``write(path, series)`` the kernel's ``series`` followed by every
+    frame added, in order."""
+
+    def __init__(self, scratch: Path):
+        self.scratch = Path(scratch)
+        self.scratch.mkdir(parents=True, exist_ok=True)
+        self._parts: list[Path] = []
+        self._labels: dict[str, set] = {c: set() for c in LABELS}
+
+    def add_frame(self, frame: pd.DataFrame) -> None:
+        """A capability's tidy rows (``TIDY_COLUMNS``, ``time`` in UTC): to a part file now; the caller drops
+        the frame."""
+        frame = frame.loc[:, list(TIDY_COLUMNS)]
+        for col in LABELS:
+            frame[col] = frame[col].astype("category")
+            self._labels[col].update(frame[col].cat.categories)
+        path = self.scratch / f"timeseries-part-{len(self._parts):03d}.parquet"
+        frame.to_parquet(path, index=False, row_group_size=TIMESERIES_ROWS)
+        self._parts.append(path)
+
+    def write(self, path: Path, series: list[Series], rows: int = TIMESERIES_ROWS) -> int:
+        """Write the file; the number of rows written. The part files are removed."""
+        labels = {c: set(self._labels[c]) for c in LABELS}
+        for s in series:
+            labels["entity"].update(s.entities)
+            labels["quantity"].add(s.quantity)
+            labels["unit"].add(s.unit)
+        cats = {c: sorted(v) for c, v in labels.items()}
+        codes = {c: {label: i for i, label in enumerate(v)} for c, v in cats.items()}
+        schema = _tidy_schema(cats)
+        writer, n = None, 0
+        try:
+            for frame in self._frames(series, cats, codes, rows):
+                writer = _write_frame(writer, path, frame, schema)
+                n += len(frame)
+            if writer is None:
+                writer = _write_frame(None, path, _tidy(cats, {c: [] for c in TIDY_COLUMNS}), schema)
+        finally:
+            if writer is not None:
+                writer.close()
+        for part in self._parts:
+            part.unlink()
+        self._parts = []
+        return n
+
+    def _frames(self, series: list[Series], cats: dict, codes: dict, rows: int) -> Iterator[pd.DataFrame]:
+        for s in series:
+            entity = np.array([codes["entity"][e] for e in s.entities])
+            for start in range(0, len(s), rows):
+                part = s.rows(start, min(start + rows, len(s)))
+                m = len(part["value"])
+                yield _tidy(cats, {"time": part["time"], "entity": entity[part["entity"]],
+                                   "quantity": np.full(m, codes["quantity"][s.quantity]), "value": part["value"],
+                                   "unit": np.full(m, codes["unit"][s.unit])})
+        for path in self._parts:
+            for group in pq.ParquetFile(path).iter_batches(batch_size=rows):
+                frame = group.to_pandas()
+                columns = {"time": frame["time"], "value": frame["value"]}
+                for col in LABELS:
+                    local = frame[col].cat
+                    lookup = np.array([codes[col][c] for c in local.categories], dtype=np.int64)
+                    columns[col] = lookup[local.codes.to_numpy()]
+                yield _tidy(cats, columns)
+
+
+def _tidy(cats: dict, columns: dict) -> pd.DataFrame:
+    """A tidy frame from label codes into ``cats`` (sorted categories)."""
+    return pd.DataFrame({
+        "time": pd.Series(pd.DatetimeIndex(columns["time"], tz="UTC") if len(columns["time"]) else
+                          pd.DatetimeIndex([], tz="UTC")),
+        **{c: pd.Categorical.from_codes(np.asarray(columns[c], dtype=np.int64), categories=cats[c])
+           for c in ("entity", "quantity")},
+        "value": np.asarray(columns["value"], dtype=float),
+        "unit": pd.Categorical.from_codes(np.asarray(columns["unit"], dtype=np.int64), categories=cats["unit"]),
+    })
+
+
+def _tidy_schema(cats: dict) -> pa.Schema:
+    return pa.Schema.from_pandas(_tidy(cats, {c: [] for c in TIDY_COLUMNS}), preserve_index=False)
