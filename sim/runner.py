@@ -28,7 +28,7 @@ from sim.results.folder import MANIFEST, data_hashes, prepare_folder, write_json
 from sim.results.report import make_plots, write_report
 from sim.results.spill import SPILL_FOLDER, SpillDir
 from sim.results.summary import chain_summary, physics_summary
-from sim.results.tables import TimeseriesWriter, recorder_series, write_ledger
+from sim.results.tables import TimeseriesWriter, read_ledger, recorder_series, write_ledger
 from sim.scenario import Scenario, load_scenario, network_provenance
 from sim.twin import Twin
 
@@ -249,7 +249,7 @@ def collect(twin: Twin, scenario: Scenario, manifest: dict, folder: Path | None 
     write_timeseries(twin, files / "timeseries.parquet")
     write_ledger(twin.chain.events, files / "ledger.parquet")
     twin.measurement.readings().to_parquet(files / "readings.parquet", index=False)
-    ledger = pd.read_parquet(files / "ledger.parquet")
+    ledger = read_ledger(files / "ledger.parquet")
     summary = {
         "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
                 "periods": scenario.n_periods, "step_s": scenario.run.step_s,

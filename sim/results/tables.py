@@ -23,19 +23,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.results.summary import ledger_frame
 
-LEDGER_ROWS = 100_000  # events per row group of ledger.parquet (~15 MiB of decoded events at a time)
+LEDGER_ROWS = 10_000  # events per row group of ledger.parquet (one event-log chunk: ~3 MiB of decoded events)
 TIMESERIES_ROWS = 1 << 20  # rows per row group of timeseries.parquet (~20 MiB)
 TIDY_COLUMNS = ("time", "entity", "quantity", "value", "unit")
 LABELS = ("entity", "quantity", "unit")
 
 
-def write_ledger(events: Iterable, path: Path, rows: int = LEDGER_ROWS) -> int:
-    """Write ``ledger.parquet`` from ``events`` (in chain order; an ``EventLog`` is read a chunk at a time);
-    the number of events written."""
+def write_ledger(events: Iterable, path: Path, rows: int | None = None) -> int:
+    """Write ``ledger.parquet`` from ``events`` (in chain order; an ``EventLog`` is read a chunk at a time),
+    ``rows`` (default ``LEDGER_ROWS``) events per row group; the number of events written."""
+    rows = rows or LEDGER_ROWS
     writer, n, batch = None, 0, []
     try:
         for event in events:
@@ -50,6 +52,18 @@ def write_ledger(events: Iterable, path: Path, rows: int = LEDGER_ROWS) -> int:
         if writer is not None:
             writer.close()
     return n
+
+
+def read_ledger(path: Path) -> pd.DataFrame:
+    """``ledger.parquet`` as one DataFrame (as ``pd.read_parquet`` gives it), converted a row group at a time so
+    that the file's Arrow buffers and the frame's objects are never both held whole."""
+    file = pq.ParquetFile(path)
+    if file.metadata.num_row_groups <= 1:
+        return pd.read_parquet(path)
+    frame = pd.concat([file.read_row_group(i).to_pandas() for i in range(file.metadata.num_row_groups)],
+                      ignore_index=True)
+    pa.default_memory_pool().release_unused()
+    return frame
 
 
 def _write_frame(writer: pq.ParquetWriter | None, path: Path, frame: pd.DataFrame,
@@ -120,10 +134,13 @@ class TimeseriesWriter:
             self._labels[col].update(frame[col].cat.categories)
         path = self.scratch / f"timeseries-part-{len(self._parts):03d}.parquet"
         frame.to_parquet(path, index=False, row_group_size=TIMESERIES_ROWS)
+        del frame
         self._parts.append(path)
 
-    def write(self, path: Path, series: list[Series], rows: int = TIMESERIES_ROWS) -> int:
-        """Write the file; the number of rows written. The part files are removed."""
+    def write(self, path: Path, series: list[Series], rows: int | None = None) -> int:
+        """Write the file, ``rows`` (default ``TIMESERIES_ROWS``) rows per row group; the number of rows
+        written. The part files are removed."""
+        rows = rows or TIMESERIES_ROWS
         labels = {c: set(self._labels[c]) for c in LABELS}
         for s in series:
             labels["entity"].update(s.entities)
@@ -181,3 +198,64 @@ def _tidy(cats: dict, columns: dict) -> pd.DataFrame:
 
 def _tidy_schema(cats: dict) -> pa.Schema:
     return pa.Schema.from_pandas(_tidy(cats, {c: [] for c in TIDY_COLUMNS}), preserve_index=False)
+
+
+class _Rows:
+    """A condition on the timeseries' label columns (``view.entity == "feeder"``, ``&``, ``|``, ``~``, ``isin``),
+    kept as a pyarrow expression so that ``view[condition]`` reads only the rows it selects."""
+
+    def __init__(self, expr):
+        self.expr = expr
+
+    def __and__(self, other: _Rows) -> _Rows:
+        return _Rows(self.expr & other.expr)
+
+    def __or__(self, other: _Rows) -> _Rows:
+        return _Rows(self.expr | other.expr)
+
+    def __invert__(self) -> _Rows:
+        return _Rows(~self.expr)
+
+
+class _Column:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __eq__(self, label) -> _Rows:  # type: ignore[override]
+        return _Rows(pc.field(self.name) == label)
+
+    def __ne__(self, label) -> _Rows:  # type: ignore[override]
+        return _Rows(pc.field(self.name) != label)
+
+    def isin(self, labels) -> _Rows:
+        return _Rows(pc.field(self.name).isin(list(labels)))
+
+
+class TimeseriesView:
+    """``timeseries.parquet`` as the plotters see it, without reading it whole: ``view[view.entity == "x"]``
+    (conditions on ``entity``, ``quantity`` and ``unit``, combined with ``&``, ``|``, ``~``; ``isin``) reads only
+    the rows selected, as a DataFrame with the file's columns and dtypes (a fresh index). Anything else a
+    DataFrame offers (``view.pivot``, ``len(view)``, ``view.value``) reads the whole table once and answers from
+    it."""
+
+    def __init__(self, path: Path):
+        self._path = Path(path)
+        self._whole: pd.DataFrame | None = None
+
+    def __getattr__(self, name: str):
+        if name in LABELS:
+            return _Column(name)
+        return getattr(self._frame(), name)
+
+    def __getitem__(self, key):
+        if isinstance(key, _Rows):
+            return pq.read_table(self._path, filters=key.expr).to_pandas()
+        return self._frame()[key]
+
+    def __len__(self) -> int:
+        return pq.ParquetFile(self._path).metadata.num_rows
+
+    def _frame(self) -> pd.DataFrame:
+        if self._whole is None:
+            self._whole = pd.read_parquet(self._path)
+        return self._whole
