@@ -231,12 +231,12 @@ def write_timeseries(twin: Twin, path: Path) -> int:
     put on disk as soon as it is made; the rows written."""
     writer = TimeseriesWriter(twin.spill.root / "timeseries-parts")
     for cap in twin.capabilities:
-        if (df := cap.timeseries()) is not None:
-            writer.add_frame(df)
-        del df
-    if twin.hil is not None and (df := twin.hil.timeseries(twin.inputs.t0_s)) is not None:
-        writer.add_frame(df)
-        del df
+        if (rows := cap.timeseries()) is not None:
+            writer.add(rows)
+        del rows
+    if twin.hil is not None and (rows := twin.hil.timeseries(twin.inputs.t0_s)) is not None:
+        writer.add(rows)
+        del rows
     return writer.write(path, recorder_series(twin.recorder, twin.inputs.times, weather_series(twin)))
 
 

@@ -76,6 +76,16 @@ def _write_frame(writer: pq.ParquetWriter | None, path: Path, frame: pd.DataFram
     return writer
 
 
+def series_frame(series: list[Series]) -> pd.DataFrame:
+    """Tidy rows of ``series`` as one frame (what ``timeseries.parquet`` holds for them; for tests and small runs)."""
+    parts = []
+    for s in series:
+        rows = s.rows(0, len(s))
+        parts.append(pd.DataFrame({"time": rows["time"], "entity": np.asarray(s.entities, dtype=object)[rows["entity"]],
+                                   "quantity": s.quantity, "value": rows["value"], "unit": s.unit}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=list(TIDY_COLUMNS))
+
+
 @dataclass(frozen=True)
 class Series:
     """One quantity of one or more entities at every step: ``values`` (n_steps,) for one entity or (n_steps,
@@ -115,15 +125,27 @@ def recorder_series(recorder, times: pd.DatetimeIndex, extra: dict[str, tuple[np
 
 
 class TimeseriesWriter:
-    """``timeseries.parquet`` written a row group at a time: ``add_frame`` a capability's tidy frame (kept on
-    disk in ``scratch`` until ``write``), then ``write(path, series)`` the kernel's ``series`` followed by every
-    frame added, in order."""
+    """``timeseries.parquet`` written a row group at a time: ``add`` each capability's rows (a tidy frame, kept
+    on disk in ``scratch`` until ``write``, or a list of ``Series``), then ``write(path, series)`` the kernel's
+    ``series`` followed by every capability's rows, in the order added."""
 
     def __init__(self, scratch: Path):
         self.scratch = Path(scratch)
         self.scratch.mkdir(parents=True, exist_ok=True)
         self._parts: list[Path] = []
         self._labels: dict[str, set] = {c: set() for c in LABELS}
+
+    def add(self, rows) -> None:
+        """A capability's ``timeseries()``: a tidy frame (``add_frame``) or a list of ``Series`` (kept as
+        arrays, written from them: no frame is ever made)."""
+        if isinstance(rows, pd.DataFrame):
+            self.add_frame(rows)
+            return
+        for s in rows:
+            self._labels["entity"].update(s.entities)
+            self._labels["quantity"].add(s.quantity)
+            self._labels["unit"].add(s.unit)
+            self._parts.append(s)
 
     def add_frame(self, frame: pd.DataFrame) -> None:
         """A capability's tidy rows (``TIDY_COLUMNS``, ``time`` in UTC): to a part file now; the caller drops
@@ -151,6 +173,9 @@ class TimeseriesWriter:
         schema = _tidy_schema(cats)
         writer, n = None, 0
         try:
+            for frame in self._series_frames(series, cats, codes, rows):
+                writer = _write_frame(writer, path, frame, schema)
+                n += len(frame)
             for frame in self._frames(series, cats, codes, rows):
                 writer = _write_frame(writer, path, frame, schema)
                 n += len(frame)
@@ -160,11 +185,19 @@ class TimeseriesWriter:
             if writer is not None:
                 writer.close()
         for part in self._parts:
-            part.unlink()
+            if isinstance(part, Path):
+                part.unlink()
         self._parts = []
         return n
 
     def _frames(self, series: list[Series], cats: dict, codes: dict, rows: int) -> Iterator[pd.DataFrame]:
+        for part in self._parts:
+            if isinstance(part, Series):
+                yield from self._series_frames([part], cats, codes, rows)
+            else:
+                yield from self._part_frames(part, cats, codes, rows)
+
+    def _series_frames(self, series: list[Series], cats: dict, codes: dict, rows: int) -> Iterator[pd.DataFrame]:
         for s in series:
             entity = np.array([codes["entity"][e] for e in s.entities])
             for start in range(0, len(s), rows):
@@ -173,15 +206,17 @@ class TimeseriesWriter:
                 yield _tidy(cats, {"time": part["time"], "entity": entity[part["entity"]],
                                    "quantity": np.full(m, codes["quantity"][s.quantity]), "value": part["value"],
                                    "unit": np.full(m, codes["unit"][s.unit])})
-        for path in self._parts:
-            for group in pq.ParquetFile(path).iter_batches(batch_size=rows):
-                frame = group.to_pandas()
-                columns = {"time": frame["time"], "value": frame["value"]}
-                for col in LABELS:
-                    local = frame[col].cat
-                    lookup = np.array([codes[col][c] for c in local.categories], dtype=np.int64)
-                    columns[col] = lookup[local.codes.to_numpy()]
-                yield _tidy(cats, columns)
+
+    @staticmethod
+    def _part_frames(path: Path, cats: dict, codes: dict, rows: int) -> Iterator[pd.DataFrame]:
+        for group in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            frame = group.to_pandas()
+            columns = {"time": frame["time"], "value": frame["value"]}
+            for col in LABELS:
+                local = frame[col].cat
+                lookup = np.array([codes[col][c] for c in local.categories], dtype=np.int64)
+                columns[col] = lookup[local.codes.to_numpy()]
+            yield _tidy(cats, columns)
 
 
 def _tidy(cats: dict, columns: dict) -> pd.DataFrame:

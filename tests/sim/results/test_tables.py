@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+from types import SimpleNamespace
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import sim.results.tables as tables
+from sim.recorder import FEEDER_QUANTITIES, Recorder
 from sim.results.summary import ledger_frame
 from sim.runner import TABLES, run_scenario, weather_series
 from sim.scenario import load_scenario
@@ -25,7 +29,8 @@ INSURANCE_2D = {"run.duration_s": 2 * 86_400}
 def whole_frames(result) -> dict[str, pd.DataFrame]:
     """The frames as the run assembled them before: every table whole in memory, from the same twin."""
     twin = result.twin
-    more = [df for cap in twin.capabilities if (df := cap.timeseries()) is not None]
+    more = [df if isinstance(df, pd.DataFrame) else tables.series_frame(df)
+            for cap in twin.capabilities if (df := cap.timeseries()) is not None]
     return {"timeseries": twin.recorder.tidy(twin.inputs.times, extra=weather_series(twin), more=more),
             "ledger": ledger_frame(twin.chain.events), "readings": twin.measurement.readings()}
 
@@ -49,6 +54,9 @@ def test_the_chunked_files_equal_the_whole_frames(file, overrides, tmp_path, mon
         assert result.rows(name) == len(old[name])
     assert len(old["timeseries"]) > 10 * tables.TIMESERIES_ROWS and len(old["ledger"]) > 10 * tables.LEDGER_ROWS
     assert pq_groups(tmp_path / "run" / "ledger.parquet") > 10
+    summaries = {cap.name: cap.summary(old["ledger"]) for cap in result.twin.capabilities}
+    assert json.dumps(summaries, sort_keys=True, default=str) == \
+        json.dumps({k: result.summary[k] for k in summaries}, sort_keys=True, default=str)
     if file == "community.toml":  # every kind of row: prosumers, feeder, weather and all five capabilities
         entities = set(old["timeseries"].entity)
         assert {"feeder", "site", "heat-network", "dsr"} <= entities and len(entities) > 50
@@ -78,3 +86,29 @@ def test_an_empty_ledger_and_a_run_without_a_folder(tmp_path):
     writer = tables.TimeseriesWriter(tmp_path / "parts")
     assert writer.write(tmp_path / "ts.parquet", []) == 0
     assert list(pd.read_parquet(tmp_path / "ts.parquet").columns) == list(tables.TIDY_COLUMNS)
+
+
+def test_series_at_their_own_step_and_frames_keep_their_place(tmp_path, monkeypatch):
+    """A capability's rows as a frame or as ``Series`` at its own (hourly) step, after the kernel's per-minute
+    rows: the file equals ``Recorder.tidy`` with the same rows given as frames, in the same order."""
+    small_groups(monkeypatch)
+    times = pd.date_range("2025-03-10", periods=180, freq="min", tz="Europe/Berlin")
+    rng = np.random.default_rng(5)
+    rec = Recorder(len(times), ["pv-02", "pv-01"], has_feeder=True)
+    for k in range(len(times)):
+        flow = SimpleNamespace(**{q: float(v) for q, v in zip(FEEDER_QUANTITIES, rng.random(len(FEEDER_QUANTITIES)))})
+        rec.record_step(k, flow, *(rng.random(2) for _ in range(5)))
+    extra = {"ghi": (rng.random(len(times)), "W/m2")}
+    hourly = pd.date_range("2025-03-10", periods=3, freq="h", tz="UTC")
+    own_step = [tables.Series(hourly, ("site/a", "site/b"), "potential_kw", "kW", rng.random((3, 2))),
+                tables.Series(hourly, ("pool",), "balance_eur", "EUR", np.array([1.0, np.nan, 3.0]))]
+    frame = pd.DataFrame({"time": times.tz_convert("UTC"), "entity": "dsr", "quantity": "p_kw",
+                          "value": rng.random(len(times)), "unit": "kW"})
+    writer = tables.TimeseriesWriter(tmp_path / "parts")
+    writer.add(own_step)
+    writer.add(frame)
+    n = writer.write(tmp_path / "ts.parquet", tables.recorder_series(rec, times, extra))
+    expected = rec.tidy(times, extra=extra, more=[tables.series_frame(own_step), frame])
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ts.parquet"), expected, check_exact=True)
+    assert n == len(expected) == 2 * 5 * 180 + 9 * 180 + 180 + 6 + 3 + 180
+    assert not list((tmp_path / "parts").iterdir())
