@@ -28,7 +28,7 @@ from sim.results.folder import MANIFEST, data_hashes, prepare_folder, write_json
 from sim.results.report import make_plots, write_report
 from sim.results.spill import SPILL_FOLDER, SpillDir
 from sim.results.summary import chain_summary, physics_summary
-from sim.results.tables import TimeseriesWriter, read_ledger, recorder_series, write_ledger
+from sim.results.tables import TimeseriesWriter, give_back_memory, read_ledger, recorder_series, write_ledger
 from sim.scenario import Scenario, load_scenario, network_provenance
 from sim.twin import Twin
 
@@ -247,8 +247,11 @@ def collect(twin: Twin, scenario: Scenario, manifest: dict, folder: Path | None 
     scratch = SpillDir() if folder is None else None
     files = folder if folder is not None else scratch.root
     write_timeseries(twin, files / "timeseries.parquet")
+    give_back_memory()
     write_ledger(twin.chain.events, files / "ledger.parquet")
+    give_back_memory()
     twin.measurement.readings().to_parquet(files / "readings.parquet", index=False)
+    give_back_memory()
     ledger = read_ledger(files / "ledger.parquet")
     summary = {
         "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
@@ -261,6 +264,7 @@ def collect(twin: Twin, scenario: Scenario, manifest: dict, folder: Path | None 
         **({"hil": hil} if (hil := hil_summary(twin)) is not None else {}),
     }
     del ledger
+    give_back_memory()
     tables = {name: df for cap in twin.capabilities for name, df in cap.tables().items()}
     return RunResult(scenario, summary, dict(manifest), files, twin=twin, tables=tables, scratch=scratch)
 
