@@ -28,7 +28,7 @@ from sim.results.folder import MANIFEST, data_hashes, prepare_folder, write_json
 from sim.results.report import make_plots, write_report
 from sim.results.spill import SPILL_FOLDER, SpillDir
 from sim.results.summary import chain_summary, physics_summary
-from sim.results.tables import TimeseriesWriter, give_back_memory, read_ledger, recorder_series, write_ledger
+from sim.results.tables import LedgerView, TimeseriesWriter, give_back_memory, recorder_series, write_ledger
 from sim.scenario import Scenario, load_scenario, network_provenance
 from sim.twin import Twin
 
@@ -252,7 +252,7 @@ def collect(twin: Twin, scenario: Scenario, manifest: dict, folder: Path | None 
     give_back_memory()
     twin.measurement.readings().to_parquet(files / "readings.parquet", index=False)
     give_back_memory()
-    ledger = read_ledger(files / "ledger.parquet")
+    ledger = LedgerView(files / "ledger.parquet")  # the summaries read only the events they ask for
     summary = {
         "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
                 "periods": scenario.n_periods, "step_s": scenario.run.step_s,

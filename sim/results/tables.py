@@ -307,3 +307,80 @@ class TimeseriesView:
         if self._whole is None:
             self._whole = pd.read_parquet(self._path)
         return self._whole
+
+
+LEDGER_LABELS = ("contract", "event")
+
+
+class LedgerView:
+    """``ledger.parquet`` as the summaries and plotters see it, without reading it whole: ``view.contract`` and
+    ``view.event`` are the label columns (categoricals, read once); ``view[mask]`` (a boolean Series or array
+    over every event), ``view.loc[rows]`` and ``view.loc[rows, column]`` read only the row groups holding the
+    rows asked for and give them as the whole frame would (same columns, dtypes and index: the event's row
+    number); ``len(view)`` from the file's metadata. Anything else (``view.args``, ``view.groupby``) reads the
+    whole table once and answers from it, so code written for a DataFrame keeps working."""
+
+    def __init__(self, path: Path):
+        self._path = Path(path)
+        self._file = pq.ParquetFile(self._path)
+        meta = self._file.metadata
+        self._starts = np.cumsum([0] + [meta.row_group(i).num_rows for i in range(meta.num_row_groups)])
+        self._labels: pd.DataFrame | None = None
+        self._whole: pd.DataFrame | None = None
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getattr__(self, name: str):
+        if name in LEDGER_LABELS:
+            if self._labels is None:
+                self._labels = pq.read_table(self._path, columns=list(LEDGER_LABELS),
+                                             read_dictionary=list(LEDGER_LABELS)).to_pandas()
+            return self._labels[name]
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._frame(), name)
+
+    def __getitem__(self, key):
+        if isinstance(key, (pd.Series, np.ndarray)) and key.dtype == bool and len(key) == len(self):
+            return self._take(np.flatnonzero(np.asarray(key)))
+        return self._frame()[key]
+
+    @property
+    def loc(self) -> _Loc:
+        return _Loc(self)
+
+    def _take(self, rows) -> pd.DataFrame:
+        """The rows numbered ``rows`` (ascending or not), indexed by their numbers."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if self._whole is not None or self._file.metadata.num_row_groups == 0:
+            return self._frame().loc[rows]
+        order = np.argsort(rows, kind="stable")
+        groups = np.searchsorted(self._starts, rows[order], side="right") - 1
+        parts = []
+        for g in np.unique(groups):
+            local = rows[order][groups == g] - self._starts[g]
+            parts.append(self._file.read_row_group(int(g)).take(pa.array(local)).to_pandas())
+        if not parts:
+            empty = self._file.read_row_group(0).slice(0, 0).to_pandas()
+            return empty.set_axis(pd.Index(rows, dtype=np.int64), axis=0)
+        frame = pd.concat(parts, ignore_index=True)
+        frame.index = pd.Index(rows[order], dtype=np.int64)
+        return frame.iloc[np.argsort(order, kind="stable")]
+
+    def _frame(self) -> pd.DataFrame:
+        if self._whole is None:
+            self._whole = read_ledger(self._path)
+        return self._whole
+
+
+class _Loc:
+    def __init__(self, view: LedgerView):
+        self._view = view
+
+    def __getitem__(self, key):
+        rows, column = key if isinstance(key, tuple) else (key, None)
+        if isinstance(rows, slice) or (isinstance(rows, (pd.Series, np.ndarray)) and rows.dtype == bool):
+            return self._view._frame().loc[key]
+        frame = self._view._take(pd.Index(rows).to_numpy())
+        return frame if column is None else frame[column]
