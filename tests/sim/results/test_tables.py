@@ -17,6 +17,8 @@ import pytest
 
 import sim.results.tables as tables
 from sim.recorder import FEEDER_QUANTITIES, Recorder
+from sim.registry import plotters
+from sim.results.report import plot_feeder
 from sim.results.summary import ledger_frame
 from sim.runner import TABLES, run_scenario, weather_series
 from sim.scenario import load_scenario
@@ -60,6 +62,15 @@ def test_the_chunked_files_equal_the_whole_frames(file, overrides, tmp_path, mon
     if file == "community.toml":  # every kind of row: prosumers, feeder, weather and all five capabilities
         entities = set(old["timeseries"].entity)
         assert {"feeder", "site", "heat-network", "dsr"} <= entities and len(entities) > 50
+        # the plots drawn through the views (rows read as selected) are those drawn from the whole frames
+        whole = tmp_path / "run" / "plots-whole"
+        whole.mkdir()
+        for plotter in [plot_feeder, *plotters()]:
+            plotter(old["timeseries"], old["ledger"], whole)
+        drawn = sorted(p.name for p in (tmp_path / "run" / "plots").glob("*.png"))
+        assert drawn == sorted(p.name for p in whole.glob("*.png")) and len(drawn) >= 8
+        for name in drawn:
+            assert (tmp_path / "run" / "plots" / name).read_bytes() == (whole / name).read_bytes(), name
 
 
 def pq_groups(path) -> int:
