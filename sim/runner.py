@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import importlib.metadata as md
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -133,7 +133,8 @@ def run_scenario(
     """Run ``scenario`` (a file or a Scenario), with dotted-key ``overrides`` and ``seed`` applied.
 
     With ``out``, the results folder is written there (marked incomplete until the end); without, the three
-    tables go to a private temporary folder (removed with the result) and nothing else is written. ``scenario_file`` names the source of a Scenario object.
+    tables go to a private temporary folder (removed with the result) and nothing else is written.
+    ``scenario_file`` names the source of a Scenario object.
     """
     if not isinstance(scenario, Scenario):
         scenario_file = str(scenario)
