@@ -266,8 +266,17 @@ class _Rows:
 
 
 class _Column:
-    def __init__(self, name: str):
+    """A label column of a ``TimeseriesView``: comparisons make conditions; anything else (``unique()``,
+    ``values``) is the whole column's."""
+
+    def __init__(self, name: str, view: TimeseriesView):
         self.name = name
+        self._view = view
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        return getattr(self._view._frame()[self.name], attr)
 
     def __eq__(self, label) -> _Rows:  # type: ignore[override]
         return _Rows(pc.field(self.name) == label)
@@ -292,7 +301,9 @@ class TimeseriesView:
 
     def __getattr__(self, name: str):
         if name in LABELS:
-            return _Column(name)
+            return _Column(name, self)
+        if name.startswith("_"):
+            raise AttributeError(name)
         return getattr(self._frame(), name)
 
     def __getitem__(self, key):

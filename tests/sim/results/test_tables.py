@@ -123,3 +123,36 @@ def test_series_at_their_own_step_and_frames_keep_their_place(tmp_path, monkeypa
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "ts.parquet"), expected, check_exact=True)
     assert n == len(expected) == 2 * 5 * 180 + 9 * 180 + 180 + 6 + 3 + 180
     assert not list((tmp_path / "parts").iterdir())
+
+
+def test_the_views_answer_as_the_whole_frames(small_run, monkeypatch):
+    """``TimeseriesView`` and ``LedgerView`` (what the summaries and plotters get) give what the same selection
+    of the whole table gives; what they do not select on falls back to the whole table."""
+    from sim.results.summary import event_args
+
+    folder = small_run.folder
+    ts, view = pd.read_parquet(folder / "timeseries.parquet"), tables.TimeseriesView(folder / "timeseries.parquet")
+    for pick in (lambda t: t.entity == "feeder", lambda t: (t.entity == "site") & (t.quantity != "ghi"),
+                 lambda t: t.quantity.isin(["pv_kw", "soc_kwh"]) | (t.unit == "pu"), lambda t: ~(t.entity == "feeder"),
+                 lambda t: t.entity == "no such entity"):
+        pd.testing.assert_frame_equal(view[pick(view)], pick_rows(ts, pick), check_exact=True)
+    assert len(view) == len(ts) and sorted(view.entity.unique()) == sorted(ts.entity.unique())
+    ledger = pd.read_parquet(folder / "ledger.parquet")
+    for rows in (7, 10_000):  # one row group, many
+        monkeypatch.setattr(tables, "LEDGER_ROWS", rows)
+        tables.write_ledger(small_run.twin.chain.events, folder.parent / "ledger-again.parquet")
+        lv = tables.LedgerView(folder.parent / "ledger-again.parquet")
+        assert len(lv) == len(ledger) > 100
+        for contract, event in {(c, e) for c, e in zip(ledger.contract, ledger.event)} | {("None", "None")}:
+            pd.testing.assert_frame_equal(event_args(lv, contract, event), event_args(ledger, contract, event),
+                                          check_exact=True)
+        some = ledger.index[ledger.event == "Transfer"][::3][::-1]
+        pd.testing.assert_frame_equal(lv.loc[some], ledger.loc[some], check_exact=True)
+        pd.testing.assert_series_equal(lv.loc[some, "address"], ledger.loc[some, "address"], check_exact=True)
+        pd.testing.assert_frame_equal(lv[lv.contract == "EuroToken"], ledger[ledger.contract == "EuroToken"],
+                                      check_exact=True)
+        assert lv.args.tolist() == ledger.args.tolist()  # anything else: the whole table
+
+
+def pick_rows(frame, pick):
+    return frame[pick(frame)].reset_index(drop=True)
