@@ -121,7 +121,7 @@ def one_year(row: str, days: float) -> dict:
         "pipe_flows": tally["n"], "pipe_flow_ms": 1000 * tally["s"] / tally["n"] if tally["n"] else None,
         "pipe_ms_per_heat_step": 1000 * tally["s"] * (scenario.heat.step_s or scenario.run.step_s)
         / scenario.run.duration_s if scenario.heat is not None and tally["n"] else None,
-        "timeseries_rows": len(result.timeseries), "readings_rows": len(result.readings),
+        "timeseries_rows": result.rows("timeseries"), "readings_rows": result.rows("readings"),
     }
 
 

@@ -37,7 +37,9 @@ class Recorder:
         extra: dict[str, tuple[np.ndarray, str]] | None = None,
         more: list[pd.DataFrame] | None = None,
     ) -> pd.DataFrame:
-        """Tidy frame; ``extra`` adds site-level series as ``{quantity: (values, unit)}`` for entity ``site``;
+        """Tidy frame, whole in memory: the reference ``timeseries.parquet`` is tested against (a run writes the
+        file a row group at a time from the same arrays: ``sim.results.tables``); ``extra`` adds site-level
+        series as ``{quantity: (values, unit)}`` for entity ``site``;
         ``more`` appends tidy frames of the capabilities (same columns, ``time`` in UTC).
 
         Rows: each prosumer quantity (step-major, prosumers in order), then each feeder quantity, then ``extra``,

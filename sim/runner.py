@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata as md
+import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from contracts.archive import ChainRecorder
 from contracts.compiler import EVM_VERSION, compile_contract
@@ -24,12 +26,9 @@ from sim.hil.bridge import hil_summary
 from sim.registry import REGISTRY, plotters
 from sim.results.folder import MANIFEST, data_hashes, prepare_folder, write_json
 from sim.results.report import make_plots, write_report
-from sim.results.spill import SPILL_FOLDER
-from sim.results.summary import (
-    chain_summary,
-    ledger_frame,
-    physics_summary,
-)
+from sim.results.spill import SPILL_FOLDER, SpillDir
+from sim.results.summary import chain_summary, physics_summary
+from sim.results.tables import LedgerView, TimeseriesWriter, give_back_memory, recorder_series, write_ledger
 from sim.scenario import Scenario, load_scenario, network_provenance
 from sim.twin import Twin
 
@@ -40,19 +39,47 @@ PACKAGES = ("gridledger", "vyper", "eth-tester", "py-evm", "coincurve", "pandapo
             "pydantic", "pymodbus")
 
 
+TABLES = ("timeseries", "ledger", "readings")  # <name>.parquet: written by ``collect``, read back on demand
+
+
 @dataclass
 class RunResult:
-    """A finished run: tidy timeseries, decoded ledger, VEE/readings log, summary and manifest."""
+    """A finished run: tidy timeseries, decoded ledger, VEE/readings log, summary and manifest.
+
+    The three tables are files (``files``: the results folder, or a private temporary folder removed with this
+    object): ``timeseries``, ``ledger`` and ``readings`` read theirs on first use (one ``pd.read_parquet``) and
+    keep it; ``rows(name)`` counts a table's rows without reading it."""
 
     scenario: Scenario
-    timeseries: pd.DataFrame
-    ledger: pd.DataFrame
-    readings: pd.DataFrame
     summary: dict[str, Any]
     manifest: dict[str, Any]
+    files: Path
     folder: Path | None = None
     twin: Twin | None = field(default=None, repr=False)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # a capability's own files (``bills.parquet``)
+    scratch: SpillDir | None = field(default=None, repr=False)  # owns ``files`` when there is no results folder
+    _read: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if name not in self._read:
+            self._read[name] = pd.read_parquet(self.files / f"{name}.parquet")
+        return self._read[name]
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        return self._table("timeseries")
+
+    @property
+    def ledger(self) -> pd.DataFrame:
+        return self._table("ledger")
+
+    @property
+    def readings(self) -> pd.DataFrame:
+        return self._table("readings")
+
+    def rows(self, name: str) -> int:
+        """Rows of table ``name`` (``TABLES``), from the file's metadata."""
+        return pq.ParquetFile(self.files / f"{name}.parquet").metadata.num_rows
 
 
 def _versions() -> dict[str, str]:
@@ -105,8 +132,9 @@ def run_scenario(
 ) -> RunResult:
     """Run ``scenario`` (a file or a Scenario), with dotted-key ``overrides`` and ``seed`` applied.
 
-    With ``out``, the results folder is written there (marked incomplete until the end); without, nothing is
-    written and the results are only returned. ``scenario_file`` names the source of a Scenario object.
+    With ``out``, the results folder is written there (marked incomplete until the end); without, the three
+    tables go to a private temporary folder (removed with the result) and nothing else is written.
+    ``scenario_file`` names the source of a Scenario object.
     """
     if not isinstance(scenario, Scenario):
         scenario_file = str(scenario)
@@ -137,14 +165,17 @@ def run_scenario(
         if bar is not None:
             bar.phase("results")
         t_results = time.perf_counter()
-        twin.chain.events.unspill()
         if archive is not None:
             archive.close({"vyper": md.version("vyper")})
-        result = collect(twin, scenario, manifest)
+        result = collect(twin, scenario, manifest, folder)
         results_s = time.perf_counter() - t_results
+        if folder is not None:  # the spilled events stay readable (twin.chain.events), outside the results folder
+            twin.spill.move_out()
     except BaseException as exc:
         if bar is not None:
             bar.close()
+        if twin is not None:  # a failed run's spilled logs are partial: gone with it
+            twin.spill.remove()
         _mark_failed(folder, manifest, exc)
         if type(exc).__name__ in NO_SOLUTION:
             at = (pd.Timestamp(scenario.run.start) + pd.Timedelta(seconds=float(twin.env.now))).isoformat() \
@@ -152,9 +183,6 @@ def run_scenario(
             raise PhysicsFailed(f"{exc} at {at} (local time): the loads or injections there are beyond what the "
                                 "network carries; the results folder is marked incomplete") from exc
         raise
-    finally:
-        if twin is not None:  # everything spilled is back in the result; a failed run's is partial (incomplete)
-            twin.spill.remove()
     result.manifest["timings"] = {  # wall time per phase [s]; results = tables, summary and files
         "started_utc": started,
         "wall_s": time.perf_counter() - wall,
@@ -193,19 +221,39 @@ def _mark_failed(folder: Path | None, manifest: dict, exc: BaseException) -> Non
             continue
 
 
-def collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
-    """The run's result (tidy timeseries, decoded ledger, readings, summary, manifest) once the clock has ended."""
+def weather_series(twin: Twin) -> dict:
+    """The site's weather rows of the timeseries: {quantity: (values, unit)}."""
     w = twin.inputs.weather
-    more = [df for cap in twin.capabilities if (df := cap.timeseries()) is not None]
-    if twin.hil is not None and (df := twin.hil.timeseries(twin.inputs.t0_s)) is not None:
-        more.append(df)
-    timeseries = twin.recorder.tidy(
-        twin.inputs.times,
-        extra={"ghi": (w.ghi, "W/m2"), "temp_air": (w.temp_air, "degC"), "clear_sky_index": (w.clear_sky_index, "1")},
-        more=more,
-    )
-    ledger = ledger_frame(twin.chain.events)
-    readings = twin.measurement.readings()
+    return {"ghi": (w.ghi, "W/m2"), "temp_air": (w.temp_air, "degC"), "clear_sky_index": (w.clear_sky_index, "1")}
+
+
+def write_timeseries(twin: Twin, path: Path) -> int:
+    """``timeseries.parquet`` (layout: ``sim.results.tables``), never whole in memory: each capability's frame is
+    put on disk as soon as it is made; the rows written."""
+    writer = TimeseriesWriter(twin.spill.root / "timeseries-parts")
+    for cap in twin.capabilities:
+        if (rows := cap.timeseries()) is not None:
+            writer.add(rows)
+        del rows
+    if twin.hil is not None and (rows := twin.hil.timeseries(twin.inputs.t0_s)) is not None:
+        writer.add(rows)
+        del rows
+    return writer.write(path, recorder_series(twin.recorder, twin.inputs.times, weather_series(twin)))
+
+
+def collect(twin: Twin, scenario: Scenario, manifest: dict, folder: Path | None = None) -> RunResult:
+    """The run's result once the clock has ended: ``timeseries.parquet``, ``ledger.parquet`` and
+    ``readings.parquet`` written to ``folder`` (a private temporary folder if None), each a row group at a time
+    (``sim.results.tables``); summary (every capability's, from the ledger read back) and manifest."""
+    scratch = SpillDir() if folder is None else None
+    files = folder if folder is not None else scratch.root
+    write_timeseries(twin, files / "timeseries.parquet")
+    give_back_memory()
+    write_ledger(twin.chain.events, files / "ledger.parquet")
+    give_back_memory()
+    twin.measurement.readings().to_parquet(files / "readings.parquet", index=False)
+    give_back_memory()
+    ledger = LedgerView(files / "ledger.parquet")  # the summaries read only the events they ask for
     summary = {
         "run": {"run_id": manifest["run_id"], "seed": scenario.run.seed, "steps": scenario.n_steps,
                 "periods": scenario.n_periods, "step_s": scenario.run.step_s,
@@ -216,15 +264,18 @@ def collect(twin: Twin, scenario: Scenario, manifest: dict) -> RunResult:
         "chain": chain_summary(twin),
         **({"hil": hil} if (hil := hil_summary(twin)) is not None else {}),
     }
+    del ledger
+    give_back_memory()
     tables = {name: df for cap in twin.capabilities for name, df in cap.tables().items()}
-    return RunResult(scenario, timeseries, ledger, readings, summary, dict(manifest), twin=twin, tables=tables)
+    return RunResult(scenario, summary, dict(manifest), files, twin=twin, tables=tables, scratch=scratch)
 
 
 def write_results(folder: Path, result: RunResult) -> None:
-    """Write every file, then mark the manifest complete (last, atomically)."""
-    result.timeseries.to_parquet(folder / "timeseries.parquet", index=False)
-    result.ledger.to_parquet(folder / "ledger.parquet", index=False)
-    result.readings.to_parquet(folder / "readings.parquet", index=False)
+    """Write every file (the three tables are there already when ``collect`` wrote them to ``folder``), then
+    mark the manifest complete (last, atomically)."""
+    if Path(result.files).resolve() != Path(folder).resolve():
+        for name in TABLES:
+            shutil.copyfile(result.files / f"{name}.parquet", folder / f"{name}.parquet")
     write_json(folder / "summary.json", result.summary)
     for name, table in result.tables.items():  # a capability's own tables (Capability.tables)
         table.to_parquet(folder / name, index=False)

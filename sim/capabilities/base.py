@@ -131,7 +131,9 @@ class Capability:
         return {}
 
     def timeseries(self):
-        """Tidy rows (time UTC, entity, quantity, value, unit) this capability adds, or None."""
+        """Tidy rows (time UTC, entity, quantity, value, unit) this capability adds, or None: a DataFrame, or a
+        list of ``sim.results.tables.Series`` (arrays at the capability's own times, written to
+        ``timeseries.parquet`` a row group at a time without ever making a frame: the way for long runs)."""
         return None
 
 

@@ -32,7 +32,6 @@ def open_folder(out: str | Path, manifest: dict[str, Any], force: bool) -> Path:
 
 def collect(twin: Twin, manifest: dict[str, Any]):
     """The run's ``sim.runner.RunResult`` (timeseries, ledger, readings, summary) once the clock is over."""
-    twin.chain.events.unspill()
     return runner.collect(twin, twin.scenario, manifest)
 
 

@@ -106,11 +106,13 @@ class ReadingsLog:
             self._rows = []
 
     def frame(self) -> pd.DataFrame:
+        """Every row as one table; spilled chunks are read back for it and not kept (each call reads them)."""
         self._flush(spill=False)
-        chunks = [SpillDir.read(c) if isinstance(c, Path) else c for c in self._chunks]
+        chunks = [self._spill.read(c) if isinstance(c, Path) else c for c in self._chunks]
         if not chunks:
             return pd.DataFrame()
         if len(chunks) > 1:
             chunks = [pd.concat(chunks, ignore_index=True).infer_objects()]
-        self._chunks = chunks
+        if not any(isinstance(c, Path) for c in self._chunks):
+            self._chunks = chunks
         return chunks[0]

@@ -26,6 +26,7 @@ from sim.results.headline import Figure, Section, chain_data, entity_tables, fla
 from sim.results.plotting import RunInfo, description, info_for, run_info, time_axis  # noqa: E402
 from sim.results.plotting import save as _save  # noqa: E402
 from sim.results.report_inputs import inputs_section  # noqa: E402
+from sim.results.tables import LedgerView, TimeseriesView  # noqa: E402
 
 
 def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Path]:
@@ -49,12 +50,14 @@ def plot_feeder(ts: pd.DataFrame, ledger: pd.DataFrame, plots: Path) -> list[Pat
 
 def make_plots(folder: Path, plotters: list) -> list[Path]:
     """Write ``plots/*.png`` for the run in ``folder`` with the feeder's plotter and ``plotters`` (each
-    ``f(timeseries, ledger, plots_dir) -> [paths]``, drawing what it finds in the folder); returns the paths."""
+    ``f(timeseries, ledger, plots_dir) -> [paths]``, drawing what it finds in the folder); returns the paths.
+    The timeseries and the ledger are views (``sim.results.tables.TimeseriesView``, ``LedgerView``): a plotter's
+    ``ts[ts.entity == ...]`` or ``event_args(ledger, ...)`` reads only the rows it selects from the file."""
     folder = Path(folder)
     plots = folder / "plots"
     plots.mkdir(exist_ok=True)
-    ts = pd.read_parquet(folder / "timeseries.parquet")
-    ledger = pd.read_parquet(folder / "ledger.parquet")
+    ts = TimeseriesView(folder / "timeseries.parquet")
+    ledger = LedgerView(folder / "ledger.parquet")
     return [path for plotter in [plot_feeder, *plotters] for path in plotter(ts, ledger, plots)]
 
 

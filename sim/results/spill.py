@@ -41,10 +41,21 @@ class SpillDir:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
         return path
 
-    @staticmethod
-    def read(path: Path) -> Any:
-        with open(path, "rb") as f:
+    def read(self, path: Path) -> Any:
+        """The object written as ``path`` (found by its name in the folder, wherever the folder has moved)."""
+        with open(self.root / Path(path).name, "rb") as f:
             return pickle.load(f)
+
+    def move_out(self) -> None:
+        """Move the folder's chunks to a private temporary folder (removed as this object is), so that a results
+        folder can be completed without them while what was spilled stays readable."""
+        new = Path(tempfile.mkdtemp(prefix="gridledger-spill-"))
+        if self.root.exists():
+            for path in sorted(self.root.iterdir()):
+                shutil.move(str(path), str(new / path.name))
+        self._remove()
+        self.root = new
+        self._remove = weakref.finalize(self, shutil.rmtree, str(new), True)
 
     def remove(self) -> None:
         """Delete the folder (once the spilled records have been read back)."""

@@ -68,9 +68,15 @@ ONE_READING_EVENTS = ("ReadingAccepted", "Issued", "ConsumptionRecorded", "Measu
 def readings_verified(events) -> int:
     """Values whose signature and range were checked on chain: one per event of ``ONE_READING_EVENTS``, and every
     value of a meter's day settled by day (MeterDaySettled; the day's length from its DeclarationsCommitted)."""
-    day_periods = {e.args["first_period"]: e.args["n_periods"] for e in events if e.event == "DeclarationsCommitted"}
-    return sum(1 if e.event in ONE_READING_EVENTS else day_periods[e.args["first_period"]]
-               for e in events if e.event in ONE_READING_EVENTS or e.event == "MeterDaySettled")
+    day_periods, days_settled, n = {}, {}, 0  # one pass: a spilled event log is read from disk once
+    for e in events:
+        if e.event in ONE_READING_EVENTS:
+            n += 1
+        elif e.event == "DeclarationsCommitted":
+            day_periods[e.args["first_period"]] = e.args["n_periods"]
+        elif e.event == "MeterDaySettled":
+            days_settled[e.args["first_period"]] = days_settled.get(e.args["first_period"], 0) + 1
+    return n + sum(day_periods[first] * k for first, k in days_settled.items())
 
 
 def chain_summary(twin) -> dict:
