@@ -13,7 +13,7 @@ from eth_tester.exceptions import TransactionFailed
 from eth_utils import keccak, to_checksum_address
 
 from contracts.chain import FUNDING_WEI, TRANSFER_GAS, BaseChain, _bytes, _error_string, _plain, _Reverted
-from contracts.pyevm_history import KEEP_HEADERS, PruneStats, prune_history
+from contracts.pyevm_history import KEEP_HEADERS, PruneStats, database_entries, prune_history
 
 
 class EthTesterHead:
@@ -32,18 +32,28 @@ class EthTesterHead:
 class Chain(EthTesterHead, BaseChain):
     """The reference chain: eth-tester on py-evm, real blocks and signed transactions.
 
-    Its history is pruned every ``PRUNE_EVERY_BLOCKS`` blocks (``contracts.pyevm_history``): only the head's
-    state and block and the last ``KEEP_HEADERS`` headers stay, so memory follows the contracts' state, not the
-    number of blocks. A chain that has taken a snapshot keeps its whole history from then on (``revert``
-    re-imports the snapshot's block on its parent's state); so does one built with ``prune_every_blocks=None``.
+    Its history is pruned (``contracts.pyevm_history``) once at least ``prune_every_blocks`` blocks were mined
+    since the last pruning and its database has grown by ``prune_growth`` times what that pruning kept (entries):
+    only the head's state and block and the last ``KEEP_HEADERS`` headers stay, so memory follows the contracts'
+    state (at most ``1 + prune_growth`` times it, with the headers of the blocks since), not the number of
+    blocks. A pruning walks the whole state, so pruning at a fixed number of blocks would cost the square of a
+    run's length (a year of certificates: ~230 prunings of up to ~650 k entries); after growth, its cost per
+    entry written is bounded. ``prune_growth=0`` prunes every ``prune_every_blocks`` blocks. A chain that has
+    taken a snapshot keeps its whole history from then on (``revert`` re-imports the snapshot's block on its
+    parent's state); so does one built with ``prune_every_blocks=None``.
     """
 
     backend_name = "py-evm"
     PRUNE_EVERY_BLOCKS = 16
+    PRUNE_GROWTH = 1.0  # prune when the database holds twice the entries the last pruning kept
 
-    def __init__(self, genesis_timestamp: int, seed: int = 0, *, prune_every_blocks: int | None = PRUNE_EVERY_BLOCKS):
+    def __init__(self, genesis_timestamp: int, seed: int = 0, *, prune_every_blocks: int | None = PRUNE_EVERY_BLOCKS,
+                 prune_growth: float = PRUNE_GROWTH):
         super().__init__(genesis_timestamp, seed)
-        self.prune_every_blocks = prune_every_blocks
+        if prune_growth < 0:
+            raise ValueError(f"prune_growth must be >= 0 (a fraction of the entries kept), got {prune_growth}")
+        self.prune_every_blocks, self.prune_growth = prune_every_blocks, prune_growth
+        self._entries_kept = 0  # database entries after the last pruning
         self.prunes: list[PruneStats] = []  # one per pruning, in order
         self._pruned_at_block = 0
         self._snapshot_taken = False
@@ -124,11 +134,12 @@ class Chain(EthTesterHead, BaseChain):
             raise RuntimeError("a chain that took a snapshot keeps its history: revert needs it")
         stats = prune_history(self._backend.chain.chaindb, KEEP_HEADERS)
         self.prunes.append(stats)
-        self._pruned_at_block = self.block_number
+        self._pruned_at_block, self._entries_kept = self.block_number, stats.entries_after
         return stats
 
     def _prune_if_due(self) -> None:
-        if self.prune_every_blocks and self.block_number - self._pruned_at_block >= self.prune_every_blocks:
+        if (self.prune_every_blocks and self.block_number - self._pruned_at_block >= self.prune_every_blocks
+                and database_entries(self._backend.chain.chaindb) >= (1 + self.prune_growth) * self._entries_kept):
             self.prune()
 
     def _mine(self, txs: list[dict]) -> list[dict]:

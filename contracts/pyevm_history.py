@@ -46,17 +46,19 @@ class PruneStats:
     headers_kept: int
 
 
-def trie_nodes(db, root: bytes, on_leaf=None) -> Iterable[bytes]:
+def trie_nodes(db, root: bytes, on_leaf=None, known: frozenset[bytes] | set[bytes] = frozenset()
+               ) -> Iterable[bytes]:
     """Keys (node hashes) of the stored nodes of the Merkle-Patricia trie at ``root`` in ``db`` (a mapping);
     ``on_leaf(value)`` is called with every leaf's value. Nodes shorter than 32 bytes are inlined in their
-    parent and have no key of their own."""
-    if root == BLANK_ROOT_HASH:
+    parent and have no key of their own. A node whose key is in ``known`` is neither yielded nor entered: a
+    node's key is the hash of its content, so its whole subtree is the one already collected under that key."""
+    if root == BLANK_ROOT_HASH or root in known:
         return
     stack: list = [root]
     while stack:
         ref = stack.pop()
         if isinstance(ref, bytes):
-            if len(ref) == 0:
+            if len(ref) == 0 or ref in known:
                 continue
             yield ref
             node = rlp.decode(db[ref])
@@ -74,15 +76,19 @@ def trie_nodes(db, root: bytes, on_leaf=None) -> Iterable[bytes]:
                 stack.append(node[1])
 
 
-def state_keys(db, state_root: bytes) -> set[bytes]:
+def state_keys(db, state_root: bytes, known: set[bytes] | None = None) -> set[bytes]:
     """Keys of everything the state at ``state_root`` reads: account-trie nodes, each account's storage-trie
-    nodes and its code."""
-    keep: set[bytes] = set()
+    nodes and its code. With ``known`` (the keys of states already collected), the keys are added to it and the
+    subtrees it holds are not walked again (the head's and its parent's states share all but what the head's
+    block wrote)."""
+    keep: set[bytes] = set() if known is None else known
     accounts: list[bytes] = []
-    keep.update(trie_nodes(db, state_root, accounts.append))
+    for key in trie_nodes(db, state_root, accounts.append, keep):
+        keep.add(key)  # as it goes: a subtree met twice is walked once
     for encoded in accounts:
         _nonce, _balance, storage_root, code_hash = rlp.decode(encoded)
-        keep.update(trie_nodes(db, storage_root))
+        for key in trie_nodes(db, storage_root, known=keep):
+            keep.add(key)
         if code_hash != EMPTY_SHA3:
             keep.add(code_hash)
     return keep
@@ -98,9 +104,10 @@ def prune_history(chaindb, keep_headers: int = KEEP_HEADERS) -> PruneStats:
     while len(headers) < keep_headers + 1 and headers[-1].parent_hash != GENESIS_PARENT_HASH:
         headers.append(chaindb.get_block_header_by_hash(headers[-1].parent_hash))
 
-    keep = set(_ALWAYS_KEPT)
+    keep: set[bytes] = set()
     for header in headers[:2]:  # the head's state, and its parent's: a snapshot of the head re-imports it there
-        keep.update(state_keys(kv, header.state_root))
+        state_keys(kv, header.state_root, keep)
+    keep.update(_ALWAYS_KEPT)
     tx_hashes: list[bytes] = []
     keep.update(trie_nodes(kv, head.transaction_root, lambda tx: tx_hashes.append(_tx_hash(tx))))
     keep.update(trie_nodes(kv, head.receipt_root))
@@ -126,6 +133,11 @@ def prune_history(chaindb, keep_headers: int = KEEP_HEADERS) -> PruneStats:
     stats = PruneStats(len(kv), len(kept), _size(kv), _size(kept), len(headers))
     _memory_db(chaindb).kv_store = kept
     return stats
+
+
+def database_entries(chaindb) -> int:
+    """Entries (count) in ``chaindb``'s in-memory database, as ``PruneStats`` counts them."""
+    return len(_memory_store(chaindb))
 
 
 def _tx_hash(encoded: bytes) -> bytes:

@@ -10,15 +10,15 @@ from eth.exceptions import HeaderNotFound
 from contracts.chain import Call
 from contracts.eip712 import key_for
 from contracts.pyevm_chain import Chain
-from contracts.pyevm_history import KEEP_HEADERS, prune_history, state_keys
+from contracts.pyevm_history import KEEP_HEADERS, database_entries, prune_history, state_keys, trie_nodes
 from contracts.token import EuroToken
 
 GENESIS_S = 1_700_000_000
 N_MEMBERS = 3
 
 
-def community(prune_every_blocks):
-    chain = Chain(GENESIS_S, seed=3, prune_every_blocks=prune_every_blocks)
+def community(prune_every_blocks, prune_growth=0.0):
+    chain = Chain(GENESIS_S, seed=3, prune_every_blocks=prune_every_blocks, prune_growth=prune_growth)
     bank, *members = chain.new_accounts([key_for(3, "bank")] + [key_for(3, f"m-{i}") for i in range(N_MEMBERS)])
     token = EuroToken.deploy(chain, minter=bank)
     token.mint_many(members, [1_000_000] * N_MEMBERS, sender=bank)
@@ -123,3 +123,47 @@ def test_a_snapshot_taken_after_pruning_reverts(blocks_after_prune):
         step(*c, 40)
     assert roots(pruned[0]) == roots(full[0])
     assert pruned[0].events == full[0].events
+
+
+def test_pruning_after_growth_keeps_the_state_and_bounds_the_database():
+    """The default rule: a pruning once the database holds ``1 + prune_growth`` times the entries the last one kept
+    (and ``prune_every_blocks`` blocks went by). Same roots, events and balances as an unpruned chain; fewer
+    prunings than every 2 blocks; between prunings the database never exceeds that bound by more than a block's
+    entries."""
+    grown, every, full = community(2, prune_growth=1.0), community(2), community(None)
+    peak_ratio = 0.0
+    for i in range(40):
+        for c in (grown, every, full):
+            step(*c, i)
+        assert roots(grown[0]) == roots(full[0]) == roots(every[0])
+        if grown[0].prunes:
+            kept = grown[0].prunes[-1].entries_after
+            peak_ratio = max(peak_ratio, database_entries(grown[0]._backend.chain.chaindb) / kept)
+    assert 2 <= len(grown[0].prunes) < len(every[0].prunes) / 2
+    for a, b in zip(grown[0].prunes, grown[0].prunes[1:]):
+        assert b.entries_before >= 2 * a.entries_after  # pruned only after doubling
+    assert peak_ratio < 2.5  # 2x, plus at most one block's entries (a step: two blocks, maybe a deployment)
+    assert grown[0].events == full[0].events
+    for m in grown[3]:
+        assert grown[1].balance_of(m) == full[1].balance_of(m)
+    with pytest.raises(ValueError, match="prune_growth must be >= 0"):
+        Chain(GENESIS_S, prune_growth=-0.5)
+
+
+def test_state_keys_with_known_keys_walks_only_the_new_nodes():
+    """The head's and its parent's states collected together (shared subtrees walked once) are exactly the union
+    of each collected alone (the reference: ``trie_nodes`` with nothing known, as before)."""
+    chain, token, bank, members = community(prune_every_blocks=None)
+    for i in range(9):
+        step(chain, token, bank, members, i)
+    db = chain._backend.chain.chaindb
+    kv = db.db.wrapped_db.kv_store
+    parent = db.get_block_header_by_hash(head(chain).parent_hash)
+    alone = state_keys(kv, head(chain).state_root) | state_keys(kv, parent.state_root)
+    together: set[bytes] = set()
+    state_keys(kv, head(chain).state_root, together)
+    n_head = len(together)
+    walked: list[bytes] = list(trie_nodes(kv, parent.state_root, known=together))
+    state_keys(kv, parent.state_root, together)
+    assert together == alone and len(together) > n_head  # the parent's state differs: some nodes are its own
+    assert len(walked) < len(state_keys(kv, parent.state_root)) / 2  # and the walk skipped what the head had
