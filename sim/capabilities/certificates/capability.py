@@ -39,6 +39,7 @@ from sim.capabilities.certificates.consumers import consumer_series
 from sim.capabilities.certificates.ledger import consumer_scores, replay, site_totals
 from sim.measurement.meters import VirtualMeter
 from sim.measurement.readings_log import reading_row, signature_columns
+from sim.results.tables import Series
 from sim.sites.generation import site_series
 
 SITE_QUANTITIES = {"ghi": "W/m2", "dni": "W/m2", "dhi": "W/m2", "temp_air": "degC", "wind_speed": "m/s"}
@@ -269,20 +270,17 @@ class CertificatesCapability(Capability):
         self._consumed.clear()
 
     # results ---------------------------------------------------------------------------------------------
-    def timeseries(self) -> pd.DataFrame:
+    def timeseries(self) -> list[Series]:
+        """Each site's weather, potential, generation and availability, then each consumer's load [kW]."""
         t_utc = self.ctx.inputs.times.tz_convert("UTC")
-        parts = []
+        out = []
         for site, s in zip(self.sites, self.series):
             series = {q: (getattr(s.weather, q), unit) for q, unit in SITE_QUANTITIES.items()}
             series |= {"potential_kw": (s.potential_kw, "kW"), "generation_kw": (s.generation_kw, "kW"),
                        "available": (s.available, "1")}
-            for q, (values, unit) in series.items():
-                parts.append(pd.DataFrame({"time": t_utc, "entity": site.name, "quantity": q, "value": values,
-                                           "unit": unit}))
-        for j, cid in enumerate(self.consumption.ids):
-            parts.append(pd.DataFrame({"time": t_utc, "entity": cid, "quantity": "load_kw",
-                                       "value": self.consumption.load_kw[:, j], "unit": "kW"}))
-        return pd.concat(parts, ignore_index=True)
+            out += [Series(t_utc, (site.name,), q, unit, values) for q, (values, unit) in series.items()]
+        return out + [Series(t_utc, (cid,), "load_kw", "kW", self.consumption.load_kw[:, j])
+                      for j, cid in enumerate(self.consumption.ids)]
 
     def summary(self, ledger: pd.DataFrame) -> dict:
         state = replay(ledger)

@@ -206,4 +206,4 @@ class HeatCapability(Capability):
         return heat_summary(self, ledger)
 
     def timeseries(self):
-        return self.recorder.tidy(self.ctx.inputs.times, self.ids)
+        return self.recorder.series(self.ctx.inputs.times, self.ids)

@@ -9,6 +9,7 @@ import pandas as pd
 from contracts.token import UEUR_PER_EUR
 from grid_models.substation import STATES
 from sim.results.summary import event_args
+from sim.results.tables import Series
 
 NETWORK_ENTITY = "heat-network"
 NETWORK_QUANTITIES = {
@@ -44,14 +45,12 @@ class HeatRecorder:
                      ("t_return_c", flow.t_return_c), ("reference_delta_t_k", reference_k), ("state", states)):
             c[q][k] = v
 
-    def tidy(self, times: pd.DatetimeIndex, ids: list[str]) -> pd.DataFrame:
+    def series(self, times: pd.DatetimeIndex, ids: list[str]) -> list[Series]:
+        """The recorded series for ``timeseries.parquet`` (arrays, never one frame): the network's quantities,
+        then each consumer quantity for every consumer (``ids``) at every step."""
         t_utc = times.tz_convert("UTC")
-        parts = [pd.DataFrame({"time": t_utc, "entity": NETWORK_ENTITY, "quantity": q, "value": self.network[q],
-                               "unit": unit}) for q, unit in NETWORK_QUANTITIES.items()]
-        parts += [pd.DataFrame({"time": np.repeat(t_utc, len(ids)), "entity": np.tile(ids, len(times)),
-                                "quantity": q, "value": self.consumer[q].reshape(-1), "unit": unit})
-                  for q, unit in CONSUMER_QUANTITIES.items()]
-        return pd.concat(parts, ignore_index=True)
+        return ([Series(t_utc, (NETWORK_ENTITY,), q, unit, self.network[q]) for q, unit in NETWORK_QUANTITIES.items()]
+                + [Series(t_utc, tuple(ids), q, unit, self.consumer[q]) for q, unit in CONSUMER_QUANTITIES.items()])
 
 
 def _physics(cap) -> dict:
