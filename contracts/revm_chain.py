@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 
-import eth_abi
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 from pyrevm import EVM, AccountInfo, BlockEnv, CfgEnv, Env
@@ -25,6 +24,13 @@ from contracts.revm_state import Finalised, finalise
 
 _REVERT_OUTPUT = re.compile(r"output: 0x([0-9a-fA-F]*)")
 _CALLER = "0x" + "00" * 19 + "01"
+
+
+def tx_hash_preimage(chain_id: int, sender: str, nonce: int, data: bytes) -> bytes:
+    """``eth_abi.encode(["uint256", "address", "uint256", "bytes"], [chain_id, sender, nonce, data])``, written
+    directly (the same bytes; ~40 us less a transaction)."""
+    return (chain_id.to_bytes(32, "big") + bytes(12) + bytes.fromhex(sender[2:]) + nonce.to_bytes(32, "big")
+            + (128).to_bytes(32, "big") + len(data).to_bytes(32, "big") + data + bytes(-len(data) % 32))
 
 
 class RevmChain(BaseChain):
@@ -102,8 +108,7 @@ class RevmChain(BaseChain):
     def _run_in_block(self, sender: str, to: str | None, data: bytes, gas: int, value: int = 0) -> dict:
         """Run one transaction in the current block; the ``_execute`` result."""
         nonce = self._nonces.get(sender.lower(), 0)
-        tx_hash = "0x" + keccak(eth_abi.encode(["uint256", "address", "uint256", "bytes"],
-                                               [self.chain_id, sender, nonce, data])).hex()
+        tx_hash = "0x" + keccak(tx_hash_preimage(self.chain_id, sender, nonce, data)).hex()
         self._nonces[sender.lower()] = nonce + 1
         if self._checkpoint[0] is not self.evm:  # an EVM set from outside (a replay's): its first transaction
             self._checkpoint = (self.evm, self.evm.snapshot())

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyrevm import AccountInfo
 
 import contracts.revm_state as revm_state
@@ -156,3 +158,16 @@ def test_insurance_three_days_same_results_finalising_every_7_transactions(monke
     same = lambda s: {**s, "chain": {k: v for k, v in s["chain"].items() if "gas" not in k}}  # noqa: E731
     assert same(fin.summary) == same(never.summary)
 
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**64), st.binary(min_size=20, max_size=20), st.integers(0, 2**64), st.binary(max_size=200))
+def test_the_transaction_hash_preimage_is_eth_abis_encoding(chain_id, sender, nonce, data):
+    import eth_abi
+    from eth_utils import to_checksum_address
+
+    from contracts.revm_chain import tx_hash_preimage
+
+    address = to_checksum_address(sender)
+    assert tx_hash_preimage(chain_id, address, nonce, data) == eth_abi.encode(
+        ["uint256", "address", "uint256", "bytes"], [chain_id, address, nonce, data])
